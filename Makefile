@@ -1,0 +1,31 @@
+# Two commands do all the set-up themselves on a fresh machine with Python >= 3.11 and git:
+#   make app    create .venv, install the explorer, serve the app with Voila
+#   make test   create .venv, install the explorer with its test extra, run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8866
+PYTEST_ARGS ?=
+
+.PHONY: app test lab clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+app: $(STAMP)
+	@echo "The explorer is served at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/voila notebooks/app.ipynb --port=$(PORT) --no-browser --Voila.ip=127.0.0.1
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

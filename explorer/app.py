@@ -1,0 +1,222 @@
+"""The composed views that the notebooks and the Voila app show.
+
+For now: a catalog browser (devices, framework support, prices, workloads, measured results, energy,
+sources), so that anyone can check the figures under the explorer and where each comes from.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as W
+import pandas as pd
+
+from .catalog import Catalog, load_catalog
+
+_SUPPORT_STYLE = {
+    "native": ("native", "#1a7f37", "#dafbe1"),
+    "sdk": ("SDK", "#7d4e00", "#fff1c2"),
+    "converter": ("converter", "#8c4a00", "#ffe2c4"),
+    "none": ("none", "#8b1a1a", "#ffe0e0"),
+}
+
+_CSS = """
+<style>
+.ax-table { border-collapse: collapse; font-size: 13px; font-family: system-ui, sans-serif; }
+.ax-table th { text-align: left; background: #f3f4f6; padding: 4px 8px; position: sticky; top: 0; }
+.ax-table td { padding: 3px 8px; border-top: 1px solid #e5e7eb; vertical-align: top; }
+.ax-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ax-est { color: #8c4a00; font-style: italic; }
+.ax-note { color: #4b5563; font-size: 12px; max-width: 70em; }
+.ax-pill { border-radius: 9px; padding: 1px 7px; font-size: 12px; white-space: nowrap; }
+</style>
+"""
+
+
+def _esc(x: Any) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "–"
+    return html.escape(str(x))
+
+
+def _num(x: Any, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def _html_table(header: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
+                         for i, c in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"{_CSS}<table class='ax-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _linked(value: str, cat: Catalog, collection: str, item: str, field: str) -> str:
+    """A figure with its source, date and estimate flag in a tooltip (and italic when estimated)."""
+    prov = cat.source_of(collection, item, field)
+    if prov is None:
+        return value
+    tip = f"{prov['source_title']} (retrieved {prov['retrieved']})"
+    if prov.get("estimate"):
+        tip = f"ESTIMATE: {prov['method']} | {tip}"
+    if prov.get("note"):
+        tip += f" | {prov['note']}"
+    cls = " class='ax-est'" if prov.get("estimate") else ""
+    return f"<span title='{html.escape(tip, quote=True)}'{cls}>{value}</span>"
+
+
+def devices_html(cat: Catalog) -> str:
+    d = cat.devices.sort_values(["segment", "kind", "vendor", "id"])
+    rows = []
+    for r in d.itertuples():
+        dep = ", ".join(n for n, ok in [("cloud", r.cloud_available), ("bare metal", r.bare_metal_available),
+                                        ("edge", r.edge_available)] if ok)
+        rows.append([
+            _esc(r.name), _esc(r.vendor), _esc(r.kind), _esc(r.segment),
+            _linked(f"{_num(r.power_w)} W", cat, "devices", r.id, "power") + f"<br><small>{r.power_basis}, "
+            f"{r.power_boundary}</small>",
+            _linked(_num(r.peak_bf16_tflops, 1), cat, "devices", r.id, f"peak_{r.peak_16bit_format}_dense")
+            + (f" <small>{r.peak_16bit_format}</small>" if r.peak_16bit_format else ""),
+            _linked(_num(r.peak_int8_tops), cat, "devices", r.id, "peak_int8_dense"),
+            _linked(_num(r.memory_gb, 0 if (r.memory_gb or 0) >= 1 else 3), cat, "devices", r.id, "memory"),
+            _linked(_num(r.memory_bandwidth_gbps), cat, "devices", r.id, "memory_bandwidth"),
+            _esc(dep),
+        ])
+    return _html_table(
+        ["device", "vendor", "kind", "segment", "power", "BF16/FP16 TFLOPS (dense)", "INT8 TOPS (dense)",
+         "memory GB", "memory GB/s", "deployable"],
+        rows, numeric={5, 6, 7, 8},
+    ) + "<p class='ax-note'>Hover a figure for its source and date; <span class='ax-est'>italic</span> " \
+        "figures are estimates (the tooltip gives the method).</p>"
+
+
+def frameworks_html(cat: Catalog) -> str:
+    fw = cat.frameworks
+    names = list(dict.fromkeys(fw.framework))
+    rows = []
+    for device_id, group in fw.groupby("device_id", sort=True):
+        cells = [_esc(device_id)]
+        for rec in group.set_index("framework").loc[names].reset_index().itertuples():
+            label, fg, bg = _SUPPORT_STYLE[rec.support]
+            via = f"<br><small>{_esc(rec.via)}</small>" if rec.via else ""
+            tip = html.escape(f"{rec.source_title} (retrieved {rec.retrieved})" + (f" | {rec.note}" if rec.note
+                                                                                   else ""), quote=True)
+            cells.append(f"<span class='ax-pill' style='color:{fg};background:{bg}' title='{tip}'>{label}</span>"
+                         f"{via}")
+        rows.append(cells)
+    return _html_table(["device", *names], rows)
+
+
+def prices_html(cat: Catalog) -> str:
+    c = cat.cloud_prices.sort_values(["device_id", "price_usd_per_chip_hour"])
+    cloud = _html_table(
+        ["device", "provider", "instance", "region", "chips", "USD / chip-hour", "as of", "source"],
+        [[_esc(r.device_id), _esc(r.provider), _esc(r.instance), _esc(r.region), _esc(r.chips),
+          _num(r.price_usd_per_chip_hour, 2), _esc(r.as_of), _esc(r.source_title)] for r in c.itertuples()],
+        numeric={4, 5},
+    )
+    p = cat.purchase_prices.sort_values("device_id")
+    buy = _html_table(
+        ["device", "USD per device", "what is sold", "as of", "how we know"],
+        [[_esc(r.device_id),
+          f"<span class='ax-est'>{_num(r.price_usd)}</span>" if r.estimate else _num(r.price_usd),
+          _esc(r.unit_sold), _esc(r.as_of),
+          (f"<span class='ax-est'>estimate: {_esc(r.method)}</span> " if r.estimate else "")
+          + _esc(r.source_title)] for r in p.itertuples()],
+        numeric={1},
+    )
+    return "<h4>Cloud, on demand</h4>" + cloud + "<h4>Purchase</h4>" + buy
+
+
+def workloads_html(cat: Catalog) -> str:
+    w = cat.workloads
+    return _html_table(
+        ["workload", "one request", "model", "GFLOP / request", "MB moved / request", "MLPerf benchmark"],
+        [[_esc(r.name), _esc(r.request), _esc(r.model),
+          _linked(_num(r.compute_gflop_per_request, 1), cat, "workloads", r.id, "compute_per_request"),
+          _linked(_num(r.memory_traffic_mb_per_request, 1), cat, "workloads", r.id, "memory_traffic_per_request"),
+          _esc(r.mlperf)] for r in w.itertuples()],
+        numeric={3, 4},
+    )
+
+
+def results_html(cat: Catalog) -> str:
+    r = cat.results.sort_values(["workload", "device_id"]) if not cat.results.empty else cat.results
+    return _html_table(
+        ["workload", "device", "benchmark", "scenario", "system", "accelerators", "throughput",
+         "requests/s per accelerator", "source"],
+        [[_esc(x.workload), _esc(x.device_id), _esc(x.benchmark), _esc(x.scenario), _esc(x.system),
+          _esc(x.accelerators), f"{_num(x.throughput_value, 1)} {_esc(x.throughput_unit)}",
+          _num(x.requests_per_s_per_accelerator, 2), _esc(x.source_title)] for x in r.itertuples()],
+        numeric={5, 7},
+    )
+
+
+def energy_html(cat: Catalog) -> str:
+    g = cat.regions
+    regions = _html_table(
+        ["region", "electricity USD/kWh", "as of", "grid gCO2/kWh", "as of", "sources"],
+        [[_esc(r.name), _num(r.electricity_usd_per_kwh, 3), _esc(r.electricity_as_of),
+          _num(r.grid_gco2_per_kwh), _esc(r.grid_as_of),
+          _esc(r.electricity_source) + "<br>" + _esc(r.grid_source)] for r in g.itertuples()],
+        numeric={1, 3},
+    )
+    p = cat.pue
+    pue = _html_table(["data centre", "PUE", "as of", "source"],
+                      [[_esc(r.name), _num(r.pue, 2), _esc(r.as_of), _esc(r.source_title)] for r in p.itertuples()],
+                      numeric={1})
+    return "<h4>Regions</h4>" + regions + "<h4>PUE defaults</h4>" + pue
+
+
+def sources_html(cat: Catalog) -> str:
+    seen: dict[str, dict[str, Any]] = {}
+    for collection, docs in cat.documents.items():
+        for item, doc in docs.items():
+            for src in doc["sources"].values():
+                entry = seen.setdefault(src["url"], {**src, "used_by": []})
+                entry["used_by"].append(f"{collection}/{item}")
+    rows = [[f"<a href='{html.escape(s['url'], quote=True)}' target='_blank' rel='noopener'>{_esc(s['title'])}</a>",
+             _esc(s.get("publisher")), _esc(s.get("published")), _esc(s["retrieved"]),
+             _esc(", ".join(sorted(set(s["used_by"]))))] for s in sorted(seen.values(), key=lambda s: s["title"])]
+    return _html_table(["source", "publisher", "published", "retrieved", "used by"], rows)
+
+
+def catalog_browser(cat: Catalog | None = None) -> W.Widget:
+    """Tabs showing the whole catalog, every figure with its source and date."""
+    cat = cat if cat is not None else load_catalog()
+    pages = [
+        ("Devices", devices_html(cat)),
+        ("Framework support", frameworks_html(cat)),
+        ("Prices", prices_html(cat)),
+        ("Workloads", workloads_html(cat)),
+        ("Measured results", results_html(cat)),
+        ("Energy", energy_html(cat)),
+        ("Sources", sources_html(cat)),
+    ]
+    tabs = W.Tab(children=[W.HTML(body, layout=W.Layout(overflow="auto", max_height="70vh"))
+                           for _, body in pages])
+    for i, (title, _) in enumerate(pages):
+        tabs.set_title(i, title)
+    counts = (f"{len(cat.devices)} devices · {len(cat.workloads)} workloads · {len(cat.results)} measured "
+              f"results · {len(cat.provenance)} figures, each with its source")
+    header = W.HTML(
+        "<h2 style='margin:0'>GPU-vs-accelerator deployment explorer: the catalog</h2>"
+        f"<p class='ax-note' style='margin:4px 0'>{counts}. Power figures say their basis (rated, typical, "
+        "measured) and boundary (chip, board, server). Hover any figure for its source and date.</p>"
+        + _CSS
+    )
+    return W.VBox([header, tabs])
+
+
+def catalog_summary(cat: Catalog | None = None) -> pd.DataFrame:
+    """The devices as a compact frame, for a quick look in JupyterLab."""
+    cat = cat if cat is not None else load_catalog()
+    cols = ["id", "vendor", "kind", "segment", "power_w", "power_basis", "power_boundary", "peak_bf16_tflops",
+            "peak_int8_tops", "memory_gb", "memory_bandwidth_gbps"]
+    return cat.devices[cols].sort_values(["segment", "kind", "id"]).reset_index(drop=True)

@@ -1,0 +1,877 @@
+"""The decision engine: a scenario in, sized and costed options and a reasoned recommendation out.
+
+A pure model (no ipywidgets, altair or IPython). Everything it knows comes from the catalog; everything it
+assumes is a catalog figure with a source or a marked estimate (``catalog/assumptions``). The core is
+vectorised over devices and over any grid of request volumes and model-change rates, so one evaluation of
+the whole catalog, a crossover search and a break-even map are all a few array operations.
+
+The model, per device d serving workload w:
+
+* throughput: the measured result per accelerator where the catalog has one (Offline scenario first),
+  else a roofline estimate, 1 / max(compute / peak, traffic / bandwidth), times an efficiency factor
+  fitted on the measured results of w (the geometric mean of measured / roofline; all workloads' results
+  where w has none);
+* fleet: enough devices to carry the peak at the target utilisation, in whole model replicas (a model
+  that does not fit one device's memory spans several) and, in the cloud, whole instances;
+* training (the training share of all compute) runs on GPUs: on a GPU option the same fleet trains in the
+  inference troughs (one pooled fleet); on an accelerator option a separate GPU fleet trains (hybrid);
+* power: rated power x (idle share + (1 - idle share) x average load), then x host overhead (the
+  reference server's wall power, or the catalog's host-power ratio) for the server wall, then x PUE;
+* cost: cloud rental per chip-hour (electricity included in the price), or purchase (plus the server
+  around the devices on bare metal, replaced after the hardware lifetime) plus electricity; plus porting:
+  engineer-days by framework support level, weighted by the framework mix, repeated in part at every
+  model change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog, load_catalog
+from .catalog.units import convert
+from .scenario import FRAMEWORK_LABELS, FRAMEWORKS, Scenario, ScenarioError
+
+HOURS_PER_YEAR = 8766.0  # 365.25 days
+SECONDS_PER_DAY = 86400.0
+SUPPORT_ORDER = ("native", "sdk", "converter", "none")
+MAX_REPLICA_DEVICES = 64  # a model needing more devices than this per copy is not offered
+MEMORY_HEADROOM = 0.8  # share of device memory usable for weights (the rest: activations, KV cache)
+BYTES_PER_PARAM = {"int8": 1.0, "fp8": 1.0, "int4": 0.5, "fp4": 0.5, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0}
+
+#: The assumptions the model reads from catalog/assumptions, with the unit it needs them in.
+ASSUMPTIONS = {
+    "engineer_day_usd": "USD/day",
+    "porting_days_native": "days",
+    "porting_days_sdk": "days",
+    "porting_days_converter": "days",
+    "porting_days_none": "days",
+    "update_share_native": "ratio",
+    "update_share_sdk": "ratio",
+    "update_share_converter": "ratio",
+    "update_share_none": "ratio",
+    "host_power_ratio": "ratio",
+    "idle_power_ratio": "ratio",
+    "host_cost_ratio": "ratio",
+    "hardware_lifetime_years": "years",
+    "training_mfu": "ratio",
+}
+
+
+class ModelError(ValueError):
+    """The catalog lacks something the model needs (an assumption, a PUE default, a region)."""
+
+
+# -- the per-workload device table (cached: it depends on the catalog and the workload only) ------------
+
+
+@dataclass(frozen=True)
+class DeviceTable:
+    """Arrays over devices (axis -1) for one workload; built once per catalog and workload."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    vendors: np.ndarray
+    kinds: np.ndarray
+    segments: np.ndarray
+    is_gpu: np.ndarray
+    rps: np.ndarray  # requests/s per device (measured or estimated); nan where unknown
+    rps_measured: np.ndarray  # bool
+    rps_source: list[str]
+    replica: np.ndarray  # devices per model copy
+    fits: np.ndarray  # bool
+    fit_reason: list[str]
+    power_w: np.ndarray
+    wall_ratio: np.ndarray  # server wall power per device / device power
+    bf16_tflops: np.ndarray
+    cloud_price: np.ndarray  # USD per chip-hour, cheapest on-demand; nan where none
+    cloud_chips: np.ndarray  # chips per instance of that offer
+    cloud_offer: list[str]
+    purchase_usd: np.ndarray  # nan where none
+    support: np.ndarray  # (devices, frameworks) index into SUPPORT_ORDER
+    support_via: list[list[str | None]]
+    cloud_ok: np.ndarray
+    bare_ok: np.ndarray
+    edge_ok: np.ndarray
+    cloud_why: list[str]
+    bare_why: list[str]
+    edge_why: list[str]
+    bare_vendor_count: np.ndarray
+    cloud_providers: list[list[str]]
+    efficiency: float
+    efficiency_n: int
+    workload: dict[str, Any] = field(repr=False)
+
+
+def _precision_bytes(precision: str) -> float:
+    p = precision.lower()
+    for key, b in BYTES_PER_PARAM.items():
+        if key in p:
+            return b
+    return 2.0
+
+
+def _peak_ops(dev: pd.Series, precision: str) -> float:
+    """Peak throughput in ops/s at the workload's serving precision, falling back across formats."""
+    p = precision.lower()
+    int8 = dev.peak_int8_tops if pd.notna(dev.peak_int8_tops) else None
+    bf16 = dev.peak_bf16_tflops if pd.notna(dev.peak_bf16_tflops) else None
+    if any(k in p for k in ("int8", "fp8", "int4", "fp4")):
+        val = int8 if int8 is not None else (2 * bf16 if bf16 is not None else None)
+    else:
+        val = bf16 if bf16 is not None else int8
+    return float(val) * 1e12 if val is not None else math.nan
+
+
+def _roofline_rps(dev: pd.Series, w: pd.Series) -> float:
+    peak = _peak_ops(dev, w.precision)
+    bw = float(dev.memory_bandwidth_gbps) * 1e9 if pd.notna(dev.memory_bandwidth_gbps) else math.nan
+    t_compute = w.compute_gflop_per_request * 1e9 / peak if peak > 0 else math.nan
+    t_memory = w.memory_traffic_mb_per_request * 1e6 / bw if bw > 0 else math.nan
+    times = [t for t in (t_compute, t_memory) if not math.isnan(t)]
+    if not times:
+        return math.nan
+    # With no bandwidth figure (on-chip SRAM NPUs) the compute bound alone is used.
+    return 1.0 / max(times)
+
+
+def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
+    """The measured result used per device: Offline scenario first, then Server, then any; the best."""
+    r = cat.results[(cat.results.workload == workload) & cat.results.requests_per_s_per_accelerator.notna()]
+    if r.empty:
+        return r
+    tier = r.scenario.str.lower().map({"offline": 0, "server": 1}).fillna(2)
+    r = r.assign(_tier=tier).sort_values(["device_id", "_tier", "requests_per_s_per_accelerator"],
+                                         ascending=[True, True, False])
+    return r.groupby("device_id", as_index=False).first()
+
+
+def fit_efficiency(cat: Catalog, workload: str) -> tuple[float, int]:
+    """Geometric mean of measured / roofline over the workload's measured devices (all workloads if none)."""
+    devices = cat.devices.set_index("id")
+    workloads = cat.workloads.set_index("id")
+
+    def ratios(wid: str) -> list[float]:
+        out = []
+        for row in best_measured(cat, wid).itertuples():
+            if row.device_id not in devices.index:
+                continue
+            roof = _roofline_rps(devices.loc[row.device_id], workloads.loc[wid])
+            if roof > 0 and not math.isnan(roof):
+                out.append(row.requests_per_s_per_accelerator / roof)
+        return out
+
+    vals = ratios(workload)
+    if not vals:
+        vals = [v for wid in workloads.index for v in ratios(wid)]
+    if not vals:
+        return 0.3, 0  # pragma: no cover - only for a catalog with no measured results at all
+    return float(np.exp(np.mean(np.log(vals)))), len(vals)
+
+
+def _cheapest_cloud(cat: Catalog) -> pd.DataFrame:
+    c = cat.cloud_prices
+    if c.empty:
+        return c
+    return c.sort_values("price_usd_per_chip_hour").groupby("device_id", as_index=False).first()
+
+
+@lru_cache(maxsize=64)
+def _device_table_cached(cat_key: int, workload: str) -> DeviceTable:
+    cat = _CATS[cat_key]
+    return build_device_table(cat, workload)
+
+
+_CATS: dict[int, Catalog] = {}
+
+
+def device_table(cat: Catalog, workload: str) -> DeviceTable:
+    key = id(cat)
+    _CATS[key] = cat
+    return _device_table_cached(key, workload)
+
+
+def build_device_table(cat: Catalog, workload: str) -> DeviceTable:
+    workloads = cat.workloads.set_index("id")
+    if workload not in workloads.index:
+        raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
+    w = workloads.loc[workload]
+    d = cat.devices.sort_values("id").reset_index(drop=True)
+    n = len(d)
+    eff, eff_n = fit_efficiency(cat, workload)
+    measured = best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
+
+    rps = np.full(n, np.nan)
+    rps_measured = np.zeros(n, bool)
+    rps_source: list[str] = []
+    replica = np.ones(n)
+    fits = np.ones(n, bool)
+    fit_reason: list[str] = []
+    weights_gb = w.parameters * _precision_bytes(w.precision) / 1e9
+    for i, dev in d.iterrows():
+        has_measured = dev.id in measured.index
+        if has_measured:
+            m = measured.loc[dev.id]
+            rps[i] = m.requests_per_s_per_accelerator
+            rps_measured[i] = True
+            rps_source.append(f"measured: {m.benchmark}, {m.scenario}, {m.system} ({m.source_title}, "
+                              f"retrieved {m.retrieved})")
+        else:
+            roof = _roofline_rps(dev, w)
+            rps[i] = roof * eff
+            rps_source.append(f"estimated: roofline from peak compute and memory bandwidth x efficiency "
+                              f"{eff:.2f} fitted on {eff_n} measured results")
+        reason = ""
+        if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
+            replica[i] = max(1, math.ceil(weights_gb / (dev.memory_gb * MEMORY_HEADROOM)))
+        elif not has_measured:
+            fits[i] = False
+            reason = (f"no published memory to hold the model's {weights_gb:,.2f} GB of weights, and no "
+                      f"measured result on {w['name']}")
+        if replica[i] > MAX_REPLICA_DEVICES:
+            fits[i] = False
+            reason = (f"the model's {weights_gb:,.1f} GB of weights need {int(replica[i])} devices of "
+                      f"{dev.memory_gb:g} GB per copy")
+        if fits[i] and not (rps[i] > 0):
+            fits[i] = False
+            reason = "no measured result, and no compute or bandwidth figure to estimate one"
+        fit_reason.append(reason)
+
+    wall_ratio = np.full(n, np.nan)
+    host_power = _assumption(cat, "host_power_ratio")
+    for i, dev in d.iterrows():
+        if pd.notna(dev.server_power_w) and dev.server_devices and dev.power_w:
+            wall_ratio[i] = max(1.0, dev.server_power_w / dev.server_devices / dev.power_w)
+        else:
+            wall_ratio[i] = host_power if dev.segment == "datacenter" else 1.0
+
+    cheapest = _cheapest_cloud(cat).set_index("device_id") if not cat.cloud_prices.empty else pd.DataFrame()
+    purchase = cat.purchase_prices.set_index("device_id") if not cat.purchase_prices.empty else pd.DataFrame()
+    cloud_price = np.array([cheapest.loc[i, "price_usd_per_chip_hour"] if i in cheapest.index else np.nan
+                            for i in d.id])
+    cloud_chips = np.array([cheapest.loc[i, "chips"] if i in cheapest.index else 1 for i in d.id], float)
+    cloud_offer = [f"{cheapest.loc[i, 'provider']} {cheapest.loc[i, 'instance']} ({cheapest.loc[i, 'region']}, "
+                   f"as of {cheapest.loc[i, 'as_of']})" if i in cheapest.index else "" for i in d.id]
+    purchase_usd = np.array([purchase.loc[i, "price_usd"] if i in purchase.index else np.nan for i in d.id])
+
+    fw = cat.frameworks.set_index(["device_id", "framework"])
+    support = np.zeros((n, len(FRAMEWORKS)), int)
+    via: list[list[str | None]] = []
+    for i, dev_id in enumerate(d.id):
+        row_via = []
+        for j, f in enumerate(FRAMEWORKS):
+            rec = fw.loc[(dev_id, f)]
+            support[i, j] = SUPPORT_ORDER.index(rec.support)
+            row_via.append(rec.via if isinstance(rec.via, str) else None)
+        via.append(row_via)
+
+    cloud_ok, bare_ok, edge_ok = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    cloud_why, bare_why, edge_why = [], [], []
+    for i, dev in d.iterrows():
+        # cloud: offered by a cloud, with a price in the catalog
+        if not dev.cloud_available:
+            cloud_why.append("not offered by any cloud" + (f": {dev.cloud_note}" if dev.cloud_note else ""))
+        elif np.isnan(cloud_price[i]):
+            cloud_why.append("offered in the cloud, but the catalog has no on-demand price for it")
+        else:
+            cloud_ok[i] = True
+            cloud_why.append("")
+        # bare metal: can be bought, is a data-centre part, has a purchase price
+        if not dev.bare_metal_available:
+            bare_why.append("cannot be bought" + (f": {dev.bare_metal_note}" if dev.bare_metal_note else ""))
+        elif dev.segment != "datacenter":
+            bare_why.append("an edge part, not a data-centre server device")
+        elif np.isnan(purchase_usd[i]):
+            bare_why.append("the catalog has no purchase price for it")
+        else:
+            bare_ok[i] = True
+            bare_why.append("")
+        # edge: an edge device with a purchase price
+        if not dev.edge_available:
+            edge_why.append("not an edge device" + (f": {dev.edge_note}" if dev.edge_note else ""))
+        elif np.isnan(purchase_usd[i]):
+            edge_why.append("the catalog has no purchase price for it")
+        else:
+            edge_ok[i] = True
+            edge_why.append("")
+
+    bf16 = d.peak_bf16_tflops.astype(float).to_numpy()
+    return DeviceTable(
+        ids=d.id.to_numpy(), names=d.name.to_numpy(), vendors=d.vendor.to_numpy(), kinds=d.kind.to_numpy(),
+        segments=d.segment.to_numpy(), is_gpu=(d.kind == "gpu").to_numpy(), rps=rps, rps_measured=rps_measured,
+        rps_source=rps_source, replica=replica, fits=fits, fit_reason=fit_reason,
+        power_w=d.power_w.astype(float).fillna(np.nan).to_numpy(), wall_ratio=wall_ratio, bf16_tflops=bf16,
+        cloud_price=cloud_price, cloud_chips=cloud_chips, cloud_offer=cloud_offer, purchase_usd=purchase_usd,
+        support=support, support_via=via, cloud_ok=cloud_ok, bare_ok=bare_ok, edge_ok=edge_ok,
+        cloud_why=cloud_why, bare_why=bare_why, edge_why=edge_why,
+        bare_vendor_count=d.bare_metal_vendor_count.to_numpy(), cloud_providers=list(d.cloud_providers),
+        efficiency=eff, efficiency_n=eff_n, workload=w.to_dict() | {"id": workload},
+    )
+
+
+# -- assumptions and resolved inputs --------------------------------------------------------------------
+
+
+def _assumption(cat: Catalog, key: str) -> float:
+    for doc in cat.documents.get("assumptions", {}).values():
+        rec = doc.get(key)
+        if isinstance(rec, dict) and "value" in rec:
+            return convert(float(rec["value"]), rec["unit"], ASSUMPTIONS[key])
+    raise ModelError(f"catalog/assumptions has no {key!r} ({ASSUMPTIONS[key]}); the model needs it")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A scenario with every catalog-derived value resolved, and where each came from."""
+
+    scenario: Scenario
+    electricity_usd_per_kwh: float
+    grid_gco2_per_kwh: float
+    pue: float
+    engineer_day_usd: float
+    porting_days: np.ndarray  # by support level
+    update_share: np.ndarray  # by support level
+    idle_ratio: float
+    host_cost_ratio: float
+    lifetime_years: float
+    training_mfu: float
+    origin: dict[str, str]
+
+
+PUE_BY_DEPLOYMENT = {"cloud": "hyperscale", "bare-metal": "enterprise", "edge": None}
+
+
+def resolve(cat: Catalog, s: Scenario) -> Inputs:
+    regions = cat.regions.set_index("id")
+    if s.region not in regions.index:
+        raise ScenarioError("region", s.region, "allowed: " + ", ".join(sorted(regions.index)))
+    region = regions.loc[s.region]
+    origin = {}
+    price = s.electricity_usd_per_kwh
+    if price is None:
+        price = float(region.electricity_usd_per_kwh)
+        origin["electricity_usd_per_kwh"] = f"region {s.region}: {region.electricity_source}"
+    carbon = s.grid_gco2_per_kwh
+    if carbon is None:
+        carbon = float(region.grid_gco2_per_kwh)
+        origin["grid_gco2_per_kwh"] = f"region {s.region}: {region.grid_source}"
+    pue = s.pue
+    if pue is None:
+        pue_id = PUE_BY_DEPLOYMENT[s.deployment]
+        if pue_id is None:
+            pue = 1.0
+            origin["pue"] = "edge: devices on site, no data-centre cooling overhead counted"
+        else:
+            table = cat.pue.set_index("id")
+            if pue_id not in table.index:
+                raise ModelError(f"catalog/pue has no {pue_id!r} default")
+            pue = float(table.loc[pue_id, "pue"])
+            origin["pue"] = f"catalog pue/{pue_id}: {table.loc[pue_id, 'source_title']}"
+    eng = s.engineer_day_usd
+    if eng is None:
+        eng = _assumption(cat, "engineer_day_usd")
+        origin["engineer_day_usd"] = "catalog assumptions/engineering (estimate; see its method)"
+    return Inputs(
+        scenario=s, electricity_usd_per_kwh=float(price), grid_gco2_per_kwh=float(carbon), pue=float(pue),
+        engineer_day_usd=float(eng),
+        porting_days=np.array([_assumption(cat, f"porting_days_{lvl}") for lvl in SUPPORT_ORDER]),
+        update_share=np.array([_assumption(cat, f"update_share_{lvl}") for lvl in SUPPORT_ORDER]),
+        idle_ratio=_assumption(cat, "idle_power_ratio"), host_cost_ratio=_assumption(cat, "host_cost_ratio"),
+        lifetime_years=_assumption(cat, "hardware_lifetime_years"), training_mfu=_assumption(cat, "training_mfu"),
+        origin=origin,
+    )
+
+
+# -- the vectorised core --------------------------------------------------------------------------------
+
+
+def _ceil_to(x: np.ndarray, step: np.ndarray) -> np.ndarray:
+    return np.ceil(np.maximum(x, 1e-12) / step - 1e-9) * step
+
+
+def _available(t: DeviceTable, deployment: str) -> tuple[np.ndarray, list[str]]:
+    ok = {"cloud": t.cloud_ok, "bare-metal": t.bare_ok, "edge": t.edge_ok}[deployment]
+    why = {"cloud": t.cloud_why, "bare-metal": t.bare_why, "edge": t.edge_why}[deployment]
+    avail = ok & t.fits
+    reasons = [w or f for w, f in zip(why, t.fit_reason, strict=True)]
+    if deployment == "edge":
+        one = t.replica <= 1
+        reasons = [r or ("" if o else f"the model needs {int(n)} devices per copy; an edge site runs one")
+                   for r, o, n in zip(reasons, one, t.replica, strict=True)]
+        avail &= one
+    return avail, [("" if a else r) for a, r in zip(avail, reasons, strict=True)]
+
+
+def _per_device_cost_rates(t: DeviceTable, x: Inputs, deployment: str) -> tuple[np.ndarray, np.ndarray]:
+    """(hardware cost per device over the horizon, electricity-paying flag) for each device."""
+    h = x.scenario.horizon_years
+    if deployment == "cloud":
+        return t.cloud_price * HOURS_PER_YEAR * h, np.zeros(len(t.ids), bool)
+    buys = math.ceil(h / x.lifetime_years - 1e-9)
+    host = x.host_cost_ratio if deployment == "bare-metal" else 0.0
+    return t.purchase_usd * (1 + host) * buys, np.ones(len(t.ids), bool)
+
+
+@dataclass(frozen=True)
+class Core:
+    """Arrays of shape (..., devices) for a grid of volumes and change rates; see `core`."""
+
+    devices: np.ndarray
+    train_devices: np.ndarray
+    train_device_index: int
+    avg_load: np.ndarray
+    device_power_kw: np.ndarray
+    wall_power_kw: np.ndarray
+    facility_power_kw: np.ndarray
+    energy_kwh_year: np.ndarray
+    energy_cost_year: np.ndarray
+    hardware_cost: np.ndarray
+    capex: np.ndarray
+    opex_month: np.ndarray
+    porting_initial: np.ndarray
+    porting_updates: np.ndarray
+    porting_cost: np.ndarray
+    tco: np.ndarray
+    available: np.ndarray
+    reasons: list[str]
+
+
+def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
+         model_changes_per_year: np.ndarray | float) -> Core:
+    """The whole model for every device, broadcast over arrays of volumes and change rates.
+
+    ``requests_per_day`` and ``model_changes_per_year`` broadcast against each other; the result arrays
+    have their shape plus a trailing device axis.
+    """
+    s = x.scenario
+    rpd = np.asarray(requests_per_day, float)[..., None]
+    changes = np.asarray(model_changes_per_year, float)[..., None]
+    rpd, changes = np.broadcast_arrays(rpd, changes)
+    deployment = s.deployment
+    avail, reasons = _available(t, deployment)
+    h = s.horizon_years
+    u = s.utilization
+
+    rps = np.where(t.rps > 0, t.rps, np.nan)
+    avg_rps = rpd / SECONDS_PER_DAY
+    peak_rps = avg_rps * s.peak_to_average
+    step = t.replica * (t.cloud_chips if deployment == "cloud" else 1.0)
+    step = np.lcm(t.replica.astype(int), t.cloud_chips.astype(int)).astype(float) if deployment == "cloud" \
+        else t.replica
+    n_inf = _ceil_to(peak_rps / (rps * u), step)
+    busy_inf = avg_rps / rps  # devices' worth of work on average
+
+    # Training: the training share of all compute, in FLOP/s, on GPUs.
+    share = s.training_share
+    flops_inf = avg_rps * t.workload["compute_gflop_per_request"] * 1e9
+    train_flops = flops_inf * share / (1 - share) if share > 0 else np.zeros_like(flops_inf)
+    eff_train = np.where(t.is_gpu, t.bf16_tflops * 1e12 * x.training_mfu, np.nan)
+    hw_cost_dev, pays_power = _per_device_cost_rates(t, x, deployment)
+
+    # Where training runs for accelerator options (and for every option at the edge): the GPU with the
+    # lowest cost per unit of training compute, in the cloud for edge deployments.
+    train_deploy = "cloud" if deployment == "edge" else deployment
+    train_ok = t.is_gpu & {"cloud": t.cloud_ok, "bare-metal": t.bare_ok}[train_deploy] & (t.bf16_tflops > 0)
+    train_cost_dev, _ = _per_device_cost_rates(t, x, train_deploy)
+    per_flop = np.where(train_ok, train_cost_dev / eff_train, np.inf)
+    g = int(np.argmin(per_flop)) if np.isfinite(per_flop).any() else -1
+
+    if share > 0 and g >= 0:
+        n_train_sep = _ceil_to(train_flops[..., 0:1] / (eff_train[g] * u), np.array([1.0]))
+    else:
+        n_train_sep = np.zeros(rpd.shape[:-1] + (1,))
+    pooled = t.is_gpu & (deployment != "edge")
+    busy_train_own = np.where(pooled, train_flops / eff_train, 0.0)
+    n_pooled = np.maximum(n_inf, _ceil_to((busy_inf + busy_train_own) / u, step))
+    devices = np.where(pooled & (share > 0), n_pooled, n_inf)
+    separate_train = np.where(pooled, 0.0, n_train_sep) if share > 0 else np.zeros_like(devices)
+
+    avg_load = np.clip((busy_inf + np.where(pooled, busy_train_own, 0.0)) / devices, 0, 1)
+    dev_w = t.power_w * (x.idle_ratio + (1 - x.idle_ratio) * avg_load)
+    pue = x.pue
+    dev_kw = devices * dev_w / 1e3
+    wall_kw = dev_kw * t.wall_ratio
+    fac_kw = wall_kw * pue
+    # The separate training fleet runs flat out at the target utilisation.
+    if g >= 0:
+        train_w = t.power_w[g] * (x.idle_ratio + (1 - x.idle_ratio) * u)
+        train_pue = pue if deployment != "edge" else _hyperscale_pue_fallback(x)
+        train_fac_kw = separate_train * train_w / 1e3 * t.wall_ratio[g] * train_pue
+    else:
+        train_fac_kw = np.zeros_like(devices)
+    fac_kw_all = fac_kw + train_fac_kw
+    energy_kwh = fac_kw_all * HOURS_PER_YEAR
+    elec_price = x.electricity_usd_per_kwh
+    energy_cost = np.where(pays_power, fac_kw * HOURS_PER_YEAR * elec_price, 0.0)
+    if deployment == "bare-metal" and g >= 0:
+        energy_cost = energy_cost + train_fac_kw * HOURS_PER_YEAR * elec_price
+
+    hardware = devices * hw_cost_dev + (separate_train * train_cost_dev[g] if g >= 0 else 0.0)
+
+    # Porting: engineer-days per framework by support level, weighted by the mix.
+    mix = np.array([getattr(s.framework_mix, f) for f in FRAMEWORKS])
+    days = (x.porting_days[t.support] * mix).sum(axis=1)
+    update_days = (x.porting_days[t.support] * x.update_share[t.support] * mix).sum(axis=1)
+    porting_initial = np.broadcast_to(days * x.engineer_day_usd, devices.shape)
+    porting_updates = update_days * x.engineer_day_usd * changes * h
+    porting = porting_initial + porting_updates
+
+    tco = hardware + energy_cost * h + porting
+    if deployment == "cloud":
+        capex = np.zeros_like(tco)
+        opex_month = hardware / (h * 12)
+    else:
+        buys = math.ceil(h / x.lifetime_years - 1e-9)
+        capex = hardware / buys  # the first purchase; replacements fall at each lifetime
+        opex_month = energy_cost / 12
+    tco = np.where(avail, tco, np.nan)
+    return Core(devices=devices, train_devices=separate_train, train_device_index=g, avg_load=avg_load,
+                device_power_kw=dev_kw, wall_power_kw=wall_kw, facility_power_kw=fac_kw_all,
+                energy_kwh_year=energy_kwh, energy_cost_year=energy_cost, hardware_cost=hardware, capex=capex,
+                opex_month=opex_month, porting_initial=porting_initial, porting_updates=porting_updates,
+                porting_cost=porting, tco=tco, available=np.broadcast_to(avail, tco.shape), reasons=reasons)
+
+
+def _hyperscale_pue_fallback(x: Inputs) -> float:
+    return max(x.pue, 1.1)
+
+
+def best_by_kind(c: Core, is_gpu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the cheapest available GPU and accelerator along the device axis (-1 where none)."""
+    def pick(mask: np.ndarray) -> np.ndarray:
+        tco = np.where(mask, c.tco, np.nan)
+        none = np.all(np.isnan(tco), axis=-1)
+        idx = np.nanargmin(np.where(none[..., None], 0.0, tco), axis=-1)
+        return np.where(none, -1, idx)
+
+    return pick(is_gpu), pick(~is_gpu)
+
+
+# -- one evaluation -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    device_id: str
+    name: str
+    vendor: str
+    kind: str
+    segment: str
+    available: bool
+    unavailable_reason: str | None
+    throughput_per_device_rps: float | None
+    throughput_source: str
+    throughput_measured: bool
+    devices_needed: int | None
+    training_devices: int
+    training_device_id: str | None
+    device_power_kw: float | None
+    wall_power_kw: float | None
+    facility_power_kw: float | None
+    energy_kwh_per_year: float | None
+    energy_cost_usd_per_year: float | None
+    hardware_cost_usd: float | None
+    porting_cost_usd: float | None
+    porting_initial_usd: float | None
+    porting_updates_usd: float | None
+    tco_usd: float | None
+    cost_per_million_requests_usd: float | None
+    requests_per_joule: float | None
+    co2_tonnes_per_year: float | None
+    break_even_month: int | None
+    plan: str
+    framework_support: dict[str, str]
+    cloud_offer: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    plan: str  # "gpu" | "accelerator" | "hybrid"
+    device_id: str
+    name: str
+    kind: str
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    scenario: Scenario
+    inputs: Inputs
+    options: list[Option]  # ranked: available by total cost, then unavailable
+    recommendation: Recommendation | None
+    best_gpu: str | None
+    best_accelerator: str | None
+    crossover_requests_per_day: float | None
+    crossover_note: str
+    timeline: pd.DataFrame  # long form: month, device_id, cumulative_usd (available options)
+    break_even_month: int | None
+
+    def option(self, device_id: str) -> Option:
+        return next(o for o in self.options if o.device_id == device_id)
+
+    def options_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([o.to_dict() for o in self.options])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.to_dict(),
+            "assumptions": {
+                "electricity_usd_per_kwh": self.inputs.electricity_usd_per_kwh,
+                "grid_gco2_per_kwh": self.inputs.grid_gco2_per_kwh,
+                "pue": self.inputs.pue,
+                "engineer_day_usd": self.inputs.engineer_day_usd,
+                "from_catalog": self.inputs.origin,
+            },
+            "recommendation": self.recommendation.to_dict() if self.recommendation else None,
+            "options": [o.to_dict() for o in self.options],
+            "best_gpu": self.best_gpu,
+            "best_accelerator": self.best_accelerator,
+            "break_even_month": self.break_even_month,
+            "crossover_requests_per_day": self.crossover_requests_per_day,
+            "crossover_note": self.crossover_note,
+        }
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _timeline(c: Core, x: Inputs, idx: np.ndarray) -> np.ndarray:
+    """Cumulative cost per month (months 0..12h) for the device indices given: shape (months, len(idx))."""
+    h = x.scenario.horizon_years
+    months = np.arange(0, int(round(12 * h)) + 1)
+    capex = c.capex[idx]
+    buys = math.ceil(h / x.lifetime_years - 1e-9) if x.scenario.deployment != "cloud" else 0
+    cum = np.zeros((len(months), len(idx)))
+    monthly = c.opex_month[idx] + c.porting_updates[idx] / (12 * h)
+    for k, m in enumerate(months):
+        purchases = sum(1 for b in range(buys) if m >= b * x.lifetime_years * 12) if buys else 0
+        cum[k] = c.porting_initial[idx] + capex * purchases + monthly * m
+    return cum
+
+
+def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool = True) -> EvaluationResult:
+    """Evaluate a scenario over every device in the catalog."""
+    cat = cat if cat is not None else load_catalog()
+    t = device_table(cat, scenario.workload)
+    x = resolve(cat, scenario)
+    c = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
+    s = scenario
+    gi, ai = (int(v) for v in best_by_kind(c, t.is_gpu))
+    total_requests = s.requests_per_day * 365.25 * s.horizon_years
+
+    avail_idx = np.flatnonzero(c.available)
+    cum = _timeline(c, x, avail_idx)
+    months = np.arange(cum.shape[0])
+    timeline = pd.DataFrame({
+        "month": np.repeat(months, len(avail_idx)),
+        "device_id": np.tile(t.ids[avail_idx], len(months)),
+        "kind": np.tile(t.kinds[avail_idx], len(months)),
+        "cumulative_usd": cum.ravel(),
+    })
+    break_even = None
+    if gi >= 0 and ai >= 0:
+        cg = cum[:, list(avail_idx).index(gi)]
+        ca = cum[:, list(avail_idx).index(ai)]
+        below = np.flatnonzero(ca < cg)
+        break_even = int(months[below[0]]) if below.size else None
+
+    options = []
+    for i in range(len(t.ids)):
+        ok = bool(c.available[i])
+        be = None
+        if ok and gi >= 0 and not t.is_gpu[i]:
+            cg = cum[:, list(avail_idx).index(gi)]
+            below = np.flatnonzero(cum[:, list(avail_idx).index(i)] < cg)
+            be = int(below[0]) if below.size else None
+        elif ok and ai >= 0 and t.is_gpu[i]:
+            ca = cum[:, list(avail_idx).index(ai)]
+            below = np.flatnonzero(cum[:, list(avail_idx).index(i)] < ca)
+            be = int(below[0]) if below.size else None
+        energy_j = c.energy_kwh_year[i] * 3.6e6
+        plan = "gpu" if t.is_gpu[i] else ("hybrid" if s.training_share > 0 else "accelerator")
+        tg = c.train_device_index
+        options.append(Option(
+            device_id=str(t.ids[i]), name=str(t.names[i]), vendor=str(t.vendors[i]), kind=str(t.kinds[i]),
+            segment=str(t.segments[i]), available=ok, unavailable_reason=None if ok else c.reasons[i],
+            throughput_per_device_rps=_f(t.rps[i]), throughput_source=t.rps_source[i],
+            throughput_measured=bool(t.rps_measured[i]),
+            devices_needed=int(c.devices[i]) if ok else None,
+            training_devices=int(c.train_devices[i]) if ok else 0,
+            training_device_id=str(t.ids[tg]) if ok and c.train_devices[i] > 0 and tg >= 0 else None,
+            device_power_kw=_f(c.device_power_kw[i]) if ok else None,
+            wall_power_kw=_f(c.wall_power_kw[i]) if ok else None,
+            facility_power_kw=_f(c.facility_power_kw[i]) if ok else None,
+            energy_kwh_per_year=_f(c.energy_kwh_year[i]) if ok else None,
+            energy_cost_usd_per_year=_f(c.energy_cost_year[i]) if ok else None,
+            hardware_cost_usd=_f(c.hardware_cost[i]) if ok else None,
+            porting_cost_usd=_f(c.porting_cost[i]) if ok else None,
+            porting_initial_usd=_f(c.porting_initial[i]) if ok else None,
+            porting_updates_usd=_f(c.porting_updates[i]) if ok else None,
+            tco_usd=_f(c.tco[i]) if ok else None,
+            cost_per_million_requests_usd=_f(c.tco[i] / total_requests * 1e6) if ok else None,
+            requests_per_joule=_f(s.requests_per_day * 365.25 / energy_j) if ok and energy_j > 0 else None,
+            co2_tonnes_per_year=_f(c.energy_kwh_year[i] * x.grid_gco2_per_kwh / 1e6) if ok else None,
+            break_even_month=be, plan=plan,
+            framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
+            cloud_offer=t.cloud_offer[i],
+        ))
+    options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
+
+    cross, cross_note = (crossover_volume(t, x) if crossover else (None, "not computed"))
+    rec = _recommend(options, t, x, gi, ai, break_even, cross, cross_note) if options and options[0].available \
+        else None
+    return EvaluationResult(
+        scenario=s, inputs=x, options=options, recommendation=rec,
+        best_gpu=str(t.ids[gi]) if gi >= 0 else None, best_accelerator=str(t.ids[ai]) if ai >= 0 else None,
+        crossover_requests_per_day=cross, crossover_note=cross_note, timeline=timeline,
+        break_even_month=break_even,
+    )
+
+
+VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)
+
+
+def crossover_volume(t: DeviceTable, x: Inputs) -> tuple[float | None, str]:
+    """The request volume above which the best accelerator's total cost stays below the best GPU's."""
+    c = core(t, x, VOLUME_GRID, x.scenario.model_changes_per_year)
+    gi, ai = best_by_kind(c, t.is_gpu)
+    rows = np.arange(len(VOLUME_GRID))
+    tg = np.where(gi >= 0, c.tco[rows, np.maximum(gi, 0)], np.nan)
+    ta = np.where(ai >= 0, c.tco[rows, np.maximum(ai, 0)], np.nan)
+    if np.all(np.isnan(tg)):
+        return None, "no GPU is available for this deployment"
+    if np.all(np.isnan(ta)):
+        return None, "no accelerator is available for this deployment"
+    acc_wins = ta < tg
+    if acc_wins.all():
+        return float(VOLUME_GRID[0]), "an accelerator is cheaper at every volume from 100 requests/day"
+    if not acc_wins[-1]:
+        return None, "a GPU is cheaper at every volume up to 500 B requests/day"
+    last_gpu = int(np.flatnonzero(~acc_wins)[-1])
+    lo, hi = VOLUME_GRID[last_gpu], VOLUME_GRID[last_gpu + 1]
+    for _ in range(30):  # bisect between the grid points, on a log scale
+        mid = math.sqrt(lo * hi)
+        cm = core(t, x, mid, x.scenario.model_changes_per_year)
+        g, a = (int(v) for v in best_by_kind(cm, t.is_gpu))
+        if cm.tco[a] < cm.tco[g]:
+            hi = mid
+        else:
+            lo = mid
+    return float(hi), "above this volume the best accelerator is cheaper than the best GPU"
+
+
+def breakeven_map(scenario: Scenario, volumes: np.ndarray, changes: np.ndarray,
+                  cat: Catalog | None = None) -> pd.DataFrame:
+    """Over request volume x model changes per year: the cheapest GPU's and accelerator's totals, long form."""
+    cat = cat if cat is not None else load_catalog()
+    t = device_table(cat, scenario.workload)
+    x = resolve(cat, scenario)
+    vv, cc = np.meshgrid(np.asarray(volumes, float), np.asarray(changes, float), indexing="ij")
+    c = core(t, x, vv, cc)
+    gi, ai = best_by_kind(c, t.is_gpu)
+    tco_g = np.take_along_axis(c.tco, np.maximum(gi, 0)[..., None], -1)[..., 0]
+    tco_a = np.take_along_axis(c.tco, np.maximum(ai, 0)[..., None], -1)[..., 0]
+    tco_g = np.where(gi >= 0, tco_g, np.nan)
+    tco_a = np.where(ai >= 0, tco_a, np.nan)
+    winner = np.where(np.isnan(tco_a) | (tco_g <= tco_a), "gpu", "accelerator")
+    winner = np.where(np.isnan(tco_g) & ~np.isnan(tco_a), "accelerator", winner)
+    return pd.DataFrame({
+        "requests_per_day": vv.ravel(), "model_changes_per_year": cc.ravel(),
+        "best_gpu": np.where(gi >= 0, t.ids[np.maximum(gi, 0)], None).ravel(),
+        "best_accelerator": np.where(ai >= 0, t.ids[np.maximum(ai, 0)], None).ravel(),
+        "gpu_tco_usd": tco_g.ravel(), "accelerator_tco_usd": tco_a.ravel(), "winner": winner.ravel(),
+    })
+
+
+# -- reasons ---------------------------------------------------------------------------------------------
+
+
+def usd(x: float | None) -> str:
+    if x is None:
+        return "–"
+    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= div:
+            return f"${x / div:,.{1 if abs(x) < 100 * div else 0}f}{suffix}"
+    return f"${x:,.0f}"
+
+
+def volume(x: float) -> str:
+    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
+        if x >= div:
+            v = x / div
+            return f"{v:,.{1 if v < 10 else 0}f}{suffix}"
+    return f"{x:,.0f}"
+
+
+def _recommend(options: list[Option], t: DeviceTable, x: Inputs, gi: int, ai: int, break_even: int | None,
+               cross: float | None, cross_note: str) -> Recommendation:
+    s = x.scenario
+    best = options[0]
+    i = list(t.ids).index(best.device_id)
+    rival_idx = ai if t.is_gpu[i] else gi
+    rival = next((o for o in options if rival_idx >= 0 and o.device_id == t.ids[rival_idx]), None)
+    reasons = []
+    h = f"{s.horizon_years:g} years"
+    if rival is not None and rival.tco_usd and best.tco_usd is not None:
+        saving = rival.tco_usd - best.tco_usd
+        kind = "GPU" if rival.kind == "gpu" else "accelerator"
+        reasons.append(f"Lowest total cost over {h}: {usd(best.tco_usd)}, {usd(saving)} "
+                       f"({saving / rival.tco_usd:.0%}) below the best {kind}, {rival.name} "
+                       f"({usd(rival.tco_usd)}).")
+    else:
+        reasons.append(f"Lowest total cost over {h}: {usd(best.tco_usd)}; no "
+                       f"{'accelerator' if t.is_gpu[i] else 'GPU'} is available for a {s.deployment} deployment.")
+    peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
+    how = "measured" if best.throughput_measured else "estimated"
+    reasons.append(f"Carries the peak of {volume(peak)} requests/s with {best.devices_needed} devices at "
+                   f"{s.utilization:.0%} target utilisation ({how}: {best.throughput_per_device_rps:,.3g} "
+                   f"requests/s per device); {usd(best.cost_per_million_requests_usd)} per million requests.")
+    mix = s.framework_mix.as_dict()
+    non_native = [f"{FRAMEWORK_LABELS[f]} ({best.framework_support[f]}"
+                  + (f" via {t.support_via[i][FRAMEWORKS.index(f)]}" if t.support_via[i][FRAMEWORKS.index(f)]
+                     else "") + ")"
+                  for f, share in mix.items() if share > 0 and best.framework_support[f] != "native"]
+    if best.porting_cost_usd and non_native:
+        reasons.append(f"Porting costs {usd(best.porting_cost_usd)}: {usd(best.porting_initial_usd)} up front for "
+                       f"{', '.join(non_native)}, and {usd(best.porting_updates_usd)} for "
+                       f"{s.model_changes_per_year:g} model changes a year.")
+    else:
+        reasons.append("No porting: it runs your framework mix natively.")
+    if not t.is_gpu[i] and rival is not None:
+        if break_even is not None:
+            reasons.append(f"Pays back in month {break_even} against {rival.name}.")
+        else:
+            reasons.append(f"Its cumulative cost stays below {rival.name}'s from the start.")
+    if cross is not None:
+        reasons.append(f"Crossover at {volume(cross)} requests/day: {cross_note}.")
+    else:
+        reasons.append(f"No crossover: {cross_note}.")
+    if t.is_gpu[i]:
+        reasons.append(f"Keeps options open: every framework runs on it; sold by "
+                       f"{int(t.bare_vendor_count[i])} server vendors and rented in "
+                       f"{len(t.cloud_providers[i])} clouds.")
+    else:
+        where = (f"only in {', '.join(t.cloud_providers[i])}" if s.deployment == "cloud"
+                 else f"from {int(t.bare_vendor_count[i])} vendor(s)")
+        reasons.append(f"Locks in {best.vendor}'s toolchain, available {where}; every model change goes through "
+                       "its compiler.")
+    if s.training_share > 0 and not t.is_gpu[i] and best.training_device_id:
+        reasons.append(f"Hybrid: training ({s.training_share:.0%} of compute) runs on {best.training_devices} "
+                       f"{best.training_device_id} GPUs, inference on {best.name}.")
+    plan = "gpu" if t.is_gpu[i] else ("hybrid" if s.training_share > 0 else "accelerator")
+    return Recommendation(plan=plan, device_id=best.device_id, name=best.name, kind=best.kind, reasons=reasons)

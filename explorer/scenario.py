@@ -1,0 +1,325 @@
+"""The deployment scenario, declared once.
+
+Every input carries its doc, unit, default and bounds in its field's metadata (Param's ``bounds=``/``doc=``
+habit). The CLI flags, JSON files, URL query strings and the widgets are all generated from, and validated
+against, this one declaration: no bound or label is typed twice.
+
+Fields left at ``None`` take their value from the catalog (the region's electricity price and grid carbon
+intensity, the deployment's PUE, the sourced engineer-day cost); ``explorer.calc`` says which it used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+FRAMEWORKS = ("tensorflow", "pytorch", "jax", "cuda", "onnx", "huggingface")
+FRAMEWORK_LABELS = {"tensorflow": "TensorFlow", "pytorch": "PyTorch", "jax": "JAX", "cuda": "CUDA custom kernels",
+                    "onnx": "ONNX", "huggingface": "Hugging Face"}
+DEPLOYMENTS = ("cloud", "bare-metal", "edge")
+
+
+class ScenarioError(ValueError):
+    """A scenario value that is not allowed: names the field, the value, and what is allowed."""
+
+    def __init__(self, field_name: str, value: Any, allowed: str):
+        self.field = field_name
+        self.value = value
+        self.allowed = allowed
+        shown = value if isinstance(value, str) else repr(value)
+        super().__init__(f"{field_name}: {shown} is not allowed; {allowed}")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What one scenario field is: read from the dataclass metadata, never typed twice."""
+
+    name: str
+    label: str
+    doc: str
+    unit: str
+    kind: str  # "float" | "int" | "choice" | "id" | "mix"
+    default: Any
+    bounds: tuple[float, float] | None = None
+    choices: tuple[str, ...] = ()
+    scale: str = "linear"  # "log" for request volume
+    group: str = "main"  # "main" controls, or "assumptions"
+    from_catalog: str = ""  # where a None default comes from
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def describe_allowed(self) -> str:
+        if self.kind == "choice":
+            return "allowed: " + ", ".join(self.choices)
+        if self.kind == "mix":
+            return ("allowed: non-negative weights for " + ", ".join(FRAMEWORKS)
+                    + ", not all zero, e.g. pytorch=0.6,onnx=0.4")
+        if self.kind == "id":
+            return "allowed: an id from the catalog"
+        assert self.bounds is not None
+        lo, hi = self.bounds
+        return f"allowed: a number from {_num(lo)} to {_num(hi)} {self.unit}".rstrip()
+
+
+def _num(x: float) -> str:
+    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
+        return f"{x:,.0f}" if abs(x) >= 1e6 else f"{x:g}"
+    return f"{x:g}"
+
+
+def _f(default: Any, label: str, doc: str, unit: str, kind: str = "float", *,
+       bounds: tuple[float, float] | None = None, choices: tuple[str, ...] = (), scale: str = "linear",
+       group: str = "main", from_catalog: str = "") -> Any:
+    meta = {"label": label, "doc": doc, "unit": unit, "kind": kind, "bounds": bounds, "choices": choices,
+            "scale": scale, "group": group, "from_catalog": from_catalog}
+    if isinstance(default, dict):
+        frozen = dict(default)
+        return field(default_factory=lambda: FrameworkMix.of(frozen), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class FrameworkMix:
+    """Shares of the team's model code per framework, normalised to sum to 1."""
+
+    tensorflow: float = 0.0
+    pytorch: float = 0.0
+    jax: float = 0.0
+    cuda: float = 0.0
+    onnx: float = 0.0
+    huggingface: float = 0.0
+
+    @classmethod
+    def of(cls, weights: Mapping[str, Any] | FrameworkMix, field_name: str = "framework_mix") -> FrameworkMix:
+        if isinstance(weights, FrameworkMix):
+            weights = weights.as_dict()
+        if not isinstance(weights, Mapping):
+            raise ScenarioError(field_name, weights, FIELD_SPECS["framework_mix"].describe_allowed())
+        clean: dict[str, float] = {}
+        for name, w in weights.items():
+            if name not in FRAMEWORKS:
+                raise ScenarioError(f"{field_name}.{name}", w, "allowed frameworks: " + ", ".join(FRAMEWORKS))
+            try:
+                value = float(w)
+            except (TypeError, ValueError):
+                raise ScenarioError(f"{field_name}.{name}", w, "allowed: a non-negative number") from None
+            if isinstance(w, bool) or not math.isfinite(value) or value < 0:
+                raise ScenarioError(f"{field_name}.{name}", w, "allowed: a non-negative finite number")
+            clean[name] = value
+        total = sum(clean.values())
+        if total <= 0:
+            raise ScenarioError(field_name, dict(weights), "the shares must not all be zero")
+        if abs(total - 1.0) < 1e-9:  # already shares: keep them bit for bit (lossless round trips)
+            return cls(**clean)
+        return cls(**{k: v / total for k, v in clean.items()})
+
+    @classmethod
+    def parse(cls, text: str, field_name: str = "framework_mix") -> FrameworkMix:
+        """``pytorch=0.6,onnx=0.4`` (weights; normalised). ``pytorch`` alone means all PyTorch."""
+        weights: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in str(text).split(","))):
+            name, sep, w = part.partition("=")
+            if not sep:
+                name, sep, w = part.partition(":")
+            name = name.strip().lower()
+            if name in weights:
+                raise ScenarioError(f"{field_name}.{name}", text, "each framework may appear once")
+            weights[name] = w.strip() if sep else 1.0
+        return cls.of(weights, field_name)
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in FRAMEWORKS}
+
+    def __str__(self) -> str:
+        """Lossless text, as the CLI and URLs take it: ``pytorch=0.75,jax=0.25``."""
+        return ",".join(f"{k}={v!r}" for k, v in self.as_dict().items() if v > 0)
+
+    def label(self) -> str:
+        """For people: ``PyTorch 75 %, JAX 25 %``."""
+        return ", ".join(f"{FRAMEWORK_LABELS[k]} {v:.0%}" for k, v in self.as_dict().items() if v > 0)
+
+    def __iter__(self) -> Iterator[tuple[str, float]]:
+        return iter(self.as_dict().items())
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A deployment scenario: the workload, how much of it, how it changes, where it runs, what it costs."""
+
+    requests_per_day: float = _f(
+        1e8, "Request volume", "Inference requests served per day, averaged over the year", "requests/day",
+        bounds=(100, 5e11), scale="log")
+    peak_to_average: float = _f(
+        2.0, "Peak to average", "Busiest hour's request rate divided by the average rate; the fleet is sized "
+        "for the peak", "×", bounds=(1.0, 10.0))
+    workload: str = _f(
+        "llama-3.1-8b", "Workload", "The model served, as a catalog workload id (what one request is comes "
+        "from the catalog)", "", "id")
+    model_changes_per_year: float = _f(
+        4.0, "Model changes per year", "How often the model is replaced or retrained (0 = frozen, 52 = weekly); "
+        "every change repeats part of the porting work on devices without native support", "changes/year",
+        bounds=(0.0, 52.0))
+    framework_mix: FrameworkMix = _f(
+        {"pytorch": 1.0}, "Framework mix", "Shares of the team's model code per framework (weights, normalised "
+        "to 100 %)", "", "mix")
+    deployment: str = _f(
+        "cloud", "Deployment", "Where the fleet runs: rented in a cloud, bought for your own data centre "
+        "(bare metal), or at the edge (on site, in devices)", "", "choice", choices=DEPLOYMENTS)
+    training_share: float = _f(
+        0.0, "Training share", "Share of the compute that is training rather than inference (training runs on "
+        "GPUs; with accelerators for inference that is the hybrid plan)", "fraction", bounds=(0.0, 0.95),
+        group="assumptions")
+    horizon_years: float = _f(
+        3.0, "Horizon", "Years over which costs are totalled", "years", bounds=(1.0, 10.0), group="assumptions")
+    region: str = _f(
+        "us-virginia", "Region", "Where the electricity comes from (catalog region id): sets the electricity "
+        "price and grid carbon intensity unless you give them", "", "id", group="assumptions")
+    electricity_usd_per_kwh: float | None = _f(
+        None, "Electricity price", "Price of electricity (empty: the region's price from the catalog)",
+        "USD/kWh", bounds=(0.0, 2.0), group="assumptions", from_catalog="region")
+    pue: float | None = _f(
+        None, "PUE", "Facility power / IT power (empty: the catalog's default for the deployment: hyperscale "
+        "for cloud, enterprise for bare metal, 1.0 at the edge)", "×", bounds=(1.0, 3.0),
+        group="assumptions", from_catalog="deployment")
+    grid_gco2_per_kwh: float | None = _f(
+        None, "Grid carbon intensity", "Grams of CO2 per kWh of electricity (empty: the region's figure from "
+        "the catalog)", "gCO2/kWh", bounds=(0.0, 2000.0), group="assumptions", from_catalog="region")
+    utilization: float = _f(
+        0.6, "Target utilisation", "Share of each device's measured or estimated throughput planned for at "
+        "peak (headroom for latency targets and failures)", "fraction", bounds=(0.05, 1.0), group="assumptions")
+    engineer_day_usd: float | None = _f(
+        None, "Engineer-day cost", "Fully loaded cost of one ML engineer-day, for porting work (empty: the "
+        "catalog's sourced estimate)", "USD/day", bounds=(0.0, 10_000.0), group="assumptions",
+        from_catalog="assumptions")
+
+    def __post_init__(self) -> None:
+        for spec in SPECS:
+            value = getattr(self, spec.name)
+            object.__setattr__(self, spec.name, _check(spec, value))
+
+    # -- conversions --------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for spec in SPECS:
+            value = getattr(self, spec.name)
+            out[spec.name] = value.as_dict() if isinstance(value, FrameworkMix) else value
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
+        """From JSON-like data; a missing key takes its default, an unknown key is an error."""
+        if not isinstance(data, Mapping):
+            raise ScenarioError("scenario", data, "allowed: a JSON object with the scenario's fields")
+        unknown = set(data) - set(FIELD_SPECS)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ScenarioError(name, data[name], "unknown field; allowed fields: " + ", ".join(FIELD_SPECS))
+        return cls(**dict(data))
+
+    @classmethod
+    def from_json(cls, text: str) -> Scenario:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ScenarioError("scenario", f"malformed JSON ({err.msg} at line {err.lineno}, column "
+                                f"{err.colno})", "allowed: a JSON object with the scenario's fields") from None
+        return cls.from_dict(data)
+
+    def to_query(self, only_changed: bool = False) -> str:
+        """A URL query string holding the whole scenario (or only what differs from the defaults)."""
+        default = Scenario()
+        pairs = []
+        for spec in SPECS:
+            value = getattr(self, spec.name)
+            if only_changed and value == getattr(default, spec.name):
+                continue
+            pairs.append((spec.name, _to_text(value)))
+        return urlencode(pairs)
+
+    @classmethod
+    def from_query(cls, query: str) -> Scenario:
+        """From a URL query string; every value is parsed as its field declares."""
+        data: dict[str, Any] = {}
+        for key, text in parse_qsl(query.lstrip("?"), keep_blank_values=True):
+            if key not in FIELD_SPECS:
+                raise ScenarioError(key, text, "unknown field; allowed fields: " + ", ".join(FIELD_SPECS))
+            data[key] = parse_text(FIELD_SPECS[key], text)
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> Scenario:
+        return replace(self, **changes)
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parse_text(spec: FieldSpec, text: str) -> Any:
+    """Parse one field from text (a CLI flag or a URL query value)."""
+    text = str(text).strip()
+    if spec.kind == "mix":
+        return FrameworkMix.parse(text, spec.name)
+    if spec.kind in ("choice", "id"):
+        return text
+    if text == "" and spec.default is None:
+        return None
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:
+        raise ScenarioError(spec.name, text, spec.describe_allowed()) from None
+
+
+def _check(spec: FieldSpec, value: Any) -> Any:
+    if spec.kind == "mix":
+        return FrameworkMix.of(value, spec.name) if not isinstance(value, FrameworkMix) else value
+    if spec.kind == "choice":
+        if value not in spec.choices:
+            raise ScenarioError(spec.name, value, spec.describe_allowed())
+        return value
+    if spec.kind == "id":
+        if not isinstance(value, str) or not re.match(r"^[a-z0-9][a-z0-9.-]*$", value):
+            raise ScenarioError(spec.name, value, "allowed: a lower-kebab catalog id")
+        return value
+    if value is None and spec.default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, str):
+            return _check(spec, parse_text(spec, value))
+        raise ScenarioError(spec.name, value, spec.describe_allowed())
+    value = float(value)
+    if not math.isfinite(value):
+        raise ScenarioError(spec.name, value, "not a finite number; " + spec.describe_allowed())
+    assert spec.bounds is not None
+    lo, hi = spec.bounds
+    if not lo <= value <= hi:
+        raise ScenarioError(spec.name, value, spec.describe_allowed())
+    return value
+
+
+def _specs() -> tuple[FieldSpec, ...]:
+    out = []
+    for f in fields(Scenario):
+        m = f.metadata
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        out.append(FieldSpec(f.name, m["label"], m["doc"], m["unit"], m["kind"], default, m["bounds"],
+                             m["choices"], m["scale"], m["group"], m["from_catalog"]))
+    return tuple(out)
+
+
+SPECS: tuple[FieldSpec, ...] = ()
+SPECS = _specs()
+FIELD_SPECS: dict[str, FieldSpec] = {s.name: s for s in SPECS}

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CATALOG = REPO / "catalog"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def _no_user_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own $ACCEL_EXPLORER_CATALOG must not leak into the tests."""
+    monkeypatch.delenv("ACCEL_EXPLORER_CATALOG", raising=False)
+
+
+@pytest.fixture
+def catalog_copy(tmp_path: Path) -> Path:
+    """A private copy of the built-in catalog that a test may break."""
+    dst = tmp_path / "catalog"
+    shutil.copytree(CATALOG, dst, ignore=shutil.ignore_patterns("README.md"))
+    return dst
+
+
+def cli() -> list[str]:
+    """The installed console script, run as a subprocess like a user would."""
+    exe = BIN / "accel-explorer"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "explorer.cli"]

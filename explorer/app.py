@@ -206,7 +206,6 @@ def catalog_browser(cat: Catalog | None = None) -> W.Widget:
     counts = (f"{len(cat.devices)} devices · {len(cat.workloads)} workloads · {len(cat.results)} measured "
               f"results · {len(cat.provenance)} figures, each with its source")
     header = W.HTML(
-        "<h2 style='margin:0'>GPU-vs-accelerator deployment explorer: the catalog</h2>"
         f"<p class='ax-note' style='margin:4px 0'>{counts}. Power figures say their basis (rated, typical, "
         "measured) and boundary (chip, board, server). Hover any figure for its source and date.</p>"
         + _CSS

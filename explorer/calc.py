@@ -35,7 +35,7 @@ import pandas as pd
 
 from .catalog import Catalog, load_catalog
 from .catalog.units import convert
-from .scenario import FRAMEWORK_LABELS, FRAMEWORKS, Scenario, ScenarioError
+from .scenario import FRAMEWORK_LABELS, FRAMEWORKS, MAJOR_CLOUDS, Scenario, ScenarioError
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 SECONDS_PER_DAY = 86400.0
@@ -86,8 +86,9 @@ class DeviceTable:
     replica: np.ndarray  # devices per model copy
     fits: np.ndarray  # bool
     fit_reason: list[str]
-    power_w: np.ndarray
+    power_w: np.ndarray  # rated device power; nan where unpublished
     wall_ratio: np.ndarray  # server wall power per device / device power
+    wall_w: np.ndarray  # rated wall power per device (server boundary); nan where unknown
     bf16_tflops: np.ndarray
     cloud_price: np.ndarray  # USD per chip-hour, cheapest on-demand; nan where none
     cloud_chips: np.ndarray  # chips per instance of that offer
@@ -142,7 +143,8 @@ def _roofline_rps(dev: pd.Series, w: pd.Series) -> float:
 
 def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
     """The measured result used per device: Offline scenario first, then Server, then any; the best."""
-    r = cat.results[(cat.results.workload == workload) & cat.results.requests_per_s_per_accelerator.notna()]
+    r = cat.results
+    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.comparable]
     if r.empty:
         return r
     tier = r.scenario.str.lower().map({"offline": 0, "server": 1}).fillna(2)
@@ -174,29 +176,32 @@ def fit_efficiency(cat: Catalog, workload: str) -> tuple[float, int]:
     return float(np.exp(np.mean(np.log(vals)))), len(vals)
 
 
-def _cheapest_cloud(cat: Catalog) -> pd.DataFrame:
+def _cheapest_cloud(cat: Catalog, market: str) -> pd.DataFrame:
     c = cat.cloud_prices
     if c.empty:
         return c
+    if market == "major-clouds":
+        c = c[c.provider.isin(MAJOR_CLOUDS)]
     return c.sort_values("price_usd_per_chip_hour").groupby("device_id", as_index=False).first()
 
 
 @lru_cache(maxsize=64)
-def _device_table_cached(cat_key: int, workload: str) -> DeviceTable:
+def _device_table_cached(cat_key: int, workload: str, market: str) -> DeviceTable:
     cat = _CATS[cat_key]
-    return build_device_table(cat, workload)
+    return build_device_table(cat, workload, market)
 
 
 _CATS: dict[int, Catalog] = {}
 
 
-def device_table(cat: Catalog, workload: str) -> DeviceTable:
+def device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
+    """The per-workload device table, cached per catalog, workload and cloud market."""
     key = id(cat)
     _CATS[key] = cat
-    return _device_table_cached(key, workload)
+    return _device_table_cached(key, workload, market)
 
 
-def build_device_table(cat: Catalog, workload: str) -> DeviceTable:
+def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
     workloads = cat.workloads.set_index("id")
     if workload not in workloads.index:
         raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
@@ -243,14 +248,21 @@ def build_device_table(cat: Catalog, workload: str) -> DeviceTable:
         fit_reason.append(reason)
 
     wall_ratio = np.full(n, np.nan)
+    wall_w = np.full(n, np.nan)
     host_power = _assumption(cat, "host_power_ratio")
     for i, dev in d.iterrows():
-        if pd.notna(dev.server_power_w) and dev.server_devices and dev.power_w:
+        has_server = pd.notna(dev.server_power_w) and bool(dev.server_devices)
+        if has_server and pd.notna(dev.power_w):
             wall_ratio[i] = max(1.0, dev.server_power_w / dev.server_devices / dev.power_w)
         else:
             wall_ratio[i] = host_power if dev.segment == "datacenter" else 1.0
+        if pd.notna(dev.power_w):
+            wall_w[i] = dev.power_w * wall_ratio[i]
+        elif has_server:  # no device figure, but the reference system's (e.g. a Mac mini for the M4's ANE)
+            wall_w[i] = dev.server_power_w / dev.server_devices
 
-    cheapest = _cheapest_cloud(cat).set_index("device_id") if not cat.cloud_prices.empty else pd.DataFrame()
+    cheapest = _cheapest_cloud(cat, market).set_index("device_id") if not cat.cloud_prices.empty \
+        else pd.DataFrame()
     purchase = cat.purchase_prices.set_index("device_id") if not cat.purchase_prices.empty else pd.DataFrame()
     cloud_price = np.array([cheapest.loc[i, "price_usd_per_chip_hour"] if i in cheapest.index else np.nan
                             for i in d.id])
@@ -277,7 +289,9 @@ def build_device_table(cat: Catalog, workload: str) -> DeviceTable:
         if not dev.cloud_available:
             cloud_why.append("not offered by any cloud" + (f": {dev.cloud_note}" if dev.cloud_note else ""))
         elif np.isnan(cloud_price[i]):
-            cloud_why.append("offered in the cloud, but the catalog has no on-demand price for it")
+            cloud_why.append("offered in the cloud, but the catalog has no on-demand price for it"
+                             + (" from a major cloud (try cloud prices from any provider)"
+                                if market == "major-clouds" and (cat.cloud_prices.device_id == dev.id).any() else ""))
         else:
             cloud_ok[i] = True
             cloud_why.append("")
@@ -305,7 +319,7 @@ def build_device_table(cat: Catalog, workload: str) -> DeviceTable:
         ids=d.id.to_numpy(), names=d.name.to_numpy(), vendors=d.vendor.to_numpy(), kinds=d.kind.to_numpy(),
         segments=d.segment.to_numpy(), is_gpu=(d.kind == "gpu").to_numpy(), rps=rps, rps_measured=rps_measured,
         rps_source=rps_source, replica=replica, fits=fits, fit_reason=fit_reason,
-        power_w=d.power_w.astype(float).fillna(np.nan).to_numpy(), wall_ratio=wall_ratio, bf16_tflops=bf16,
+        power_w=d.power_w.astype(float).to_numpy(), wall_ratio=wall_ratio, wall_w=wall_w, bf16_tflops=bf16,
         cloud_price=cloud_price, cloud_chips=cloud_chips, cloud_offer=cloud_offer, purchase_usd=purchase_usd,
         support=support, support_via=via, cloud_ok=cloud_ok, bare_ok=bare_ok, edge_ok=edge_ok,
         cloud_why=cloud_why, bare_why=bare_why, edge_why=edge_why,
@@ -463,7 +477,12 @@ def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
     step = t.replica * (t.cloud_chips if deployment == "cloud" else 1.0)
     step = np.lcm(t.replica.astype(int), t.cloud_chips.astype(int)).astype(float) if deployment == "cloud" \
         else t.replica
-    n_inf = _ceil_to(peak_rps / (rps * u), step)
+    if deployment == "edge":
+        # Every site has its own device(s), sized for its share of the peak.
+        sites = float(s.edge_sites)
+        n_inf = sites * _ceil_to(peak_rps / sites / (rps * u), step)
+    else:
+        n_inf = _ceil_to(peak_rps / (rps * u), step)
     busy_inf = avg_rps / rps  # devices' worth of work on average
 
     # Training: the training share of all compute, in FLOP/s, on GPUs.
@@ -491,23 +510,26 @@ def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
     devices = np.where(pooled & (share > 0), n_pooled, n_inf)
     separate_train = np.where(pooled, 0.0, n_train_sep) if share > 0 else np.zeros_like(devices)
 
-    avg_load = np.clip((busy_inf + np.where(pooled, busy_train_own, 0.0)) / devices, 0, 1)
-    dev_w = t.power_w * (x.idle_ratio + (1 - x.idle_ratio) * avg_load)
+    with np.errstate(divide="ignore", invalid="ignore"):  # unavailable devices carry nan, never a count of 0
+        avg_load = np.clip((busy_inf + np.where(pooled, busy_train_own, 0.0)) / devices, 0, 1)
+    load_factor = x.idle_ratio + (1 - x.idle_ratio) * avg_load  # average draw / rated draw
     pue = x.pue
-    dev_kw = devices * dev_w / 1e3
-    wall_kw = dev_kw * t.wall_ratio
+    dev_kw = devices * t.power_w * load_factor / 1e3  # nan where the device's power is unpublished
+    wall_kw = devices * t.wall_w * load_factor / 1e3
     fac_kw = wall_kw * pue
     # The separate training fleet runs flat out at the target utilisation.
     if g >= 0:
         train_w = t.power_w[g] * (x.idle_ratio + (1 - x.idle_ratio) * u)
         train_pue = pue if deployment != "edge" else _hyperscale_pue_fallback(x)
         train_fac_kw = separate_train * train_w / 1e3 * t.wall_ratio[g] * train_pue
+        train_fac_kw = np.nan_to_num(train_fac_kw)
     else:
         train_fac_kw = np.zeros_like(devices)
     fac_kw_all = fac_kw + train_fac_kw
     energy_kwh = fac_kw_all * HOURS_PER_YEAR
     elec_price = x.electricity_usd_per_kwh
-    energy_cost = np.where(pays_power, fac_kw * HOURS_PER_YEAR * elec_price, 0.0)
+    # Unknown power (nan) is not counted as cost; the option says its energy is unknown.
+    energy_cost = np.where(pays_power, np.nan_to_num(fac_kw) * HOURS_PER_YEAR * elec_price, 0.0)
     if deployment == "bare-metal" and g >= 0:
         energy_cost = energy_cost + train_fac_kw * HOURS_PER_YEAR * elec_price
 
@@ -587,6 +609,7 @@ class Option:
     plan: str
     framework_support: dict[str, str]
     cloud_offer: str
+    energy_known: bool  # False where no source gives the device's power: energy, CO2 not counted
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -667,7 +690,7 @@ def _timeline(c: Core, x: Inputs, idx: np.ndarray) -> np.ndarray:
 def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool = True) -> EvaluationResult:
     """Evaluate a scenario over every device in the catalog."""
     cat = cat if cat is not None else load_catalog()
-    t = device_table(cat, scenario.workload)
+    t = device_table(cat, scenario.workload, scenario.cloud_market)
     x = resolve(cat, scenario)
     c = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
     s = scenario
@@ -729,6 +752,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
             break_even_month=be, plan=plan,
             framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
             cloud_offer=t.cloud_offer[i],
+            energy_known=bool(np.isfinite(t.wall_w[i])),
         ))
     options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
 
@@ -779,7 +803,7 @@ def breakeven_map(scenario: Scenario, volumes: np.ndarray, changes: np.ndarray,
                   cat: Catalog | None = None) -> pd.DataFrame:
     """Over request volume x model changes per year: the cheapest GPU's and accelerator's totals, long form."""
     cat = cat if cat is not None else load_catalog()
-    t = device_table(cat, scenario.workload)
+    t = device_table(cat, scenario.workload, scenario.cloud_market)
     x = resolve(cat, scenario)
     vv, cc = np.meshgrid(np.asarray(volumes, float), np.asarray(changes, float), indexing="ij")
     c = core(t, x, vv, cc)

@@ -22,6 +22,9 @@ FRAMEWORKS = ("tensorflow", "pytorch", "jax", "cuda", "onnx", "huggingface")
 FRAMEWORK_LABELS = {"tensorflow": "TensorFlow", "pytorch": "PyTorch", "jax": "JAX", "cuda": "CUDA custom kernels",
                     "onnx": "ONNX", "huggingface": "Hugging Face"}
 DEPLOYMENTS = ("cloud", "bare-metal", "edge")
+CLOUD_MARKETS = ("major-clouds", "any-provider")
+#: The clouds whose list prices count under cloud_market = "major-clouds".
+MAJOR_CLOUDS = ("AWS", "Google Cloud", "Microsoft Azure", "Oracle Cloud Infrastructure")
 
 
 class ScenarioError(ValueError):
@@ -172,6 +175,15 @@ class Scenario:
     deployment: str = _f(
         "cloud", "Deployment", "Where the fleet runs: rented in a cloud, bought for your own data centre "
         "(bare metal), or at the edge (on site, in devices)", "", "choice", choices=DEPLOYMENTS)
+    edge_sites: float = _f(
+        1000.0, "Edge sites", "For an edge deployment: the number of places (stores, cameras, vehicles) that "
+        "each need their own device(s); the requests are spread evenly over them", "sites",
+        bounds=(1.0, 10_000_000.0), scale="log")
+    cloud_market: str = _f(
+        "major-clouds", "Cloud prices from", "Which on-demand prices count in the cloud: the major clouds' list "
+        "prices (AWS, Google Cloud, Microsoft Azure, Oracle), or any provider in the catalog, GPU-only "
+        "neoclouds included (cheaper, but the catalog has their prices for a few GPUs only)", "", "choice",
+        choices=CLOUD_MARKETS, group="assumptions")
     training_share: float = _f(
         0.0, "Training share", "Share of the compute that is training rather than inference (training runs on "
         "GPUs; with accelerators for inference that is the hybrid plan)", "fraction", bounds=(0.0, 0.95),

@@ -33,7 +33,7 @@ def test_copy_of_catalog_loads(catalog_copy: Path) -> None:
 
 def test_missing_source_is_rejected(catalog_copy: Path) -> None:
     f = catalog_copy / "devices" / f"{BASE_DEVICE}.toml"
-    _edit(f, r'^(power = \{.*?), source = "[^"]+"', r"\1")
+    _edit(f, r'^(power = \{.*?), source = (\[[^\]]*\]|"[^"]+")', r"\1")
     err = _load_expecting(catalog_copy)
     msg = str(err)
     assert f"{BASE_DEVICE}.toml: power: missing 'source'" in msg
@@ -41,7 +41,7 @@ def test_missing_source_is_rejected(catalog_copy: Path) -> None:
 
 def test_undefined_source_key_is_rejected(catalog_copy: Path) -> None:
     f = catalog_copy / "devices" / f"{BASE_DEVICE}.toml"
-    _edit(f, r'^(power = \{.*?source = )"[^"]+"', r'\1"no-such-source"')
+    _edit(f, r'^(power = \{.*?source = )(\[[^\]]*\]|"[^"]+")', r'\1"no-such-source"')
     msg = str(_load_expecting(catalog_copy))
     assert "power.source: 'no-such-source' is not defined in [sources]; defined:" in msg
 

@@ -453,6 +453,8 @@ def build_catalog(docs: dict[str, dict[str, dict[str, Any]]], files: dict[str, d
                 "requests_per_s_per_accelerator": rps,
                 "power_w": convert(float(pw["value"]), pw["unit"], "W") if "value" in pw else None,
                 "power_boundary": pw.get("boundary"), "note": row.get("note"),
+                "comparable": bool(row.get("comparable", True)),
+                "why_not_comparable": row.get("why_not_comparable"),
                 **_source_cols(d, t["source"]),
             })
 

@@ -281,11 +281,14 @@ class Validator:
             elif not _is_date(rec["as_of"]):
                 self.error(f"{full}.as_of", f"{rec['as_of']!r} is not a date (write 2024-05-01, unquoted)")
         for key, allowed_values in spec.extra.items():
-            if key not in rec:
-                if "absent" not in rec:
-                    self.error(f"{full}.{key}", f"missing; allowed: {', '.join(allowed_values)}")  # type: ignore[arg-type]
-            elif isinstance(allowed_values, tuple) and rec[key] not in allowed_values:
-                self.error(f"{full}.{key}", f"{rec[key]!r} is not allowed; allowed: {', '.join(allowed_values)}")
+            if isinstance(allowed_values, tuple):  # a required qualifier, one of a fixed set
+                if key not in rec:
+                    if "absent" not in rec:
+                        self.error(f"{full}.{key}", f"missing; allowed: {', '.join(allowed_values)}")
+                elif rec[key] not in allowed_values:
+                    self.error(f"{full}.{key}", f"{rec[key]!r} is not allowed; allowed: {', '.join(allowed_values)}")
+            elif key in rec and not (allowed_values is float and _is_number(rec[key])):
+                self.error(f"{full}.{key}", f"{rec[key]!r} must be a number")  # an optional typed key
         if "absent" in rec:
             if "value" in rec:
                 self.error(full, "has both 'value' and 'absent'; keep one")
@@ -503,7 +506,14 @@ def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue
             v.error(f"{prefix}accelerators", f"{n!r} must be a whole number of accelerators, at least 1")
         v.check_quantity(row, prefix, "throughput", RESULT_THROUGHPUT)
         v.check_quantity(row, prefix, "power", RESULT_POWER)
-        for key in set(row) - {*texts, "accelerators", "throughput", "power", "note", "id"}:
+        if "comparable" in row:
+            if not isinstance(row["comparable"], bool):
+                v.error(f"{prefix}comparable", "must be true or false")
+            elif row["comparable"] is False and not str(row.get("why_not_comparable", "")).strip():
+                v.error(f"{prefix}why_not_comparable", "comparable = false needs the reason: what differs "
+                        "from the workload's request")
+        for key in set(row) - {*texts, "accelerators", "throughput", "power", "note", "id", "comparable",
+                               "why_not_comparable"}:
             v.error(f"{prefix}{key}", f"unknown key; allowed: {', '.join(sorted({*texts, 'accelerators'}))}, "
                     "throughput, power, note, id")
     return v.issues

@@ -50,8 +50,9 @@ def _html_table(header: list[str], rows: list[list[str]], numeric: set[int] | No
     numeric = numeric or set()
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
-                         for i, c in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     return f"{_CSS}<table class='ax-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -75,25 +76,56 @@ def devices_html(cat: Catalog) -> str:
     d = cat.devices.sort_values(["segment", "kind", "vendor", "id"])
     rows = []
     for r in d.itertuples():
-        dep = ", ".join(n for n, ok in [("cloud", r.cloud_available), ("bare metal", r.bare_metal_available),
-                                        ("edge", r.edge_available)] if ok)
-        rows.append([
-            _esc(r.name), _esc(r.vendor), _esc(r.kind), _esc(r.segment),
-            _linked(f"{_num(r.power_w)} W", cat, "devices", r.id, "power") + f"<br><small>{r.power_basis}, "
-            f"{r.power_boundary}</small>",
-            _linked(_num(r.peak_bf16_tflops, 1), cat, "devices", r.id, f"peak_{r.peak_16bit_format}_dense")
-            + (f" <small>{r.peak_16bit_format}</small>" if r.peak_16bit_format else ""),
-            _linked(_num(r.peak_int8_tops), cat, "devices", r.id, "peak_int8_dense"),
-            _linked(_num(r.memory_gb, 0 if (r.memory_gb or 0) >= 1 else 3), cat, "devices", r.id, "memory"),
-            _linked(_num(r.memory_bandwidth_gbps), cat, "devices", r.id, "memory_bandwidth"),
-            _esc(dep),
-        ])
-    return _html_table(
-        ["device", "vendor", "kind", "segment", "power", "BF16/FP16 TFLOPS (dense)", "INT8 TOPS (dense)",
-         "memory GB", "memory GB/s", "deployable"],
-        rows, numeric={5, 6, 7, 8},
-    ) + "<p class='ax-note'>Hover a figure for its source and date; <span class='ax-est'>italic</span> " \
+        dep = ", ".join(
+            n
+            for n, ok in [
+                ("cloud", r.cloud_available),
+                ("bare metal", r.bare_metal_available),
+                ("edge", r.edge_available),
+            ]
+            if ok
+        )
+        rows.append(
+            [
+                _esc(r.name),
+                _esc(r.vendor),
+                _esc(r.kind),
+                _esc(r.segment),
+                _linked(f"{_num(r.power_w)} W", cat, "devices", r.id, "power")
+                + f"<br><small>{r.power_basis}, "
+                f"{r.power_boundary}</small>",
+                _linked(
+                    _num(r.peak_bf16_tflops, 1), cat, "devices", r.id, f"peak_{r.peak_16bit_format}_dense"
+                )
+                + (f" <small>{r.peak_16bit_format}</small>" if r.peak_16bit_format else ""),
+                _linked(_num(r.peak_int8_tops), cat, "devices", r.id, "peak_int8_dense"),
+                _linked(
+                    _num(r.memory_gb, 0 if (r.memory_gb or 0) >= 1 else 3), cat, "devices", r.id, "memory"
+                ),
+                _linked(_num(r.memory_bandwidth_gbps), cat, "devices", r.id, "memory_bandwidth"),
+                _esc(dep),
+            ]
+        )
+    return (
+        _html_table(
+            [
+                "device",
+                "vendor",
+                "kind",
+                "segment",
+                "power",
+                "BF16/FP16 TFLOPS (dense)",
+                "INT8 TOPS (dense)",
+                "memory GB",
+                "memory GB/s",
+                "deployable",
+            ],
+            rows,
+            numeric={5, 6, 7, 8},
+        )
+        + "<p class='ax-note'>Hover a figure for its source and date; <span class='ax-est'>italic</span> "
         "figures are estimates (the tooltip gives the method).</p>"
+    )
 
 
 def frameworks_html(cat: Catalog) -> str:
@@ -105,10 +137,13 @@ def frameworks_html(cat: Catalog) -> str:
         for rec in group.set_index("framework").loc[names].reset_index().itertuples():
             label, fg, bg = _SUPPORT_STYLE[rec.support]
             via = f"<br><small>{_esc(rec.via)}</small>" if rec.via else ""
-            tip = html.escape(f"{rec.source_title} (retrieved {rec.retrieved})" + (f" | {rec.note}" if rec.note
-                                                                                   else ""), quote=True)
-            cells.append(f"<span class='ax-pill' style='color:{fg};background:{bg}' title='{tip}'>{label}</span>"
-                         f"{via}")
+            tip = html.escape(
+                f"{rec.source_title} (retrieved {rec.retrieved})" + (f" | {rec.note}" if rec.note else ""),
+                quote=True,
+            )
+            cells.append(
+                f"<span class='ax-pill' style='color:{fg};background:{bg}' title='{tip}'>{label}</span>{via}"
+            )
         rows.append(cells)
     return _html_table(["device", *names], rows)
 
@@ -117,18 +152,35 @@ def prices_html(cat: Catalog) -> str:
     c = cat.cloud_prices.sort_values(["device_id", "price_usd_per_chip_hour"])
     cloud = _html_table(
         ["device", "provider", "instance", "region", "chips", "USD / chip-hour", "as of", "source"],
-        [[_esc(r.device_id), _esc(r.provider), _esc(r.instance), _esc(r.region), _esc(r.chips),
-          _num(r.price_usd_per_chip_hour, 2), _esc(r.as_of), _esc(r.source_title)] for r in c.itertuples()],
+        [
+            [
+                _esc(r.device_id),
+                _esc(r.provider),
+                _esc(r.instance),
+                _esc(r.region),
+                _esc(r.chips),
+                _num(r.price_usd_per_chip_hour, 2),
+                _esc(r.as_of),
+                _esc(r.source_title),
+            ]
+            for r in c.itertuples()
+        ],
         numeric={4, 5},
     )
     p = cat.purchase_prices.sort_values("device_id")
     buy = _html_table(
         ["device", "USD per device", "what is sold", "as of", "how we know"],
-        [[_esc(r.device_id),
-          f"<span class='ax-est'>{_num(r.price_usd)}</span>" if r.estimate else _num(r.price_usd),
-          _esc(r.unit_sold), _esc(r.as_of),
-          (f"<span class='ax-est'>estimate: {_esc(r.method)}</span> " if r.estimate else "")
-          + _esc(r.source_title)] for r in p.itertuples()],
+        [
+            [
+                _esc(r.device_id),
+                f"<span class='ax-est'>{_num(r.price_usd)}</span>" if r.estimate else _num(r.price_usd),
+                _esc(r.unit_sold),
+                _esc(r.as_of),
+                (f"<span class='ax-est'>estimate: {_esc(r.method)}</span> " if r.estimate else "")
+                + _esc(r.source_title),
+            ]
+            for r in p.itertuples()
+        ],
         numeric={1},
     )
     return "<h4>Cloud, on demand</h4>" + cloud + "<h4>Purchase</h4>" + buy
@@ -138,10 +190,23 @@ def workloads_html(cat: Catalog) -> str:
     w = cat.workloads
     return _html_table(
         ["workload", "one request", "model", "GFLOP / request", "MB moved / request", "MLPerf benchmark"],
-        [[_esc(r.name), _esc(r.request), _esc(r.model),
-          _linked(_num(r.compute_gflop_per_request, 1), cat, "workloads", r.id, "compute_per_request"),
-          _linked(_num(r.memory_traffic_mb_per_request, 1), cat, "workloads", r.id, "memory_traffic_per_request"),
-          _esc(r.mlperf)] for r in w.itertuples()],
+        [
+            [
+                _esc(r.name),
+                _esc(r.request),
+                _esc(r.model),
+                _linked(_num(r.compute_gflop_per_request, 1), cat, "workloads", r.id, "compute_per_request"),
+                _linked(
+                    _num(r.memory_traffic_mb_per_request, 1),
+                    cat,
+                    "workloads",
+                    r.id,
+                    "memory_traffic_per_request",
+                ),
+                _esc(r.mlperf),
+            ]
+            for r in w.itertuples()
+        ],
         numeric={3, 4},
     )
 
@@ -149,11 +214,31 @@ def workloads_html(cat: Catalog) -> str:
 def results_html(cat: Catalog) -> str:
     r = cat.results.sort_values(["workload", "device_id"]) if not cat.results.empty else cat.results
     return _html_table(
-        ["workload", "device", "benchmark", "scenario", "system", "accelerators", "throughput",
-         "requests/s per accelerator", "source"],
-        [[_esc(x.workload), _esc(x.device_id), _esc(x.benchmark), _esc(x.scenario), _esc(x.system),
-          _esc(x.accelerators), f"{_num(x.throughput_value, 1)} {_esc(x.throughput_unit)}",
-          _num(x.requests_per_s_per_accelerator, 2), _esc(x.source_title)] for x in r.itertuples()],
+        [
+            "workload",
+            "device",
+            "benchmark",
+            "scenario",
+            "system",
+            "accelerators",
+            "throughput",
+            "requests/s per accelerator",
+            "source",
+        ],
+        [
+            [
+                _esc(x.workload),
+                _esc(x.device_id),
+                _esc(x.benchmark),
+                _esc(x.scenario),
+                _esc(x.system),
+                _esc(x.accelerators),
+                f"{_num(x.throughput_value, 1)} {_esc(x.throughput_unit)}",
+                _num(x.requests_per_s_per_accelerator, 2),
+                _esc(x.source_title),
+            ]
+            for x in r.itertuples()
+        ],
         numeric={5, 7},
     )
 
@@ -162,15 +247,25 @@ def energy_html(cat: Catalog) -> str:
     g = cat.regions
     regions = _html_table(
         ["region", "electricity USD/kWh", "as of", "grid gCO2/kWh", "as of", "sources"],
-        [[_esc(r.name), _num(r.electricity_usd_per_kwh, 3), _esc(r.electricity_as_of),
-          _num(r.grid_gco2_per_kwh), _esc(r.grid_as_of),
-          _esc(r.electricity_source) + "<br>" + _esc(r.grid_source)] for r in g.itertuples()],
+        [
+            [
+                _esc(r.name),
+                _num(r.electricity_usd_per_kwh, 3),
+                _esc(r.electricity_as_of),
+                _num(r.grid_gco2_per_kwh),
+                _esc(r.grid_as_of),
+                _esc(r.electricity_source) + "<br>" + _esc(r.grid_source),
+            ]
+            for r in g.itertuples()
+        ],
         numeric={1, 3},
     )
     p = cat.pue
-    pue = _html_table(["data centre", "PUE", "as of", "source"],
-                      [[_esc(r.name), _num(r.pue, 2), _esc(r.as_of), _esc(r.source_title)] for r in p.itertuples()],
-                      numeric={1})
+    pue = _html_table(
+        ["data centre", "PUE", "as of", "source"],
+        [[_esc(r.name), _num(r.pue, 2), _esc(r.as_of), _esc(r.source_title)] for r in p.itertuples()],
+        numeric={1},
+    )
     return "<h4>Regions</h4>" + regions + "<h4>PUE defaults</h4>" + pue
 
 
@@ -181,9 +276,17 @@ def sources_html(cat: Catalog) -> str:
             for src in doc["sources"].values():
                 entry = seen.setdefault(src["url"], {**src, "used_by": []})
                 entry["used_by"].append(f"{collection}/{item}")
-    rows = [[f"<a href='{html.escape(s['url'], quote=True)}' target='_blank' rel='noopener'>{_esc(s['title'])}</a>",
-             _esc(s.get("publisher")), _esc(s.get("published")), _esc(s["retrieved"]),
-             _esc(", ".join(sorted(set(s["used_by"]))))] for s in sorted(seen.values(), key=lambda s: s["title"])]
+    rows = [
+        [
+            f"<a href='{html.escape(s['url'], quote=True)}' target='_blank' rel='noopener'>"
+            f"{_esc(s['title'])}</a>",
+            _esc(s.get("publisher")),
+            _esc(s.get("published")),
+            _esc(s["retrieved"]),
+            _esc(", ".join(sorted(set(s["used_by"])))),
+        ]
+        for s in sorted(seen.values(), key=lambda s: s["title"])
+    ]
     return _html_table(["source", "publisher", "published", "retrieved", "used by"], rows)
 
 
@@ -199,16 +302,18 @@ def catalog_browser(cat: Catalog | None = None) -> W.Widget:
         ("Energy", energy_html(cat)),
         ("Sources", sources_html(cat)),
     ]
-    tabs = W.Tab(children=[W.HTML(body, layout=W.Layout(overflow="auto", max_height="70vh"))
-                           for _, body in pages])
+    tabs = W.Tab(
+        children=[W.HTML(body, layout=W.Layout(overflow="auto", max_height="70vh")) for _, body in pages]
+    )
     for i, (title, _) in enumerate(pages):
         tabs.set_title(i, title)
-    counts = (f"{len(cat.devices)} devices · {len(cat.workloads)} workloads · {len(cat.results)} measured "
-              f"results · {len(cat.provenance)} figures, each with its source")
+    counts = (
+        f"{len(cat.devices)} devices · {len(cat.workloads)} workloads · {len(cat.results)} measured "
+        f"results · {len(cat.provenance)} figures, each with its source"
+    )
     header = W.HTML(
         f"<p class='ax-note' style='margin:4px 0'>{counts}. Power figures say their basis (rated, typical, "
-        "measured) and boundary (chip, board, server). Hover any figure for its source and date.</p>"
-        + _CSS
+        "measured) and boundary (chip, board, server). Hover any figure for its source and date.</p>" + _CSS
     )
     return W.VBox([header, tabs])
 
@@ -216,6 +321,17 @@ def catalog_browser(cat: Catalog | None = None) -> W.Widget:
 def catalog_summary(cat: Catalog | None = None) -> pd.DataFrame:
     """The devices as a compact frame, for a quick look in JupyterLab."""
     cat = cat if cat is not None else load_catalog()
-    cols = ["id", "vendor", "kind", "segment", "power_w", "power_basis", "power_boundary", "peak_bf16_tflops",
-            "peak_int8_tops", "memory_gb", "memory_bandwidth_gbps"]
+    cols = [
+        "id",
+        "vendor",
+        "kind",
+        "segment",
+        "power_w",
+        "power_basis",
+        "power_boundary",
+        "peak_bf16_tflops",
+        "peak_int8_tops",
+        "memory_gb",
+        "memory_bandwidth_gbps",
+    ]
     return cat.devices[cols].sort_values(["segment", "kind", "id"]).reset_index(drop=True)

@@ -148,8 +148,9 @@ def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
     if r.empty:
         return r
     tier = r.scenario.str.lower().map({"offline": 0, "server": 1}).fillna(2)
-    r = r.assign(_tier=tier).sort_values(["device_id", "_tier", "requests_per_s_per_accelerator"],
-                                         ascending=[True, True, False])
+    r = r.assign(_tier=tier).sort_values(
+        ["device_id", "_tier", "requests_per_s_per_accelerator"], ascending=[True, True, False]
+    )
     return r.groupby("device_id", as_index=False).first()
 
 
@@ -209,7 +210,9 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     d = cat.devices.sort_values("id").reset_index(drop=True)
     n = len(d)
     eff, eff_n = fit_efficiency(cat, workload)
-    measured = best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
+    measured = (
+        best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
+    )
 
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
@@ -224,24 +227,32 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
             m = measured.loc[dev.id]
             rps[i] = m.requests_per_s_per_accelerator
             rps_measured[i] = True
-            rps_source.append(f"measured: {m.benchmark}, {m.scenario}, {m.system} ({m.source_title}, "
-                              f"retrieved {m.retrieved})")
+            rps_source.append(
+                f"measured: {m.benchmark}, {m.scenario}, {m.system} ({m.source_title}, "
+                f"retrieved {m.retrieved})"
+            )
         else:
             roof = _roofline_rps(dev, w)
             rps[i] = roof * eff
-            rps_source.append(f"estimated: roofline from peak compute and memory bandwidth x efficiency "
-                              f"{eff:.2f} fitted on {eff_n} measured results")
+            rps_source.append(
+                f"estimated: roofline from peak compute and memory bandwidth x efficiency "
+                f"{eff:.2f} fitted on {eff_n} measured results"
+            )
         reason = ""
         if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
             replica[i] = max(1, math.ceil(weights_gb / (dev.memory_gb * MEMORY_HEADROOM)))
         elif not has_measured:
             fits[i] = False
-            reason = (f"no published memory to hold the model's {weights_gb:,.2f} GB of weights, and no "
-                      f"measured result on {w['name']}")
+            reason = (
+                f"no published memory to hold the model's {weights_gb:,.2f} GB of weights, and no "
+                f"measured result on {w['name']}"
+            )
         if replica[i] > MAX_REPLICA_DEVICES:
             fits[i] = False
-            reason = (f"the model's {weights_gb:,.1f} GB of weights need {int(replica[i])} devices of "
-                      f"{dev.memory_gb:g} GB per copy")
+            reason = (
+                f"the model's {weights_gb:,.1f} GB of weights need {int(replica[i])} devices of "
+                f"{dev.memory_gb:g} GB per copy"
+            )
         if fits[i] and not (rps[i] > 0):
             fits[i] = False
             reason = "no measured result, and no compute or bandwidth figure to estimate one"
@@ -261,14 +272,21 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         elif has_server:  # no device figure, but the reference system's (e.g. a Mac mini for the M4's ANE)
             wall_w[i] = dev.server_power_w / dev.server_devices
 
-    cheapest = _cheapest_cloud(cat, market).set_index("device_id") if not cat.cloud_prices.empty \
-        else pd.DataFrame()
+    cheapest = (
+        _cheapest_cloud(cat, market).set_index("device_id") if not cat.cloud_prices.empty else pd.DataFrame()
+    )
     purchase = cat.purchase_prices.set_index("device_id") if not cat.purchase_prices.empty else pd.DataFrame()
-    cloud_price = np.array([cheapest.loc[i, "price_usd_per_chip_hour"] if i in cheapest.index else np.nan
-                            for i in d.id])
+    cloud_price = np.array(
+        [cheapest.loc[i, "price_usd_per_chip_hour"] if i in cheapest.index else np.nan for i in d.id]
+    )
     cloud_chips = np.array([cheapest.loc[i, "chips"] if i in cheapest.index else 1 for i in d.id], float)
-    cloud_offer = [f"{cheapest.loc[i, 'provider']} {cheapest.loc[i, 'instance']} ({cheapest.loc[i, 'region']}, "
-                   f"as of {cheapest.loc[i, 'as_of']})" if i in cheapest.index else "" for i in d.id]
+    cloud_offer = [
+        f"{cheapest.loc[i, 'provider']} {cheapest.loc[i, 'instance']} ({cheapest.loc[i, 'region']}, "
+        f"as of {cheapest.loc[i, 'as_of']})"
+        if i in cheapest.index
+        else ""
+        for i in d.id
+    ]
     purchase_usd = np.array([purchase.loc[i, "price_usd"] if i in purchase.index else np.nan for i in d.id])
 
     fw = cat.frameworks.set_index(["device_id", "framework"])
@@ -289,9 +307,14 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         if not dev.cloud_available:
             cloud_why.append("not offered by any cloud" + (f": {dev.cloud_note}" if dev.cloud_note else ""))
         elif np.isnan(cloud_price[i]):
-            cloud_why.append("offered in the cloud, but the catalog has no on-demand price for it"
-                             + (" from a major cloud (try cloud prices from any provider)"
-                                if market == "major-clouds" and (cat.cloud_prices.device_id == dev.id).any() else ""))
+            cloud_why.append(
+                "offered in the cloud, but the catalog has no on-demand price for it"
+                + (
+                    " from a major cloud (try cloud prices from any provider)"
+                    if market == "major-clouds" and (cat.cloud_prices.device_id == dev.id).any()
+                    else ""
+                )
+            )
         else:
             cloud_ok[i] = True
             cloud_why.append("")
@@ -316,15 +339,39 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
 
     bf16 = d.peak_bf16_tflops.astype(float).to_numpy()
     return DeviceTable(
-        ids=d.id.to_numpy(), names=d.name.to_numpy(), vendors=d.vendor.to_numpy(), kinds=d.kind.to_numpy(),
-        segments=d.segment.to_numpy(), is_gpu=(d.kind == "gpu").to_numpy(), rps=rps, rps_measured=rps_measured,
-        rps_source=rps_source, replica=replica, fits=fits, fit_reason=fit_reason,
-        power_w=d.power_w.astype(float).to_numpy(), wall_ratio=wall_ratio, wall_w=wall_w, bf16_tflops=bf16,
-        cloud_price=cloud_price, cloud_chips=cloud_chips, cloud_offer=cloud_offer, purchase_usd=purchase_usd,
-        support=support, support_via=via, cloud_ok=cloud_ok, bare_ok=bare_ok, edge_ok=edge_ok,
-        cloud_why=cloud_why, bare_why=bare_why, edge_why=edge_why,
-        bare_vendor_count=d.bare_metal_vendor_count.to_numpy(), cloud_providers=list(d.cloud_providers),
-        efficiency=eff, efficiency_n=eff_n, workload=w.to_dict() | {"id": workload},
+        ids=d.id.to_numpy(),
+        names=d.name.to_numpy(),
+        vendors=d.vendor.to_numpy(),
+        kinds=d.kind.to_numpy(),
+        segments=d.segment.to_numpy(),
+        is_gpu=(d.kind == "gpu").to_numpy(),
+        rps=rps,
+        rps_measured=rps_measured,
+        rps_source=rps_source,
+        replica=replica,
+        fits=fits,
+        fit_reason=fit_reason,
+        power_w=d.power_w.astype(float).to_numpy(),
+        wall_ratio=wall_ratio,
+        wall_w=wall_w,
+        bf16_tflops=bf16,
+        cloud_price=cloud_price,
+        cloud_chips=cloud_chips,
+        cloud_offer=cloud_offer,
+        purchase_usd=purchase_usd,
+        support=support,
+        support_via=via,
+        cloud_ok=cloud_ok,
+        bare_ok=bare_ok,
+        edge_ok=edge_ok,
+        cloud_why=cloud_why,
+        bare_why=bare_why,
+        edge_why=edge_why,
+        bare_vendor_count=d.bare_metal_vendor_count.to_numpy(),
+        cloud_providers=list(d.cloud_providers),
+        efficiency=eff,
+        efficiency_n=eff_n,
+        workload=w.to_dict() | {"id": workload},
     )
 
 
@@ -391,12 +438,17 @@ def resolve(cat: Catalog, s: Scenario) -> Inputs:
         eng = _assumption(cat, "engineer_day_usd")
         origin["engineer_day_usd"] = "catalog assumptions/engineering (estimate; see its method)"
     return Inputs(
-        scenario=s, electricity_usd_per_kwh=float(price), grid_gco2_per_kwh=float(carbon), pue=float(pue),
+        scenario=s,
+        electricity_usd_per_kwh=float(price),
+        grid_gco2_per_kwh=float(carbon),
+        pue=float(pue),
         engineer_day_usd=float(eng),
         porting_days=np.array([_assumption(cat, f"porting_days_{lvl}") for lvl in SUPPORT_ORDER]),
         update_share=np.array([_assumption(cat, f"update_share_{lvl}") for lvl in SUPPORT_ORDER]),
-        idle_ratio=_assumption(cat, "idle_power_ratio"), host_cost_ratio=_assumption(cat, "host_cost_ratio"),
-        lifetime_years=_assumption(cat, "hardware_lifetime_years"), training_mfu=_assumption(cat, "training_mfu"),
+        idle_ratio=_assumption(cat, "idle_power_ratio"),
+        host_cost_ratio=_assumption(cat, "host_cost_ratio"),
+        lifetime_years=_assumption(cat, "hardware_lifetime_years"),
+        training_mfu=_assumption(cat, "training_mfu"),
         origin=origin,
     )
 
@@ -415,8 +467,10 @@ def _available(t: DeviceTable, deployment: str) -> tuple[np.ndarray, list[str]]:
     reasons = [w or f for w, f in zip(why, t.fit_reason, strict=True)]
     if deployment == "edge":
         one = t.replica <= 1
-        reasons = [r or ("" if o else f"the model needs {int(n)} devices per copy; an edge site runs one")
-                   for r, o, n in zip(reasons, one, t.replica, strict=True)]
+        reasons = [
+            r or ("" if o else f"the model needs {int(n)} devices per copy; an edge site runs one")
+            for r, o, n in zip(reasons, one, t.replica, strict=True)
+        ]
         avail &= one
     return avail, [("" if a else r) for a, r in zip(avail, reasons, strict=True)]
 
@@ -455,8 +509,12 @@ class Core:
     reasons: list[str]
 
 
-def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
-         model_changes_per_year: np.ndarray | float) -> Core:
+def core(
+    t: DeviceTable,
+    x: Inputs,
+    requests_per_day: np.ndarray | float,
+    model_changes_per_year: np.ndarray | float,
+) -> Core:
     """The whole model for every device, broadcast over arrays of volumes and change rates.
 
     ``requests_per_day`` and ``model_changes_per_year`` broadcast against each other; the result arrays
@@ -475,8 +533,11 @@ def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
     avg_rps = rpd / SECONDS_PER_DAY
     peak_rps = avg_rps * s.peak_to_average
     step = t.replica * (t.cloud_chips if deployment == "cloud" else 1.0)
-    step = np.lcm(t.replica.astype(int), t.cloud_chips.astype(int)).astype(float) if deployment == "cloud" \
+    step = (
+        np.lcm(t.replica.astype(int), t.cloud_chips.astype(int)).astype(float)
+        if deployment == "cloud"
         else t.replica
+    )
     if deployment == "edge":
         # Every site has its own device(s), sized for its share of the peak.
         sites = float(s.edge_sites)
@@ -503,7 +564,7 @@ def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
     if share > 0 and g >= 0:
         n_train_sep = _ceil_to(train_flops[..., 0:1] / (eff_train[g] * u), np.array([1.0]))
     else:
-        n_train_sep = np.zeros(rpd.shape[:-1] + (1,))
+        n_train_sep = np.zeros((*rpd.shape[:-1], 1))
     pooled = t.is_gpu & (deployment != "edge")
     busy_train_own = np.where(pooled, train_flops / eff_train, 0.0)
     n_pooled = np.maximum(n_inf, _ceil_to((busy_inf + busy_train_own) / u, step))
@@ -552,11 +613,26 @@ def core(t: DeviceTable, x: Inputs, requests_per_day: np.ndarray | float,
         capex = hardware / buys  # the first purchase; replacements fall at each lifetime
         opex_month = energy_cost / 12
     tco = np.where(avail, tco, np.nan)
-    return Core(devices=devices, train_devices=separate_train, train_device_index=g, avg_load=avg_load,
-                device_power_kw=dev_kw, wall_power_kw=wall_kw, facility_power_kw=fac_kw_all,
-                energy_kwh_year=energy_kwh, energy_cost_year=energy_cost, hardware_cost=hardware, capex=capex,
-                opex_month=opex_month, porting_initial=porting_initial, porting_updates=porting_updates,
-                porting_cost=porting, tco=tco, available=np.broadcast_to(avail, tco.shape), reasons=reasons)
+    return Core(
+        devices=devices,
+        train_devices=separate_train,
+        train_device_index=g,
+        avg_load=avg_load,
+        device_power_kw=dev_kw,
+        wall_power_kw=wall_kw,
+        facility_power_kw=fac_kw_all,
+        energy_kwh_year=energy_kwh,
+        energy_cost_year=energy_cost,
+        hardware_cost=hardware,
+        capex=capex,
+        opex_month=opex_month,
+        porting_initial=porting_initial,
+        porting_updates=porting_updates,
+        porting_cost=porting,
+        tco=tco,
+        available=np.broadcast_to(avail, tco.shape),
+        reasons=reasons,
+    )
 
 
 def _hyperscale_pue_fallback(x: Inputs) -> float:
@@ -565,6 +641,7 @@ def _hyperscale_pue_fallback(x: Inputs) -> float:
 
 def best_by_kind(c: Core, is_gpu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the cheapest available GPU and accelerator along the device axis (-1 where none)."""
+
     def pick(mask: np.ndarray) -> np.ndarray:
         tco = np.where(mask, c.tco, np.nan)
         none = np.all(np.isnan(tco), axis=-1)
@@ -676,7 +753,7 @@ def _f(x: Any) -> float | None:
 def _timeline(c: Core, x: Inputs, idx: np.ndarray) -> np.ndarray:
     """Cumulative cost per month (months 0..12h) for the device indices given: shape (months, len(idx))."""
     h = x.scenario.horizon_years
-    months = np.arange(0, int(round(12 * h)) + 1)
+    months = np.arange(0, round(12 * h) + 1)
     capex = c.capex[idx]
     buys = math.ceil(h / x.lifetime_years - 1e-9) if x.scenario.deployment != "cloud" else 0
     cum = np.zeros((len(months), len(idx)))
@@ -685,6 +762,15 @@ def _timeline(c: Core, x: Inputs, idx: np.ndarray) -> np.ndarray:
         purchases = sum(1 for b in range(buys) if m >= b * x.lifetime_years * 12) if buys else 0
         cum[k] = c.porting_initial[idx] + capex * purchases + monthly * m
     return cum
+
+
+def stays_below_from(a: np.ndarray, b: np.ndarray) -> int | None:
+    """The first month from which cumulative cost `a` stays below `b` to the horizon (None: it ends above)."""
+    below = a < b
+    if below.size == 0 or not below[-1]:
+        return None
+    above = np.flatnonzero(~below)
+    return int(above[-1] + 1) if above.size else 0
 
 
 def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool = True) -> EvaluationResult:
@@ -700,108 +786,134 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     avail_idx = np.flatnonzero(c.available)
     cum = _timeline(c, x, avail_idx)
     months = np.arange(cum.shape[0])
-    timeline = pd.DataFrame({
-        "month": np.repeat(months, len(avail_idx)),
-        "device_id": np.tile(t.ids[avail_idx], len(months)),
-        "kind": np.tile(t.kinds[avail_idx], len(months)),
-        "cumulative_usd": cum.ravel(),
-    })
+    timeline = pd.DataFrame(
+        {
+            "month": np.repeat(months, len(avail_idx)),
+            "device_id": np.tile(t.ids[avail_idx], len(months)),
+            "kind": np.tile(t.kinds[avail_idx], len(months)),
+            "cumulative_usd": cum.ravel(),
+        }
+    )
     break_even = None
     if gi >= 0 and ai >= 0:
         cg = cum[:, list(avail_idx).index(gi)]
         ca = cum[:, list(avail_idx).index(ai)]
-        below = np.flatnonzero(ca < cg)
-        break_even = int(months[below[0]]) if below.size else None
+        break_even = stays_below_from(ca, cg)
 
     options = []
     for i in range(len(t.ids)):
         ok = bool(c.available[i])
         be = None
-        if ok and gi >= 0 and not t.is_gpu[i]:
-            cg = cum[:, list(avail_idx).index(gi)]
-            below = np.flatnonzero(cum[:, list(avail_idx).index(i)] < cg)
-            be = int(below[0]) if below.size else None
-        elif ok and ai >= 0 and t.is_gpu[i]:
-            ca = cum[:, list(avail_idx).index(ai)]
-            below = np.flatnonzero(cum[:, list(avail_idx).index(i)] < ca)
-            be = int(below[0]) if below.size else None
+        # Against the best device of the other kind: from which month this one stays cheaper.
+        if ok and ((gi >= 0 and not t.is_gpu[i]) or (ai >= 0 and t.is_gpu[i])):
+            rival = gi if not t.is_gpu[i] else ai
+            be = stays_below_from(cum[:, list(avail_idx).index(i)], cum[:, list(avail_idx).index(rival)])
         energy_j = c.energy_kwh_year[i] * 3.6e6
         plan = "gpu" if t.is_gpu[i] else ("hybrid" if s.training_share > 0 else "accelerator")
         tg = c.train_device_index
-        options.append(Option(
-            device_id=str(t.ids[i]), name=str(t.names[i]), vendor=str(t.vendors[i]), kind=str(t.kinds[i]),
-            segment=str(t.segments[i]), available=ok, unavailable_reason=None if ok else c.reasons[i],
-            throughput_per_device_rps=_f(t.rps[i]), throughput_source=t.rps_source[i],
-            throughput_measured=bool(t.rps_measured[i]),
-            devices_needed=int(c.devices[i]) if ok else None,
-            training_devices=int(c.train_devices[i]) if ok else 0,
-            training_device_id=str(t.ids[tg]) if ok and c.train_devices[i] > 0 and tg >= 0 else None,
-            device_power_kw=_f(c.device_power_kw[i]) if ok else None,
-            wall_power_kw=_f(c.wall_power_kw[i]) if ok else None,
-            facility_power_kw=_f(c.facility_power_kw[i]) if ok else None,
-            energy_kwh_per_year=_f(c.energy_kwh_year[i]) if ok else None,
-            energy_cost_usd_per_year=_f(c.energy_cost_year[i]) if ok else None,
-            hardware_cost_usd=_f(c.hardware_cost[i]) if ok else None,
-            porting_cost_usd=_f(c.porting_cost[i]) if ok else None,
-            porting_initial_usd=_f(c.porting_initial[i]) if ok else None,
-            porting_updates_usd=_f(c.porting_updates[i]) if ok else None,
-            tco_usd=_f(c.tco[i]) if ok else None,
-            cost_per_million_requests_usd=_f(c.tco[i] / total_requests * 1e6) if ok else None,
-            requests_per_joule=_f(s.requests_per_day * 365.25 / energy_j) if ok and energy_j > 0 else None,
-            co2_tonnes_per_year=_f(c.energy_kwh_year[i] * x.grid_gco2_per_kwh / 1e6) if ok else None,
-            break_even_month=be, plan=plan,
-            framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
-            cloud_offer=t.cloud_offer[i],
-            energy_known=bool(np.isfinite(t.wall_w[i])),
-        ))
+        options.append(
+            Option(
+                device_id=str(t.ids[i]),
+                name=str(t.names[i]),
+                vendor=str(t.vendors[i]),
+                kind=str(t.kinds[i]),
+                segment=str(t.segments[i]),
+                available=ok,
+                unavailable_reason=None if ok else c.reasons[i],
+                throughput_per_device_rps=_f(t.rps[i]),
+                throughput_source=t.rps_source[i],
+                throughput_measured=bool(t.rps_measured[i]),
+                devices_needed=int(c.devices[i]) if ok else None,
+                training_devices=int(c.train_devices[i]) if ok else 0,
+                training_device_id=str(t.ids[tg]) if ok and c.train_devices[i] > 0 and tg >= 0 else None,
+                device_power_kw=_f(c.device_power_kw[i]) if ok else None,
+                wall_power_kw=_f(c.wall_power_kw[i]) if ok else None,
+                facility_power_kw=_f(c.facility_power_kw[i]) if ok else None,
+                energy_kwh_per_year=_f(c.energy_kwh_year[i]) if ok else None,
+                energy_cost_usd_per_year=_f(c.energy_cost_year[i]) if ok else None,
+                hardware_cost_usd=_f(c.hardware_cost[i]) if ok else None,
+                porting_cost_usd=_f(c.porting_cost[i]) if ok else None,
+                porting_initial_usd=_f(c.porting_initial[i]) if ok else None,
+                porting_updates_usd=_f(c.porting_updates[i]) if ok else None,
+                tco_usd=_f(c.tco[i]) if ok else None,
+                cost_per_million_requests_usd=_f(c.tco[i] / total_requests * 1e6) if ok else None,
+                requests_per_joule=_f(s.requests_per_day * 365.25 / energy_j)
+                if ok and energy_j > 0
+                else None,
+                co2_tonnes_per_year=_f(c.energy_kwh_year[i] * x.grid_gco2_per_kwh / 1e6) if ok else None,
+                break_even_month=be,
+                plan=plan,
+                framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
+                cloud_offer=t.cloud_offer[i],
+                energy_known=bool(np.isfinite(t.wall_w[i])),
+            )
+        )
     options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
 
-    cross, cross_note = (crossover_volume(t, x) if crossover else (None, "not computed"))
-    rec = _recommend(options, t, x, gi, ai, break_even, cross, cross_note) if options and options[0].available \
+    cross, cross_note = crossover_volume(t, x) if crossover else (None, "not computed")
+    rec = (
+        _recommend(options, t, x, gi, ai, break_even, cross, cross_note)
+        if options and options[0].available
         else None
+    )
     return EvaluationResult(
-        scenario=s, inputs=x, options=options, recommendation=rec,
-        best_gpu=str(t.ids[gi]) if gi >= 0 else None, best_accelerator=str(t.ids[ai]) if ai >= 0 else None,
-        crossover_requests_per_day=cross, crossover_note=cross_note, timeline=timeline,
+        scenario=s,
+        inputs=x,
+        options=options,
+        recommendation=rec,
+        best_gpu=str(t.ids[gi]) if gi >= 0 else None,
+        best_accelerator=str(t.ids[ai]) if ai >= 0 else None,
+        crossover_requests_per_day=cross,
+        crossover_note=cross_note,
+        timeline=timeline,
         break_even_month=break_even,
     )
 
 
-VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)
+VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)  # 0.03 decades apart
+FINE_POINTS = 64  # refinement inside the bracketing grid step: 0.6 % resolution
+
+
+def _winner_along(
+    t: DeviceTable, x: Inputs, volumes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    c = core(t, x, volumes, x.scenario.model_changes_per_year)
+    gi, ai = best_by_kind(c, t.is_gpu)
+    rows = np.arange(len(volumes))
+    tg = np.where(gi >= 0, c.tco[rows, np.maximum(gi, 0)], np.nan)
+    ta = np.where(ai >= 0, c.tco[rows, np.maximum(ai, 0)], np.nan)
+    return tg, ta, ta < tg
 
 
 def crossover_volume(t: DeviceTable, x: Inputs) -> tuple[float | None, str]:
-    """The request volume above which the best accelerator's total cost stays below the best GPU's."""
-    c = core(t, x, VOLUME_GRID, x.scenario.model_changes_per_year)
-    gi, ai = best_by_kind(c, t.is_gpu)
-    rows = np.arange(len(VOLUME_GRID))
-    tg = np.where(gi >= 0, c.tco[rows, np.maximum(gi, 0)], np.nan)
-    ta = np.where(ai >= 0, c.tco[rows, np.maximum(ai, 0)], np.nan)
+    """The request volume above which the best accelerator's total cost stays below the best GPU's.
+
+    Two vectorised passes: a coarse log grid over the whole range, then a fine grid inside the last grid
+    step where a GPU still wins.
+    """
+    tg, ta, acc_wins = _winner_along(t, x, VOLUME_GRID)
     if np.all(np.isnan(tg)):
         return None, "no GPU is available for this deployment"
     if np.all(np.isnan(ta)):
         return None, "no accelerator is available for this deployment"
-    acc_wins = ta < tg
     if acc_wins.all():
         return float(VOLUME_GRID[0]), "an accelerator is cheaper at every volume from 100 requests/day"
     if not acc_wins[-1]:
         return None, "a GPU is cheaper at every volume up to 500 B requests/day"
     last_gpu = int(np.flatnonzero(~acc_wins)[-1])
-    lo, hi = VOLUME_GRID[last_gpu], VOLUME_GRID[last_gpu + 1]
-    for _ in range(30):  # bisect between the grid points, on a log scale
-        mid = math.sqrt(lo * hi)
-        cm = core(t, x, mid, x.scenario.model_changes_per_year)
-        g, a = (int(v) for v in best_by_kind(cm, t.is_gpu))
-        if cm.tco[a] < cm.tco[g]:
-            hi = mid
-        else:
-            lo = mid
-    return float(hi), "above this volume the best accelerator is cheaper than the best GPU"
+    fine = np.logspace(math.log10(VOLUME_GRID[last_gpu]), math.log10(VOLUME_GRID[last_gpu + 1]), FINE_POINTS)
+    _, _, fine_wins = _winner_along(t, x, fine)
+    gpu_at = np.flatnonzero(~fine_wins)
+    cross = fine[gpu_at[-1] + 1] if gpu_at.size and gpu_at[-1] + 1 < len(fine) else fine[-1]
+    if not gpu_at.size:
+        cross = fine[0]
+    return float(cross), "above this volume the best accelerator is cheaper than the best GPU"
 
 
-def breakeven_map(scenario: Scenario, volumes: np.ndarray, changes: np.ndarray,
-                  cat: Catalog | None = None) -> pd.DataFrame:
-    """Over request volume x model changes per year: the cheapest GPU's and accelerator's totals, long form."""
+def breakeven_map(
+    scenario: Scenario, volumes: np.ndarray, changes: np.ndarray, cat: Catalog | None = None
+) -> pd.DataFrame:
+    """Over request volume x model changes per year: the cheapest GPU's and accelerator's totals (long)."""
     cat = cat if cat is not None else load_catalog()
     t = device_table(cat, scenario.workload, scenario.cloud_market)
     x = resolve(cat, scenario)
@@ -814,12 +926,17 @@ def breakeven_map(scenario: Scenario, volumes: np.ndarray, changes: np.ndarray,
     tco_a = np.where(ai >= 0, tco_a, np.nan)
     winner = np.where(np.isnan(tco_a) | (tco_g <= tco_a), "gpu", "accelerator")
     winner = np.where(np.isnan(tco_g) & ~np.isnan(tco_a), "accelerator", winner)
-    return pd.DataFrame({
-        "requests_per_day": vv.ravel(), "model_changes_per_year": cc.ravel(),
-        "best_gpu": np.where(gi >= 0, t.ids[np.maximum(gi, 0)], None).ravel(),
-        "best_accelerator": np.where(ai >= 0, t.ids[np.maximum(ai, 0)], None).ravel(),
-        "gpu_tco_usd": tco_g.ravel(), "accelerator_tco_usd": tco_a.ravel(), "winner": winner.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "requests_per_day": vv.ravel(),
+            "model_changes_per_year": cc.ravel(),
+            "best_gpu": np.where(gi >= 0, t.ids[np.maximum(gi, 0)], None).ravel(),
+            "best_accelerator": np.where(ai >= 0, t.ids[np.maximum(ai, 0)], None).ravel(),
+            "gpu_tco_usd": tco_g.ravel(),
+            "accelerator_tco_usd": tco_a.ravel(),
+            "winner": winner.ravel(),
+        }
+    )
 
 
 # -- reasons ---------------------------------------------------------------------------------------------
@@ -842,8 +959,16 @@ def volume(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def _recommend(options: list[Option], t: DeviceTable, x: Inputs, gi: int, ai: int, break_even: int | None,
-               cross: float | None, cross_note: str) -> Recommendation:
+def _recommend(
+    options: list[Option],
+    t: DeviceTable,
+    x: Inputs,
+    gi: int,
+    ai: int,
+    break_even: int | None,
+    cross: float | None,
+    cross_note: str,
+) -> Recommendation:
     s = x.scenario
     best = options[0]
     i = list(t.ids).index(best.device_id)
@@ -854,26 +979,37 @@ def _recommend(options: list[Option], t: DeviceTable, x: Inputs, gi: int, ai: in
     if rival is not None and rival.tco_usd and best.tco_usd is not None:
         saving = rival.tco_usd - best.tco_usd
         kind = "GPU" if rival.kind == "gpu" else "accelerator"
-        reasons.append(f"Lowest total cost over {h}: {usd(best.tco_usd)}, {usd(saving)} "
-                       f"({saving / rival.tco_usd:.0%}) below the best {kind}, {rival.name} "
-                       f"({usd(rival.tco_usd)}).")
+        reasons.append(
+            f"Lowest total cost over {h}: {usd(best.tco_usd)}, {usd(saving)} "
+            f"({saving / rival.tco_usd:.0%}) below the best {kind}, {rival.name} "
+            f"({usd(rival.tco_usd)})."
+        )
     else:
-        reasons.append(f"Lowest total cost over {h}: {usd(best.tco_usd)}; no "
-                       f"{'accelerator' if t.is_gpu[i] else 'GPU'} is available for a {s.deployment} deployment.")
+        reasons.append(
+            f"Lowest total cost over {h}: {usd(best.tco_usd)}; no "
+            f"{'accelerator' if t.is_gpu[i] else 'GPU'} is available for a {s.deployment} deployment."
+        )
     peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
     how = "measured" if best.throughput_measured else "estimated"
-    reasons.append(f"Carries the peak of {volume(peak)} requests/s with {best.devices_needed} devices at "
-                   f"{s.utilization:.0%} target utilisation ({how}: {best.throughput_per_device_rps:,.3g} "
-                   f"requests/s per device); {usd(best.cost_per_million_requests_usd)} per million requests.")
+    reasons.append(
+        f"Carries the peak of {volume(peak)} requests/s with {best.devices_needed} devices at "
+        f"{s.utilization:.0%} target utilisation ({how}: {best.throughput_per_device_rps:,.3g} "
+        f"requests/s per device); {usd(best.cost_per_million_requests_usd)} per million requests."
+    )
     mix = s.framework_mix.as_dict()
-    non_native = [f"{FRAMEWORK_LABELS[f]} ({best.framework_support[f]}"
-                  + (f" via {t.support_via[i][FRAMEWORKS.index(f)]}" if t.support_via[i][FRAMEWORKS.index(f)]
-                     else "") + ")"
-                  for f, share in mix.items() if share > 0 and best.framework_support[f] != "native"]
+    non_native = [
+        f"{FRAMEWORK_LABELS[f]} ({best.framework_support[f]}"
+        + (f" via {t.support_via[i][FRAMEWORKS.index(f)]}" if t.support_via[i][FRAMEWORKS.index(f)] else "")
+        + ")"
+        for f, share in mix.items()
+        if share > 0 and best.framework_support[f] != "native"
+    ]
     if best.porting_cost_usd and non_native:
-        reasons.append(f"Porting costs {usd(best.porting_cost_usd)}: {usd(best.porting_initial_usd)} up front for "
-                       f"{', '.join(non_native)}, and {usd(best.porting_updates_usd)} for "
-                       f"{s.model_changes_per_year:g} model changes a year.")
+        reasons.append(
+            f"Porting costs {usd(best.porting_cost_usd)}: {usd(best.porting_initial_usd)} up front for "
+            f"{', '.join(non_native)}, and {usd(best.porting_updates_usd)} for "
+            f"{s.model_changes_per_year:g} model changes a year."
+        )
     else:
         reasons.append("No porting: it runs your framework mix natively.")
     if not t.is_gpu[i] and rival is not None:
@@ -886,16 +1022,27 @@ def _recommend(options: list[Option], t: DeviceTable, x: Inputs, gi: int, ai: in
     else:
         reasons.append(f"No crossover: {cross_note}.")
     if t.is_gpu[i]:
-        reasons.append(f"Keeps options open: every framework runs on it; sold by "
-                       f"{int(t.bare_vendor_count[i])} server vendors and rented in "
-                       f"{len(t.cloud_providers[i])} clouds.")
+        reasons.append(
+            f"Keeps options open: every framework runs on it; sold by "
+            f"{int(t.bare_vendor_count[i])} server vendors and rented in "
+            f"{len(t.cloud_providers[i])} clouds."
+        )
     else:
-        where = (f"only in {', '.join(t.cloud_providers[i])}" if s.deployment == "cloud"
-                 else f"from {int(t.bare_vendor_count[i])} vendor(s)")
-        reasons.append(f"Locks in {best.vendor}'s toolchain, available {where}; every model change goes through "
-                       "its compiler.")
+        where = (
+            f"only in {', '.join(t.cloud_providers[i])}"
+            if s.deployment == "cloud"
+            else f"from {int(t.bare_vendor_count[i])} vendor(s)"
+        )
+        reasons.append(
+            f"Locks in {best.vendor}'s toolchain, available {where}; every model change goes through "
+            "its compiler."
+        )
     if s.training_share > 0 and not t.is_gpu[i] and best.training_device_id:
-        reasons.append(f"Hybrid: training ({s.training_share:.0%} of compute) runs on {best.training_devices} "
-                       f"{best.training_device_id} GPUs, inference on {best.name}.")
+        reasons.append(
+            f"Hybrid: training ({s.training_share:.0%} of compute) runs on {best.training_devices} "
+            f"{best.training_device_id} GPUs, inference on {best.name}."
+        )
     plan = "gpu" if t.is_gpu[i] else ("hybrid" if s.training_share > 0 else "accelerator")
-    return Recommendation(plan=plan, device_id=best.device_id, name=best.name, kind=best.kind, reasons=reasons)
+    return Recommendation(
+        plan=plan, device_id=best.device_id, name=best.name, kind=best.kind, reasons=reasons
+    )

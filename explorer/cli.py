@@ -30,10 +30,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_catalog_dirs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--catalog", metavar="DIR", action="append", default=[],
+        "--catalog",
+        metavar="DIR",
+        action="append",
+        default=[],
         help="a folder of your own catalog files (same layout as catalog/: devices/, prices/ ...), loaded "
-             "over the built-in catalog: new ids add items, existing ids override them key by key. "
-             f"Repeatable; folders in ${USER_CATALOG_ENV} are loaded too.",
+        "over the built-in catalog: new ids add items, existing ids override them key by key. "
+        f"Repeatable; folders in ${USER_CATALOG_ENV} are loaded too.",
     )
 
 
@@ -56,26 +59,42 @@ def build_parser() -> argparse.ArgumentParser:
         ("regions", "electricity price and grid carbon intensity per region, and PUE defaults"),
     ]:
         v = views.add_parser(name, help=help_text, description=help_text)
-        v.add_argument("--format", choices=["table", "json"], default="table",
-                       help="a readable table (default) or JSON records in canonical units, with sources")
+        v.add_argument(
+            "--format",
+            choices=["table", "json"],
+            default="table",
+            help="a readable table (default) or JSON records in canonical units, with sources",
+        )
         _add_catalog_dirs(v)
     check = views.add_parser("check", help="validate every catalog file; exit 2 listing every problem")
     _add_catalog_dirs(check)
 
     ev = commands.add_parser(
-        "evaluate", help="size, cost and rank every device for a scenario, with a recommendation",
-        description="Evaluate a deployment scenario over every device in the catalog. Every scenario field is "
-                    "a flag; --scenario FILE.json gives them all at once (flags override the file).")
+        "evaluate",
+        help="size, cost and rank every device for a scenario, with a recommendation",
+        description="Evaluate a deployment scenario over every device in the catalog. Every scenario field "
+        "is a flag; --scenario FILE.json gives them all at once (flags override the file).",
+    )
     ev.add_argument("--scenario", metavar="FILE.json", help="a scenario as JSON (keys as the flags, with _)")
     for spec in SPECS:
-        default = "from the catalog" if spec.default is None else (
-            str(spec.default) if spec.kind != "mix" else "pytorch=1")
+        default = (
+            "from the catalog"
+            if spec.default is None
+            else (str(spec.default) if spec.kind != "mix" else "pytorch=1")
+        )
         unit = f" [{spec.unit}]" if spec.unit and spec.kind not in ("choice", "id", "mix") else ""
-        ev.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.name.upper(),
-                        help=f"{spec.doc}{unit}. {spec.describe_allowed().capitalize()}. Default: {default}."
-                        .replace("%", "%%"))
-    ev.add_argument("--format", choices=["table", "json"], default="table",
-                    help="a readable summary (default) or JSON")
+        ev.add_argument(
+            spec.flag,
+            dest=spec.name,
+            default=None,
+            metavar=spec.name.upper(),
+            help=f"{spec.doc}{unit}. {spec.describe_allowed().capitalize()}. Default: {default}.".replace(
+                "%", "%%"
+            ),
+        )
+    ev.add_argument(
+        "--format", choices=["table", "json"], default="table", help="a readable summary (default) or JSON"
+    )
     _add_catalog_dirs(ev)
     return parser
 
@@ -98,47 +117,71 @@ def _table(df: pd.DataFrame) -> str:
 def _devices_table(cat: Catalog) -> str:
     d = cat.devices.sort_values(["segment", "kind", "vendor", "id"])
     yes = {True: "yes", False: "–"}
-    view = pd.DataFrame({
-        "id": d.id,
-        "kind": d.kind,
-        "segment": d.segment,
-        "power": [f"{_fmt(w)} W {b} {bd}" for w, b, bd in zip(d.power_w, d.power_basis, d.power_boundary,
-                                                              strict=True)],
-        "bf16/fp16 TFLOPS": [_fmt(x, 1) for x in d.peak_bf16_tflops],
-        "int8 TOPS": [_fmt(x, 0) for x in d.peak_int8_tops],
-        "memory GB": [_fmt(x, 0) if x is None or x >= 1 else f"{x:.3f}" for x in d.memory_gb],
-        "mem BW GB/s": [_fmt(x) for x in d.memory_bandwidth_gbps],
-        "cloud": d.cloud_available.map(yes),
-        "bare metal": d.bare_metal_available.map(yes),
-        "edge": d.edge_available.map(yes),
-    })
+    view = pd.DataFrame(
+        {
+            "id": d.id,
+            "kind": d.kind,
+            "segment": d.segment,
+            "power": [
+                f"{_fmt(w)} W {b} {bd}"
+                for w, b, bd in zip(d.power_w, d.power_basis, d.power_boundary, strict=True)
+            ],
+            "bf16/fp16 TFLOPS": [_fmt(x, 1) for x in d.peak_bf16_tflops],
+            "int8 TOPS": [_fmt(x, 0) for x in d.peak_int8_tops],
+            "memory GB": [_fmt(x, 0) if x is None or x >= 1 else f"{x:.3f}" for x in d.memory_gb],
+            "mem BW GB/s": [_fmt(x) for x in d.memory_bandwidth_gbps],
+            "cloud": d.cloud_available.map(yes),
+            "bare metal": d.bare_metal_available.map(yes),
+            "edge": d.edge_available.map(yes),
+        }
+    )
     return _table(view) + "\n\npower: basis (rated | typical | measured) and boundary (chip | board | server)"
 
 
 def _workloads_table(cat: Catalog) -> str:
     w = cat.workloads
-    view = pd.DataFrame({
-        "id": w.id,
-        "task": w.task,
-        "GFLOP/request": [_fmt(x, 1) for x in w.compute_gflop_per_request],
-        "MB/request": [_fmt(x, 1) for x in w.memory_traffic_mb_per_request],
-        "one request": w.request,
-    })
+    view = pd.DataFrame(
+        {
+            "id": w.id,
+            "task": w.task,
+            "GFLOP/request": [_fmt(x, 1) for x in w.compute_gflop_per_request],
+            "MB/request": [_fmt(x, 1) for x in w.memory_traffic_mb_per_request],
+            "one request": w.request,
+        }
+    )
     return _table(view)
 
 
 def _prices_table(cat: Catalog) -> str:
     c = cat.cloud_prices
-    cloud = pd.DataFrame({
-        "device": c.device_id, "provider": c.provider, "instance": c.instance, "region": c.region,
-        "chips": c.chips, "USD/chip-hour": [_fmt(x, 2) for x in c.price_usd_per_chip_hour],
-        "as of": c.as_of,
-    }) if not c.empty else c
+    cloud = (
+        pd.DataFrame(
+            {
+                "device": c.device_id,
+                "provider": c.provider,
+                "instance": c.instance,
+                "region": c.region,
+                "chips": c.chips,
+                "USD/chip-hour": [_fmt(x, 2) for x in c.price_usd_per_chip_hour],
+                "as of": c.as_of,
+            }
+        )
+        if not c.empty
+        else c
+    )
     p = cat.purchase_prices
-    buy = pd.DataFrame({
-        "device": p.device_id, "USD": [_fmt(x) for x in p.price_usd],
-        "estimate": p.estimate.map({True: "estimate", False: "published"}), "as of": p.as_of,
-    }) if not p.empty else p
+    buy = (
+        pd.DataFrame(
+            {
+                "device": p.device_id,
+                "USD": [_fmt(x) for x in p.price_usd],
+                "estimate": p.estimate.map({True: "estimate", False: "published"}),
+                "as of": p.as_of,
+            }
+        )
+        if not p.empty
+        else p
+    )
     return "Cloud, on demand\n" + _table(cloud) + "\n\nPurchase, per device\n" + _table(buy)
 
 
@@ -146,24 +189,42 @@ def _results_table(cat: Catalog) -> str:
     r = cat.results
     if r.empty:
         return "(none)"
-    view = pd.DataFrame({
-        "workload": r.workload, "device": r.device_id, "benchmark": r.benchmark, "scenario": r.scenario,
-        "accelerators": r.accelerators,
-        "throughput": [f"{_fmt(v, 1)} {u}" for v, u in zip(r.throughput_value, r.throughput_unit, strict=True)],
-        "requests/s per accelerator": [_fmt(x, 2) for x in r.requests_per_s_per_accelerator],
-    })
+    view = pd.DataFrame(
+        {
+            "workload": r.workload,
+            "device": r.device_id,
+            "benchmark": r.benchmark,
+            "scenario": r.scenario,
+            "accelerators": r.accelerators,
+            "throughput": [
+                f"{_fmt(v, 1)} {u}" for v, u in zip(r.throughput_value, r.throughput_unit, strict=True)
+            ],
+            "requests/s per accelerator": [_fmt(x, 2) for x in r.requests_per_s_per_accelerator],
+        }
+    )
     return _table(view)
 
 
 def _regions_table(cat: Catalog) -> str:
     g = cat.regions
-    regions = pd.DataFrame({
-        "id": g.id, "name": g.name, "USD/kWh": [_fmt(x, 3) for x in g.electricity_usd_per_kwh],
-        "gCO2/kWh": [_fmt(x) for x in g.grid_gco2_per_kwh],
-    }) if not g.empty else g
+    regions = (
+        pd.DataFrame(
+            {
+                "id": g.id,
+                "name": g.name,
+                "USD/kWh": [_fmt(x, 3) for x in g.electricity_usd_per_kwh],
+                "gCO2/kWh": [_fmt(x) for x in g.grid_gco2_per_kwh],
+            }
+        )
+        if not g.empty
+        else g
+    )
     p = cat.pue
-    pue = pd.DataFrame({"id": p.id, "name": p.name, "PUE": [_fmt(x, 2) for x in p.pue], "as of": p.as_of}) \
-        if not p.empty else p
+    pue = (
+        pd.DataFrame({"id": p.id, "name": p.name, "PUE": [_fmt(x, 2) for x in p.pue], "as of": p.as_of})
+        if not p.empty
+        else p
+    )
     return "Regions\n" + _table(regions) + "\n\nPUE defaults\n" + _table(pue)
 
 
@@ -185,8 +246,11 @@ def _catalog_command(args: argparse.Namespace) -> int:
     elif args.view == "workloads":
         out = cat.workload_records() if as_json else _workloads_table(cat)
     elif args.view == "prices":
-        out = {"cloud": _records(cat.cloud_prices), "purchase": _records(cat.purchase_prices)} if as_json \
+        out = (
+            {"cloud": _records(cat.cloud_prices), "purchase": _records(cat.purchase_prices)}
+            if as_json
             else _prices_table(cat)
+        )
     elif args.view == "results":
         out = _records(cat.results) if as_json else _results_table(cat)
     else:
@@ -201,7 +265,9 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
         try:
             text = open(args.scenario, encoding="utf-8").read()  # noqa: SIM115
         except OSError as err:
-            raise ScenarioError("--scenario", args.scenario, f"the file cannot be read ({err.strerror})") from None
+            raise ScenarioError(
+                "--scenario", args.scenario, f"the file cannot be read ({err.strerror})"
+            ) from None
         data = Scenario.from_json(text).to_dict()
     for name, spec in FIELD_SPECS.items():
         raw = getattr(args, name)
@@ -221,9 +287,11 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     rec = result.recommendation
     s = scenario
-    print(f"Scenario: {volume(s.requests_per_day)} requests/day of {s.workload}, {s.deployment}, "
-          f"{s.model_changes_per_year:g} model changes/year, {s.framework_mix.label()}, "
-          f"training share {s.training_share:.0%}, {s.horizon_years:g} years")
+    print(
+        f"Scenario: {volume(s.requests_per_day)} requests/day of {s.workload}, {s.deployment}, "
+        f"{s.model_changes_per_year:g} model changes/year, {s.framework_mix.label()}, "
+        f"training share {s.training_share:.0%}, {s.horizon_years:g} years"
+    )
     if rec is None:
         print("No device is available for this scenario.")
     else:
@@ -232,23 +300,30 @@ def _evaluate_command(args: argparse.Namespace) -> int:
             print(f"  - {reason}")
     rows = []
     for o in result.options:
-        rows.append({
-            "device": o.device_id, "kind": o.kind,
-            "devices": o.devices_needed if o.available else "–",
-            "throughput": ("m " if o.throughput_measured else "e ") + (f"{o.throughput_per_device_rps:,.3g}"
-                                                                      if o.throughput_per_device_rps else "–"),
-            "total cost": usd(o.tco_usd), "per M req": usd(o.cost_per_million_requests_usd)
-            if o.cost_per_million_requests_usd is None or o.cost_per_million_requests_usd >= 1
-            else f"${o.cost_per_million_requests_usd:.3f}",
-            "porting": usd(o.porting_cost_usd), "kW": _fmt(o.facility_power_kw, 1),
-            "tCO2/yr": _fmt(o.co2_tonnes_per_year, 1),
-            "note": "" if o.available else (o.unavailable_reason or "")[:70],
-        })
+        rows.append(
+            {
+                "device": o.device_id,
+                "kind": o.kind,
+                "devices": o.devices_needed if o.available else "–",
+                "throughput": ("m " if o.throughput_measured else "e ")
+                + (f"{o.throughput_per_device_rps:,.3g}" if o.throughput_per_device_rps else "–"),
+                "total cost": usd(o.tco_usd),
+                "per M req": usd(o.cost_per_million_requests_usd)
+                if o.cost_per_million_requests_usd is None or o.cost_per_million_requests_usd >= 1
+                else f"${o.cost_per_million_requests_usd:.3f}",
+                "porting": usd(o.porting_cost_usd),
+                "kW": _fmt(o.facility_power_kw, 1),
+                "tCO2/yr": _fmt(o.co2_tonnes_per_year, 1),
+                "note": "" if o.available else (o.unavailable_reason or "")[:70],
+            }
+        )
     print()
     print(pd.DataFrame(rows).to_string(index=False))
     print("\nthroughput per device in requests/s: m = measured, e = estimated; kW at the facility (x PUE)")
     if result.crossover_requests_per_day is not None:
-        print(f"Crossover: {volume(result.crossover_requests_per_day)} requests/day ({result.crossover_note})")
+        print(
+            f"Crossover: {volume(result.crossover_requests_per_day)} requests/day ({result.crossover_note})"
+        )
     else:
         print(f"Crossover: none ({result.crossover_note})")
     return EXIT_OK

@@ -19,8 +19,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 FRAMEWORKS = ("tensorflow", "pytorch", "jax", "cuda", "onnx", "huggingface")
-FRAMEWORK_LABELS = {"tensorflow": "TensorFlow", "pytorch": "PyTorch", "jax": "JAX", "cuda": "CUDA custom kernels",
-                    "onnx": "ONNX", "huggingface": "Hugging Face"}
+FRAMEWORK_LABELS = {
+    "tensorflow": "TensorFlow",
+    "pytorch": "PyTorch",
+    "jax": "JAX",
+    "cuda": "CUDA custom kernels",
+    "onnx": "ONNX",
+    "huggingface": "Hugging Face",
+}
 DEPLOYMENTS = ("cloud", "bare-metal", "edge")
 CLOUD_MARKETS = ("major-clouds", "any-provider")
 #: The clouds whose list prices count under cloud_market = "major-clouds".
@@ -62,8 +68,11 @@ class FieldSpec:
         if self.kind == "choice":
             return "allowed: " + ", ".join(self.choices)
         if self.kind == "mix":
-            return ("allowed: non-negative weights for " + ", ".join(FRAMEWORKS)
-                    + ", not all zero, e.g. pytorch=0.6,onnx=0.4")
+            return (
+                "allowed: non-negative weights for "
+                + ", ".join(FRAMEWORKS)
+                + ", not all zero, e.g. pytorch=0.6,onnx=0.4"
+            )
         if self.kind == "id":
             return "allowed: an id from the catalog"
         assert self.bounds is not None
@@ -77,11 +86,30 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def _f(default: Any, label: str, doc: str, unit: str, kind: str = "float", *,
-       bounds: tuple[float, float] | None = None, choices: tuple[str, ...] = (), scale: str = "linear",
-       group: str = "main", from_catalog: str = "") -> Any:
-    meta = {"label": label, "doc": doc, "unit": unit, "kind": kind, "bounds": bounds, "choices": choices,
-            "scale": scale, "group": group, "from_catalog": from_catalog}
+def _f(
+    default: Any,
+    label: str,
+    doc: str,
+    unit: str,
+    kind: str = "float",
+    *,
+    bounds: tuple[float, float] | None = None,
+    choices: tuple[str, ...] = (),
+    scale: str = "linear",
+    group: str = "main",
+    from_catalog: str = "",
+) -> Any:
+    meta = {
+        "label": label,
+        "doc": doc,
+        "unit": unit,
+        "kind": kind,
+        "bounds": bounds,
+        "choices": choices,
+        "scale": scale,
+        "group": group,
+        "from_catalog": from_catalog,
+    }
     if isinstance(default, dict):
         frozen = dict(default)
         return field(default_factory=lambda: FrameworkMix.of(frozen), metadata=meta)
@@ -157,59 +185,143 @@ class Scenario:
     """A deployment scenario: the workload, how much of it, how it changes, where it runs, what it costs."""
 
     requests_per_day: float = _f(
-        1e8, "Request volume", "Inference requests served per day, averaged over the year", "requests/day",
-        bounds=(100, 5e11), scale="log")
+        1e8,
+        "Request volume",
+        "Inference requests served per day, averaged over the year",
+        "requests/day",
+        bounds=(100, 5e11),
+        scale="log",
+    )
     peak_to_average: float = _f(
-        2.0, "Peak to average", "Busiest hour's request rate divided by the average rate; the fleet is sized "
-        "for the peak", "×", bounds=(1.0, 10.0))
+        2.0,
+        "Peak to average",
+        "Busiest hour's request rate divided by the average rate; the fleet is sized for the peak",
+        "×",
+        bounds=(1.0, 10.0),
+    )
     workload: str = _f(
-        "llama-3.1-8b", "Workload", "The model served, as a catalog workload id (what one request is comes "
-        "from the catalog)", "", "id")
+        "llama-3.1-8b",
+        "Workload",
+        "The model served, as a catalog workload id (what one request is comes from the catalog)",
+        "",
+        "id",
+    )
     model_changes_per_year: float = _f(
-        4.0, "Model changes per year", "How often the model is replaced or retrained (0 = frozen, 52 = weekly); "
-        "every change repeats part of the porting work on devices without native support", "changes/year",
-        bounds=(0.0, 52.0))
+        4.0,
+        "Model changes per year",
+        "How often the model is replaced or retrained (0 = frozen, 52 = weekly); "
+        "every change repeats part of the porting work on devices without native support",
+        "changes/year",
+        bounds=(0.0, 52.0),
+    )
     framework_mix: FrameworkMix = _f(
-        {"pytorch": 1.0}, "Framework mix", "Shares of the team's model code per framework (weights, normalised "
-        "to 100 %)", "", "mix")
+        {"pytorch": 1.0},
+        "Framework mix",
+        "Shares of the team's model code per framework (weights, normalised to 100 %)",
+        "",
+        "mix",
+    )
     deployment: str = _f(
-        "cloud", "Deployment", "Where the fleet runs: rented in a cloud, bought for your own data centre "
-        "(bare metal), or at the edge (on site, in devices)", "", "choice", choices=DEPLOYMENTS)
+        "cloud",
+        "Deployment",
+        "Where the fleet runs: rented in a cloud, bought for your own data centre "
+        "(bare metal), or at the edge (on site, in devices)",
+        "",
+        "choice",
+        choices=DEPLOYMENTS,
+    )
     edge_sites: float = _f(
-        1000.0, "Edge sites", "For an edge deployment: the number of places (stores, cameras, vehicles) that "
-        "each need their own device(s); the requests are spread evenly over them", "sites",
-        bounds=(1.0, 10_000_000.0), scale="log")
+        1000.0,
+        "Edge sites",
+        "For an edge deployment: the number of places (stores, cameras, vehicles) that "
+        "each need their own device(s); the requests are spread evenly over them",
+        "sites",
+        bounds=(1.0, 10_000_000.0),
+        scale="log",
+    )
     cloud_market: str = _f(
-        "major-clouds", "Cloud prices from", "Which on-demand prices count in the cloud: the major clouds' list "
+        "major-clouds",
+        "Cloud prices from",
+        "Which on-demand prices count in the cloud: the major clouds' list "
         "prices (AWS, Google Cloud, Microsoft Azure, Oracle), or any provider in the catalog, GPU-only "
-        "neoclouds included (cheaper, but the catalog has their prices for a few GPUs only)", "", "choice",
-        choices=CLOUD_MARKETS, group="assumptions")
+        "neoclouds included (cheaper, but the catalog has their prices for a few GPUs only)",
+        "",
+        "choice",
+        choices=CLOUD_MARKETS,
+        group="assumptions",
+    )
     training_share: float = _f(
-        0.0, "Training share", "Share of the compute that is training rather than inference (training runs on "
-        "GPUs; with accelerators for inference that is the hybrid plan)", "fraction", bounds=(0.0, 0.95),
-        group="assumptions")
+        0.0,
+        "Training share",
+        "Share of the compute that is training rather than inference (training runs on "
+        "GPUs; with accelerators for inference that is the hybrid plan)",
+        "fraction",
+        bounds=(0.0, 0.95),
+        group="assumptions",
+    )
     horizon_years: float = _f(
-        3.0, "Horizon", "Years over which costs are totalled", "years", bounds=(1.0, 10.0), group="assumptions")
+        3.0,
+        "Horizon",
+        "Years over which costs are totalled",
+        "years",
+        bounds=(1.0, 10.0),
+        group="assumptions",
+    )
     region: str = _f(
-        "us-virginia", "Region", "Where the electricity comes from (catalog region id): sets the electricity "
-        "price and grid carbon intensity unless you give them", "", "id", group="assumptions")
+        "us-virginia",
+        "Region",
+        "Where the electricity comes from (catalog region id): sets the electricity "
+        "price and grid carbon intensity unless you give them",
+        "",
+        "id",
+        group="assumptions",
+    )
     electricity_usd_per_kwh: float | None = _f(
-        None, "Electricity price", "Price of electricity (empty: the region's price from the catalog)",
-        "USD/kWh", bounds=(0.0, 2.0), group="assumptions", from_catalog="region")
+        None,
+        "Electricity price",
+        "Price of electricity (empty: the region's price from the catalog)",
+        "USD/kWh",
+        bounds=(0.0, 2.0),
+        group="assumptions",
+        from_catalog="region",
+    )
     pue: float | None = _f(
-        None, "PUE", "Facility power / IT power (empty: the catalog's default for the deployment: hyperscale "
-        "for cloud, enterprise for bare metal, 1.0 at the edge)", "×", bounds=(1.0, 3.0),
-        group="assumptions", from_catalog="deployment")
+        None,
+        "PUE",
+        "Facility power / IT power (empty: the catalog's default for the deployment: hyperscale "
+        "for cloud, enterprise for bare metal, 1.0 at the edge)",
+        "×",
+        bounds=(1.0, 3.0),
+        group="assumptions",
+        from_catalog="deployment",
+    )
     grid_gco2_per_kwh: float | None = _f(
-        None, "Grid carbon intensity", "Grams of CO2 per kWh of electricity (empty: the region's figure from "
-        "the catalog)", "gCO2/kWh", bounds=(0.0, 2000.0), group="assumptions", from_catalog="region")
+        None,
+        "Grid carbon intensity",
+        "Grams of CO2 per kWh of electricity (empty: the region's figure from the catalog)",
+        "gCO2/kWh",
+        bounds=(0.0, 2000.0),
+        group="assumptions",
+        from_catalog="region",
+    )
     utilization: float = _f(
-        0.6, "Target utilisation", "Share of each device's measured or estimated throughput planned for at "
-        "peak (headroom for latency targets and failures)", "fraction", bounds=(0.05, 1.0), group="assumptions")
+        0.6,
+        "Target utilisation",
+        "Share of each device's measured or estimated throughput planned for at "
+        "peak (headroom for latency targets and failures)",
+        "fraction",
+        bounds=(0.05, 1.0),
+        group="assumptions",
+    )
     engineer_day_usd: float | None = _f(
-        None, "Engineer-day cost", "Fully loaded cost of one ML engineer-day, for porting work (empty: the "
-        "catalog's sourced estimate)", "USD/day", bounds=(0.0, 10_000.0), group="assumptions",
-        from_catalog="assumptions")
+        None,
+        "Engineer-day cost",
+        "Fully loaded cost of one ML engineer-day, for porting work (empty: the catalog's sourced estimate)",
+        "USD/day",
+        bounds=(0.0, 10_000.0),
+        group="assumptions",
+        from_catalog="assumptions",
+    )
 
     def __post_init__(self) -> None:
         for spec in SPECS:
@@ -243,8 +355,11 @@ class Scenario:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ScenarioError("scenario", f"malformed JSON ({err.msg} at line {err.lineno}, column "
-                                f"{err.colno})", "allowed: a JSON object with the scenario's fields") from None
+            raise ScenarioError(
+                "scenario",
+                f"malformed JSON ({err.msg} at line {err.lineno}, column {err.colno})",
+                "allowed: a JSON object with the scenario's fields",
+            ) from None
         return cls.from_dict(data)
 
     def to_query(self, only_changed: bool = False) -> str:
@@ -327,8 +442,21 @@ def _specs() -> tuple[FieldSpec, ...]:
     for f in fields(Scenario):
         m = f.metadata
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        out.append(FieldSpec(f.name, m["label"], m["doc"], m["unit"], m["kind"], default, m["bounds"],
-                             m["choices"], m["scale"], m["group"], m["from_catalog"]))
+        out.append(
+            FieldSpec(
+                f.name,
+                m["label"],
+                m["doc"],
+                m["unit"],
+                m["kind"],
+                default,
+                m["bounds"],
+                m["choices"],
+                m["scale"],
+                m["group"],
+                m["from_catalog"],
+            )
+        )
     return tuple(out)
 
 

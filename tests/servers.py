@@ -13,8 +13,16 @@ from pathlib import Path
 
 from .conftest import BIN, REPO
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 def free_port() -> int:
@@ -29,12 +37,14 @@ def voila(notebook: Path, *extra: str, timeout: float = 90) -> Iterator[str]:
     port = free_port()
     exe = BIN / "voila"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "voila"]
-    log = (REPO / ".pytest_cache")
+    log = REPO / ".pytest_cache"
     log.mkdir(exist_ok=True)
     logfile = (log / f"voila-{port}.log").open("w")
     proc = subprocess.Popen(
         [*cmd, str(notebook), f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1", *extra],
-        cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
     try:

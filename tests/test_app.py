@@ -15,7 +15,7 @@ from .servers import browser_page, voila
 def test_catalog_browser_shows_every_device_with_sources() -> None:
     cat = load_catalog()
     app = catalog_browser(cat)
-    header, tabs = app.children
+    _header, tabs = app.children
     assert isinstance(tabs, W.Tab)
     titles = [tabs.get_title(i) for i in range(len(tabs.children))]
     assert titles[0] == "Devices" and "Sources" in titles

@@ -54,9 +54,9 @@ def test_timeline_ends_at_the_total() -> None:
 
 
 def test_unknown_workload_and_region_name_the_field() -> None:
-    with pytest.raises(ScenarioError, match="^workload: no-such-model is not allowed; allowed: "):
+    with pytest.raises(ScenarioError, match=r"^workload: no-such-model is not allowed; allowed: "):
         evaluate(Scenario(workload="no-such-model"))
-    with pytest.raises(ScenarioError, match="^region: mars"):
+    with pytest.raises(ScenarioError, match=r"^region: mars"):
         evaluate(Scenario(region="mars"))
 
 
@@ -90,8 +90,13 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def test_costs_are_never_negative(s: Scenario) -> None:
     for o in evaluate(s, CAT, crossover=False).options:
         if o.available:
-            figures = [o.tco_usd, o.hardware_cost_usd, o.porting_cost_usd, o.energy_cost_usd_per_year,
-                       o.cost_per_million_requests_usd]
+            figures = [
+                o.tco_usd,
+                o.hardware_cost_usd,
+                o.porting_cost_usd,
+                o.energy_cost_usd_per_year,
+                o.cost_per_million_requests_usd,
+            ]
             if o.energy_known:
                 figures += [o.energy_kwh_per_year, o.co2_tonnes_per_year, o.facility_power_kw]
             else:  # unpublished power: unknown, never a made-up zero

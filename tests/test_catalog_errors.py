@@ -121,8 +121,9 @@ def test_user_folder_overrides_a_purchase_price(catalog_copy: Path, tmp_path: Pa
     assert price.price_usd == 21000
     assert price.source_title == "Our negotiated quote Q-1234"
     # cloud prices of the built-in file survive the override (tables merge, only [purchase] is replaced)
-    assert len(mine.cloud_prices[mine.cloud_prices.device_id == BASE_DEVICE]) == \
-        len(base.cloud_prices[base.cloud_prices.device_id == BASE_DEVICE])
+    assert len(mine.cloud_prices[mine.cloud_prices.device_id == BASE_DEVICE]) == len(
+        base.cloud_prices[base.cloud_prices.device_id == BASE_DEVICE]
+    )
 
 
 def test_user_folder_adds_a_device(catalog_copy: Path, tmp_path: Path) -> None:
@@ -130,14 +131,16 @@ def test_user_folder_adds_a_device(catalog_copy: Path, tmp_path: Path) -> None:
     (user / "devices").mkdir(parents=True)
     src = (catalog_copy / "devices" / f"{BASE_DEVICE}.toml").read_text(encoding="utf-8")
     (user / "devices" / "our-h100-variant.toml").write_text(
-        src.replace('name = "', 'name = "Our ', 1), encoding="utf-8")
+        src.replace('name = "', 'name = "Our ', 1), encoding="utf-8"
+    )
     cat = load_catalog(user, base=catalog_copy, use_env=False)
     assert "our-h100-variant" in set(cat.devices.id)
     assert cat.devices.set_index("id").loc["our-h100-variant", "name"].startswith("Our ")
 
 
-def test_user_folder_from_environment(catalog_copy: Path, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_folder_from_environment(
+    catalog_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = tmp_path / "env-mine"
     (user / "devices").mkdir(parents=True)
     src = (catalog_copy / "devices" / f"{BASE_DEVICE}.toml").read_text(encoding="utf-8")
@@ -169,7 +172,9 @@ def test_stray_user_file_is_reported(catalog_copy: Path, tmp_path: Path) -> None
 
 def test_bad_id_is_rejected(catalog_copy: Path) -> None:
     src = catalog_copy / "devices" / f"{BASE_DEVICE}.toml"
-    (catalog_copy / "devices" / "NVIDIA_H100.toml").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    (catalog_copy / "devices" / "NVIDIA_H100.toml").write_text(
+        src.read_text(encoding="utf-8"), encoding="utf-8"
+    )
     msg = str(_load_expecting(catalog_copy))
     assert "'NVIDIA_H100' is not a lower-kebab id" in msg
 

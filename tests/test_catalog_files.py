@@ -16,11 +16,31 @@ from .conftest import CATALOG
 FILES = sorted(p for c in COLLECTIONS for p in (CATALOG / c).glob("*.toml"))
 
 REQUIRED_DEVICES = [
-    "nvidia-t4", "nvidia-l4", "nvidia-l40s", "nvidia-a10g", "nvidia-a100-40gb-sxm", "nvidia-a100-80gb-sxm",
-    "nvidia-h100-sxm", "nvidia-h100-pcie", "nvidia-h200", "nvidia-b200", "amd-mi300x",
-    "google-tpu-v4", "google-tpu-v5e", "google-tpu-v5p", "google-tpu-v6e",
-    "aws-inferentia2", "aws-trainium", "aws-trainium2", "intel-gaudi2", "intel-gaudi3", "qualcomm-cloud-ai-100",
-    "google-coral-edge-tpu", "nvidia-jetson-agx-orin", "apple-m4-neural-engine", "hailo-8",
+    "nvidia-t4",
+    "nvidia-l4",
+    "nvidia-l40s",
+    "nvidia-a10g",
+    "nvidia-a100-40gb-sxm",
+    "nvidia-a100-80gb-sxm",
+    "nvidia-h100-sxm",
+    "nvidia-h100-pcie",
+    "nvidia-h200",
+    "nvidia-b200",
+    "amd-mi300x",
+    "google-tpu-v4",
+    "google-tpu-v5e",
+    "google-tpu-v5p",
+    "google-tpu-v6e",
+    "aws-inferentia2",
+    "aws-trainium",
+    "aws-trainium2",
+    "intel-gaudi2",
+    "intel-gaudi3",
+    "qualcomm-cloud-ai-100",
+    "google-coral-edge-tpu",
+    "nvidia-jetson-agx-orin",
+    "apple-m4-neural-engine",
+    "hailo-8",
 ]
 REQUIRED_WORKLOADS = ["resnet-50", "bert-large", "llama-3.1-8b", "llama-2-70b", "whisper-large-v3", "sdxl"]
 
@@ -175,6 +195,8 @@ def test_comparable_results_stay_below_the_compute_ceiling(cat) -> None:
         peak_tops = max(x for x in (dev.peak_int8_tops, dev.peak_bf16_tflops) if x == x)
         ceiling = peak_tops * 1e12 / (w.loc[r.workload].compute_gflop_per_request * 1e9)
         if r.requests_per_s_per_accelerator > 1.5 * ceiling:
-            bad.append(f"{r.workload}[{r.index}] {r.device_id}: {r.requests_per_s_per_accelerator:,.1f} "
-                       f"requests/s > 1.5 x {ceiling:,.1f}")
+            bad.append(
+                f"{r.workload}[{r.index}] {r.device_id}: {r.requests_per_s_per_accelerator:,.1f} "
+                f"requests/s > 1.5 x {ceiling:,.1f}"
+            )
     assert not bad, bad

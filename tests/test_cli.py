@@ -10,8 +10,20 @@ import pytest
 
 from .conftest import cli
 
-DEVICE_KEYS = {"id", "name", "vendor", "kind", "segment", "power_w", "power_boundary", "peak_bf16_tflops",
-               "peak_int8_tops", "memory_gb", "memory_bandwidth_gbps", "sources"}
+DEVICE_KEYS = {
+    "id",
+    "name",
+    "vendor",
+    "kind",
+    "segment",
+    "power_w",
+    "power_boundary",
+    "peak_bf16_tflops",
+    "peak_int8_tops",
+    "memory_gb",
+    "memory_bandwidth_gbps",
+    "sources",
+}
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -24,7 +36,7 @@ def test_devices_json_has_canonical_keys_and_sources() -> None:
     records = json.loads(p.stdout)
     assert len(records) >= 26
     for rec in records:
-        assert DEVICE_KEYS <= set(rec), DEVICE_KEYS - set(rec)
+        assert set(rec) >= DEVICE_KEYS, DEVICE_KEYS - set(rec)
         assert rec["sources"], rec["id"]
         for src in rec["sources"]:
             assert src["url"].startswith("http") and src["retrieved"] and src["fields"]
@@ -91,3 +103,118 @@ def test_usage_errors_exit_2_without_traceback(argv: list[str]) -> None:
     p = run(*argv)
     assert p.returncode == 2
     assert "error:" in p.stderr and "Traceback" not in p.stderr
+
+
+# -- evaluate -----------------------------------------------------------------------------------------
+
+OPTION_KEYS = {
+    "device_id",
+    "name",
+    "vendor",
+    "kind",
+    "segment",
+    "available",
+    "unavailable_reason",
+    "throughput_per_device_rps",
+    "throughput_source",
+    "devices_needed",
+    "facility_power_kw",
+    "energy_kwh_per_year",
+    "energy_cost_usd_per_year",
+    "hardware_cost_usd",
+    "porting_cost_usd",
+    "tco_usd",
+    "cost_per_million_requests_usd",
+    "requests_per_joule",
+    "co2_tonnes_per_year",
+    "break_even_month",
+}
+
+
+def test_evaluate_json_shape() -> None:
+    p = run(
+        "evaluate",
+        "--requests-per-day",
+        "1e9",
+        "--workload",
+        "llama-3.1-8b",
+        "--framework-mix",
+        "pytorch=0.6,onnx=0.4",
+        "--format",
+        "json",
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert {"scenario", "recommendation", "options", "crossover_requests_per_day"} <= set(out)
+    assert out["scenario"]["framework_mix"]["onnx"] == pytest.approx(0.4)
+    rec = out["recommendation"]
+    assert rec["plan"] in ("gpu", "accelerator", "hybrid") and rec["kind"] in ("gpu", "accelerator")
+    assert rec["device_id"] == out["options"][0]["device_id"] and rec["reasons"]
+    for o in out["options"]:
+        assert set(o) >= OPTION_KEYS, OPTION_KEYS - set(o)
+
+
+def test_evaluate_scenario_file_and_flags_override(tmp_path: Path) -> None:
+    f = tmp_path / "s.json"
+    f.write_text(
+        json.dumps(
+            {"requests_per_day": 5e8, "deployment": "bare-metal", "framework_mix": {"pytorch": 3, "jax": 1}}
+        ),
+        encoding="utf-8",
+    )
+    p = run("evaluate", "--scenario", str(f), "--deployment", "cloud", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)["scenario"]
+    assert s["requests_per_day"] == 5e8 and s["deployment"] == "cloud"
+    assert s["framework_mix"]["pytorch"] == pytest.approx(0.75)
+
+
+def test_evaluate_table() -> None:
+    p = run("evaluate", "--workload", "resnet-50", "--deployment", "edge")
+    assert p.returncode == 0, p.stderr
+    assert "Recommendation:" in p.stdout and "hailo-8" in p.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--requests-per-day", "nan"], "requests_per_day: nan is not allowed; not a finite number"),
+        (["--requests-per-day", "inf"], "requests_per_day: inf is not allowed; not a finite number"),
+        (["--requests-per-day", "-5"], "requests_per_day: -5.0 is not allowed; allowed: a number from 100"),
+        (["--utilization", "3"], "utilization: 3.0 is not allowed; allowed: a number from 0.05 to 1"),
+        (["--workload", "gpt-9"], "workload: gpt-9 is not allowed; allowed: bert-large"),
+        (["--region", "atlantis"], "region: atlantis is not allowed; allowed:"),
+        (["--deployment", "space"], "deployment: space is not allowed; allowed: cloud, bare-metal, edge"),
+        (
+            ["--framework-mix", "pytorch=-1"],
+            "framework_mix.pytorch: -1 is not allowed; allowed: a non-negative",
+        ),
+        (
+            ["--framework-mix", "pytorch=0,jax=0"],
+            "framework_mix: {'pytorch': '0', 'jax': '0'} is not allowed; the shares must not all be zero",
+        ),
+        (["--framework-mix", "cobol=1"], "framework_mix.cobol: 1 is not allowed; allowed frameworks:"),
+        (["--peak-to-average", "lots"], "peak_to_average: lots is not allowed; allowed: a number"),
+    ],
+)
+def test_evaluate_bad_input_exits_2_with_one_line(argv: list[str], fragment: str) -> None:
+    p = run("evaluate", *argv)
+    assert p.returncode == 2, p.stdout
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"requests_per_day": "NaN"}', '{"colour": 1}'])
+def test_evaluate_bad_scenario_file(tmp_path: Path, content: str) -> None:
+    f = tmp_path / "bad.json"
+    f.write_text(content, encoding="utf-8")
+    p = run("evaluate", "--scenario", str(f))
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_missing_scenario_file(tmp_path: Path) -> None:
+    p = run("evaluate", "--scenario", str(tmp_path / "none.json"))
+    assert p.returncode == 2 and "the file cannot be read" in p.stderr

@@ -11,9 +11,21 @@ from hypothesis import strategies as st
 
 from explorer.scenario import FIELD_SPECS, FRAMEWORKS, SPECS, FrameworkMix, Scenario, ScenarioError
 
-REQUIRED_JSON_KEYS = ["requests_per_day", "peak_to_average", "workload", "model_changes_per_year",
-                      "framework_mix", "deployment", "training_share", "horizon_years", "electricity_usd_per_kwh",
-                      "pue", "grid_gco2_per_kwh", "utilization", "engineer_day_usd"]
+REQUIRED_JSON_KEYS = [
+    "requests_per_day",
+    "peak_to_average",
+    "workload",
+    "model_changes_per_year",
+    "framework_mix",
+    "deployment",
+    "training_share",
+    "horizon_years",
+    "electricity_usd_per_kwh",
+    "pue",
+    "grid_gco2_per_kwh",
+    "utilization",
+    "engineer_day_usd",
+]
 
 
 def test_required_keys_are_declared() -> None:
@@ -34,7 +46,8 @@ def test_every_field_has_doc_label_and_unit_or_choices(spec) -> None:
 
 def test_mix_is_normalised() -> None:
     assert FrameworkMix.parse("pytorch=3,jax=1").as_dict() == pytest.approx(
-        {"tensorflow": 0, "pytorch": 0.75, "jax": 0.25, "cuda": 0, "onnx": 0, "huggingface": 0})
+        {"tensorflow": 0, "pytorch": 0.75, "jax": 0.25, "cuda": 0, "onnx": 0, "huggingface": 0}
+    )
     assert FrameworkMix.parse("pytorch=0.6,onnx=0.4").onnx == pytest.approx(0.4)
     assert FrameworkMix.parse("jax").jax == 1.0
 
@@ -106,7 +119,7 @@ def test_malformed_json() -> None:
 
 
 def test_query_with_bad_value_names_field() -> None:
-    with pytest.raises(ScenarioError, match="^peak_to_average: abc"):
+    with pytest.raises(ScenarioError, match=r"^peak_to_average: abc"):
         Scenario.from_query("peak_to_average=abc")
 
 

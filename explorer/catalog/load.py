@@ -88,15 +88,17 @@ class Catalog:
         sources = []
         for key, fields in used.items():
             src = doc["sources"][key]
-            sources.append({
-                "key": key,
-                "title": src["title"],
-                "publisher": src.get("publisher"),
-                "url": src["url"],
-                "published": _jsonable(src.get("published")),
-                "retrieved": _jsonable(src["retrieved"]),
-                "fields": fields,
-            })
+            sources.append(
+                {
+                    "key": key,
+                    "title": src["title"],
+                    "publisher": src.get("publisher"),
+                    "url": src["url"],
+                    "published": _jsonable(src.get("published")),
+                    "retrieved": _jsonable(src["retrieved"]),
+                    "fields": fields,
+                }
+            )
         return sources
 
 
@@ -139,13 +141,25 @@ def _scan(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, list[Path]]], list[
             rel = path.relative_to(root)
             if len(rel.parts) != 2 or rel.parts[0] not in COLLECTIONS:
                 if i > 0:  # a user's stray file would be silently ignored: say so
-                    issues.append(Issue(str(path), "", "not in a catalog folder; put it in one of "
-                                        + ", ".join(f"{c}/" for c in COLLECTIONS)))
+                    issues.append(
+                        Issue(
+                            str(path),
+                            "",
+                            "not in a catalog folder; put it in one of "
+                            + ", ".join(f"{c}/" for c in COLLECTIONS),
+                        )
+                    )
                 continue
             item_id = path.stem
             if not schema.ID_PATTERN.match(item_id):
-                issues.append(Issue(str(path), "id", f"{item_id!r} is not a lower-kebab id "
-                                    "(lower-case letters, digits and dots, words joined by '-')"))
+                issues.append(
+                    Issue(
+                        str(path),
+                        "id",
+                        f"{item_id!r} is not a lower-kebab id "
+                        "(lower-case letters, digits and dots, words joined by '-')",
+                    )
+                )
                 continue
             found[rel.parts[0]].setdefault(item_id, []).append(path)
     return found, issues
@@ -183,8 +197,9 @@ _VALIDATORS: dict[str, Callable[[str, dict[str, Any], str], list[Issue]]] = {
 }
 
 
-def read_documents(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, dict[str, Any]]],
-                                                  dict[str, dict[str, list[str]]]]:
+def read_documents(
+    dirs: Sequence[Path],
+) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict[str, list[str]]]]:
     """Parse, merge and validate every file; raise CatalogError listing every problem found."""
     found, issues = _scan(dirs)
     docs: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
@@ -219,16 +234,27 @@ def _cross_check(docs: dict[str, dict[str, dict[str, Any]]]) -> list[Issue]:
     devices, workloads = docs["devices"], docs["workloads"]
     for price_id in docs["prices"]:
         if price_id not in devices:
-            issues.append(Issue(f"prices/{price_id}.toml", "device",
-                                f"{price_id!r} is not a device in the catalog"))
+            issues.append(
+                Issue(f"prices/{price_id}.toml", "device", f"{price_id!r} is not a device in the catalog")
+            )
     for workload_id, doc in docs["results"].items():
         if workload_id not in workloads:
-            issues.append(Issue(f"results/{workload_id}.toml", "workload",
-                                f"{workload_id!r} is not a workload in the catalog"))
+            issues.append(
+                Issue(
+                    f"results/{workload_id}.toml",
+                    "workload",
+                    f"{workload_id!r} is not a workload in the catalog",
+                )
+            )
         for i, row in enumerate(doc["result"]):
             if row["device"] not in devices:
-                issues.append(Issue(f"results/{workload_id}.toml", f"result[{i}].device",
-                                    f"{row['device']!r} is not a device in the catalog"))
+                issues.append(
+                    Issue(
+                        f"results/{workload_id}.toml",
+                        f"result[{i}].device",
+                        f"{row['device']!r} is not a device in the catalog",
+                    )
+                )
     return issues
 
 
@@ -293,31 +319,38 @@ def _provenance_rows(collection: str, item: str, doc: dict[str, Any]) -> list[di
         canonical_unit = ""
         canonical = None
         if spec is not None and unit in UNITS and isinstance(value, int | float):
-            canonical_unit = spec.canonical or ("samples/s" if UNITS[unit].dimension == "request_rate"
-                                                else "tokens/s" if UNITS[unit].dimension == "token_rate"
-                                                else unit)
+            canonical_unit = spec.canonical or (
+                "samples/s"
+                if UNITS[unit].dimension == "request_rate"
+                else "tokens/s"
+                if UNITS[unit].dimension == "token_rate"
+                else unit
+            )
             canonical = convert(float(value), unit, canonical_unit)
         refs = rec["source"] if isinstance(rec["source"], list) else [rec["source"]]
         srcs = [doc["sources"][r] for r in refs]
-        rows.append({
-            "collection": collection,
-            "item": item,
-            "field": path,
-            "value": value if not isinstance(value, dt.date) else value.isoformat(),
-            "unit": unit,
-            "canonical_value": canonical,
-            "canonical_unit": canonical_unit,
-            "absent": rec.get("absent"),
-            "estimate": bool(rec.get("estimate", False)),
-            "method": rec.get("method"),
-            "note": rec.get("note"),
-            "as_of": rec.get("as_of"),
-            "source_key": ", ".join(refs),
-            "source_title": "; ".join(s["title"] for s in srcs),
-            "source_url": " ".join(s["url"] for s in srcs),
-            "source_published": ", ".join(str(s["published"]) for s in srcs if s.get("published")) or None,
-            "retrieved": max(s["retrieved"] for s in srcs),
-        })
+        rows.append(
+            {
+                "collection": collection,
+                "item": item,
+                "field": path,
+                "value": value if not isinstance(value, dt.date) else value.isoformat(),
+                "unit": unit,
+                "canonical_value": canonical,
+                "canonical_unit": canonical_unit,
+                "absent": rec.get("absent"),
+                "estimate": bool(rec.get("estimate", False)),
+                "method": rec.get("method"),
+                "note": rec.get("note"),
+                "as_of": rec.get("as_of"),
+                "source_key": ", ".join(refs),
+                "source_title": "; ".join(s["title"] for s in srcs),
+                "source_url": " ".join(s["url"] for s in srcs),
+                "source_published": ", ".join(str(s["published"]) for s in srcs if s.get("published"))
+                or None,
+                "retrieved": max(s["retrieved"] for s in srcs),
+            }
+        )
     return rows
 
 
@@ -382,15 +415,25 @@ def _source_cols(doc: dict[str, Any], ref: str | list[str]) -> dict[str, Any]:
     }
 
 
-def build_catalog(docs: dict[str, dict[str, dict[str, Any]]], files: dict[str, dict[str, list[str]]]) -> Catalog:
+def build_catalog(
+    docs: dict[str, dict[str, dict[str, Any]]], files: dict[str, dict[str, list[str]]]
+) -> Catalog:
     devices = pd.DataFrame([_device_row(i, d) for i, d in docs["devices"].items()])
 
     fw_rows = []
     for item, d in docs["devices"].items():
         for fw in schema.FRAMEWORKS:
             rec = d["frameworks"][fw]
-            fw_rows.append({"device_id": item, "framework": fw, "support": rec["support"],
-                            "via": rec.get("via"), "note": rec.get("note"), **_source_cols(d, rec["source"])})
+            fw_rows.append(
+                {
+                    "device_id": item,
+                    "framework": fw,
+                    "support": rec["support"],
+                    "via": rec.get("via"),
+                    "note": rec.get("note"),
+                    **_source_cols(d, rec["source"]),
+                }
+            )
 
     cloud_rows, purchase_rows = [], []
     for item, d in docs["prices"].items():
@@ -399,34 +442,55 @@ def build_catalog(docs: dict[str, dict[str, dict[str, Any]]], files: dict[str, d
             if "value" not in p:  # absent: the offer exists but no price is published
                 continue
             per_instance = convert(float(p["value"]), p["unit"], "USD/hour")
-            cloud_rows.append({
-                "device_id": item, "provider": row["provider"], "instance": row["instance"],
-                "region": row["region"], "chips": row["chips"],
-                "price_usd_per_hour": per_instance, "price_usd_per_chip_hour": per_instance / row["chips"],
-                "as_of": p["as_of"], "estimate": bool(p.get("estimate", False)), "note": row.get("note") or p.get("note"),
-                **_source_cols(d, p["source"]),
-            })
+            cloud_rows.append(
+                {
+                    "device_id": item,
+                    "provider": row["provider"],
+                    "instance": row["instance"],
+                    "region": row["region"],
+                    "chips": row["chips"],
+                    "price_usd_per_hour": per_instance,
+                    "price_usd_per_chip_hour": per_instance / row["chips"],
+                    "as_of": p["as_of"],
+                    "estimate": bool(p.get("estimate", False)),
+                    "note": row.get("note") or p.get("note"),
+                    **_source_cols(d, p["source"]),
+                }
+            )
         purchase = d.get("purchase")
         if purchase and "value" in purchase["price"]:
             p = purchase["price"]
-            purchase_rows.append({
-                "device_id": item, "price_usd": convert(float(p["value"]), p["unit"], "USD"),
-                "unit_sold": purchase.get("unit_sold"), "as_of": p["as_of"],
-                "estimate": bool(p.get("estimate", False)), "method": p.get("method"), "note": p.get("note"),
-                **_source_cols(d, p["source"]),
-            })
+            purchase_rows.append(
+                {
+                    "device_id": item,
+                    "price_usd": convert(float(p["value"]), p["unit"], "USD"),
+                    "unit_sold": purchase.get("unit_sold"),
+                    "as_of": p["as_of"],
+                    "estimate": bool(p.get("estimate", False)),
+                    "method": p.get("method"),
+                    "note": p.get("note"),
+                    **_source_cols(d, p["source"]),
+                }
+            )
 
     workload_rows = []
     for item, d in docs["workloads"].items():
-        workload_rows.append({
-            "id": item, "name": d["name"], "task": d["task"], "model": d["model"], "request": d["request"],
-            "precision": d["precision"], "mlperf": d.get("mlperf"),
-            "parameters": _num(d, "parameters", "count"),
-            "compute_gflop_per_request": _num(d, "compute_per_request", "GFLOP"),
-            "memory_traffic_mb_per_request": _num(d, "memory_traffic_per_request", "MB"),
-            "input_tokens_per_request": _num(d, "input_tokens_per_request", "count"),
-            "output_tokens_per_request": _num(d, "output_tokens_per_request", "count"),
-        })
+        workload_rows.append(
+            {
+                "id": item,
+                "name": d["name"],
+                "task": d["task"],
+                "model": d["model"],
+                "request": d["request"],
+                "precision": d["precision"],
+                "mlperf": d.get("mlperf"),
+                "parameters": _num(d, "parameters", "count"),
+                "compute_gflop_per_request": _num(d, "compute_per_request", "GFLOP"),
+                "memory_traffic_mb_per_request": _num(d, "memory_traffic_per_request", "MB"),
+                "input_tokens_per_request": _num(d, "input_tokens_per_request", "count"),
+                "output_tokens_per_request": _num(d, "output_tokens_per_request", "count"),
+            }
+        )
     workloads = pd.DataFrame(workload_rows)
     out_tokens = {r["id"]: r["output_tokens_per_request"] for r in workload_rows}
 
@@ -444,34 +508,56 @@ def build_catalog(docs: dict[str, dict[str, dict[str, Any]]], files: dict[str, d
             else:
                 rps = None
             pw = row.get("power") or {}
-            result_rows.append({
-                "workload": workload_id, "index": i, "device_id": row["device"],
-                "benchmark": row["benchmark"], "division": row["division"], "scenario": row["scenario"],
-                "system": row["system"], "submitter": row.get("submitter"), "accelerators": row["accelerators"],
-                "precision": row["precision"], "throughput_value": t["value"], "throughput_unit": t["unit"],
-                "throughput_per_accelerator": per_acc,
-                "requests_per_s_per_accelerator": rps,
-                "power_w": convert(float(pw["value"]), pw["unit"], "W") if "value" in pw else None,
-                "power_boundary": pw.get("boundary"), "note": row.get("note"),
-                "comparable": bool(row.get("comparable", True)),
-                "why_not_comparable": row.get("why_not_comparable"),
-                **_source_cols(d, t["source"]),
-            })
+            result_rows.append(
+                {
+                    "workload": workload_id,
+                    "index": i,
+                    "device_id": row["device"],
+                    "benchmark": row["benchmark"],
+                    "division": row["division"],
+                    "scenario": row["scenario"],
+                    "system": row["system"],
+                    "submitter": row.get("submitter"),
+                    "accelerators": row["accelerators"],
+                    "precision": row["precision"],
+                    "throughput_value": t["value"],
+                    "throughput_unit": t["unit"],
+                    "throughput_per_accelerator": per_acc,
+                    "requests_per_s_per_accelerator": rps,
+                    "power_w": convert(float(pw["value"]), pw["unit"], "W") if "value" in pw else None,
+                    "power_boundary": pw.get("boundary"),
+                    "note": row.get("note"),
+                    "comparable": bool(row.get("comparable", True)),
+                    "why_not_comparable": row.get("why_not_comparable"),
+                    **_source_cols(d, t["source"]),
+                }
+            )
 
     region_rows = []
     for item, d in docs["regions"].items():
         ep, ci = d["electricity_price"], d["grid_carbon_intensity"]
-        region_rows.append({
-            "id": item, "name": d["name"],
-            "electricity_usd_per_kwh": _num(d, "electricity_price", "USD/kWh"),
-            "electricity_as_of": ep.get("as_of"),
-            "grid_gco2_per_kwh": _num(d, "grid_carbon_intensity", "gCO2/kWh"),
-            "grid_as_of": ci.get("as_of"),
-            "electricity_source": _source_cols(d, ep["source"])["source_title"],
-            "grid_source": _source_cols(d, ci["source"])["source_title"],
-        })
-    pue_rows = [{"id": item, "name": d["name"], "pue": _num(d, "pue", "ratio"), "as_of": d["pue"].get("as_of"),
-                 **_source_cols(d, d["pue"]["source"])} for item, d in docs["pue"].items()]
+        region_rows.append(
+            {
+                "id": item,
+                "name": d["name"],
+                "electricity_usd_per_kwh": _num(d, "electricity_price", "USD/kWh"),
+                "electricity_as_of": ep.get("as_of"),
+                "grid_gco2_per_kwh": _num(d, "grid_carbon_intensity", "gCO2/kWh"),
+                "grid_as_of": ci.get("as_of"),
+                "electricity_source": _source_cols(d, ep["source"])["source_title"],
+                "grid_source": _source_cols(d, ci["source"])["source_title"],
+            }
+        )
+    pue_rows = [
+        {
+            "id": item,
+            "name": d["name"],
+            "pue": _num(d, "pue", "ratio"),
+            "as_of": d["pue"].get("as_of"),
+            **_source_cols(d, d["pue"]["source"]),
+        }
+        for item, d in docs["pue"].items()
+    ]
 
     prov = [r for c in COLLECTIONS for item, d in docs[c].items() for r in _provenance_rows(c, item, d)]
     return Catalog(
@@ -489,10 +575,33 @@ def build_catalog(docs: dict[str, dict[str, dict[str, Any]]], files: dict[str, d
     )
 
 
-_CLOUD_COLS = ["device_id", "provider", "instance", "region", "chips", "price_usd_per_hour",
-               "price_usd_per_chip_hour", "as_of", "estimate", "note", "source_title", "source_url", "retrieved"]
-_PURCHASE_COLS = ["device_id", "price_usd", "unit_sold", "as_of", "estimate", "method", "note",
-                  "source_title", "source_url", "retrieved"]
+_CLOUD_COLS = [
+    "device_id",
+    "provider",
+    "instance",
+    "region",
+    "chips",
+    "price_usd_per_hour",
+    "price_usd_per_chip_hour",
+    "as_of",
+    "estimate",
+    "note",
+    "source_title",
+    "source_url",
+    "retrieved",
+]
+_PURCHASE_COLS = [
+    "device_id",
+    "price_usd",
+    "unit_sold",
+    "as_of",
+    "estimate",
+    "method",
+    "note",
+    "source_title",
+    "source_url",
+    "retrieved",
+]
 
 
 def _fingerprint(dirs: Sequence[Path]) -> tuple[Any, ...]:
@@ -512,8 +621,9 @@ def _load_cached(dirs: tuple[Path, ...], fingerprint: tuple[Any, ...]) -> Catalo
     return build_catalog(docs, files)
 
 
-def load_catalog(*user_dirs: str | os.PathLike[str], base: str | os.PathLike[str] | None = None,
-                 use_env: bool = True) -> Catalog:
+def load_catalog(
+    *user_dirs: str | os.PathLike[str], base: str | os.PathLike[str] | None = None, use_env: bool = True
+) -> Catalog:
     """Load the built-in catalog, then each user folder (and those in $ACCEL_EXPLORER_CATALOG) over it.
 
     A user folder has the catalog's layout (``devices/``, ``prices/`` ...). A file whose id is new adds an

@@ -91,8 +91,9 @@ SERVER_FIELDS = {
     "method": "how it was estimated",
 }
 
-PRICE_CLOUD = Quantity("On-demand price of the whole instance", "money_per_hour", "USD/hour", (0.01, 2000),
-                       as_of=True)
+PRICE_CLOUD = Quantity(
+    "On-demand price of the whole instance", "money_per_hour", "USD/hour", (0.01, 2000), as_of=True
+)
 PRICE_PURCHASE = Quantity("Purchase price of one device", "money", "USD", (1, 2_000_000), as_of=True)
 
 WORKLOAD_FIELDS: dict[str, Quantity | Text] = {
@@ -106,8 +107,12 @@ WORKLOAD_FIELDS: dict[str, Quantity | Text] = {
     "parameters": Quantity("Model parameters", "count", "count", (1e3, 1e13)),
     "compute_per_request": Quantity("Compute per request", "work", "GFLOP", (1e-3, 1e9)),
     "memory_traffic_per_request": Quantity("Memory traffic per request", "bytes", "MB", (1e-3, 1e9)),
-    "input_tokens_per_request": Quantity("Input tokens per request (LLMs)", "count", "count", (1, 1e7), False),
-    "output_tokens_per_request": Quantity("Output tokens per request (LLMs)", "count", "count", (1, 1e7), False),
+    "input_tokens_per_request": Quantity(
+        "Input tokens per request (LLMs)", "count", "count", (1, 1e7), False
+    ),
+    "output_tokens_per_request": Quantity(
+        "Output tokens per request (LLMs)", "count", "count", (1, 1e7), False
+    ),
 }
 
 RESULT_THROUGHPUT = Quantity("Measured throughput of the whole system", "rate", "", (1e-6, 1e9))
@@ -116,17 +121,20 @@ RESULT_POWER = Quantity("Measured power", "power", "W", (0.1, 1e6), required=Fal
 REGION_FIELDS: dict[str, Quantity | Text] = {
     "name": Text("Region name"),
     "notes": Text("Free text for reviewers", required=False),
-    "electricity_price": Quantity("Electricity price for a business buyer", "energy_price", "USD/kWh",
-                                  (0.005, 2), as_of=True),
-    "grid_carbon_intensity": Quantity("Grid carbon intensity of electricity", "carbon_intensity",
-                                      "gCO2/kWh", (1, 2000), as_of=True),
+    "electricity_price": Quantity(
+        "Electricity price for a business buyer", "energy_price", "USD/kWh", (0.005, 2), as_of=True
+    ),
+    "grid_carbon_intensity": Quantity(
+        "Grid carbon intensity of electricity", "carbon_intensity", "gCO2/kWh", (1, 2000), as_of=True
+    ),
 }
 
 PUE_FIELDS: dict[str, Quantity | Text] = {
     "name": Text("Data-centre class"),
     "notes": Text("Free text for reviewers", required=False),
-    "pue": Quantity("Power usage effectiveness: facility power / IT power", "ratio", "ratio", (1.0, 4.0),
-                    as_of=True),
+    "pue": Quantity(
+        "Power usage effectiveness: facility power / IT power", "ratio", "ratio", (1.0, 4.0), as_of=True
+    ),
 }
 
 ASSUMPTION_RECORD_EXTRA: dict[str, tuple[str, ...] | type] = {"low": float, "high": float}
@@ -149,7 +157,9 @@ def validate_assumptions(path: str, doc: dict[str, Any]) -> list[Issue]:
             continue
         unit = rec.get("unit")
         dim = UNITS[unit].dimension if unit in UNITS else "ratio"
-        spec = Quantity(key, dim, unit if unit in UNITS else "", (0.0, math.inf), extra=ASSUMPTION_RECORD_EXTRA)
+        spec = Quantity(
+            key, dim, unit if unit in UNITS else "", (0.0, math.inf), extra=ASSUMPTION_RECORD_EXTRA
+        )
         v.check_quantity(doc, "", key, spec)
         if isinstance(rec.get("value"), int | float) and rec.get("value") == 0:
             v.issues = [i for i in v.issues if not (i.field == f"{key}.value" and "positive" in i.message)]
@@ -209,7 +219,9 @@ class Validator:
     def check_sources(self) -> None:
         raw = self.doc.get("sources")
         if raw is None:
-            self.error("sources", "missing: every file needs [sources.<key>] tables with title, url, retrieved")
+            self.error(
+                "sources", "missing: every file needs [sources.<key>] tables with title, url, retrieved"
+            )
             return
         if not isinstance(raw, dict) or not raw:
             self.error("sources", "must be one or more [sources.<key>] tables")
@@ -260,7 +272,9 @@ class Validator:
         full = f"{prefix}{name}"
         if name not in container:
             if spec.required:
-                self.error(full, f"missing ({spec.doc}); write {{ value, unit, source }} or {{ absent, source }}")
+                self.error(
+                    full, f"missing ({spec.doc}); write {{ value, unit, source }} or {{ absent, source }}"
+                )
             return
         rec = container[name]
         if not isinstance(rec, dict):
@@ -274,7 +288,9 @@ class Validator:
         if rec.get("estimate") is not None and not isinstance(rec.get("estimate"), bool):
             self.error(f"{full}.estimate", "must be true or false")
         if rec.get("estimate") is True and not str(rec.get("method", "")).strip():
-            self.error(f"{full}.method", "an estimate needs 'method': how it was estimated, from which figures")
+            self.error(
+                f"{full}.method", "an estimate needs 'method': how it was estimated, from which figures"
+            )
         if spec.as_of and "absent" not in rec:
             if "as_of" not in rec:
                 self.error(f"{full}.as_of", "missing: prices and energy figures need an as-of date")
@@ -286,7 +302,9 @@ class Validator:
                     if "absent" not in rec:
                         self.error(f"{full}.{key}", f"missing; allowed: {', '.join(allowed_values)}")
                 elif rec[key] not in allowed_values:
-                    self.error(f"{full}.{key}", f"{rec[key]!r} is not allowed; allowed: {', '.join(allowed_values)}")
+                    self.error(
+                        f"{full}.{key}", f"{rec[key]!r} is not allowed; allowed: {', '.join(allowed_values)}"
+                    )
             elif key in rec and not (allowed_values is float and _is_number(rec[key])):
                 self.error(f"{full}.{key}", f"{rec[key]!r} must be a number")  # an optional typed key
         if "absent" in rec:
@@ -333,8 +351,13 @@ class Validator:
                 f"{value} {unit} is outside the plausible range {lo:g}–{hi:g} {canonical}",
             )
 
-    def check_fields(self, container: dict[str, Any], fields: dict[str, Quantity | Text], prefix: str = "",
-                     extra_ok: set[str] | None = None) -> None:
+    def check_fields(
+        self,
+        container: dict[str, Any],
+        fields: dict[str, Quantity | Text],
+        prefix: str = "",
+        extra_ok: set[str] | None = None,
+    ) -> None:
         for name, spec in fields.items():
             if isinstance(spec, Text):
                 self.check_text(container, prefix, name, spec)
@@ -386,8 +409,13 @@ def _validate_server(v: Validator, server: Any) -> None:
         v.error("server.devices", f"{devices!r} must be a whole number of devices, at least 1")
     if not isinstance(server.get("system"), str):
         v.error("server.system", "missing: name the reference server")
-    rec = {"value": server.get("power"), "unit": server.get("unit"), "source": server.get("source"),
-           "basis": server.get("basis"), "boundary": server.get("boundary")}
+    rec = {
+        "value": server.get("power"),
+        "unit": server.get("unit"),
+        "source": server.get("source"),
+        "basis": server.get("basis"),
+        "boundary": server.get("boundary"),
+    }
     for key in ("note", "estimate", "method"):
         if key in server:
             rec[key] = server[key]
@@ -454,14 +482,18 @@ def validate_prices(path: str, doc: dict[str, Any], item_id: str) -> list[Issue]
             v.check_text(row, prefix, key, Text(f"cloud {key}"))
         chips = row.get("chips")
         if not isinstance(chips, int) or isinstance(chips, bool) or chips < 1:
-            v.error(f"{prefix}chips", f"{chips!r} must be a whole number of chips in the instance, at least 1")
+            v.error(
+                f"{prefix}chips", f"{chips!r} must be a whole number of chips in the instance, at least 1"
+            )
         v.check_quantity(row, prefix, "price", PRICE_CLOUD)
         for key in set(row) - {"provider", "instance", "region", "chips", "price", "note"}:
             v.error(f"{prefix}{key}", "unknown key; allowed: chips, instance, note, price, provider, region")
     purchase = doc.get("purchase")
     if purchase is None:
         if not doc.get("purchase_note"):
-            v.error("purchase", "missing: a [purchase] price, or purchase_note saying why it cannot be bought")
+            v.error(
+                "purchase", "missing: a [purchase] price, or purchase_note saying why it cannot be bought"
+            )
         else:
             v.check_source_ref("purchase_note", doc.get("purchase_note_source"))
     elif not isinstance(purchase, dict):
@@ -510,12 +542,25 @@ def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue
             if not isinstance(row["comparable"], bool):
                 v.error(f"{prefix}comparable", "must be true or false")
             elif row["comparable"] is False and not str(row.get("why_not_comparable", "")).strip():
-                v.error(f"{prefix}why_not_comparable", "comparable = false needs the reason: what differs "
-                        "from the workload's request")
-        for key in set(row) - {*texts, "accelerators", "throughput", "power", "note", "id", "comparable",
-                               "why_not_comparable"}:
-            v.error(f"{prefix}{key}", f"unknown key; allowed: {', '.join(sorted({*texts, 'accelerators'}))}, "
-                    "throughput, power, note, id")
+                v.error(
+                    f"{prefix}why_not_comparable",
+                    "comparable = false needs the reason: what differs from the workload's request",
+                )
+        for key in set(row) - {
+            *texts,
+            "accelerators",
+            "throughput",
+            "power",
+            "note",
+            "id",
+            "comparable",
+            "why_not_comparable",
+        }:
+            v.error(
+                f"{prefix}{key}",
+                f"unknown key; allowed: {', '.join(sorted({*texts, 'accelerators'}))}, "
+                "throughput, power, note, id",
+            )
     return v.issues
 
 

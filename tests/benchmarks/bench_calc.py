@@ -43,7 +43,7 @@ def main() -> None:
     rows = []
     for label, fn, inner, target in [
         ("evaluate, whole catalog (no crossover)", lambda: evaluate(s, cat, crossover=False), 50, 0.005),
-        ("evaluate, whole catalog + crossover", lambda: evaluate(s, cat), 20, None),
+        ("evaluate, whole catalog + crossover", lambda: evaluate(s, cat), 20, 0.005),
         ("break-even map 50 x 50", lambda: breakeven_map(s, volumes, changes, cat), 3, 0.5),
     ]:
         medians = []
@@ -53,10 +53,14 @@ def main() -> None:
         rows.append((label, med, min(medians), max(medians), target))
     print(f"{'figure':42s} {'median':>10s} {'min':>10s} {'max':>10s}  target")
     for label, med, lo, hi, target in rows:
-        verdict = "" if target is None else (f"< {target * 1e3:g} ms " + ("met" if med < target else "MISSED"))
+        verdict = (
+            "" if target is None else (f"< {target * 1e3:g} ms " + ("met" if med < target else "MISSED"))
+        )
         print(f"{label:42s} {med * 1e3:8.2f}ms {lo * 1e3:8.2f}ms {hi * 1e3:8.2f}ms  {verdict}")
-    print(f"({args.repeats} runs; each run's figure is itself a median over repeated calls; "
-          f"{len(cat.devices)} devices in the catalog)")
+    print(
+        f"({args.repeats} runs; each run's figure is itself a median over repeated calls; "
+        f"{len(cat.devices)} devices in the catalog)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def test_app_in_voila_and_chromium(tmp_path) -> None:
         page.get_by_text("NVIDIA H100", exact=False).first.wait_for(timeout=120_000)
         body = page.inner_text("body")
         assert "Traceback" not in body and "Error" not in body.split("catalog", 1)[0]
-        assert "the catalog" in body
+        assert "figures, each with its source" in body and "26 devices" in body
         page.get_by_role("tab", name="Framework support").click()
         page.get_by_text("nvidia-h100-sxm").first.wait_for(timeout=10_000)
         page.screenshot(path=str(REPO / ".pytest_cache" / "app.png"), full_page=False)

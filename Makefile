@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 app: $(STAMP)
-	@echo "The explorer is served at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/voila notebooks/app.ipynb --port=$(PORT) --no-browser --Voila.ip=127.0.0.1
+	$(BIN)/accel-explorer app --port=$(PORT)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

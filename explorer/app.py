@@ -335,3 +335,38 @@ def catalog_summary(cat: Catalog | None = None) -> pd.DataFrame:
         "memory_bandwidth_gbps",
     ]
     return cat.devices[cols].sort_values(["segment", "kind", "id"]).reset_index(drop=True)
+
+
+HOW_TO_READ = """
+<div style="font-family: system-ui, sans-serif; font-size: 13px; max-width: 75em; color: #333">
+<b>How to read this.</b> Set your workload on the left: how many requests a day, how often the model
+changes, which frameworks your team writes in, and where it runs. The headline names the cheapest way to
+serve it over the horizon and why; every device in the catalog is sized for your peak load and costed
+(rental or purchase, electricity, and the engineering time to port your models to its toolchain, again at
+every model change). <span style="color:#4c78a8"><b>Blue</b></span> is GPUs,
+<span style="color:#f58518"><b>orange</b></span> accelerators, grey devices that cannot serve this
+scenario (hover for why). Hover any mark for its figures, their sources and dates, and whether a
+throughput is measured or estimated. Assumptions (prices, PUE, engineer-day cost ...) are under
+<i>Assumptions</i>; every figure's source is under <i>Catalog and sources</i> below.
+</div>
+"""
+
+
+def explorer_app(cat: Catalog | None = None) -> W.Widget:
+    """The dashboard that the Voila app and the notebooks show."""
+    from .widgets import Explorer
+
+    cat = cat if cat is not None else load_catalog()
+    explorer = Explorer(cat)
+    catalog_section = W.Accordion(children=[W.VBox()], selected_index=None)
+    catalog_section.set_title(0, "Catalog and sources")
+
+    def _load_catalog(change: dict) -> None:
+        box = catalog_section.children[0]
+        if change["new"] == 0 and not box.children:
+            box.children = [catalog_browser(cat)]
+
+    catalog_section.observe(_load_catalog, names=["selected_index"])
+    app = W.VBox([W.HTML(HOW_TO_READ), explorer, catalog_section])
+    app.explorer = explorer  # type: ignore[attr-defined]
+    return app

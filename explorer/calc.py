@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -94,6 +94,8 @@ class DeviceTable:
     cloud_chips: np.ndarray  # chips per instance of that offer
     cloud_offer: list[str]
     purchase_usd: np.ndarray  # nan where none
+    purchase_offer: list[str]
+    power_source: list[str]
     support: np.ndarray  # (devices, frameworks) index into SUPPORT_ORDER
     support_via: list[list[str | None]]
     cloud_ok: np.ndarray
@@ -288,6 +290,23 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         for i in d.id
     ]
     purchase_usd = np.array([purchase.loc[i, "price_usd"] if i in purchase.index else np.nan for i in d.id])
+    purchase_offer = [
+        (
+            ("estimate" if purchase.loc[i, "estimate"] else "published")
+            + f": {purchase.loc[i, 'source_title']} (as of {purchase.loc[i, 'as_of']})"
+        )
+        if i in purchase.index
+        else ""
+        for i in d.id
+    ]
+    power_source = []
+    for dev in d.itertuples():
+        prov = cat.source_of("devices", dev.id, "power")
+        if prov is None or prov.get("absent"):
+            power_source.append("no published power figure")
+        else:
+            kind = "estimate" if prov["estimate"] else f"{dev.power_basis} {dev.power_boundary} power"
+            power_source.append(f"{kind}: {prov['source_title']} (retrieved {prov['retrieved']})")
 
     fw = cat.frameworks.set_index(["device_id", "framework"])
     support = np.zeros((n, len(FRAMEWORKS)), int)
@@ -359,6 +378,8 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         cloud_chips=cloud_chips,
         cloud_offer=cloud_offer,
         purchase_usd=purchase_usd,
+        purchase_offer=purchase_offer,
+        power_source=power_source,
         support=support,
         support_via=via,
         cloud_ok=cloud_ok,
@@ -686,6 +707,9 @@ class Option:
     plan: str
     framework_support: dict[str, str]
     cloud_offer: str
+    price_source: str  # the price used: cloud offer or purchase price, with its source and date
+    power_w: float | None  # rated device power, as the catalog gives it
+    power_source: str
     energy_known: bool  # False where no source gives the device's power: energy, CO2 not counted
 
     def to_dict(self) -> dict[str, Any]:
@@ -716,6 +740,30 @@ class EvaluationResult:
     crossover_note: str
     timeline: pd.DataFrame  # long form: month, device_id, cumulative_usd (available options)
     break_even_month: int | None
+    sweep: Sweep | None = field(default=None, repr=False)
+    device_ids: np.ndarray | None = field(default=None, repr=False)
+
+    @cached_property
+    def volume_curve(self) -> pd.DataFrame:
+        """Long form: requests_per_day, series (best GPU / best accelerator), device_id, tco_usd."""
+        if self.sweep is None or self.device_ids is None:
+            return pd.DataFrame(columns=["requests_per_day", "series", "device_id", "tco_usd"])
+        sw, ids = self.sweep, self.device_ids
+        parts = [
+            pd.DataFrame(
+                {
+                    "requests_per_day": sw.volumes,
+                    "series": label,
+                    "device_id": np.where(idx >= 0, ids[np.maximum(idx, 0)], None),
+                    "tco_usd": tco,
+                }
+            )
+            for label, idx, tco in (
+                ("best GPU", sw.gpu_idx, sw.gpu_tco),
+                ("best accelerator", sw.acc_idx, sw.acc_tco),
+            )
+        ]
+        return pd.concat(parts, ignore_index=True).dropna(subset=["tco_usd"])
 
     def option(self, device_id: str) -> Option:
         return next(o for o in self.options if o.device_id == device_id)
@@ -845,12 +893,19 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
                 plan=plan,
                 framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
                 cloud_offer=t.cloud_offer[i],
+                price_source=(t.cloud_offer[i] if s.deployment == "cloud" else t.purchase_offer[i]),
+                power_w=_f(t.power_w[i]),
+                power_source=t.power_source[i],
                 energy_known=bool(np.isfinite(t.wall_w[i])),
             )
         )
     options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
 
-    cross, cross_note = crossover_volume(t, x) if crossover else (None, "not computed")
+    if crossover:
+        sweep = sweep_volumes(t, x, VOLUME_GRID)
+        cross, cross_note = crossover_volume(t, x, sweep)
+    else:
+        sweep, cross, cross_note = None, None, "not computed"
     rec = (
         _recommend(options, t, x, gi, ai, break_even, cross, cross_note)
         if options and options[0].available
@@ -867,6 +922,8 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
         crossover_note=cross_note,
         timeline=timeline,
         break_even_month=break_even,
+        sweep=sweep,
+        device_ids=t.ids,
     )
 
 
@@ -874,24 +931,38 @@ VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)  # 0.03 decades apart
 FINE_POINTS = 64  # refinement inside the bracketing grid step: 0.6 % resolution
 
 
-def _winner_along(
-    t: DeviceTable, x: Inputs, volumes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Sweep:
+    """The cheapest GPU and accelerator at each request volume of a grid."""
+
+    volumes: np.ndarray
+    gpu_tco: np.ndarray
+    acc_tco: np.ndarray
+    gpu_idx: np.ndarray
+    acc_idx: np.ndarray
+
+    @property
+    def acc_wins(self) -> np.ndarray:
+        return self.acc_tco < self.gpu_tco
+
+
+def sweep_volumes(t: DeviceTable, x: Inputs, volumes: np.ndarray) -> Sweep:
     c = core(t, x, volumes, x.scenario.model_changes_per_year)
     gi, ai = best_by_kind(c, t.is_gpu)
     rows = np.arange(len(volumes))
     tg = np.where(gi >= 0, c.tco[rows, np.maximum(gi, 0)], np.nan)
     ta = np.where(ai >= 0, c.tco[rows, np.maximum(ai, 0)], np.nan)
-    return tg, ta, ta < tg
+    return Sweep(np.asarray(volumes, float), tg, ta, gi, ai)
 
 
-def crossover_volume(t: DeviceTable, x: Inputs) -> tuple[float | None, str]:
+def crossover_volume(t: DeviceTable, x: Inputs, coarse: Sweep | None = None) -> tuple[float | None, str]:
     """The request volume above which the best accelerator's total cost stays below the best GPU's.
 
     Two vectorised passes: a coarse log grid over the whole range, then a fine grid inside the last grid
     step where a GPU still wins.
     """
-    tg, ta, acc_wins = _winner_along(t, x, VOLUME_GRID)
+    coarse = coarse if coarse is not None else sweep_volumes(t, x, VOLUME_GRID)
+    tg, ta, acc_wins = coarse.gpu_tco, coarse.acc_tco, coarse.acc_wins
     if np.all(np.isnan(tg)):
         return None, "no GPU is available for this deployment"
     if np.all(np.isnan(ta)):
@@ -902,7 +973,7 @@ def crossover_volume(t: DeviceTable, x: Inputs) -> tuple[float | None, str]:
         return None, "a GPU is cheaper at every volume up to 500 B requests/day"
     last_gpu = int(np.flatnonzero(~acc_wins)[-1])
     fine = np.logspace(math.log10(VOLUME_GRID[last_gpu]), math.log10(VOLUME_GRID[last_gpu + 1]), FINE_POINTS)
-    _, _, fine_wins = _winner_along(t, x, fine)
+    fine_wins = sweep_volumes(t, x, fine).acc_wins
     gpu_at = np.flatnonzero(~fine_wins)
     cross = fine[gpu_at[-1] + 1] if gpu_at.size and gpu_at[-1] + 1 < len(fine) else fine[-1]
     if not gpu_at.size:

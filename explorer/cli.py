@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = views.add_parser("check", help="validate every catalog file; exit 2 listing every problem")
     _add_catalog_dirs(check)
 
+    app = commands.add_parser(
+        "app",
+        help="serve the explorer app with Voila (offline, code hidden) and print its URL",
+        description="Serve notebooks/app.ipynb with Voila on this machine. Ctrl-C stops it.",
+    )
+    app.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
+    app.add_argument(
+        "--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+
     ev = commands.add_parser(
         "evaluate",
         help="size, cost and rank every device for a scenario, with a recommendation",
@@ -329,6 +339,19 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _app_command(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from .serve import voila_argv
+
+    host = "localhost" if args.ip == "127.0.0.1" else args.ip
+    print(f"The explorer is served at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    try:
+        return subprocess.call(voila_argv(port=args.port, ip=args.ip))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -337,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _catalog_command(args)
         if args.command == "evaluate":
             return _evaluate_command(args)
+        if args.command == "app":
+            return _app_command(args)
         parser.error(f"unknown command {args.command!r}")
     except ScenarioError as err:
         print(f"accel-explorer: error: {err}", file=sys.stderr)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .conftest import BIN, REPO
+from .conftest import REPO
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -34,14 +34,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def voila(notebook: Path, *extra: str, timeout: float = 90) -> Iterator[str]:
     """Serve `notebook` with Voila on 127.0.0.1 and yield its URL; the server stops afterwards."""
+    from explorer.serve import voila_argv
+
     port = free_port()
-    exe = BIN / "voila"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "voila"]
     log = REPO / ".pytest_cache"
     log.mkdir(exist_ok=True)
     logfile = (log / f"voila-{port}.log").open("w")
     proc = subprocess.Popen(
-        [*cmd, str(notebook), f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1", *extra],
+        voila_argv(notebook, port, *extra),
         cwd=REPO,
         stdout=logfile,
         stderr=subprocess.STDOUT,

@@ -1,0 +1,376 @@
+"""Charts: evaluation results -> long-form frames -> ``alt.Chart`` (no ipywidgets here).
+
+Every chart reads named inline datasets (``DATASETS[chart]``). A view that shows the chart can then
+replace a dataset's rows in place when only the data changed, instead of rebuilding the chart: the
+dataset names are the contract between ``chart_data`` and the builders.
+
+Tooltips carry each figure's source and date and whether it is measured or estimated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from .calc import EvaluationResult
+from .catalog import Catalog
+from .scenario import FRAMEWORK_LABELS, FRAMEWORKS
+
+KIND_LABEL = {"gpu": "GPU", "accelerator": "accelerator"}
+KIND_COLORS = alt.Scale(domain=["GPU", "accelerator", "unavailable"], range=["#4c78a8", "#f58518", "#c7c7c7"])
+SUPPORT_COLORS = alt.Scale(
+    domain=["native", "sdk", "converter", "none"], range=["#54a24b", "#eeca3b", "#f58518", "#e45756"]
+)
+BOUNDARIES = {
+    "device": ("device_power_kw", "device (rated board or chip power x load)"),
+    "wall": ("wall_power_kw", "server wall (device plus its share of the host)"),
+    "facility": ("facility_power_kw", "facility (server wall x PUE)"),
+}
+
+#: The named datasets each chart reads.
+DATASETS: dict[str, tuple[str, ...]] = {
+    "cumulative_cost": ("timeline", "breakeven"),
+    "cost_per_request": ("options",),
+    "cost_vs_volume": ("curve", "crossover", "current"),
+    "perf_per_watt": ("efficiency",),
+    "framework_support": ("support",),
+    "power": ("power",),
+}
+
+WIDTH = 430
+
+
+def _data(name: str, df: pd.DataFrame) -> alt.InlineData:
+    return alt.InlineData(values=records(df), name=name)
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe rows (NaN -> None) for a Vega dataset."""
+    if df.empty:
+        return []
+    clean = df.astype(object).where(pd.notna(df), None)
+    return clean.to_dict("records")
+
+
+# -- data ----------------------------------------------------------------------------------------------
+
+
+def _options_frame(result: EvaluationResult) -> pd.DataFrame:
+    df = result.options_frame()
+    df["rank"] = range(1, len(df) + 1)
+    df["kind_label"] = [
+        KIND_LABEL[k] if a else "unavailable" for k, a in zip(df.kind, df.available, strict=True)
+    ]
+    df["how"] = ["measured" if m else "estimated" for m in df.throughput_measured]
+    return df
+
+
+def chart_data(result: EvaluationResult, cat: Catalog, boundary: str = "facility") -> dict[str, pd.DataFrame]:
+    """Every chart's datasets for one evaluation, by dataset name."""
+    opts = _options_frame(result)
+    avail = opts[opts.available]
+    s = result.scenario
+
+    # cumulative cost: the best GPU and the best accelerator (and the recommended option if different)
+    shown = [d for d in (result.best_gpu, result.best_accelerator) if d]
+    if result.recommendation and result.recommendation.device_id not in shown:
+        shown.append(result.recommendation.device_id)
+    names = dict(zip(opts.device_id, opts.name, strict=True))
+    tl = result.timeline[result.timeline.device_id.isin(shown)].copy()
+    tl["name"] = tl.device_id.map(names)
+    tl["kind_label"] = tl.kind.map(KIND_LABEL)
+    be = result.break_even_month
+    breakeven = pd.DataFrame(columns=["month", "cumulative_usd", "label"])
+    if be is not None and result.best_accelerator:
+        row = tl[(tl.device_id == result.best_accelerator) & (tl.month == be)]
+        if not row.empty:
+            breakeven = pd.DataFrame(
+                {
+                    "month": [be],
+                    "cumulative_usd": [float(row.cumulative_usd.iloc[0])],
+                    "label": [f"break-even: month {be}"],
+                }
+            )
+
+    options = pd.DataFrame(
+        {
+            "rank": opts["rank"],
+            "device": opts.name,
+            "device_id": opts.device_id,
+            "kind": opts.kind_label,
+            "cost_per_million_usd": opts.cost_per_million_requests_usd.fillna(0.0),
+            "tco_usd": opts.tco_usd,
+            "devices_needed": opts.devices_needed,
+            "status": [
+                "available" if a else f"unavailable: {r}"
+                for a, r in zip(opts.available, opts.unavailable_reason, strict=True)
+            ],
+            "throughput": opts.how
+            + " "
+            + opts.throughput_per_device_rps.map(lambda v: f"{v:,.3g} requests/s" if pd.notna(v) else "–"),
+            "throughput_source": opts.throughput_source,
+            "price_source": opts.price_source,
+        }
+    )
+
+    curve = result.volume_curve.copy()
+    crossover = pd.DataFrame(columns=["requests_per_day", "label"])
+    if result.crossover_requests_per_day is not None:
+        crossover = pd.DataFrame(
+            {"requests_per_day": [result.crossover_requests_per_day], "label": ["crossover"]}
+        )
+    current = pd.DataFrame({"requests_per_day": [s.requests_per_day], "label": ["you are here"]})
+
+    eff = opts[opts.throughput_per_device_rps.notna() & opts.power_w.notna()].copy()
+    efficiency = pd.DataFrame(
+        {
+            "device": eff.name,
+            "kind": [KIND_LABEL[k] for k in eff.kind],
+            "available": eff.available.map({True: "available here", False: "not available here"}),
+            "throughput_rps": eff.throughput_per_device_rps,
+            "requests_per_joule": eff.throughput_per_device_rps / eff.power_w,
+            "how": eff.how,
+            "throughput_source": eff.throughput_source,
+            "power_source": eff.power_source,
+        }
+    )
+
+    mix = s.framework_mix.as_dict()
+    fw = cat.frameworks
+    support = pd.DataFrame(
+        {
+            "device": fw.device_id.map(dict(zip(cat.devices.id, cat.devices.name, strict=True))),
+            "framework": [f"{FRAMEWORK_LABELS[f]} ({mix[f]:.0%})" for f in fw.framework],
+            "framework_order": [FRAMEWORKS.index(f) for f in fw.framework],
+            "support": fw.support,
+            "via": fw.via.fillna(""),
+            "source": fw.source_title + " (retrieved " + fw.retrieved.astype(str) + ")",
+        }
+    )
+
+    col, label = BOUNDARIES[boundary]
+    pw = avail[avail[col].notna()]
+    power = pd.DataFrame(
+        {
+            "device": pw.name,
+            "kind": pw.kind_label,
+            "power_kw": pw[col],
+            "devices_needed": pw.devices_needed,
+            "boundary": label,
+            "power_source": pw.power_source,
+        }
+    )
+    return {
+        "timeline": tl[["month", "device_id", "name", "kind_label", "cumulative_usd"]],
+        "breakeven": breakeven,
+        "options": options,
+        "curve": curve,
+        "crossover": crossover,
+        "current": current,
+        "efficiency": efficiency,
+        "support": support,
+        "power": power,
+    }
+
+
+# -- chart builders ------------------------------------------------------------------------------------
+
+
+def cumulative_cost_chart(
+    timeline: pd.DataFrame, breakeven: pd.DataFrame, horizon_years: float = 3
+) -> alt.Chart:
+    """Cumulative cost month by month: the best GPU against the best accelerator, break-even marked."""
+    lines = (
+        alt.Chart(_data("timeline", timeline))
+        .mark_line(strokeWidth=2.5)
+        .encode(
+            x=alt.X("month:Q", title="month", scale=alt.Scale(domain=[0, 12 * horizon_years])),
+            y=alt.Y("cumulative_usd:Q", title="cumulative cost (USD)", axis=alt.Axis(format="$~s")),
+            color=alt.Color("kind_label:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
+            detail="device_id:N",
+            tooltip=[
+                alt.Tooltip("name:N", title="device"),
+                alt.Tooltip("month:Q"),
+                alt.Tooltip("cumulative_usd:Q", title="cumulative USD", format="$,.0f"),
+            ],
+        )
+    )
+    marker = alt.Chart(_data("breakeven", breakeven))
+    point = marker.mark_point(size=160, filled=True, color="black").encode(
+        x="month:Q", y="cumulative_usd:Q", tooltip=[alt.Tooltip("label:N", title="")]
+    )
+    text = marker.mark_text(align="left", dx=8, dy=-8, fontWeight="bold").encode(
+        x="month:Q", y="cumulative_usd:Q", text="label:N"
+    )
+    return alt.layer(lines, point, text).properties(
+        width=WIDTH, height=220, title="Cumulative cost: best GPU vs best accelerator"
+    )
+
+
+def cost_per_request_chart(options: pd.DataFrame) -> alt.Chart:
+    """Cost per million requests per device, GPU vs accelerator; unavailable devices greyed with why."""
+    base = alt.Chart(_data("options", options)).encode(
+        y=alt.Y("device:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None),
+        tooltip=[
+            alt.Tooltip("device:N"),
+            alt.Tooltip("status:N"),
+            alt.Tooltip("cost_per_million_usd:Q", title="USD per million requests", format="$,.2f"),
+            alt.Tooltip("tco_usd:Q", title="total cost (USD)", format="$,.0f"),
+            alt.Tooltip("devices_needed:Q", title="devices"),
+            alt.Tooltip("throughput:N", title="throughput per device"),
+            alt.Tooltip("throughput_source:N", title="throughput source"),
+            alt.Tooltip("price_source:N", title="price source"),
+        ],
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("cost_per_million_usd:Q", title="USD per million requests", axis=alt.Axis(format="$~s")),
+        color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
+    )
+    greyed = (
+        base.transform_filter(alt.datum.kind == "unavailable")
+        .mark_text(align="left", dx=3, color="#8a8a8a", fontSize=10)
+        .encode(x=alt.value(0), text="status:N")
+    )
+    return alt.layer(bars, greyed).properties(width=WIDTH, title="Cost per million requests")
+
+
+def cost_vs_volume_chart(curve: pd.DataFrame, crossover: pd.DataFrame, current: pd.DataFrame) -> alt.Chart:
+    """Total cost against request volume over the whole range, with the crossover marked."""
+    x = alt.X(
+        "requests_per_day:Q",
+        title="requests per day",
+        scale=alt.Scale(type="log"),
+        axis=alt.Axis(format="~s"),
+    )
+    lines = (
+        alt.Chart(_data("curve", curve))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "tco_usd:Q",
+                title="total cost (USD)",
+                scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="$~s"),
+            ),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=["best GPU", "best accelerator"], range=["#4c78a8", "#f58518"]),
+                title=None,
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("series:N"),
+                alt.Tooltip("device_id:N", title="device"),
+                alt.Tooltip("requests_per_day:Q", title="requests/day", format=",.3s"),
+                alt.Tooltip("tco_usd:Q", title="total cost", format="$,.0f"),
+            ],
+        )
+    )
+    cross = alt.Chart(_data("crossover", crossover))
+    rule = cross.mark_rule(color="black", strokeDash=[4, 3]).encode(x=x)
+    label = cross.mark_text(align="left", dx=4, y=8, fontWeight="bold").encode(x=x, text="label:N")
+    here = alt.Chart(_data("current", current))
+    here_rule = here.mark_rule(color="#54a24b", strokeWidth=2).encode(
+        x=x, tooltip=[alt.Tooltip("requests_per_day:Q", title="your volume", format=",.3s")]
+    )
+    here_text = here.mark_text(align="left", dx=4, y=22, color="#2f7a2a").encode(x=x, text="label:N")
+    return alt.layer(lines, rule, label, here_rule, here_text).properties(
+        width=WIDTH, height=220, title="Total cost against request volume"
+    )
+
+
+def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
+    """Performance per watt (requests per joule at the device) against throughput per device."""
+    return (
+        alt.Chart(_data("efficiency", efficiency))
+        .mark_point(size=90, filled=True)
+        .encode(
+            x=alt.X("throughput_rps:Q", title="requests/s per device", scale=alt.Scale(type="log")),
+            y=alt.Y(
+                "requests_per_joule:Q", title="requests per joule (device power)", scale=alt.Scale(type="log")
+            ),
+            color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
+            shape=alt.Shape(
+                "how:N",
+                title=None,
+                scale=alt.Scale(domain=["measured", "estimated"], range=["circle", "triangle"]),
+            ),
+            opacity=alt.Opacity(
+                "available:N",
+                scale=alt.Scale(domain=["available here", "not available here"], range=[1.0, 0.3]),
+                title=None,
+            ),
+            tooltip=[
+                alt.Tooltip("device:N"),
+                alt.Tooltip("throughput_rps:Q", title="requests/s", format=",.3g"),
+                alt.Tooltip("requests_per_joule:Q", title="requests per joule", format=",.3g"),
+                alt.Tooltip("how:N", title="throughput is"),
+                alt.Tooltip("throughput_source:N", title="throughput source"),
+                alt.Tooltip("power_source:N", title="power source"),
+                alt.Tooltip("available:N"),
+            ],
+        )
+        .properties(width=WIDTH, height=220, title="Performance per watt against throughput")
+    )
+
+
+def framework_support_chart(support: pd.DataFrame) -> alt.Chart:
+    """Device x framework heatmap of support level; column labels carry the scenario's shares."""
+    base = alt.Chart(_data("support", support)).encode(
+        x=alt.X(
+            "framework:N",
+            sort=alt.EncodingSortField("framework_order"),
+            title=None,
+            axis=alt.Axis(orient="top", labelAngle=-30),
+        ),
+        y=alt.Y("device:N", title=None),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(
+            "support:N", scale=SUPPORT_COLORS, title="support", legend=alt.Legend(orient="bottom")
+        ),
+        tooltip=[
+            alt.Tooltip("device:N"),
+            alt.Tooltip("framework:N", title="framework (your share)"),
+            alt.Tooltip("support:N"),
+            alt.Tooltip("via:N", title="through"),
+            alt.Tooltip("source:N"),
+        ],
+    )
+    return cells.properties(width=300, title="Framework support")
+
+
+def power_chart(power: pd.DataFrame) -> alt.Chart:
+    """Fleet power per device option at the chosen boundary."""
+    return (
+        alt.Chart(_data("power", power))
+        .mark_bar()
+        .encode(
+            y=alt.Y("device:N", sort="x", title=None),
+            x=alt.X("power_kw:Q", title="average fleet power (kW)"),
+            color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
+            tooltip=[
+                alt.Tooltip("device:N"),
+                alt.Tooltip("power_kw:Q", title="kW", format=",.1f"),
+                alt.Tooltip("devices_needed:Q", title="devices"),
+                alt.Tooltip("boundary:N"),
+                alt.Tooltip("power_source:N", title="power source"),
+            ],
+        )
+        .properties(width=WIDTH, title="Power of the fleet, by device")
+    )
+
+
+def build_all(data: dict[str, pd.DataFrame], horizon_years: float = 3) -> dict[str, alt.Chart]:
+    """Every chart for one evaluation's datasets, by chart name (the keys of DATASETS)."""
+    return {
+        "cumulative_cost": cumulative_cost_chart(data["timeline"], data["breakeven"], horizon_years),
+        "cost_per_request": cost_per_request_chart(data["options"]),
+        "cost_vs_volume": cost_vs_volume_chart(data["curve"], data["crossover"], data["current"]),
+        "perf_per_watt": perf_per_watt_chart(data["efficiency"]),
+        "framework_support": framework_support_chart(data["support"]),
+        "power": power_chart(data["power"]),
+    }

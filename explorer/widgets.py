@@ -1,0 +1,495 @@
+"""Widgets: controls generated from the scenario declaration, and live charts that update in place.
+
+State lives in traitlets: ``ScenarioControls.value`` is the scenario as a JSON-like dict, and the
+explorer observes it with ``names=["value"]``. Bounds, labels, units and help text come from
+``explorer.scenario.FIELD_SPECS``; nothing is typed again here. A browser can set any widget property
+(bounds included), so every value goes through ``Scenario`` validation before it reaches the
+calculators; a bad value produces the same clear message as a typed one, and the last good answer stays.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from typing import Any
+
+import altair as alt
+import ipywidgets as W
+import pandas as pd
+import traitlets
+
+from . import charts as C
+from .calc import EvaluationResult, evaluate, usd, volume
+from .catalog import Catalog, load_catalog
+from .scenario import (
+    FIELD_SPECS,
+    FRAMEWORK_LABELS,
+    FRAMEWORKS,
+    FieldSpec,
+    Scenario,
+    ScenarioError,
+    parse_text,
+)
+
+log = logging.getLogger(__name__)
+
+# Charts render offline: Vega comes bundled from vl-convert, never from a CDN.
+alt.JupyterChart.enable_offline()
+
+CHANGE_LABELS = [(0, "frozen"), (1, "yearly"), (4, "quarterly"), (12, "monthly"), (52, "weekly")]
+
+#: Framework mix presets (shares in %): illustrative team profiles, not catalog figures.
+MIX_PRESETS: dict[str, dict[str, float]] = {
+    "PyTorch shop": {"pytorch": 70, "huggingface": 30},
+    "TensorFlow/TFX": {"tensorflow": 85, "onnx": 15},
+    "JAX research": {"jax": 70, "cuda": 30},
+    "mixed": {"pytorch": 35, "tensorflow": 15, "jax": 15, "cuda": 10, "onnx": 10, "huggingface": 15},
+}
+
+DEPLOYMENT_LABELS = {"cloud": "Cloud", "bare-metal": "Bare metal", "edge": "Edge"}
+MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
+
+_LABEL_W = "150px"
+_CTRL_W = "330px"
+
+
+def changes_label(n: float) -> str:
+    """'quarterly (4 per year)' and the like, for the model-stability slider."""
+    nearest = min(CHANGE_LABELS, key=lambda p: abs(math.log1p(p[0]) - math.log1p(n)))
+    if n == 0:
+        return "frozen: the model never changes"
+    approx = "" if abs(nearest[0] - n) < 0.5 else "about "
+    return f"{approx}{nearest[1]} ({n:g} per year)"
+
+
+def _help(spec: FieldSpec) -> str:
+    unit = f" Unit: {spec.unit}." if spec.unit and spec.kind not in ("choice", "id", "mix") else ""
+    return f"{spec.doc}.{unit} {spec.describe_allowed().capitalize()}."
+
+
+def _style() -> dict[str, str]:
+    return {"description_width": _LABEL_W}
+
+
+class MixControl(W.VBox):
+    """One slider per framework; the shares always add up to 100 %, with presets."""
+
+    value = traitlets.Dict(help="framework -> share (0-1), summing to 1")
+
+    def __init__(self, initial: dict[str, float], **kwargs: Any):
+        spec = FIELD_SPECS["framework_mix"]
+        self.preset = W.Dropdown(
+            options=["(custom)", *MIX_PRESETS],
+            value="(custom)",
+            description="Preset",
+            style=_style(),
+            layout=W.Layout(width=_CTRL_W),
+        )
+        self.sliders = {
+            f: W.FloatSlider(
+                value=round(100 * initial.get(f, 0.0), 1),
+                min=0,
+                max=100,
+                step=1,
+                description=FRAMEWORK_LABELS[f],
+                readout_format=".0f",
+                continuous_update=False,
+                style=_style(),
+                layout=W.Layout(width=_CTRL_W),
+                tooltip=f"Share of {FRAMEWORK_LABELS[f]} code, %",
+            )
+            for f in FRAMEWORKS
+        }
+        self._busy = False
+        title = W.HTML(
+            f"<b title='{html.escape(_help(spec), quote=True)}'>{spec.label}</b> "
+            "<span class='ax-unit'>(% of your model code; always adds up to 100 %)</span>"
+        )
+        super().__init__([title, self.preset, *self.sliders.values()], **kwargs)
+        self.value = self._read()
+        for f, sl in self.sliders.items():
+            sl.observe(lambda ch, f=f: self._on_slider(f, ch), names=["value"])
+        self.preset.observe(self._on_preset, names=["value"])
+
+    def _read(self) -> dict[str, float]:
+        total = sum(s.value for s in self.sliders.values())
+        if total <= 0:
+            return {}
+        return {f: s.value / total for f, s in self.sliders.items()}
+
+    def set_shares(self, shares: dict[str, float]) -> None:
+        """Set shares (0-1 or %, any scale: they are normalised) without a cascade of updates."""
+        total = sum(shares.values())
+        self._busy = True
+        try:
+            with self.hold_trait_notifications():
+                for f, sl in self.sliders.items():
+                    sl.value = round(100 * shares.get(f, 0.0) / total, 1) if total > 0 else 0.0
+        finally:
+            self._busy = False
+        self.value = self._read()
+
+    def _on_preset(self, change: dict[str, Any]) -> None:
+        if change["new"] in MIX_PRESETS:
+            self.set_shares(MIX_PRESETS[change["new"]])
+
+    def _on_slider(self, name: str, change: dict[str, Any]) -> None:
+        if self._busy:
+            return
+        new = min(max(float(change["new"]), 0.0), 100.0)
+        others = {f: s.value for f, s in self.sliders.items() if f != name}
+        rest = 100.0 - new
+        old_rest = sum(others.values())
+        if old_rest > 0:
+            scaled = {f: v * rest / old_rest for f, v in others.items()}
+        else:
+            scaled = {f: rest / len(others) for f in others}
+        self._busy = True
+        try:
+            for f, v in scaled.items():
+                self.sliders[f].value = round(v, 1)
+            self.preset.value = "(custom)"
+        finally:
+            self._busy = False
+        self.value = self._read()
+
+
+class ScenarioControls(W.VBox):
+    """A control for every scenario field, generated from the declaration. ``value`` is the scenario dict
+    exactly as the controls hold it (validated later, by ``Scenario``)."""
+
+    value = traitlets.Dict(help="the scenario's fields as the controls hold them")
+
+    def __init__(self, cat: Catalog, scenario: Scenario | None = None, **kwargs: Any):
+        s = scenario or Scenario()
+        self.cat = cat
+        self.fields: dict[str, W.Widget] = {}
+        self.readouts: dict[str, W.HTML] = {}
+        main, assumptions = [], []
+        for name, spec in FIELD_SPECS.items():
+            box = self._build(spec, getattr(s, name))
+            (main if spec.group == "main" else assumptions).append(box)
+        self.assumptions = W.Accordion(children=[W.VBox(assumptions)], selected_index=None)
+        self.assumptions.set_title(0, "Assumptions")
+        super().__init__([*main, self.assumptions], **kwargs)
+        self.value = self._collect()
+        for name, w in self.fields.items():
+            w.observe(lambda ch, n=name: self._changed(n), names=["value"])
+
+    # -- building ------------------------------------------------------------------------------------
+    def _build(self, spec: FieldSpec, value: Any) -> W.Widget:
+        tip = _help(spec)
+        common = {
+            "description": spec.label,
+            "style": _style(),
+            "layout": W.Layout(width=_CTRL_W),
+            "tooltip": tip,
+        }
+        if spec.kind == "mix":
+            w = MixControl(value.as_dict())
+            self.fields[spec.name] = w
+            return w
+        if spec.kind == "choice":
+            labels = DEPLOYMENT_LABELS if spec.name == "deployment" else MARKET_LABELS
+            w = W.ToggleButtons(
+                options=[(labels.get(c, c), c) for c in spec.choices],
+                value=value,
+                tooltips=[tip] * len(spec.choices),
+                style={"button_width": "96px", **_style()},
+                description=spec.label,
+            )
+        elif spec.kind == "id":
+            table = self.cat.workloads if spec.name == "workload" else self.cat.regions
+            w = W.Dropdown(
+                options=[
+                    (n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])
+                ],
+                value=value,
+                **common,
+            )
+        elif spec.default is None:  # optional: empty takes the catalog's figure
+            w = W.Text(
+                value="" if value is None else f"{value:g}",
+                placeholder="from the catalog",
+                continuous_update=False,
+                **common,
+            )
+        else:
+            lo, hi = spec.bounds or (0, 1)
+            if spec.scale == "log":
+                w = W.FloatLogSlider(
+                    value=value,
+                    base=10,
+                    min=math.log10(lo),
+                    max=math.log10(hi),
+                    step=0.01,
+                    readout=False,
+                    continuous_update=False,
+                    **common,
+                )
+            else:
+                step = 1.0 if spec.name == "model_changes_per_year" else (0.05 if hi <= 1 else 0.1)
+                w = W.FloatSlider(
+                    value=value,
+                    min=lo,
+                    max=hi,
+                    step=step,
+                    readout=True,
+                    readout_format=".2g",
+                    continuous_update=False,
+                    **common,
+                )
+        self.fields[spec.name] = w
+        unit = (
+            f" <span class='ax-unit'>{html.escape(spec.unit)}</span>"
+            if spec.unit and spec.kind == "float" and spec.default is None
+            else ""
+        )
+        readout = W.HTML(unit, layout=W.Layout(margin="0 0 0 6px"))
+        self.readouts[spec.name] = readout
+        self._refresh_readout(spec.name)
+        return W.HBox([w, readout], layout=W.Layout(align_items="center"))
+
+    def _refresh_readout(self, name: str) -> None:
+        if name not in self.readouts:
+            return
+        w = self.fields[name]
+        if name == "requests_per_day":
+            self.readouts[name].value = f"<b>{volume(w.value)}</b> requests/day"
+        elif name == "model_changes_per_year":
+            self.readouts[name].value = changes_label(w.value)
+        elif name == "edge_sites":
+            self.readouts[name].value = f"{w.value:,.0f} sites"
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def _collect(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, w in self.fields.items():
+            out[name] = w.value if name != "framework_mix" else dict(w.value)
+        return out
+
+    def _changed(self, name: str) -> None:
+        self._refresh_readout(name)
+        self.value = self._collect()
+
+    def scenario(self) -> Scenario:
+        """The controls' values as a validated Scenario; raises ScenarioError naming the field."""
+        data: dict[str, Any] = {}
+        for name, raw in self.value.items():
+            spec = FIELD_SPECS[name]
+            if isinstance(raw, str) and spec.kind == "float":
+                data[name] = parse_text(spec, raw)
+            else:
+                data[name] = raw
+        return Scenario.from_dict(data)
+
+    def set_scenario(self, s: Scenario) -> None:
+        """Show a scenario in the controls (one update for the whole change)."""
+        with self.hold_trait_notifications():
+            for name, w in self.fields.items():
+                v = getattr(s, name)
+                if name == "framework_mix":
+                    w.set_shares(v.as_dict())
+                elif isinstance(w, W.Text):
+                    w.value = "" if v is None else f"{v:g}"
+                else:
+                    w.value = v
+        self.value = self._collect()
+
+
+class LiveChart:
+    """One ``alt.JupyterChart`` whose named datasets are replaced in place when only the data changed.
+
+    Rebuilding a chart (``replace``) re-embeds it in the browser; pushing rows into its Vega datasets
+    (``push``) updates marks, scales and axes without a re-embed, the fast path for sliders. The push uses
+    the ``_py_to_js_updates`` channel of altair's JupyterChart (altair 6.x), which VegaFusion also uses.
+    """
+
+    def __init__(self, name: str, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]):
+        self.name = name
+        self.widget = alt.JupyterChart(chart, embed_options={"actions": False})
+        self.datasets: dict[str, list[dict[str, Any]]] = {n: C.records(data[n]) for n in C.DATASETS[name]}
+        self.pushes = 0
+        self.rebuilds = 0
+
+    def push(self, data: dict[str, pd.DataFrame]) -> bool:
+        updates = []
+        for n in C.DATASETS[self.name]:
+            rows = C.records(data[n])
+            if rows != self.datasets[n]:
+                updates.append({"namespace": "data", "name": n, "scope": [], "value": rows})
+                self.datasets[n] = rows
+        if not updates:
+            return False
+        self.pushes += 1
+        # the serial makes every push a change, so the browser always receives it
+        self.widget._py_to_js_updates = [*updates, {"namespace": "serial", "value": self.pushes}]
+        return True
+
+    def replace(self, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]) -> None:
+        self.rebuilds += 1
+        self.datasets = {n: C.records(data[n]) for n in C.DATASETS[self.name]}
+        self.widget.chart = chart
+
+
+def headline_html(r: EvaluationResult) -> str:
+    """The answer at a glance: what to buy, how many, what it costs, and why."""
+    rec = r.recommendation
+    if rec is None:
+        return (
+            "<div class='ax-headline'><h3>No device can serve this scenario</h3>"
+            "<p>See the reasons in the cost chart; try another deployment type or workload.</p></div>"
+        )
+    o = r.option(rec.device_id)
+    s = r.scenario
+    plan = {"gpu": "GPU plan", "accelerator": "Accelerator plan", "hybrid": "Hybrid plan"}[rec.plan]
+    be = (
+        "–"
+        if r.break_even_month is None or not r.best_gpu or not r.best_accelerator
+        else f"month {r.break_even_month}"
+    )
+    energy = f"{o.energy_kwh_per_year / 1e3:,.0f} MWh" if o.energy_kwh_per_year is not None else "unknown"
+    co2 = f"{o.co2_tonnes_per_year:,.0f} t" if o.co2_tonnes_per_year is not None else "unknown"
+    figs = [
+        (
+            "devices",
+            f"{o.devices_needed:,}" + (f" + {o.training_devices:,} GPUs" if o.training_devices else ""),
+        ),
+        (f"total, {s.horizon_years:g} years", usd(o.tco_usd)),
+        (
+            "per million requests",
+            usd(o.cost_per_million_requests_usd)
+            if (o.cost_per_million_requests_usd or 0) >= 1
+            else f"${o.cost_per_million_requests_usd:.3f}",
+        ),
+        ("energy per year", energy),
+        ("CO2 per year", co2),
+        ("break-even", be),
+    ]
+    cells = "".join(
+        f"<div class='ax-fig'><div class='ax-val'>{html.escape(v)}</div>"
+        f"<div class='ax-lbl'>{html.escape(k)}</div></div>"
+        for k, v in figs
+    )
+    reasons = "".join(f"<li>{html.escape(x)}</li>" for x in rec.reasons)
+    badge = "ax-gpu" if rec.kind == "gpu" else "ax-acc"
+    return (
+        f"<div class='ax-headline'><div class='ax-rec'><span class='ax-badge {badge}'>{plan}</span> "
+        f"<span class='ax-name'>{html.escape(rec.name)}</span></div>"
+        f"<div class='ax-figs'>{cells}</div><ul class='ax-reasons'>{reasons}</ul></div>"
+    )
+
+
+CSS = """
+<style>
+.ax-headline { font-family: system-ui, sans-serif; }
+.ax-rec { font-size: 22px; margin: 2px 0 6px 0; }
+.ax-name { font-weight: 600; }
+.ax-badge { font-size: 12px; padding: 2px 8px; border-radius: 10px; color: white; vertical-align: middle; }
+.ax-gpu { background: #4c78a8; } .ax-acc { background: #f58518; }
+.ax-figs { display: flex; flex-wrap: wrap; gap: 18px; margin: 4px 0; }
+.ax-fig .ax-val { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.ax-fig .ax-lbl { font-size: 11px; color: #555; text-transform: uppercase; letter-spacing: .03em; }
+.ax-reasons { margin: 6px 0 0 0; padding-left: 18px; font-size: 13px; line-height: 1.35; max-width: 62em; }
+.ax-unit { color: #666; font-size: 12px; }
+.ax-error { background: #fde8e8; color: #8b1a1a; border: 1px solid #f3b4b4; border-radius: 4px;
+            padding: 6px 10px; font-size: 13px; }
+</style>
+"""
+
+
+class Explorer(W.VBox):
+    """Controls, headline and live charts, wired: moving a control re-evaluates and updates in place."""
+
+    scenario_value = traitlets.Dict(help="the last valid scenario, as JSON-like data")
+    message = traitlets.Unicode("", help="the last error shown to the user, if any")
+
+    def __init__(self, cat: Catalog | None = None, scenario: Scenario | None = None, **kwargs: Any):
+        self.cat = cat if cat is not None else load_catalog()
+        s = scenario or Scenario()
+        self.controls = ScenarioControls(self.cat, s, layout=W.Layout(width="360px", min_width="360px"))
+        self.boundary = W.Dropdown(
+            options=[("device", "device"), ("server wall", "wall"), ("facility (x PUE)", "facility")],
+            value="facility",
+            description="Power at",
+            layout=W.Layout(width="260px"),
+        )
+        self.headline = W.HTML()
+        self.errors = W.HTML()
+        self.result = evaluate(s, self.cat)
+        self.scenario_value = s.to_dict()
+        self.data = C.chart_data(self.result, self.cat, self.boundary.value)
+        built = C.build_all(self.data, s.horizon_years)
+        self.charts = {name: LiveChart(name, chart, self.data) for name, chart in built.items()}
+        self.headline.value = headline_html(self.result)
+        self.evaluations = 1
+
+        ch = self.charts
+        grid = W.GridBox(
+            [
+                ch["cumulative_cost"].widget,
+                ch["cost_vs_volume"].widget,
+                ch["cost_per_request"].widget,
+                W.VBox([self.boundary, ch["power"].widget]),
+                ch["perf_per_watt"].widget,
+                ch["framework_support"].widget,
+            ],
+            layout=W.Layout(grid_template_columns="repeat(2, minmax(480px, 1fr))", grid_gap="8px 16px"),
+        )
+        right = W.VBox([self.errors, self.headline, grid], layout=W.Layout(flex="1 1 auto", min_width="0"))
+        body = W.HBox([self.controls, right], layout=W.Layout(width="100%", align_items="flex-start"))
+        super().__init__([W.HTML(CSS), body], **kwargs)
+        self.controls.observe(self._on_controls, names=["value"])
+        self.boundary.observe(self._on_controls, names=["value"])
+
+    # -- updates --------------------------------------------------------------------------------------
+    def _on_controls(self, change: dict[str, Any] | None = None) -> None:
+        try:
+            scenario = self.controls.scenario()
+        except ScenarioError as err:
+            self._show_error(str(err))
+            return
+        try:
+            self.update(scenario)
+        except ScenarioError as err:
+            self._show_error(str(err))
+        except Exception as err:  # a bug must not kill the app: say so, keep the last answer, log it
+            log.exception("update failed")
+            self._show_error(
+                f"Something went wrong while updating ({type(err).__name__}); the last answer "
+                "is still shown. The details are in the server log."
+            )
+
+    def _show_error(self, text: str) -> None:
+        self.message = text
+        self.errors.value = (
+            f"<div class='ax-error' role='alert'><b>Not updated.</b> {html.escape(text)}. "
+            "Your other settings are kept.</div>"
+        )
+
+    def update(self, scenario: Scenario) -> None:
+        """Evaluate `scenario` and push the new figures into the headline and every chart."""
+        old_horizon = self.result.scenario.horizon_years
+        self.result = evaluate(scenario, self.cat)
+        self.evaluations += 1
+        self.scenario_value = scenario.to_dict()
+        self.data = C.chart_data(self.result, self.cat, self.boundary.value)
+        self.headline.value = headline_html(self.result)
+        for name, live in self.charts.items():
+            if name == "cumulative_cost" and scenario.horizon_years != old_horizon:
+                # the month axis spans the horizon: a structural change, so the chart is rebuilt
+                live.replace(
+                    C.cumulative_cost_chart(
+                        self.data["timeline"], self.data["breakeven"], scenario.horizon_years
+                    ),
+                    self.data,
+                )
+            else:
+                live.push(self.data)
+        if self.message:
+            self.message = ""
+            self.errors.value = ""
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        self.controls.set_scenario(scenario)

@@ -338,7 +338,7 @@ def catalog_summary(cat: Catalog | None = None) -> pd.DataFrame:
 
 
 HOW_TO_READ = """
-<div style="font-family: system-ui, sans-serif; font-size: 13px; max-width: 75em; color: #333">
+<div style="font: 13px/1.45 system-ui, sans-serif; max-width: 80em; color: #333">
 <b>How to read this.</b> Set your workload on the left: how many requests a day, how often the model
 changes, which frameworks your team writes in, and where it runs. The headline names the cheapest way to
 serve it over the horizon and why; every device in the catalog is sized for your peak load and costed

@@ -1093,10 +1093,13 @@ def _recommend(
     else:
         reasons.append(f"No crossover: {cross_note}.")
     if t.is_gpu[i]:
+        native = [FRAMEWORK_LABELS[f] for f in FRAMEWORKS if best.framework_support[f] == "native"]
+        vendors = int(t.bare_vendor_count[i])
+        clouds = len(t.cloud_providers[i])
         reasons.append(
-            f"Keeps options open: every framework runs on it; sold by "
-            f"{int(t.bare_vendor_count[i])} server vendors and rented in "
-            f"{len(t.cloud_providers[i])} clouds."
+            f"Keeps options open: {len(native)} of 6 frameworks run natively ({', '.join(native)}); sold by "
+            f"{vendors} server vendor{'s' if vendors != 1 else ''} and rented in {clouds} "
+            f"cloud{'s' if clouds != 1 else ''}."
         )
     else:
         where = (

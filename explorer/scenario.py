@@ -208,7 +208,7 @@ class Scenario:
     )
     model_changes_per_year: float = _f(
         4.0,
-        "Model changes per year",
+        "Model changes",
         "How often the model is replaced or retrained (0 = frozen, 52 = weekly); "
         "every change repeats part of the porting work on devices without native support",
         "changes/year",

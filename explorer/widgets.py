@@ -50,8 +50,8 @@ MIX_PRESETS: dict[str, dict[str, float]] = {
 DEPLOYMENT_LABELS = {"cloud": "Cloud", "bare-metal": "Bare metal", "edge": "Edge"}
 MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
 
-_LABEL_W = "150px"
-_CTRL_W = "330px"
+_LABEL_W = "140px"
+_CTRL_W = "370px"
 
 
 def changes_label(n: float) -> str:
@@ -92,7 +92,7 @@ class MixControl(W.VBox):
                 min=0,
                 max=100,
                 step=1,
-                description=FRAMEWORK_LABELS[f],
+                description=FRAMEWORK_LABELS[f].replace(" custom kernels", " kernels"),
                 readout_format=".0f",
                 continuous_update=False,
                 style=_style(),
@@ -196,7 +196,7 @@ class ScenarioControls(W.VBox):
                 options=[(labels.get(c, c), c) for c in spec.choices],
                 value=value,
                 tooltips=[tip] * len(spec.choices),
-                style={"button_width": "96px", **_style()},
+                style={"button_width": "88px", **_style()},
                 description=spec.label,
             )
         elif spec.kind == "id":
@@ -246,10 +246,17 @@ class ScenarioControls(W.VBox):
             if spec.unit and spec.kind == "float" and spec.default is None
             else ""
         )
-        readout = W.HTML(unit, layout=W.Layout(margin="0 0 0 6px"))
+        if unit:  # a unit beside a text box
+            return W.HBox(
+                [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px"))], layout=W.Layout(align_items="center")
+            )
+        if spec.name not in ("requests_per_day", "model_changes_per_year", "edge_sites"):
+            return w
+        # a human readout under the slider ("2.5 B requests/day", "quarterly (4 per year)")
+        readout = W.HTML(layout=W.Layout(margin="-6px 0 4px 146px"))
         self.readouts[spec.name] = readout
         self._refresh_readout(spec.name)
-        return W.HBox([w, readout], layout=W.Layout(align_items="center"))
+        return W.VBox([w, readout])
 
     def _refresh_readout(self, name: str) -> None:
         if name not in self.readouts:
@@ -308,7 +315,7 @@ class LiveChart:
 
     def __init__(self, name: str, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]):
         self.name = name
-        self.widget = alt.JupyterChart(chart, embed_options={"actions": False})
+        self.widget = alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})
         self.datasets: dict[str, list[dict[str, Any]]] = {n: C.records(data[n]) for n in C.DATASETS[name]}
         self.pushes = 0
         self.rebuilds = 0
@@ -349,8 +356,10 @@ def headline_html(r: EvaluationResult) -> str:
         if r.break_even_month is None or not r.best_gpu or not r.best_accelerator
         else f"month {r.break_even_month}"
     )
-    energy = f"{o.energy_kwh_per_year / 1e3:,.0f} MWh" if o.energy_kwh_per_year is not None else "unknown"
-    co2 = f"{o.co2_tonnes_per_year:,.0f} t" if o.co2_tonnes_per_year is not None else "unknown"
+    energy = (
+        f"{o.energy_kwh_per_year / 1e3:,.0f} MWh" if o.energy_kwh_per_year is not None else "not published"
+    )
+    co2 = f"{o.co2_tonnes_per_year:,.0f} t" if o.co2_tonnes_per_year is not None else "not published"
     figs = [
         (
             "devices",
@@ -408,7 +417,7 @@ class Explorer(W.VBox):
     def __init__(self, cat: Catalog | None = None, scenario: Scenario | None = None, **kwargs: Any):
         self.cat = cat if cat is not None else load_catalog()
         s = scenario or Scenario()
-        self.controls = ScenarioControls(self.cat, s, layout=W.Layout(width="360px", min_width="360px"))
+        self.controls = ScenarioControls(self.cat, s, layout=W.Layout(width="390px", min_width="390px"))
         self.boundary = W.Dropdown(
             options=[("device", "device"), ("server wall", "wall"), ("facility (x PUE)", "facility")],
             value="facility",

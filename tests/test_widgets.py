@@ -1,0 +1,147 @@
+"""The widgets, driven from Python by setting the traits a browser would set (no browser here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import ipywidgets as W
+import pytest
+
+from explorer.catalog import load_catalog
+from explorer.scenario import FIELD_SPECS, Scenario
+from explorer.widgets import Explorer, MixControl, changes_label
+
+from .conftest import cli
+
+CAT = load_catalog()
+
+
+@pytest.fixture
+def ex() -> Explorer:
+    return Explorer(CAT, Scenario(requests_per_day=1e8, workload="llama-3.1-8b"))
+
+
+def test_a_control_per_field_with_bounds_and_help_from_the_declaration(ex) -> None:
+    assert set(ex.controls.fields) == set(FIELD_SPECS)
+    for name, w in ex.controls.fields.items():
+        spec = FIELD_SPECS[name]
+        if isinstance(w, W.FloatLogSlider):
+            assert 10**w.min == pytest.approx(spec.bounds[0]) and 10**w.max == pytest.approx(spec.bounds[1])
+        elif isinstance(w, W.FloatSlider):
+            assert (w.min, w.max) == spec.bounds
+        if hasattr(w, "description") and not isinstance(w, MixControl):
+            assert w.description == spec.label
+            tips = w.tooltips if isinstance(w, W.ToggleButtons) else [w.tooltip]
+            assert all(spec.doc in t for t in tips)
+
+
+def test_request_volume_readout_is_human(ex) -> None:
+    ex.controls.fields["requests_per_day"].value = 2.5e9
+    assert "2.5 B" in ex.controls.readouts["requests_per_day"].value
+
+
+def test_changes_labels() -> None:
+    assert changes_label(0).startswith("frozen")
+    assert changes_label(4).startswith("quarterly")
+    assert changes_label(52).startswith("weekly")
+    assert changes_label(10).startswith("about monthly")
+
+
+def test_moving_volume_updates_headline_and_charts_in_place(ex) -> None:
+    before_head = ex.headline.value
+    before = ex.charts["cost_per_request"].datasets["options"]
+    ex.controls.fields["requests_per_day"].value = 5e9
+    assert ex.headline.value != before_head
+    live = ex.charts["cost_per_request"]
+    assert live.datasets["options"] != before
+    assert live.pushes == 1 and live.rebuilds == 0, "data changed: pushed, not rebuilt"
+    assert ex.charts["cost_vs_volume"].datasets["current"][0]["requests_per_day"] == 5e9
+
+
+def test_edge_changes_which_devices_are_available(ex) -> None:
+    ex.controls.fields["deployment"].value = "edge"
+    rows = {r["device_id"]: r for r in ex.charts["cost_per_request"].datasets["options"]}
+    assert rows["nvidia-h100-sxm"]["kind"] == "unavailable"
+    assert "edge" in rows["nvidia-h100-sxm"]["status"]
+    assert ex.result.options[0].segment == "edge"
+
+
+def test_mix_always_adds_up_to_100() -> None:
+    m = MixControl({"pytorch": 1.0})
+    m.sliders["jax"].value = 40
+    shares = {f: s.value for f, s in m.sliders.items()}
+    assert sum(shares.values()) == pytest.approx(100, abs=0.5)
+    assert shares["jax"] == 40 and shares["pytorch"] == pytest.approx(60)
+    m.preset.value = "JAX research"
+    assert m.value["jax"] == pytest.approx(0.7) and m.value["cuda"] == pytest.approx(0.3)
+    assert sum(m.value.values()) == pytest.approx(1)
+
+
+def test_framework_mix_and_change_rate_change_the_ranking(ex) -> None:
+    assert ex.result.recommendation.kind == "accelerator"
+    ex.controls.fields["model_changes_per_year"].value = 52
+    ex.controls.fields["framework_mix"].preset.value = "JAX research"
+    assert ex.result.recommendation.kind == "gpu"
+
+
+def test_bad_text_keeps_the_value_and_the_last_answer(ex) -> None:
+    answer = ex.result
+    box = ex.controls.fields["electricity_usd_per_kwh"]
+    box.value = "cheap"
+    assert ex.message.startswith(
+        "electricity_usd_per_kwh: cheap is not allowed; allowed: a number from 0 to 2"
+    )
+    assert "Not updated" in ex.errors.value and box.value == "cheap"
+    assert ex.result is answer
+    box.value = "0.12"
+    assert ex.message == "" and ex.errors.value == ""
+    assert ex.result.inputs.electricity_usd_per_kwh == 0.12
+
+
+def test_forged_out_of_bounds_value_gets_the_same_message(ex) -> None:
+    """A visitor's browser can set any property, bounds included: the calculators re-check."""
+    slider = ex.controls.fields["requests_per_day"]
+    answer = ex.result
+    slider.max = 14  # 1e14, beyond the declaration's 5e11
+    slider.value = 1e14
+    assert ex.message.startswith(
+        "requests_per_day: 100000000000000.0 is not allowed; allowed: a number from 100"
+    )
+    assert ex.result is answer
+    slider.value = 1e9  # back to a valid volume, then forge another field
+    assert ex.message == ""
+    ex.controls.fields["utilization"].min = -5
+    ex.controls.fields["utilization"].value = -1
+    assert ex.message.startswith("utilization: -1.0 is not allowed")
+
+
+def test_an_internal_error_is_shown_not_raised(ex, monkeypatch) -> None:
+    import explorer.widgets as widgets
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(widgets, "evaluate", boom)
+    ex.controls.fields["requests_per_day"].value = 3e9
+    assert "Something went wrong" in ex.message and "RuntimeError" in ex.message
+
+
+def test_widgets_and_cli_give_the_same_answer(ex, tmp_path) -> None:
+    ex.controls.fields["requests_per_day"].value = 7e8
+    ex.controls.fields["deployment"].value = "bare-metal"
+    ex.controls.fields["framework_mix"].sliders["onnx"].value = 25
+    ex.controls.fields["electricity_usd_per_kwh"].value = "0.2"
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(ex.scenario_value), encoding="utf-8")
+    p = subprocess.run(
+        [*cli(), "evaluate", "--scenario", str(f), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["scenario"] == ex.scenario_value
+    assert out["recommendation"]["device_id"] == ex.result.recommendation.device_id
+    assert [o["tco_usd"] for o in out["options"]] == pytest.approx([o.tco_usd for o in ex.result.options])

@@ -374,3 +374,42 @@ def build_all(data: dict[str, pd.DataFrame], horizon_years: float = 3) -> dict[s
         "framework_support": framework_support_chart(data["support"]),
         "power": power_chart(data["power"]),
     }
+
+
+def breakeven_map_chart(df: pd.DataFrame) -> alt.Chart:
+    """Over request volume x model changes per year: where GPUs win and where accelerators win.
+
+    ``df`` is ``explorer.calc.breakeven_map`` output (long form).
+    """
+    data = df.assign(
+        saving=(df.gpu_tco_usd - df.accelerator_tco_usd) / df.gpu_tco_usd,
+    )
+    return (
+        alt.Chart(_data("breakeven_map", data))
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "requests_per_day:O", title="requests per day", axis=alt.Axis(format="~s", labelOverlap=True)
+            ),
+            y=alt.Y(
+                "model_changes_per_year:O",
+                title="model changes per year",
+                sort="descending",
+                axis=alt.Axis(format=".0f", labelOverlap=True),
+            ),
+            color=alt.Color(
+                "winner:N",
+                scale=alt.Scale(domain=["gpu", "accelerator"], range=["#4c78a8", "#f58518"]),
+                title="cheaper",
+            ),
+            tooltip=[
+                alt.Tooltip("requests_per_day:Q", title="requests/day", format=",.3s"),
+                alt.Tooltip("model_changes_per_year:Q", title="changes/year", format=".1f"),
+                alt.Tooltip("best_gpu:N"),
+                alt.Tooltip("gpu_tco_usd:Q", title="GPU total", format="$,.0f"),
+                alt.Tooltip("best_accelerator:N"),
+                alt.Tooltip("accelerator_tco_usd:Q", title="accelerator total", format="$,.0f"),
+            ],
+        )
+        .properties(width=WIDTH, height=260, title="Where GPUs win and where accelerators win")
+    )

@@ -502,3 +502,8 @@ class Explorer(W.VBox):
 
     def set_scenario(self, scenario: Scenario) -> None:
         self.controls.set_scenario(scenario)
+
+
+def chart_view(chart: alt.TopLevelMixin) -> alt.JupyterChart:
+    """Show any chart offline, in JupyterLab and Voila alike (Vega comes from vl-convert, not a CDN)."""
+    return alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})

@@ -21,7 +21,7 @@ app: $(STAMP)
 	$(BIN)/accel-explorer app --port=$(PORT)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

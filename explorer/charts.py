@@ -112,6 +112,12 @@ def chart_data(result: EvaluationResult, cat: Catalog, boundary: str = "facility
             + opts.throughput_per_device_rps.map(lambda v: f"{v:,.3g} requests/s" if pd.notna(v) else "–"),
             "throughput_source": opts.throughput_source,
             "price_source": opts.price_source,
+            # the greyed label beside an unavailable device (empty otherwise): one shared dataset for both
+            # layers keeps the ranked sort (a filtered layer would make Vega-Lite drop it)
+            "note": [
+                "" if a else f"unavailable: {r}"
+                for a, r in zip(opts.available, opts.unavailable_reason, strict=True)
+            ],
         }
     )
 
@@ -212,7 +218,7 @@ def cumulative_cost_chart(
 def cost_per_request_chart(options: pd.DataFrame) -> alt.Chart:
     """Cost per million requests per device, GPU vs accelerator; unavailable devices greyed with why."""
     base = alt.Chart(_data("options", options)).encode(
-        y=alt.Y("device:N", sort=alt.EncodingSortField("rank", order="ascending"), title=None),
+        y=alt.Y("device:N", sort=alt.EncodingSortField("rank", op="min", order="ascending"), title=None),
         tooltip=[
             alt.Tooltip("device:N"),
             alt.Tooltip("status:N"),
@@ -228,10 +234,8 @@ def cost_per_request_chart(options: pd.DataFrame) -> alt.Chart:
         x=alt.X("cost_per_million_usd:Q", title="USD per million requests", axis=alt.Axis(format="$~s")),
         color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
     )
-    greyed = (
-        base.transform_filter(alt.datum.kind == "unavailable")
-        .mark_text(align="left", dx=3, color="#8a8a8a", fontSize=10)
-        .encode(x=alt.value(0), text="status:N")
+    greyed = base.mark_text(align="left", dx=3, color="#8a8a8a", fontSize=10).encode(
+        x=alt.value(0), text="note:N"
     )
     return alt.layer(bars, greyed).properties(width=WIDTH, title="Cost per million requests")
 

@@ -96,3 +96,15 @@ def test_records_are_json_safe(data) -> None:
 
     for name, df in data.items():
         json.dumps(C.records(df), allow_nan=False, default=str), name
+
+
+def test_cost_chart_renders_devices_in_rank_order(data) -> None:
+    """Rendered for real (vl-convert): a layered chart can silently lose its sort in Vega-Lite."""
+    import re
+
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(C.cost_per_request_chart(data["options"]).to_dict(), vl_version="6.4")
+    names = list(data["options"].device)
+    shown = [t for t in re.findall(r"<text[^>]*>([^<]+)</text>", svg) if t in names]
+    assert shown[:8] == names[:8]

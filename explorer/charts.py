@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from .calc import EvaluationResult
@@ -47,11 +48,25 @@ def _data(name: str, df: pd.DataFrame) -> alt.InlineData:
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe rows (NaN -> None) for a Vega dataset."""
+    """JSON-safe rows (NaN -> None, numpy scalars -> Python) for a Vega dataset.
+
+    Column-wise (``tolist`` per column, then zip): it runs on every slider move, and the per-cell pandas
+    path (``where`` + ``to_dict``) cost ten times more.
+    """
     if df.empty:
         return []
-    clean = df.astype(object).where(pd.notna(df), None)
-    return clean.to_dict("records")
+    columns = []
+    for name in df.columns:
+        col = df[name]
+        values = col.tolist()
+        if col.dtype.kind == "f":  # float columns: find NaN in one vectorised pass
+            for i in np.flatnonzero(np.isnan(col.to_numpy())):
+                values[i] = None
+        elif col.dtype.kind == "O" or str(col.dtype) in ("str", "string"):
+            values = [None if (isinstance(v, float) and v != v) or v is pd.NaT else v for v in values]
+        columns.append(values)
+    keys = list(df.columns)
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 # -- data ----------------------------------------------------------------------------------------------
@@ -65,6 +80,30 @@ def _options_frame(result: EvaluationResult) -> pd.DataFrame:
     ]
     df["how"] = ["measured" if m else "estimated" for m in df.throughput_measured]
     return df
+
+
+_SUPPORT_CACHE: dict[tuple[int, tuple[tuple[str, float], ...]], pd.DataFrame] = {}
+
+
+def _support_frame(cat: Catalog, mix: tuple[tuple[str, float], ...]) -> pd.DataFrame:
+    """The device x framework heatmap's rows; they change only with the framework mix, so are cached."""
+    key = (id(cat), mix)
+    if key not in _SUPPORT_CACHE:
+        shares = dict(mix)
+        fw = cat.frameworks
+        if len(_SUPPORT_CACHE) > 64:
+            _SUPPORT_CACHE.clear()
+        _SUPPORT_CACHE[key] = pd.DataFrame(
+            {
+                "device": fw.device_id.map(dict(zip(cat.devices.id, cat.devices.name, strict=True))),
+                "framework": [f"{FRAMEWORK_LABELS[f]} ({shares[f]:.0%})" for f in fw.framework],
+                "framework_order": [FRAMEWORKS.index(f) for f in fw.framework],
+                "support": fw.support,
+                "via": fw.via.fillna(""),
+                "source": fw.source_title + " (retrieved " + fw.retrieved.astype(str) + ")",
+            }
+        )
+    return _SUPPORT_CACHE[key]
 
 
 def chart_data(result: EvaluationResult, cat: Catalog, boundary: str = "facility") -> dict[str, pd.DataFrame]:
@@ -143,19 +182,7 @@ def chart_data(result: EvaluationResult, cat: Catalog, boundary: str = "facility
         }
     )
 
-    mix = s.framework_mix.as_dict()
-    fw = cat.frameworks
-    support = pd.DataFrame(
-        {
-            "device": fw.device_id.map(dict(zip(cat.devices.id, cat.devices.name, strict=True))),
-            "framework": [f"{FRAMEWORK_LABELS[f]} ({mix[f]:.0%})" for f in fw.framework],
-            "framework_order": [FRAMEWORKS.index(f) for f in fw.framework],
-            "support": fw.support,
-            "via": fw.via.fillna(""),
-            "source": fw.source_title + " (retrieved " + fw.retrieved.astype(str) + ")",
-        }
-    )
-
+    support = _support_frame(cat, tuple(sorted(s.framework_mix.as_dict().items())))
     col, label = BOUNDARIES[boundary]
     pw = avail[avail[col].notna()]
     power = pd.DataFrame(

@@ -34,8 +34,47 @@ from .scenario import (
 
 log = logging.getLogger(__name__)
 
-# Charts render offline: Vega comes bundled from vl-convert, never from a CDN.
-alt.JupyterChart.enable_offline()
+
+def enable_offline_charts() -> None:
+    """Charts render offline: Vega comes bundled from vl-convert, never from a CDN.
+
+    ``alt.JupyterChart.enable_offline()`` bundles the JavaScript anew in every kernel (about 1.2 s of each
+    visitor's start here). The bundle depends only on altair's widget source and vl-convert's version, so
+    it is cached on disk under that key; where altair's internals differ from what this expects, or the
+    cache cannot be written, the plain call is used.
+    """
+    import hashlib
+    import os
+    from pathlib import Path
+
+    try:
+        import vl_convert as vlc
+        from altair.jupyter.jupyter_chart import load_js_src
+
+        key = hashlib.sha256(f"{alt.__version__}|{vlc.__version__}|{load_js_src()}".encode()).hexdigest()[:20]
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accel-explorer"
+        cached = root / f"jupyterchart-offline-{key}.js"
+        if (
+            cached.is_file()
+            and hasattr(alt.JupyterChart, "_esm")
+            and hasattr(alt.JupyterChart, "_is_offline")
+        ):
+            alt.JupyterChart._esm = cached.read_text(encoding="utf-8")
+            alt.JupyterChart._is_offline = True
+            return
+        alt.JupyterChart.enable_offline()
+        bundle = getattr(alt.JupyterChart, "_esm", None)
+        if isinstance(bundle, str) and bundle:
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(bundle, encoding="utf-8")
+            tmp.replace(cached)  # atomic: concurrent kernels never read half a file
+    except (ImportError, OSError) as err:
+        log.info("offline chart bundle not cached (%s); bundling in this kernel", err)
+        alt.JupyterChart.enable_offline()
+
+
+enable_offline_charts()
 
 CHANGE_LABELS = [(0, "frozen"), (1, "yearly"), (4, "quarterly"), (12, "monthly"), (52, "weekly")]
 

@@ -23,11 +23,23 @@ def jupyterlab(root: Path) -> Iterator[str]:
     exe = Path(sys.executable).parent / "jupyter"
     log = (REPO / ".pytest_cache" / f"lab-{port}.log").open("w")
     proc = subprocess.Popen(
-        [str(exe), "lab", f"--port={port}", "--ServerApp.ip=127.0.0.1", "--no-browser", "--allow-root",
-         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=root,
+        [
+            str(exe),
+            "lab",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--no-browser",
+            "--allow-root",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=root,
     )
     try:
         import socket
@@ -54,8 +66,14 @@ def jupyterlab(root: Path) -> Iterator[str]:
 def test_quickstart_renders_charts_and_widgets_offline_in_jupyterlab() -> None:
     with jupyterlab(REPO / "notebooks") as url, browser_page() as page:
         external: list[str] = []
-        page.on("request", lambda r: external.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
+        page.on(
+            "request",
+            lambda r: (
+                external.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+                else None
+            ),
+        )
         page.goto(url + "quickstart.ipynb", timeout=120_000)
         page.locator(".jp-Notebook").wait_for(timeout=120_000)
         page.wait_for_timeout(2000)  # the kernel connects

@@ -352,12 +352,28 @@ throughput is measured or estimated. Assumptions (prices, PUE, engineer-day cost
 """
 
 
-def explorer_app(cat: Catalog | None = None) -> W.Widget:
-    """The dashboard that the Voila app and the notebooks show."""
+def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widget:
+    """The dashboard that the Voila app and the notebooks show.
+
+    ``query`` is the page's URL query string (Voila passes it to the kernel): a shared link restores its
+    scenario; a bad or unknown value falls back to that field's default, with a note saying why.
+    """
+    from .scenario import from_query_lenient
     from .widgets import Explorer
 
     cat = cat if cat is not None else load_catalog()
-    explorer = Explorer(cat)
+    scenario, notes = from_query_lenient(
+        query or "", {"workload": set(cat.workloads.id), "region": set(cat.regions.id)}
+    )
+    explorer = Explorer(cat, scenario)
+    if notes:
+        explorer.show_notes(["Some settings in the link were not used:", *notes])
+    panel = share_panel(explorer)
+    link, tools = panel.children[0], W.VBox(panel.children[1:])
+    share = W.Accordion(children=[tools], selected_index=None)
+    share.set_title(0, "Download or upload: scenario, results, report, charts, your own prices")
+    # the link bar stays visible: its view keeps the address bar equal to the deep link
+    explorer.top.children = (*explorer.top.children, link, share)
     catalog_section = W.Accordion(children=[W.VBox()], selected_index=None)
     catalog_section.set_title(0, "Catalog and sources")
 
@@ -369,4 +385,143 @@ def explorer_app(cat: Catalog | None = None) -> W.Widget:
     catalog_section.observe(_load_catalog, names=["selected_index"])
     app = W.VBox([W.HTML(HOW_TO_READ), explorer, catalog_section])
     app.explorer = explorer  # type: ignore[attr-defined]
+    app.share = share  # type: ignore[attr-defined]
     return app
+
+
+def share_panel(explorer: Any, base_dirs: list[Any] | None = None) -> W.Widget:
+    """Copy link, downloads (scenario JSON, results CSV, report HTML, chart PNG/SVG) and uploads."""
+    from . import export
+    from .charts import build_all
+    from .share import Downloader, LinkBar, UploadError, catalog_with_upload, scenario_from_upload
+
+    link = LinkBar(query=explorer.controls.scenario().to_query(only_changed=True))
+    downloader = Downloader()
+    status = W.HTML()
+
+    def _sync_link(change: dict) -> None:
+        from .scenario import Scenario
+
+        link.query = Scenario.from_dict(change["new"]).to_query(only_changed=True)
+
+    explorer.observe(_sync_link, names=["scenario_value"])
+
+    def _say(text: str, ok: bool = True) -> None:
+        cls = "ax-note" if ok else "ax-error"
+        status.value = f"<div class='{cls}' role='status'>{html.escape(text)}</div>" if text else ""
+
+    def _stem() -> str:
+        s = explorer.result.scenario
+        return f"accel-explorer-{s.workload}-{s.deployment}"
+
+    def _guard(fn):
+        def run(_button: Any = None) -> None:
+            try:
+                fn()
+            except Exception as err:  # shown, never raised into the kernel log only
+                _say(f"Export failed ({type(err).__name__}: {err})", ok=False)
+
+        return run
+
+    chart_pick = W.Dropdown(
+        options=[
+            (t, n)
+            for n, t in [
+                ("cumulative_cost", "Cumulative cost"),
+                ("cost_per_request", "Cost per million requests"),
+                ("cost_vs_volume", "Cost against volume"),
+                ("perf_per_watt", "Performance per watt"),
+                ("framework_support", "Framework support"),
+                ("power", "Power"),
+            ]
+        ],
+        value="cost_per_request",
+        description="Chart",
+        layout=W.Layout(width="300px"),
+    )
+
+    def _chart():
+        return build_all(explorer.data, explorer.result.scenario.horizon_years)[chart_pick.value]
+
+    actions = {
+        "Scenario (JSON)": lambda: downloader.download(
+            f"{_stem()}.json", export.scenario_json(explorer.result), "application/json"
+        ),
+        "Results (CSV)": lambda: downloader.download(
+            f"{_stem()}.csv", export.results_csv(explorer.result), "text/csv"
+        ),
+        "Report (HTML)": lambda: downloader.download(
+            f"{_stem()}-report.html", export.report_html(explorer.result, explorer.cat), "text/html"
+        ),
+        "PNG": lambda: downloader.download(
+            f"{_stem()}-{chart_pick.value}.png", export.chart_png(_chart()), "image/png"
+        ),
+        "SVG": lambda: downloader.download(
+            f"{_stem()}-{chart_pick.value}.svg", export.chart_svg(_chart()), "image/svg+xml"
+        ),
+    }
+    buttons = {}
+    for label, fn in actions.items():
+        b = W.Button(description=label, tooltip=f"Download {label}", layout=W.Layout(width="auto"))
+        b.on_click(_guard(fn))
+        buttons[label] = b
+
+    up_scenario = W.FileUpload(accept=".json", multiple=False, description="Scenario JSON")
+    up_hardware = W.FileUpload(accept=".csv,.toml", multiple=False, description="Prices or device")
+
+    def _on_scenario(change: dict) -> None:
+        if not change["new"]:
+            return
+        try:
+            scenario = scenario_from_upload(change["new"][0])
+        except UploadError as err:
+            _say(f"Upload refused: {err}. Nothing was changed.", ok=False)
+            return
+        explorer.set_scenario(scenario)
+        _say(f"Restored the scenario from {change['new'][0]['name']}.")
+
+    def _on_hardware(change: dict) -> None:
+        if not change["new"]:
+            return
+        try:
+            cat, _folder, summary = catalog_with_upload(change["new"][0], base_dirs, explorer.cat)
+        except UploadError as err:
+            _say(f"Upload refused: {err}. Nothing was changed.", ok=False)
+            return
+        explorer.set_catalog(cat)
+        _say(f"Added for this session: {summary}.")
+
+    up_scenario.observe(_on_scenario, names=["value"])
+    up_hardware.observe(_on_hardware, names=["value"])
+    return W.VBox(
+        [
+            link,
+            W.HBox(
+                [
+                    W.HTML("<b>Download</b>&nbsp;"),
+                    buttons["Scenario (JSON)"],
+                    buttons["Results (CSV)"],
+                    buttons["Report (HTML)"],
+                    chart_pick,
+                    buttons["PNG"],
+                    buttons["SVG"],
+                ],
+                layout=W.Layout(align_items="center", flex_flow="row wrap"),
+            ),
+            W.HBox(
+                [
+                    W.HTML("<b>Upload</b>&nbsp;"),
+                    up_scenario,
+                    up_hardware,
+                    W.HTML(
+                        "<span class='ax-unit'>a scenario saved here; or your own prices (CSV: device, "
+                        "price_type, price, unit, as_of, source_title, source_url) or a device file in the "
+                        "catalog's format, for this session</span>"
+                    ),
+                ],
+                layout=W.Layout(align_items="center"),
+            ),
+            status,
+            downloader,
+        ]
+    )

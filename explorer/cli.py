@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--format", choices=["table", "json"], default="table", help="a readable summary (default) or JSON"
     )
+    ev.add_argument(
+        "--export",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="also write FILE: .json (the scenario), .csv (the results, safe to open in a spreadsheet) or "
+        ".html (a one-page report with charts and sources). Repeatable.",
+    )
     _add_catalog_dirs(ev)
     return parser
 
@@ -286,12 +294,31 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     return Scenario.from_dict(data)
 
 
+def _export(result: Any, cat: Catalog, target: str) -> None:
+    from . import export
+
+    ext = target.lower().rsplit(".", 1)[-1]
+    text = {"json": export.scenario_json, "csv": export.results_csv}.get(ext)
+    content = text(result) if text else export.report_html(result, cat)
+    try:
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            fh.write(content)
+    except OSError as err:
+        raise ScenarioError("--export", target, f"the file cannot be written ({err.strerror})") from None
+    print(f"wrote {target}", file=sys.stderr)
+
+
 def _evaluate_command(args: argparse.Namespace) -> int:
     from .calc import evaluate, usd, volume
 
     scenario = scenario_from_args(args)
+    for target in args.export:
+        if not target.lower().endswith((".json", ".csv", ".html")):
+            raise ScenarioError("--export", target, "allowed: a file name ending in .json, .csv or .html")
     cat = load_catalog(*args.catalog)
     result = evaluate(scenario, cat)
+    for target in args.export:
+        _export(result, cat, target)
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, default=str, allow_nan=False))
         return EXIT_OK

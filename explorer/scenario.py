@@ -463,3 +463,37 @@ def _specs() -> tuple[FieldSpec, ...]:
 SPECS: tuple[FieldSpec, ...] = ()
 SPECS = _specs()
 FIELD_SPECS: dict[str, FieldSpec] = {s.name: s for s in SPECS}
+
+
+def from_query_lenient(
+    query: str, known_ids: Mapping[str, set[str]] | None = None
+) -> tuple[Scenario, list[str]]:
+    """A scenario from a shared link, keeping every valid field.
+
+    A bad or unknown value takes that field's default and adds a note saying which value was ignored and
+    why; the notes are meant to be shown to the person who opened the link. ``known_ids`` lists the ids
+    the catalog knows for id fields (``{"workload": {...}, "region": {...}}``).
+    """
+    notes: list[str] = []
+    data: dict[str, Any] = {}
+    for key, text in parse_qsl(query.lstrip("?"), keep_blank_values=True):
+        if key not in FIELD_SPECS:
+            notes.append(f"'{key}={text}' was ignored: '{key}' is not a setting of the explorer")
+            continue
+        spec = FIELD_SPECS[key]
+        default = spec.default if spec.kind != "mix" else FrameworkMix.of(spec.default)
+        shown_default = (
+            "from the catalog"
+            if default is None
+            else (default.label() if isinstance(default, FrameworkMix) else _to_text(default))
+        )
+        try:
+            value = _check(spec, parse_text(spec, text))
+            ids = (known_ids or {}).get(key)
+            if ids is not None and value not in ids:
+                raise ScenarioError(key, value, "allowed: " + ", ".join(sorted(ids)))
+        except ScenarioError as err:
+            notes.append(f"{err}; the default ({shown_default}) is used instead")
+            continue
+        data[key] = value
+    return Scenario(**data), notes

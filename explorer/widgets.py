@@ -441,6 +441,8 @@ CSS = """
 .ax-fig .ax-lbl { font-size: 11px; color: #555; text-transform: uppercase; letter-spacing: .03em; }
 .ax-reasons { margin: 6px 0 0 0; padding-left: 18px; font-size: 13px; line-height: 1.35; max-width: 62em; }
 .ax-unit { color: #666; font-size: 12px; }
+.ax-note { background: #fff6dd; color: #6b4d00; border: 1px solid #f0d68a; border-radius: 4px;
+           padding: 6px 10px; font-size: 13px; }
 .ax-error { background: #fde8e8; color: #8b1a1a; border: 1px solid #f3b4b4; border-radius: 4px;
             padding: 6px 10px; font-size: 13px; }
 </style>
@@ -465,6 +467,7 @@ class Explorer(W.VBox):
         )
         self.headline = W.HTML()
         self.errors = W.HTML()
+        self.notes = W.HTML()
         self.result = evaluate(s, self.cat)
         self.scenario_value = s.to_dict()
         self.data = C.chart_data(self.result, self.cat, self.boundary.value)
@@ -485,7 +488,8 @@ class Explorer(W.VBox):
             ],
             layout=W.Layout(grid_template_columns="repeat(2, minmax(480px, 1fr))", grid_gap="8px 16px"),
         )
-        right = W.VBox([self.errors, self.headline, grid], layout=W.Layout(flex="1 1 auto", min_width="0"))
+        self.top = W.VBox([self.notes, self.errors])  # the app adds its share bar here
+        right = W.VBox([self.top, self.headline, grid], layout=W.Layout(flex="1 1 auto", min_width="0"))
         body = W.HBox([self.controls, right], layout=W.Layout(width="100%", align_items="flex-start"))
         super().__init__([W.HTML(CSS), body], **kwargs)
         self.controls.observe(self._on_controls, names=["value"])
@@ -540,7 +544,23 @@ class Explorer(W.VBox):
             self.errors.value = ""
 
     def set_scenario(self, scenario: Scenario) -> None:
+        """Show `scenario` in the controls and everywhere that follows them (one update)."""
         self.controls.set_scenario(scenario)
+
+    def show_notes(self, notes: list[str]) -> None:
+        """Notes for the visitor (a shared link's ignored values, an accepted upload); empty clears them."""
+        if not notes:
+            self.notes.value = ""
+            return
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        self.notes.value = (
+            f"<div class='ax-note' role='status'><ul style='margin:0;padding-left:18px'>{items}</ul></div>"
+        )
+
+    def set_catalog(self, cat: Catalog) -> None:
+        """Use another catalog (a visitor's uploaded prices or devices) from now on, for this session."""
+        self.cat = cat
+        self._on_controls()
 
 
 def chart_view(chart: alt.TopLevelMixin) -> alt.JupyterChart:

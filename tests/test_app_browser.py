@@ -55,7 +55,7 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         first = headline.inner_text()
         assert "TOTAL, 3 YEARS" in first.upper() and "PER MILLION REQUESTS" in first.upper()
         expected = evaluate(Scenario()).recommendation.name
-        assert expected in first
+        assert page.locator(".ax-headline .ax-name").inner_text() == expected
 
         cost = page.locator(".vega-embed", has_text="Cost per million requests")
         # a framework mix with JAX research and CUDA code, changing weekly: the ranking moves to what the
@@ -63,13 +63,15 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         jax_weekly = evaluate(Scenario(framework_mix=MIX_PRESETS["JAX research"], model_changes_per_year=52))
         assert jax_weekly.recommendation.name != expected
         page.get_by_role("combobox", name="Preset").select_option("JAX research")
-        weekly = page.locator(".noUi-target").nth(2).bounding_box()  # model changes per year
-        page.mouse.click(weekly["x"] + weekly["width"] - 1, weekly["y"] + weekly["height"] / 2)
+        changes = page.locator(".noUi-handle").nth(2)  # model changes per year
+        changes.focus()
+        page.keyboard.press("End")
+        name = page.locator(".ax-headline .ax-name")
         _wait_for(
-            lambda: jax_weekly.recommendation.name in headline.inner_text(),
+            lambda: name.inner_text() == jax_weekly.recommendation.name,
             what=f"the headline to name {jax_weekly.recommendation.name}",
         )
-        assert "weekly" in page.inner_text("body") and "GPU plan" in headline.inner_text()
+        assert "weekly (52 per year)" in page.inner_text("body") and "GPU plan" in headline.inner_text()
         page.screenshot(path=str(SHOTS / "app-jax.png"))
         first = headline.inner_text()
 
@@ -103,3 +105,49 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         _wait_for(lambda: "Not updated" not in page.inner_text("body"), what="the message to clear")
         assert not external, external
         assert not errors, errors
+
+
+def test_deep_link_restores_the_scenario_and_exports_download(tmp_path) -> None:
+    from explorer.export import CSV_COLUMNS
+
+    with voila(APP) as url, browser_page() as page:
+        page.goto(url + "?requests_per_day=2500000000.0&deployment=edge&utilization=7", timeout=120_000)
+        headline = page.locator(".ax-headline")
+        headline.wait_for(timeout=120_000)
+        page.locator(".vega-embed svg").nth(5).wait_for(timeout=60_000)  # the page is fully wired
+        body = page.inner_text("body")
+        assert "2.5 B" in body, "the link's volume is restored"
+        assert "utilization: 7.0 is not allowed" in body and "the default (0.6) is used instead" in body
+        edge_names = set(CAT.devices[CAT.devices.segment == "edge"].name)
+        assert any(n in headline.inner_text() for n in edge_names)
+        # the address bar follows the controls: it is always the deep link
+        page.get_by_role("button", name="Bare metal").click()
+
+        def href() -> str:  # page.url is a cached copy, updated only while Playwright runs
+            return page.evaluate("location.href")
+
+        _wait_for(lambda: "deployment=bare-metal" in href(), what="the URL to follow the control")
+        assert "requests_per_day=2500000000.0" in href() and "utilization" not in href()
+
+        # the link, opened again, gives the same answer
+        again = page.context.browser.new_page()
+        again.goto(href(), timeout=120_000)
+        again.locator(".vega-embed svg").nth(5).wait_for(timeout=120_000)
+        _wait_for(
+            lambda: headline.inner_text() == again.locator(".ax-headline").inner_text(),
+            what="the same headline from the shared link",
+        )
+        again.close()
+
+        page.get_by_text("Download or upload", exact=False).first.click()
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name="Results (CSV)").click()
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(target)
+        assert target.name.endswith(".csv")
+        assert target.read_text(encoding="utf-8").splitlines()[0] == ",".join(CSV_COLUMNS)
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name="Report (HTML)").click()
+        report = tmp_path / info.value.suggested_filename
+        info.value.save_as(report)
+        assert "<svg" in report.read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .conftest import REPO
 
@@ -32,41 +33,62 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def voila(notebook: Path, *extra: str, timeout: float = 90) -> Iterator[str]:
-    """Serve `notebook` with Voila on 127.0.0.1 and yield its URL; the server stops afterwards."""
-    from explorer.serve import voila_argv
+def serving(
+    argv: list[str],
+    port: int,
+    name: str,
+    *,
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
+    timeout: float = 90,
+) -> Iterator[str]:
+    """Run a server on 127.0.0.1:`port`, wait until it listens, yield its URL, and stop it afterwards.
 
-    port = free_port()
-    log = REPO / ".pytest_cache"
-    log.mkdir(exist_ok=True)
-    logfile = (log / f"voila-{port}.log").open("w")
-    proc = subprocess.Popen(
-        voila_argv(notebook, port, *extra),
-        cwd=REPO,
-        stdout=logfile,
-        stderr=subprocess.STDOUT,
-    )
+    Its output goes to .pytest_cache/<name>-<port>.log.
+    """
+    logdir = REPO / ".pytest_cache"
+    logdir.mkdir(exist_ok=True)
+    logfile = (logdir / f"{name}-{port}.log").open("w")
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=logfile, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"voila exited with {proc.returncode}; see {logfile.name}")
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {logfile.name}")
             try:  # listening is enough: the page itself is checked by the test
                 with socket.create_connection(("127.0.0.1", port), timeout=2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"voila did not answer on {url} in {timeout} s") from None
+                    raise TimeoutError(f"{name} did not answer on {url} in {timeout} s") from None
                 time.sleep(0.3)
         yield url
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
         logfile.close()
+
+
+@contextlib.contextmanager
+def voila(notebook: Path, *extra: str, timeout: float = 90) -> Iterator[str]:
+    """Serve `notebook` with Voila, as `accel-explorer app` does, and yield its URL."""
+    from explorer.serve import voila_argv
+
+    port = free_port()
+    with serving(voila_argv(notebook, port, *extra), port, "voila", timeout=timeout) as url:
+        yield url
+
+
+def record_external_requests(page: Any) -> list[str]:
+    """Every request the page makes to anything but this machine (the app must make none)."""
+    local = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith(local) else None)
+    return external
 
 
 def chromium_executable() -> str | None:

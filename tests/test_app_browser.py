@@ -12,7 +12,7 @@ from explorer.scenario import Scenario
 from explorer.widgets import MIX_PRESETS
 
 from .conftest import REPO
-from .servers import browser_page, voila
+from .servers import browser_page, record_external_requests, voila
 
 pytestmark = pytest.mark.slow
 CAT = load_catalog()
@@ -31,16 +31,8 @@ def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None
 
 def test_app_loads_offline_and_follows_the_controls() -> None:
     with voila(APP) as url, browser_page() as page:
-        external: list[str] = []
+        external = record_external_requests(page)
         errors: list[str] = []
-        page.on(
-            "request",
-            lambda r: (
-                external.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
-                else None
-            ),
-        )
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(url, timeout=120_000)

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 
 from .conftest import REPO
-from .servers import browser_page, free_port
+from .servers import browser_page, free_port, record_external_requests, serving
 
 BINDER = REPO / "binder"
 
@@ -96,52 +94,21 @@ def test_fresh_binder_environment_runs_the_notebooks_and_serves_the_app(tmp_path
 
     # the app, served as Binder serves it: Voila as a server extension, at the badge's urlpath
     port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(bin_dir / "jupyter"),
-            "server",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--no-browser",
-            "--allow-root",
-            "--IdentityProvider.token=",
-            "--ServerApp.password=",
-        ],
-        cwd=REPO,
-        env=environ,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
-                time.sleep(0.3)
-        with browser_page() as page:
-            external: list[str] = []
-            page.on(
-                "request",
-                lambda r: (
-                    external.append(r.url)
-                    if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
-                    else None
-                ),
-            )
-            page.goto(f"http://127.0.0.1:{port}/voila/render/notebooks/app.ipynb", timeout=180_000)
-            page.locator(".vega-embed svg").nth(5).wait_for(timeout=180_000)
-            assert "Traceback" not in page.inner_text("body")
-            assert not external, external
-            page.goto(f"http://127.0.0.1:{port}/lab/tree/notebooks", timeout=180_000)
-            page.locator(".jp-DirListing").wait_for(timeout=120_000)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    argv = [
+        str(bin_dir / "jupyter"),
+        "server",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--no-browser",
+        "--allow-root",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+    ]
+    with serving(argv, port, "binder-server", env=environ), browser_page() as page:
+        external = record_external_requests(page)
+        page.goto(f"http://127.0.0.1:{port}/voila/render/notebooks/app.ipynb", timeout=180_000)
+        page.locator(".vega-embed svg").nth(5).wait_for(timeout=180_000)
+        assert "Traceback" not in page.inner_text("body")
+        assert not external, external
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/notebooks", timeout=180_000)
+        page.locator(".jp-DirListing").wait_for(timeout=120_000)

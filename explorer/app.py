@@ -383,10 +383,83 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
             box.children = [catalog_browser(cat)]
 
     catalog_section.observe(_load_catalog, names=["selected_index"])
-    app = W.VBox([W.HTML(HOW_TO_READ), explorer, catalog_section])
+    validation_section = W.Accordion(children=[W.VBox()], selected_index=None)
+    validation_section.set_title(0, "How good are these estimates? Held-out estimates against measurements")
+
+    def _load_validation(change: dict) -> None:
+        box = validation_section.children[0]
+        if change["new"] == 0 and not box.children:
+            box.children = [validation_view(cat)]
+
+    validation_section.observe(_load_validation, names=["selected_index"])
+    app = W.VBox([W.HTML(HOW_TO_READ), explorer, validation_section, catalog_section])
     app.explorer = explorer  # type: ignore[attr-defined]
     app.share = share  # type: ignore[attr-defined]
     return app
+
+
+def validation_view(cat: Catalog) -> W.Widget:
+    """Leave-one-out validation: error per device group, rank agreement, and every residual on a chart
+    whose tooltips name the measurement's source."""
+    from .charts import validation_chart
+    from .validate import TARGET_ERROR, leave_one_out, summarise
+    from .widgets import chart_view
+
+    loo = leave_one_out(cat)
+    summary = summarise(loo)
+
+    def pct(x: float) -> str:
+        return "–" if x != x else f"{x:.0%}"
+
+    groups = _html_table(
+        [
+            "devices",
+            "measured results",
+            "median error",
+            "worst",
+            "with measured power",
+            "perf/W median error",
+            "perf/W worst",
+        ],
+        [
+            [
+                _esc(g.group),
+                _esc(g.results),
+                pct(g.median_error),
+                pct(g.worst_error),
+                _esc(g.ppw_results),
+                pct(g.ppw_median_error),
+                pct(g.ppw_worst_error),
+            ]
+            for g in summary.by_group.itertuples()
+        ],
+        numeric={1, 2, 3, 4, 5, 6},
+    )
+    ranks = _html_table(
+        ["workload", "devices measured", "rank correlation", "orderings contradicted by > 25 %"],
+        [
+            [
+                _esc(r.workload),
+                _esc(r.devices),
+                "–" if r.spearman != r.spearman else f"{r.spearman:.2f}",
+                _esc(r.contradictions) or "none",
+            ]
+            for r in summary.ranks.itertuples()
+        ],
+        numeric={1, 2},
+    )
+    verdict = "within" if summary.within_target else "outside"
+    intro = (
+        "<p class='ax-note' style='max-width:70em'>Each measured result is held out in turn: the efficiency "
+        "factor is refitted without that device's measurements on the workload, and the estimate is compared "
+        f"with the measurement. Median error over {len(loo)} results: <b>{pct(summary.median_error)}</b>, "
+        f"{verdict} the {pct(TARGET_ERROR)} target. Where the catalog has a measurement the app uses it; "
+        "estimates are used only for the other devices. <code>accel-explorer validate</code> prints every "
+        "residual.</p>"
+    )
+    view = W.VBox([W.HTML(intro + groups + ranks), chart_view(validation_chart(loo))])
+    view.loo = loo  # type: ignore[attr-defined]
+    return view
 
 
 def share_panel(explorer: Any, base_dirs: list[Any] | None = None) -> W.Widget:

@@ -444,3 +444,55 @@ def breakeven_map_chart(df: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=WIDTH, height=260, title="Where GPUs win and where accelerators win")
     )
+
+
+def validation_chart(loo: pd.DataFrame) -> alt.Chart:
+    """Held-out estimate against measurement, log-log, with the +/-25 % band: each point one measured
+    result, its tooltip naming the source."""
+    data = loo.assign(label=loo.workload + " · " + loo.device_id)
+    lo = float(min(data.measured_rps.min(), data.estimated_rps.min()) / 2) if len(data) else 0.01
+    hi = float(max(data.measured_rps.max(), data.estimated_rps.max()) * 2) if len(data) else 1e5
+    line = pd.DataFrame(
+        {
+            "measured_rps": [lo, hi],
+            "estimated_rps": [lo, hi],
+            "lower": [lo * 0.75, hi * 0.75],
+            "upper": [lo * 1.25, hi * 1.25],
+        }
+    )
+    scale = alt.Scale(type="log", domain=[lo, hi])
+    band = (
+        alt.Chart(_data("validation_band", line))
+        .mark_area(opacity=0.15, color="#54a24b")
+        .encode(x=alt.X("measured_rps:Q", scale=scale), y=alt.Y("lower:Q", scale=scale), y2="upper:Q")
+    )
+    diagonal = (
+        alt.Chart(_data("validation_band", line))
+        .mark_line(color="#54a24b")
+        .encode(x="measured_rps:Q", y="estimated_rps:Q")
+    )
+    points = (
+        alt.Chart(_data("validation", data))
+        .mark_point(size=70, filled=True)
+        .encode(
+            x=alt.X("measured_rps:Q", title="measured requests/s per device", scale=scale),
+            y=alt.Y("estimated_rps:Q", title="estimated, with it held out", scale=scale),
+            color=alt.Color("group:N", title=None, legend=alt.Legend(orient="top")),
+            shape=alt.Shape("workload:N", title=None),
+            tooltip=[
+                alt.Tooltip("label:N", title="result"),
+                alt.Tooltip("measured_rps:Q", title="measured", format=",.3g"),
+                alt.Tooltip("estimated_rps:Q", title="estimated", format=",.3g"),
+                alt.Tooltip("signed_error:Q", title="error", format="+.0%"),
+                alt.Tooltip("system:N"),
+                alt.Tooltip("fitted_on:N", title="efficiency fitted on"),
+                alt.Tooltip("source_title:N", title="source"),
+                alt.Tooltip("retrieved:N"),
+            ],
+        )
+    )
+    return alt.layer(band, diagonal, points).properties(
+        width=WIDTH,
+        height=300,
+        title="How good are the estimates? Held-out estimate vs measurement (band: ±25 %)",
+    )

@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = views.add_parser("check", help="validate every catalog file; exit 2 listing every problem")
     _add_catalog_dirs(check)
 
+    val = commands.add_parser(
+        "validate",
+        help="how good are the throughput estimates: leave-one-out against every measured result",
+        description="For every comparable measured result, refit the efficiency factor without that device's "
+        "measurements on the workload and compare the roofline estimate with the measurement. Prints the "
+        "error per device group, rank agreement per workload, and every residual with its source.",
+    )
+    val.add_argument("--format", choices=["table", "json"], default="table")
+    _add_catalog_dirs(val)
+
     app = commands.add_parser(
         "app",
         help="serve the explorer app with Voila (offline, code hidden) and print its URL",
@@ -366,6 +376,70 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _validate_command(args: argparse.Namespace) -> int:
+    from .validate import TARGET_ERROR, leave_one_out, summarise
+
+    loo = leave_one_out(load_catalog(*args.catalog))
+    summary = summarise(loo)
+    if args.format == "json":
+        out = {
+            "median_error": summary.median_error,
+            "target": TARGET_ERROR,
+            "within_target": summary.within_target,
+            "by_group": _records(summary.by_group),
+            "ranks": _records(summary.ranks),
+            "results": _records(loo),
+        }
+        print(json.dumps(out, indent=2, default=str, allow_nan=False))
+        return EXIT_OK
+    pct = lambda x: "–" if x != x else f"{x:.0%}"  # noqa: E731
+    print(
+        f"Median error of held-out throughput estimates: {pct(summary.median_error)} "
+        f"(target {pct(TARGET_ERROR)}: {'met' if summary.within_target else 'missed'})\n"
+    )
+    g = summary.by_group
+    print(
+        pd.DataFrame(
+            {
+                "group": g.group,
+                "results": g.results,
+                "median error": g.median_error.map(pct),
+                "worst": g.worst_error.map(pct),
+                "perf/W results": g.ppw_results,
+                "perf/W median": g.ppw_median_error.map(pct),
+                "perf/W worst": g.ppw_worst_error.map(pct),
+            }
+        ).to_string(index=False)
+    )
+    print()
+    r = summary.ranks
+    print(
+        pd.DataFrame(
+            {
+                "workload": r.workload,
+                "devices": r.devices,
+                "rank correlation": r.spearman.round(2),
+                "contradicted pairs": r.contradicted_pairs,
+                "which": r.contradictions,
+            }
+        ).to_string(index=False)
+    )
+    print()
+    print(
+        pd.DataFrame(
+            {
+                "workload": loo.workload,
+                "device": loo.device_id,
+                "measured": loo.measured_rps.map("{:,.3g}".format),
+                "estimated": loo.estimated_rps.map("{:,.3g}".format),
+                "error": loo.signed_error.map("{:+.0%}".format),
+                "source": loo.source_title.str.slice(0, 60),
+            }
+        ).to_string(index=False)
+    )
+    return EXIT_OK
+
+
 def _app_command(args: argparse.Namespace) -> int:
     import subprocess
 
@@ -389,6 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate_command(args)
         if args.command == "app":
             return _app_command(args)
+        if args.command == "validate":
+            return _validate_command(args)
         parser.error(f"unknown command {args.command!r}")
     except ScenarioError as err:
         print(f"accel-explorer: error: {err}", file=sys.stderr)

@@ -51,4 +51,12 @@ def test_catalog_and_sources_open_in_the_app(tmp_path) -> None:
         page.get_by_role("tab", name="Sources").click()
         page.get_by_role("link", name="NVIDIA", exact=False).first.wait_for(timeout=10_000)
         page.screenshot(path=str(REPO / ".pytest_cache" / "catalog.png"), full_page=False)
+        # the validation view: its headline figure is the one the library computes
+        from explorer.validate import leave_one_out, summarise
+
+        median = summarise(leave_one_out(load_catalog())).median_error
+        page.get_by_text("How good are these estimates?", exact=False).first.click()
+        page.get_by_text("Median error over").first.wait_for(timeout=60_000)
+        assert f"{median:.0%}" in page.locator(".ax-note", has_text="Median error over").inner_text()
+        page.locator(".vega-embed svg").nth(6).wait_for(timeout=60_000)
         assert not errors, errors

@@ -392,10 +392,48 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
             box.children = [validation_view(cat)]
 
     validation_section.observe(_load_validation, names=["selected_index"])
-    app = W.VBox([W.HTML(HOW_TO_READ), explorer, validation_section, catalog_section])
+    uncertainty_section = W.Accordion(children=[W.VBox()], selected_index=None)
+    uncertainty_section.set_title(
+        0, "How sure is this? What moves the answer, and where GPUs or accelerators win"
+    )
+    view: dict[str, Any] = {}
+
+    def _refresh_uncertainty(_change: Any = None) -> None:
+        if uncertainty_section.selected_index != 0:
+            return
+        data = uncertainty_data(explorer.result.scenario, cat)
+        if not view:  # first opening: build the two charts; afterwards only their rows change
+            from .charts import breakeven_map_chart, tornado_chart
+            from .widgets import LiveChart
+
+            view["tornado"] = LiveChart(
+                "tornado", tornado_chart(data["tornado"], data["tornado_nominal"]), data
+            )
+            view["map"] = LiveChart("breakeven_map", breakeven_map_chart(data["breakeven_map"]), data)
+            uncertainty_section.children[0].children = [W.HBox([view["tornado"].widget, view["map"].widget])]
+        else:
+            view["tornado"].push(data)
+            view["map"].push(data)
+
+    uncertainty_section.live = view  # type: ignore[attr-defined]  # the live charts, once opened
+    uncertainty_section.observe(_refresh_uncertainty, names=["selected_index"])
+    explorer.observe(_refresh_uncertainty, names=["scenario_value"])
+    app = W.VBox([W.HTML(HOW_TO_READ), explorer, uncertainty_section, validation_section, catalog_section])
     app.explorer = explorer  # type: ignore[attr-defined]
     app.share = share  # type: ignore[attr-defined]
     return app
+
+
+def uncertainty_data(scenario: Any, cat: Catalog) -> dict[str, Any]:
+    """The tornado's and the 50 x 50 break-even map's datasets for a scenario (about 15 ms together)."""
+    import numpy as np
+
+    from .calc import breakeven_map
+    from .charts import tornado_data
+    from .uncertainty import tornado
+
+    grid = breakeven_map(scenario, np.logspace(2, np.log10(5e11), 50), np.linspace(0, 52, 50), cat)
+    return {**tornado_data(tornado(scenario, cat)), "breakeven_map": grid}
 
 
 def validation_view(cat: Catalog) -> W.Widget:

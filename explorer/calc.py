@@ -501,7 +501,7 @@ def _per_device_cost_rates(t: DeviceTable, x: Inputs, deployment: str) -> tuple[
     h = x.scenario.horizon_years
     if deployment == "cloud":
         return t.cloud_price * HOURS_PER_YEAR * h, np.zeros(len(t.ids), bool)
-    buys = math.ceil(h / x.lifetime_years - 1e-9)
+    buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
     host = x.host_cost_ratio if deployment == "bare-metal" else 0.0
     return t.purchase_usd * (1 + host) * buys, np.ones(len(t.ids), bool)
 
@@ -535,11 +535,14 @@ def core(
     x: Inputs,
     requests_per_day: np.ndarray | float,
     model_changes_per_year: np.ndarray | float,
+    train_gpu: int | None = None,
 ) -> Core:
     """The whole model for every device, broadcast over arrays of volumes and change rates.
 
     ``requests_per_day`` and ``model_changes_per_year`` broadcast against each other; the result arrays
-    have their shape plus a trailing device axis.
+    have their shape plus a trailing device axis. For the uncertainty analysis the device table's arrays
+    and the inputs' assumptions may carry a leading draws axis too (``explorer.uncertainty``); then
+    ``train_gpu`` fixes the training GPU to the nominal one.
     """
     s = x.scenario
     rpd = np.asarray(requests_per_day, float)[..., None]
@@ -580,10 +583,15 @@ def core(
     train_ok = t.is_gpu & {"cloud": t.cloud_ok, "bare-metal": t.bare_ok}[train_deploy] & (t.bf16_tflops > 0)
     train_cost_dev, _ = _per_device_cost_rates(t, x, train_deploy)
     per_flop = np.where(train_ok, train_cost_dev / eff_train, np.inf)
-    g = int(np.argmin(per_flop)) if np.isfinite(per_flop).any() else -1
+    per_flop = per_flop.reshape(-1, per_flop.shape[-1])[0]  # with draws: the nominal pick is in train_gpu
+    if train_gpu is not None:
+        g = train_gpu
+    else:
+        g = int(np.argmin(per_flop)) if np.isfinite(per_flop).any() else -1
+    gs = slice(g, g + 1)  # keeps the device axis, so draws broadcast
 
     if share > 0 and g >= 0:
-        n_train_sep = _ceil_to(train_flops[..., 0:1] / (eff_train[g] * u), np.array([1.0]))
+        n_train_sep = _ceil_to(train_flops[..., 0:1] / (eff_train[..., gs] * u), np.array([1.0]))
     else:
         n_train_sep = np.zeros((*rpd.shape[:-1], 1))
     pooled = t.is_gpu & (deployment != "edge")
@@ -601,9 +609,9 @@ def core(
     fac_kw = wall_kw * pue
     # The separate training fleet runs flat out at the target utilisation.
     if g >= 0:
-        train_w = t.power_w[g] * (x.idle_ratio + (1 - x.idle_ratio) * u)
+        train_w = t.power_w[..., gs] * (x.idle_ratio + (1 - x.idle_ratio) * u)
         train_pue = pue if deployment != "edge" else _hyperscale_pue_fallback(x)
-        train_fac_kw = separate_train * train_w / 1e3 * t.wall_ratio[g] * train_pue
+        train_fac_kw = separate_train * train_w / 1e3 * t.wall_ratio[gs] * train_pue
         train_fac_kw = np.nan_to_num(train_fac_kw)
     else:
         train_fac_kw = np.zeros_like(devices)
@@ -615,12 +623,13 @@ def core(
     if deployment == "bare-metal" and g >= 0:
         energy_cost = energy_cost + train_fac_kw * HOURS_PER_YEAR * elec_price
 
-    hardware = devices * hw_cost_dev + (separate_train * train_cost_dev[g] if g >= 0 else 0.0)
+    hardware = devices * hw_cost_dev + (separate_train * train_cost_dev[..., gs] if g >= 0 else 0.0)
 
     # Porting: engineer-days per framework by support level, weighted by the mix.
     mix = np.array([getattr(s.framework_mix, f) for f in FRAMEWORKS])
-    days = (x.porting_days[t.support] * mix).sum(axis=1)
-    update_days = (x.porting_days[t.support] * x.update_share[t.support] * mix).sum(axis=1)
+    port = np.take(x.porting_days, t.support, axis=-1)  # (..., devices, frameworks)
+    days = (port * mix).sum(axis=-1)
+    update_days = (port * np.take(x.update_share, t.support, axis=-1) * mix).sum(axis=-1)
     porting_initial = np.broadcast_to(days * x.engineer_day_usd, devices.shape)
     porting_updates = update_days * x.engineer_day_usd * changes * h
     porting = porting_initial + porting_updates
@@ -630,7 +639,7 @@ def core(
         capex = np.zeros_like(tco)
         opex_month = hardware / (h * 12)
     else:
-        buys = math.ceil(h / x.lifetime_years - 1e-9)
+        buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
         capex = hardware / buys  # the first purchase; replacements fall at each lifetime
         opex_month = energy_cost / 12
     tco = np.where(avail, tco, np.nan)
@@ -1063,7 +1072,7 @@ def _recommend(
     peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
     how = "measured" if best.throughput_measured else "estimated"
     reasons.append(
-        f"Carries the peak of {volume(peak)} requests/s with {best.devices_needed} devices at "
+        f"Carries the peak of {volume(peak)} requests/s with {best.devices_needed:,} devices at "
         f"{s.utilization:.0%} target utilisation ({how}: {best.throughput_per_device_rps:,.3g} "
         f"requests/s per device); {usd(best.cost_per_million_requests_usd)} per million requests."
     )

@@ -38,6 +38,8 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "perf_per_watt": ("efficiency",),
     "framework_support": ("support",),
     "power": ("power",),
+    "tornado": ("tornado", "tornado_nominal"),
+    "breakeven_map": ("breakeven_map",),
 }
 
 WIDTH = 430
@@ -106,8 +108,13 @@ def _support_frame(cat: Catalog, mix: tuple[tuple[str, float], ...]) -> pd.DataF
     return _SUPPORT_CACHE[key]
 
 
-def chart_data(result: EvaluationResult, cat: Catalog, boundary: str = "facility") -> dict[str, pd.DataFrame]:
-    """Every chart's datasets for one evaluation, by dataset name."""
+def chart_data(
+    result: EvaluationResult, cat: Catalog, boundary: str = "facility", bands: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every chart's datasets for one evaluation, by dataset name.
+
+    ``bands`` (``explorer.uncertainty.monte_carlo(...).options``) adds each option's P10-P90 range.
+    """
     opts = _options_frame(result)
     avail = opts[opts.available]
     s = result.scenario
@@ -133,9 +140,17 @@ def chart_data(result: EvaluationResult, cat: Catalog, boundary: str = "facility
                 }
             )
 
+    total_requests = s.requests_per_day * 365.25 * s.horizon_years
+    p10 = p90 = pd.Series(np.nan, index=opts.index)
+    if bands is not None and not bands.empty:
+        b = bands.set_index("device_id")
+        p10 = opts.device_id.map(b.p10_usd) / total_requests * 1e6
+        p90 = opts.device_id.map(b.p90_usd) / total_requests * 1e6
     options = pd.DataFrame(
         {
             "rank": opts["rank"],
+            "p10_per_million_usd": p10,
+            "p90_per_million_usd": p90,
             "device": opts.name,
             "device_id": opts.device_id,
             "kind": opts.kind_label,
@@ -261,10 +276,15 @@ def cost_per_request_chart(options: pd.DataFrame) -> alt.Chart:
         x=alt.X("cost_per_million_usd:Q", title="USD per million requests", axis=alt.Axis(format="$~s")),
         color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
     )
+    whiskers = base.mark_rule(color="#333", strokeWidth=1.2).encode(
+        x="p10_per_million_usd:Q", x2="p90_per_million_usd:Q"
+    )
     greyed = base.mark_text(align="left", dx=3, color="#8a8a8a", fontSize=10).encode(
         x=alt.value(0), text="note:N"
     )
-    return alt.layer(bars, greyed).properties(width=WIDTH, title="Cost per million requests")
+    return alt.layer(bars, whiskers, greyed).properties(
+        width=WIDTH, title="Cost per million requests (whiskers: P10-P90 over the uncertain inputs)"
+    )
 
 
 def cost_vs_volume_chart(curve: pd.DataFrame, crossover: pd.DataFrame, current: pd.DataFrame) -> alt.Chart:
@@ -412,9 +432,7 @@ def breakeven_map_chart(df: pd.DataFrame) -> alt.Chart:
 
     ``df`` is ``explorer.calc.breakeven_map`` output (long form).
     """
-    data = df.assign(
-        saving=(df.gpu_tco_usd - df.accelerator_tco_usd) / df.gpu_tco_usd,
-    )
+    data = df
     return (
         alt.Chart(_data("breakeven_map", data))
         .mark_rect()
@@ -496,3 +514,58 @@ def validation_chart(loo: pd.DataFrame) -> alt.Chart:
         height=300,
         title="How good are the estimates? Held-out estimate vs measurement (band: ±25 %)",
     )
+
+
+def tornado_data(td: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tornado's datasets from ``explorer.uncertainty.tornado`` output."""
+    data = pd.DataFrame(
+        {
+            "input": td.input,
+            "lo": td[["total_at_low_usd", "total_at_high_usd"]].min(axis=1),
+            "hi": td[["total_at_low_usd", "total_at_high_usd"]].max(axis=1),
+            "total_at_low_usd": td.total_at_low_usd,
+            "total_at_high_usd": td.total_at_high_usd,
+            "low": td["low"],
+            "high": td["high"],
+            "order": range(len(td)),
+            "effect": ["can flip the recommendation" if f else "moves the total" for f in td.flips],
+            "device_id": td.attrs.get("device_id", ""),
+        }
+    )
+    return {
+        "tornado": data,
+        "tornado_nominal": pd.DataFrame({"nominal": [float(td.attrs.get("nominal_usd", 0))]}),
+    }
+
+
+def tornado_chart(tornado: pd.DataFrame, tornado_nominal: pd.DataFrame) -> alt.Chart:
+    """Each uncertain input moved alone across its range: the recommended option's total at each end;
+    inputs that can flip the recommendation are marked."""
+    bars = (
+        alt.Chart(_data("tornado", tornado))
+        .mark_bar(height=12)
+        .encode(
+            y=alt.Y("input:N", sort=alt.EncodingSortField("order", op="min"), title=None),
+            x=alt.X("lo:Q", title="total cost of the recommended option (USD)", axis=alt.Axis(format="$~s")),
+            x2="hi:Q",
+            color=alt.Color(
+                "effect:N",
+                scale=alt.Scale(
+                    domain=["moves the total", "can flip the recommendation"], range=["#9ecae9", "#e45756"]
+                ),
+                title=None,
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("device_id:N", title="recommended"),
+                alt.Tooltip("input:N"),
+                alt.Tooltip("total_at_low_usd:Q", title="at the low end", format="$,.0f"),
+                alt.Tooltip("total_at_high_usd:Q", title="at the high end", format="$,.0f"),
+                alt.Tooltip("low:Q", title="low end", format=".3g"),
+                alt.Tooltip("high:Q", title="high end", format=".3g"),
+                alt.Tooltip("effect:N"),
+            ],
+        )
+    )
+    rule = alt.Chart(_data("tornado_nominal", tornado_nominal)).mark_rule(color="black").encode(x="nominal:Q")
+    return alt.layer(bars, rule).properties(width=WIDTH, title="What moves the answer (tornado)")

@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "json"], default="table", help="a readable summary (default) or JSON"
     )
     ev.add_argument(
+        "--draws",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="Monte Carlo draws for the uncertainty analysis (default 10000; 0 skips it)",
+    )
+    ev.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same figures")
+    ev.add_argument(
         "--export",
         metavar="FILE",
         action="append",
@@ -304,6 +312,22 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     return Scenario.from_dict(data)
 
 
+def _uncertainty(scenario: Scenario, cat: Catalog, draws: int, seed: int) -> dict[str, Any]:
+    from .uncertainty import monte_carlo, tornado
+
+    mc = monte_carlo(scenario, cat, draws=draws, seed=seed)
+    td = tornado(scenario, cat)
+    return {
+        "uncertainty": {
+            "draws": mc.draws,
+            "seed": mc.seed,
+            "probability_accelerator_cheaper": mc.probability_accelerator_cheaper,
+            "options": _records(mc.options.sort_values("p50_usd")),
+        },
+        "tornado": _records(td),
+    }
+
+
 def _export(result: Any, cat: Catalog, target: str) -> None:
     from . import export
 
@@ -329,8 +353,11 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     result = evaluate(scenario, cat)
     for target in args.export:
         _export(result, cat, target)
+    if not 0 <= args.draws <= 1_000_000:
+        raise ScenarioError("--draws", args.draws, "allowed: a whole number from 0 to 1,000,000")
+    extra = _uncertainty(scenario, cat, args.draws, args.seed) if args.draws else {}
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2, default=str, allow_nan=False))
+        print(json.dumps({**result.to_dict(), **extra}, indent=2, default=str, allow_nan=False))
         return EXIT_OK
     rec = result.recommendation
     s = scenario
@@ -367,6 +394,25 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     print()
     print(pd.DataFrame(rows).to_string(index=False))
     print("\nthroughput per device in requests/s: m = measured, e = estimated; kW at the facility (x PUE)")
+    if extra:
+        u = extra["uncertainty"]
+        p = u["probability_accelerator_cheaper"]
+        print(
+            f"\nUncertainty ({u['draws']:,} draws, seed {u['seed']}): the best accelerator is cheaper than "
+            f"the best GPU in {'–' if p is None else f'{p:.0%}'} of draws"
+        )
+        for o in u["options"][:5]:
+            print(
+                f"  {o['device_id']:24s} P10 {usd(o['p10_usd']):>9s}  P50 {usd(o['p50_usd']):>9s}  "
+                f"P90 {usd(o['p90_usd']):>9s}"
+            )
+        print("Inputs that move the recommended option's total most (tornado):")
+        for row in extra["tornado"][:5]:
+            flip = "  <- can flip the recommendation" if row["flips"] else ""
+            print(
+                f"  {row['input']:32s} {usd(row['total_at_low_usd']):>9s} .. "
+                f"{usd(row['total_at_high_usd']):>9s}{flip}"
+            )
     if result.crossover_requests_per_day is not None:
         print(
             f"Crossover: {volume(result.crossover_requests_per_day)} requests/day ({result.crossover_note})"

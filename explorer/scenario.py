@@ -239,6 +239,15 @@ class Scenario:
         bounds=(1.0, 10_000_000.0),
         scale="log",
     )
+    volume_uncertainty: float = _f(
+        0.0,
+        "Volume uncertainty",
+        "How far the real request volume could land from the figure above, either way, as a share of it "
+        "(0 = known); used by the uncertainty analysis only",
+        "fraction",
+        bounds=(0.0, 0.9),
+        group="assumptions",
+    )
     cloud_market: str = _f(
         "major-clouds",
         "Cloud prices from",

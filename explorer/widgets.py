@@ -379,7 +379,10 @@ class LiveChart:
         self.widget.chart = chart
 
 
-def headline_html(r: EvaluationResult) -> str:
+HEADLINE_DRAWS = 500  # Monte Carlo draws behind the headline's band (about 6 ms; +/-2 points on the odds)
+
+
+def headline_html(r: EvaluationResult, bands: Any = None) -> str:
     """The answer at a glance: what to buy, how many, what it costs, and why."""
     rec = r.recommendation
     if rec is None:
@@ -415,6 +418,14 @@ def headline_html(r: EvaluationResult) -> str:
         ("CO2 per year", co2),
         ("break-even", be),
     ]
+    if bands is not None:
+        b = bands.options.set_index("device_id")
+        if rec.device_id in b.index:
+            lo, hi = b.loc[rec.device_id, "p10_usd"], b.loc[rec.device_id, "p90_usd"]
+            figs.insert(2, ("P10-P90", f"{usd(lo)}-{usd(hi)}".replace(" ", "")))
+        p = bands.probability_accelerator_cheaper
+        if p is not None:
+            figs.append(("odds accelerator cheaper", f"{p:.0%}"))
     cells = "".join(
         f"<div class='ax-fig'><div class='ax-val'>{html.escape(v)}</div>"
         f"<div class='ax-lbl'>{html.escape(k)}</div></div>"
@@ -436,8 +447,8 @@ CSS = """
 .ax-name { font-weight: 600; }
 .ax-badge { font-size: 12px; padding: 2px 8px; border-radius: 10px; color: white; vertical-align: middle; }
 .ax-gpu { background: #4c78a8; } .ax-acc { background: #f58518; }
-.ax-figs { display: flex; flex-wrap: wrap; gap: 18px; margin: 4px 0; }
-.ax-fig .ax-val { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.ax-figs { display: flex; flex-wrap: wrap; gap: 14px; margin: 4px 0; }
+.ax-fig .ax-val { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }
 .ax-fig .ax-lbl { font-size: 11px; color: #555; text-transform: uppercase; letter-spacing: .03em; }
 .ax-reasons { margin: 6px 0 0 0; padding-left: 18px; font-size: 13px; line-height: 1.35; max-width: 62em; }
 .ax-unit { color: #666; font-size: 12px; }
@@ -470,10 +481,11 @@ class Explorer(W.VBox):
         self.notes = W.HTML()
         self.result = evaluate(s, self.cat)
         self.scenario_value = s.to_dict()
-        self.data = C.chart_data(self.result, self.cat, self.boundary.value)
+        self.bands = self._bands(s)
+        self.data = C.chart_data(self.result, self.cat, self.boundary.value, self._band_frame())
         built = C.build_all(self.data, s.horizon_years)
         self.charts = {name: LiveChart(name, chart, self.data) for name, chart in built.items()}
-        self.headline.value = headline_html(self.result)
+        self.headline.value = headline_html(self.result, self.bands)
         self.evaluations = 1
 
         ch = self.charts
@@ -526,8 +538,9 @@ class Explorer(W.VBox):
         self.result = evaluate(scenario, self.cat)
         self.evaluations += 1
         self.scenario_value = scenario.to_dict()
-        self.data = C.chart_data(self.result, self.cat, self.boundary.value)
-        self.headline.value = headline_html(self.result)
+        self.bands = self._bands(scenario)
+        self.data = C.chart_data(self.result, self.cat, self.boundary.value, self._band_frame())
+        self.headline.value = headline_html(self.result, self.bands)
         for name, live in self.charts.items():
             if name == "cumulative_cost" and scenario.horizon_years != old_horizon:
                 # the month axis spans the horizon: a structural change, so the chart is rebuilt
@@ -542,6 +555,20 @@ class Explorer(W.VBox):
         if self.message:
             self.message = ""
             self.errors.value = ""
+
+    def _bands(self, scenario: Scenario) -> Any:
+        """P10-P90 totals and the odds that an accelerator is cheaper (seeded: the same scenario, the same
+        figures); None if the analysis cannot run, so the headline still shows the answer."""
+        from .uncertainty import monte_carlo
+
+        try:
+            return monte_carlo(scenario, self.cat, draws=HEADLINE_DRAWS, seed=0)
+        except Exception:  # the nominal answer matters more than its band
+            log.exception("uncertainty analysis failed")
+            return None
+
+    def _band_frame(self) -> pd.DataFrame | None:
+        return self.bands.options if self.bands is not None else None
 
     def set_scenario(self, scenario: Scenario) -> None:
         """Show `scenario` in the controls and everywhere that follows them (one update)."""

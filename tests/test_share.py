@@ -42,6 +42,7 @@ def test_every_field_survives_a_link() -> None:
         horizon_years=5,
         region="germany",
         electricity_usd_per_kwh=0.21,
+        volume_uncertainty=0.3,
         pue=1.3,
         grid_gco2_per_kwh=350,
         utilization=0.7,

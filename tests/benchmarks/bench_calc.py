@@ -5,7 +5,8 @@
 Prints medians over several runs (this machine is noisy) for:
 - one full evaluation over the whole catalog, without and with the crossover search (target: median < 5 ms
   for the evaluation a slider triggers);
-- a 50 x 50 grid of request volume x model changes per year, the break-even surface (target < 0.5 s).
+- a 50 x 50 grid of request volume x model changes per year, the break-even surface (target < 0.5 s);
+- 10,000 Monte Carlo draws over the whole catalog and the tornado (targets: well under 1 s).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from explorer.calc import breakeven_map, evaluate
 from explorer.catalog import load_catalog
 from explorer.scenario import Scenario
+from explorer.uncertainty import monte_carlo, tornado
 
 
 def _time(fn, n: int) -> list[float]:
@@ -45,6 +47,8 @@ def main() -> None:
         ("evaluate, whole catalog (no crossover)", lambda: evaluate(s, cat, crossover=False), 50, 0.005),
         ("evaluate, whole catalog + crossover", lambda: evaluate(s, cat), 20, 0.005),
         ("break-even map 50 x 50", lambda: breakeven_map(s, volumes, changes, cat), 3, 0.5),
+        ("Monte Carlo, 10,000 draws, whole catalog", lambda: monte_carlo(s, cat, draws=10_000), 3, 1.0),
+        ("tornado (every ranged input, low and high)", lambda: tornado(s, cat), 10, 0.5),
     ]:
         medians = []
         for _ in range(args.repeats):

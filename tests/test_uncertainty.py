@@ -1,0 +1,141 @@
+"""Uncertainty: reproducible Monte Carlo, sensible bands and probabilities, and a tornado that is honest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explorer.calc import evaluate
+from explorer.catalog import load_catalog
+from explorer.scenario import Scenario
+from explorer.uncertainty import monte_carlo, tornado
+
+from .conftest import cli
+
+CAT = load_catalog()
+
+
+def test_same_seed_same_figures_other_seed_other_figures() -> None:
+    s = Scenario(volume_uncertainty=0.2)
+    a, b = monte_carlo(s, CAT, draws=2000, seed=7), monte_carlo(s, CAT, draws=2000, seed=7)
+    assert (
+        a.options.equals(b.options) and a.probability_accelerator_cheaper == b.probability_accelerator_cheaper
+    )
+    c = monte_carlo(s, CAT, draws=2000, seed=8)
+    assert not np.allclose(a.options.p50_usd, c.options.p50_usd)
+
+
+def test_bands_are_ordered_and_bracket_the_nominal_total() -> None:
+    s = Scenario()
+    mc = monte_carlo(s, CAT, draws=4000)
+    assert (mc.options.p10_usd <= mc.options.p50_usd).all() and (
+        mc.options.p50_usd <= mc.options.p90_usd
+    ).all()
+    nominal = {o.device_id: o.tco_usd for o in evaluate(s, CAT).options if o.available}
+    inside = [r.p10_usd * 0.9 <= nominal[r.device_id] <= r.p90_usd * 1.1 for r in mc.options.itertuples()]
+    assert np.mean(inside) > 0.8
+    assert set(mc.options.device_id) == set(nominal)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.floats(0.0, 0.4), st.floats(0.05, 0.4))
+def test_a_wider_input_range_never_narrows_the_band(u: float, extra: float) -> None:
+    s = Scenario(volume_uncertainty=u)
+    narrow = monte_carlo(s, CAT, draws=1500, seed=3).options.set_index("device_id")
+    wide = monte_carlo(
+        s.replace(volume_uncertainty=min(u + extra, 0.9)), CAT, draws=1500, seed=3
+    ).options.set_index("device_id")
+    first = evaluate(s, CAT).options[0].device_id
+    assert (
+        wide.loc[first, "p90_usd"] - wide.loc[first, "p10_usd"]
+        >= (narrow.loc[first, "p90_usd"] - narrow.loc[first, "p10_usd"]) * 0.98
+    )
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.sampled_from(["llama-3.1-8b", "sdxl", "bert-large"]))
+def test_probability_is_a_probability_and_rises_with_volume(workload: str) -> None:
+    low = monte_carlo(Scenario(workload=workload, requests_per_day=1e4), CAT, draws=1500)
+    high = monte_carlo(Scenario(workload=workload, requests_per_day=1e10), CAT, draws=1500)
+    for p in (low.probability_accelerator_cheaper, high.probability_accelerator_cheaper):
+        assert p is not None and 0 <= p <= 1
+    assert high.probability_accelerator_cheaper >= low.probability_accelerator_cheaper
+
+
+def test_no_probability_without_both_kinds() -> None:
+    mc = monte_carlo(Scenario(deployment="edge", workload="llama-2-70b"), CAT, draws=500)
+    assert mc.probability_accelerator_cheaper is None or 0 <= mc.probability_accelerator_cheaper <= 1
+
+
+def test_tornado_is_sorted_and_centred_on_the_recommendation() -> None:
+    s = Scenario(volume_uncertainty=0.3)
+    td = tornado(s, CAT)
+    r = evaluate(s, CAT)
+    assert td.attrs["device_id"] == r.options[0].device_id
+    assert td.attrs["nominal_usd"] == pytest.approx(r.options[0].tco_usd)
+    assert list(td.swing_usd) == sorted(td.swing_usd, reverse=True)
+    assert {"request volume", "cloud prices", "porting effort", "estimated throughput"} <= set(td.input)
+    vol = td.set_index("input").loc["request volume"]
+    assert vol.total_at_low_usd < r.options[0].tco_usd < vol.total_at_high_usd
+
+
+def test_tornado_finds_what_flips_a_close_call() -> None:
+    """Near the crossover, porting effort decides: the tornado must say it can flip the answer."""
+    r = evaluate(Scenario(), CAT)
+    close = Scenario(requests_per_day=r.crossover_requests_per_day * 1.05, model_changes_per_year=12)
+    td = tornado(close, CAT)
+    assert td.flips.any(), td
+
+
+def test_cli_json_has_uncertainty_keys() -> None:
+    p = subprocess.run(
+        [*cli(), "evaluate", "--draws", "2000", "--seed", "5", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    u = out["uncertainty"]
+    assert u["draws"] == 2000 and u["seed"] == 5 and 0 <= u["probability_accelerator_cheaper"] <= 1
+    assert {"device_id", "p10_usd", "p50_usd", "p90_usd"} <= set(u["options"][0])
+    assert {"input", "total_at_low_usd", "total_at_high_usd", "swing_usd", "flips"} <= set(out["tornado"][0])
+    bad = subprocess.run([*cli(), "evaluate", "--draws", "-3"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--draws: -3 is not allowed" in bad.stderr
+
+
+def test_the_app_section_shows_the_tornado_and_map_and_follows_the_controls() -> None:
+    from explorer.app import explorer_app
+
+    app = explorer_app(CAT)
+    section = app.children[2]
+    assert "How sure is this?" in section.get_title(0)
+    section.selected_index = 0
+    live = section.live
+    assert live["tornado"].widget.chart.to_dict()["title"] == "What moves the answer (tornado)"
+    before = live["map"].pushes
+    app.explorer.controls.fields["requests_per_day"].value = 5e9
+    nominal = live["tornado"].datasets["tornado_nominal"][0]["nominal"]
+    assert nominal == pytest.approx(app.explorer.result.options[0].tco_usd)
+    assert live["tornado"].pushes >= 1 and live["map"].rebuilds == 0
+    assert live["map"].pushes == before, "the map does not depend on the volume slider: nothing to push"
+    app.explorer.controls.fields["deployment"].value = "bare-metal"
+    assert live["map"].pushes == before + 1
+    headline = app.explorer.headline.value
+    assert "P10-P90" in headline and "odds accelerator cheaper" in headline
+
+
+def test_tornado_chart_marks_flips() -> None:
+    from explorer.charts import tornado_chart, tornado_data
+
+    d = tornado_data(tornado(Scenario(), CAT))
+    spec = tornado_chart(d["tornado"], d["tornado_nominal"]).to_dict()
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
+        "moves the total",
+        "can flip the recommendation",
+    ]

@@ -124,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same figures")
     ev.add_argument(
+        "--map",
+        type=int,
+        default=0,
+        metavar="N",
+        dest="map_size",
+        help="also compute the break-even map on an N x N grid of request volume (100 to 500 B "
+        "a day, log) x model changes per year (0 to 52): where GPUs and where accelerators win",
+    )
+    ev.add_argument(
         "--export",
         metavar="FILE",
         action="append",
@@ -312,6 +321,16 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
     return Scenario.from_dict(data)
 
 
+def _breakeven(scenario: Scenario, cat: Catalog, n: int) -> pd.DataFrame:
+    import numpy as np
+
+    from .calc import breakeven_map
+
+    return breakeven_map(
+        scenario, np.logspace(2, np.log10(5e11), max(n, 2)), np.linspace(0, 52, max(n, 2)), cat
+    )
+
+
 def _uncertainty(scenario: Scenario, cat: Catalog, draws: int, seed: int) -> dict[str, Any]:
     from .uncertainty import monte_carlo, tornado
 
@@ -356,6 +375,10 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     if not 0 <= args.draws <= 1_000_000:
         raise ScenarioError("--draws", args.draws, "allowed: a whole number from 0 to 1,000,000")
     extra = _uncertainty(scenario, cat, args.draws, args.seed) if args.draws else {}
+    if not (args.map_size == 0 or 2 <= args.map_size <= 200):
+        raise ScenarioError("--map", args.map_size, "allowed: a grid size from 2 to 200 (0: no map)")
+    if args.map_size:
+        extra["breakeven_map"] = _records(_breakeven(scenario, cat, args.map_size))
     if args.format == "json":
         print(json.dumps({**result.to_dict(), **extra}, indent=2, default=str, allow_nan=False))
         return EXIT_OK
@@ -394,7 +417,7 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     print()
     print(pd.DataFrame(rows).to_string(index=False))
     print("\nthroughput per device in requests/s: m = measured, e = estimated; kW at the facility (x PUE)")
-    if extra:
+    if "uncertainty" in extra:
         u = extra["uncertainty"]
         p = u["probability_accelerator_cheaper"]
         print(
@@ -413,6 +436,15 @@ def _evaluate_command(args: argparse.Namespace) -> int:
                 f"  {row['input']:32s} {usd(row['total_at_low_usd']):>9s} .. "
                 f"{usd(row['total_at_high_usd']):>9s}{flip}"
             )
+    if "breakeven_map" in extra:
+        grid = pd.DataFrame(extra["breakeven_map"])
+        table = grid.pivot(index="model_changes_per_year", columns="requests_per_day", values="winner")
+        print(
+            f"\nBreak-even map ({args.map_size} x {args.map_size}): A = accelerator cheaper, G = GPU "
+            "cheaper; rows: model changes per year (top 52), columns: requests per day (100 to 500 B)"
+        )
+        for changes, row in table.sort_index(ascending=False).iterrows():
+            print(f"  {changes:5.1f} " + "".join("A" if w == "accelerator" else "G" for w in row))
     if result.crossover_requests_per_day is not None:
         print(
             f"Crossover: {volume(result.crossover_requests_per_day)} requests/day ({result.crossover_note})"
@@ -470,6 +502,17 @@ def _validate_command(args: argparse.Namespace) -> int:
             }
         ).to_string(index=False)
     )
+    print(
+        "\nEfficiency factors the model uses (measured / roofline, geometric mean over each workload's "
+        "comparable measurements; refitted from the catalog on every load):"
+    )
+    from .calc import fit_efficiency
+
+    cat = load_catalog(*args.catalog)
+    for wid in sorted(cat.workloads.id):
+        eff, n = fit_efficiency(cat, wid)
+        pooled = "" if any(loo.workload == wid) else "; none on this workload: all workloads pooled"
+        print(f"  {wid:18s} {eff:6.3f}  (from {n} measurements{pooled})")
     print()
     print(
         pd.DataFrame(
@@ -520,8 +563,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         for issue in err.issues:
             print(f"  {issue}", file=sys.stderr)
         return EXIT_USAGE
+    except ValueError as err:
+        from .calc import ModelError
+
+        if not isinstance(err, ModelError):
+            raise
+        print(f"accel-explorer: the catalog cannot be used by the model: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:  # `accel-explorer catalog devices | head`
         return EXIT_OK
+    except Exception as err:  # a bug: one line, not a traceback (ACCEL_EXPLORER_DEBUG=1 shows it)
+        import os
+
+        if os.environ.get("ACCEL_EXPLORER_DEBUG"):
+            raise
+        print(
+            f"accel-explorer: internal error ({type(err).__name__}: {err}); please report it, with the "
+            "command line. Set ACCEL_EXPLORER_DEBUG=1 for the details.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return EXIT_OK
 
 

@@ -59,4 +59,16 @@ def test_catalog_and_sources_open_in_the_app(tmp_path) -> None:
         page.get_by_text("Median error over").first.wait_for(timeout=60_000)
         assert f"{median:.0%}" in page.locator(".ax-note", has_text="Median error over").inner_text()
         page.locator(".vega-embed svg").nth(6).wait_for(timeout=60_000)
+        # how sure is this: the tornado and the break-even map render, and follow the controls
+        page.get_by_text("How sure is this?", exact=False).first.click()
+        tornado = page.locator(".vega-embed", has_text="What moves the answer")
+        tornado.locator("svg").wait_for(timeout=60_000)
+        page.locator(".vega-embed", has_text="Where GPUs win").locator("svg").wait_for(timeout=60_000)
+        before = tornado.inner_html()
+        page.get_by_role("button", name="Bare metal").click()
+        deadline = __import__("time").monotonic() + 30
+        while tornado.inner_html() == before and __import__("time").monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert tornado.inner_html() != before, "the tornado follows the controls"
+        assert "P10-P90" in page.locator(".ax-headline").inner_text()
         assert not errors, errors

@@ -218,3 +218,39 @@ def test_evaluate_bad_scenario_file(tmp_path: Path, content: str) -> None:
 def test_evaluate_missing_scenario_file(tmp_path: Path) -> None:
     p = run("evaluate", "--scenario", str(tmp_path / "none.json"))
     assert p.returncode == 2 and "the file cannot be read" in p.stderr
+
+
+def test_evaluate_breakeven_map() -> None:
+    p = run("evaluate", "--map", "10", "--draws", "0", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    grid = json.loads(p.stdout)["breakeven_map"]
+    assert len(grid) == 100 and {r["winner"] for r in grid} <= {"gpu", "accelerator"}
+    table = run("evaluate", "--map", "8", "--draws", "0")
+    assert table.returncode == 0 and "Break-even map (8 x 8)" in table.stdout
+    for bad in ("1", "500", "-2"):
+        p = run("evaluate", "--map", bad)
+        assert p.returncode == 2 and "--map:" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_catalog_the_model_cannot_use_is_one_line(tmp_path: Path) -> None:
+    """A catalog the model cannot use (no assumptions) gets one clear line, not a traceback."""
+    import os
+    import shutil
+
+    from .conftest import CATALOG
+
+    base = tmp_path / "catalog"
+    shutil.copytree(CATALOG, base)
+    shutil.rmtree(base / "assumptions")
+    env = {**os.environ, "PYTHONPATH": ""}
+    code = (
+        "import sys; from explorer import catalog; from explorer.cli import main; "
+        f"catalog.load.default_catalog_dir = lambda: __import__('pathlib').Path({str(base)!r}); "
+        "sys.exit(main(['evaluate', '--draws', '0']))"
+    )
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "the catalog cannot be used by the model: catalog/assumptions has no '" in p.stderr

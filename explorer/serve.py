@@ -29,5 +29,14 @@ def voila_argv(
         f"--template={TEMPLATE}",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.strip_sources=True",
+        # A visitor's ?theme= was written into the page unescaped (script injection) and ?template=<missing>
+        # hung the request and left a kernel behind: the app uses its own template and theme, always.
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--VoilaConfiguration.allow_template_override=NO",
+        # The app serves no files of its own: nothing from the folder is readable through /voila/files.
+        "--VoilaConfiguration.file_allowlist=['(?!)']",
+        # Idle kernels of visitors who left are shut down (connected ones are kept).
+        "--MappingKernelManager.cull_idle_timeout=900",
+        "--MappingKernelManager.cull_interval=60",
         *extra,
     ]

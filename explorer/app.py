@@ -352,6 +352,20 @@ throughput is measured or estimated. Assumptions (prices, PUE, engineer-day cost
 """
 
 
+def _lazy_section(title: str, build: Any) -> W.Accordion:
+    """A collapsed section whose content is built the first time it is opened (the first page stays light)."""
+    section = W.Accordion(children=[W.VBox()], selected_index=None)
+    section.set_title(0, title)
+
+    def _open(change: dict) -> None:
+        box = section.children[0]
+        if change["new"] == 0 and not box.children:
+            box.children = [build()]
+
+    section.observe(_open, names=["selected_index"])
+    return section
+
+
 def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widget:
     """The dashboard that the Voila app and the notebooks show.
 
@@ -374,24 +388,10 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     share.set_title(0, "Download or upload: scenario, results, report, charts, your own prices")
     # the link bar stays visible: its view keeps the address bar equal to the deep link
     explorer.top.children = (*explorer.top.children, link, share)
-    catalog_section = W.Accordion(children=[W.VBox()], selected_index=None)
-    catalog_section.set_title(0, "Catalog and sources")
-
-    def _load_catalog(change: dict) -> None:
-        box = catalog_section.children[0]
-        if change["new"] == 0 and not box.children:
-            box.children = [catalog_browser(cat)]
-
-    catalog_section.observe(_load_catalog, names=["selected_index"])
-    validation_section = W.Accordion(children=[W.VBox()], selected_index=None)
-    validation_section.set_title(0, "How good are these estimates? Held-out estimates against measurements")
-
-    def _load_validation(change: dict) -> None:
-        box = validation_section.children[0]
-        if change["new"] == 0 and not box.children:
-            box.children = [validation_view(cat)]
-
-    validation_section.observe(_load_validation, names=["selected_index"])
+    catalog_section = _lazy_section("Catalog and sources", lambda: catalog_browser(cat))
+    validation_section = _lazy_section(
+        "How good are these estimates? Held-out estimates against measurements", lambda: validation_view(cat)
+    )
     uncertainty_section = W.Accordion(children=[W.VBox()], selected_index=None)
     uncertainty_section.set_title(
         0, "How sure is this? What moves the answer, and where GPUs or accelerators win"

@@ -556,7 +556,6 @@ def core(
     rps = np.where(t.rps > 0, t.rps, np.nan)
     avg_rps = rpd / SECONDS_PER_DAY
     peak_rps = avg_rps * s.peak_to_average
-    step = t.replica * (t.cloud_chips if deployment == "cloud" else 1.0)
     step = (
         np.lcm(t.replica.astype(int), t.cloud_chips.astype(int)).astype(float)
         if deployment == "cloud"

@@ -15,7 +15,6 @@ distribution (low, nominal, high); one vectorised call of the model evaluates al
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -63,21 +62,12 @@ def _ranges(cat: Catalog) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-@lru_cache(maxsize=16)
-def _estimate_ratios(cat_key: int) -> np.ndarray:
-    from .validate import leave_one_out
-
-    loo = leave_one_out(_CATS[cat_key])
-    return (loo.measured_rps / loo.estimated_rps).to_numpy()
-
-
-_CATS: dict[int, Catalog] = {}
-
-
 def estimate_spread(cat: Catalog) -> np.ndarray:
     """measured / estimated for every held-out result: the empirical error of a throughput estimate."""
-    _CATS[id(cat)] = cat
-    return _estimate_ratios(id(cat))
+    from .validate import leave_one_out
+
+    loo = leave_one_out(cat)
+    return (loo.measured_rps / loo.estimated_rps).to_numpy()
 
 
 def _tri(rng: np.random.Generator, lo: float, mode: float, hi: float, size) -> np.ndarray:
@@ -121,18 +111,18 @@ class MonteCarloResult:
     probability_accelerator_cheaper: float | None
 
 
-def _nominal_assumptions(cat: Catalog, x: Inputs, n: int) -> dict[str, np.ndarray]:
-    r = _ranges(cat)
-    out = {k: np.full((n, 1), r[k][1]) for k in r}
-    out["engineer_day_usd"] = np.full((n, 1), x.engineer_day_usd)  # the scenario's own, or the catalog's
-    for lvl_i, lvl in enumerate(SUPPORT_ORDER):
-        out.setdefault(f"porting_days_{lvl}", np.full((n, 1), x.porting_days[lvl_i]))
-        out.setdefault(f"update_share_{lvl}", np.full((n, 1), x.update_share[lvl_i]))
-    out = {k: v[:, 0] if k.startswith(("porting_days_", "update_share_")) else v for k, v in out.items()}
-    out.setdefault("idle_power_ratio", np.full((n, 1), x.idle_ratio))
-    out.setdefault("host_cost_ratio", np.full((n, 1), x.host_cost_ratio))
-    out.setdefault("hardware_lifetime_years", np.full((n, 1), x.lifetime_years))
-    out.setdefault("training_mfu", np.full((n, 1), x.training_mfu))
+def _nominal_assumptions(x: Inputs, n: int) -> dict[str, np.ndarray]:
+    """The resolved assumptions of `x`, repeated for `n` draws: (n, 1) columns, (n,) per support level."""
+    out = {
+        "engineer_day_usd": np.full((n, 1), x.engineer_day_usd),  # the scenario's own, or the catalog's
+        "idle_power_ratio": np.full((n, 1), x.idle_ratio),
+        "host_cost_ratio": np.full((n, 1), x.host_cost_ratio),
+        "hardware_lifetime_years": np.full((n, 1), x.lifetime_years),
+        "training_mfu": np.full((n, 1), x.training_mfu),
+    }
+    for i, lvl in enumerate(SUPPORT_ORDER):
+        out[f"porting_days_{lvl}"] = np.full(n, x.porting_days[i])
+        out[f"update_share_{lvl}"] = np.full(n, x.update_share[i])
     return out
 
 
@@ -148,7 +138,7 @@ def monte_carlo(
     mult_ranges = {k: ranges[k] for k in MULTIPLIERS}
     m = {k: _tri(rng, *mult_ranges[k], (n, d)) for k in MULTIPLIERS}
     m["estimated_throughput"] = rng.choice(estimate_spread(cat), size=(n, d))
-    a = _nominal_assumptions(cat, x, n)
+    a = _nominal_assumptions(x, n)
     for key, (lo, mode, hi) in ranges.items():
         if key in MULTIPLIERS or key == "host_power_ratio":
             continue  # host power: the device table's wall power is kept (it moves energy only)
@@ -214,7 +204,7 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     n = 1 + 2 * len(inputs)  # row 0 nominal, then low/high per input
     d = len(t.ids)
     m = {k: np.ones((n, 1)) for k in (*MULTIPLIERS, "estimated_throughput")}
-    a = _nominal_assumptions(cat, x, n)
+    a = _nominal_assumptions(x, n)
     volumes = np.full(n, scenario.requests_per_day)
     for i, (key, _label, lo, hi) in enumerate(inputs):
         for j, val in ((1 + 2 * i, lo), (2 + 2 * i, hi)):

@@ -28,9 +28,23 @@ def _efficiency(ratios: list[float]) -> float:
     return float(np.exp(np.mean(np.log(ratios)))) if ratios else math.nan
 
 
+_LOO: dict[int, tuple[Catalog, pd.DataFrame]] = {}
+
+
 def leave_one_out(cat: Catalog | None = None) -> pd.DataFrame:
-    """One row per comparable measured result: measured and held-out estimated throughput (and perf/W)."""
+    """One row per comparable measured result: measured and held-out estimated throughput (and perf/W).
+
+    Computed once per catalog (the app's headline band and its validation view both need it); each call
+    gets its own copy.
+    """
     cat = cat if cat is not None else load_catalog()
+    hit = _LOO.get(id(cat))
+    if hit is None or hit[0] is not cat:
+        _LOO[id(cat)] = (cat, _leave_one_out(cat))
+    return _LOO[id(cat)][1].copy()
+
+
+def _leave_one_out(cat: Catalog) -> pd.DataFrame:
     devices = cat.devices.set_index("id")
     workloads = cat.workloads.set_index("id")
     r = cat.results[cat.results.comparable & cat.results.requests_per_s_per_accelerator.notna()]

@@ -83,6 +83,21 @@ def voila(notebook: Path, *extra: str, timeout: float = 90) -> Iterator[str]:
         yield url
 
 
+def jupyter_argv(bin_dir: Path, command: str, port: int, *extra: str) -> list[str]:
+    """`jupyter <command>` (lab, server) on 127.0.0.1 with no token, as the tests run it."""
+    return [
+        str(bin_dir / "jupyter"),
+        command,
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--no-browser",
+        "--allow-root",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        *extra,
+    ]
+
+
 def record_external_requests(page: Any) -> list[str]:
     """Every request the page makes to anything but this machine (the app must make none)."""
     local = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")

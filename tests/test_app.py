@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import ipywidgets as W
 import pytest
 
@@ -66,8 +68,8 @@ def test_catalog_and_sources_open_in_the_app(tmp_path) -> None:
         page.locator(".vega-embed", has_text="Where GPUs win").locator("svg").wait_for(timeout=60_000)
         before = tornado.inner_html()
         page.get_by_role("button", name="Bare metal").click()
-        deadline = __import__("time").monotonic() + 30
-        while tornado.inner_html() == before and __import__("time").monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        while tornado.inner_html() == before and time.monotonic() < deadline:
             page.wait_for_timeout(100)
         assert tornado.inner_html() != before, "the tornado follows the controls"
         assert "P10-P90" in page.locator(".ax-headline").inner_text()

@@ -14,7 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from .conftest import REPO
-from .servers import browser_page, free_port, record_external_requests, serving
+from .servers import browser_page, free_port, jupyter_argv, record_external_requests, serving
 
 BINDER = REPO / "binder"
 
@@ -94,16 +94,7 @@ def test_fresh_binder_environment_runs_the_notebooks_and_serves_the_app(tmp_path
 
     # the app, served as Binder serves it: Voila as a server extension, at the badge's urlpath
     port = free_port()
-    argv = [
-        str(bin_dir / "jupyter"),
-        "server",
-        f"--port={port}",
-        "--ServerApp.ip=127.0.0.1",
-        "--no-browser",
-        "--allow-root",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
-    ]
+    argv = jupyter_argv(bin_dir, "server", port)
     with serving(argv, port, "binder-server", env=environ), browser_page() as page:
         external = record_external_requests(page)
         page.goto(f"http://127.0.0.1:{port}/voila/render/notebooks/app.ipynb", timeout=180_000)

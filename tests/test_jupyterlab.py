@@ -8,26 +8,21 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
-from .servers import browser_page, free_port, record_external_requests, serving
+from .servers import browser_page, free_port, jupyter_argv, record_external_requests, serving
 
 pytestmark = pytest.mark.slow
 
 
 def jupyterlab(root: Path):
     port = free_port()
-    argv = [
-        str(Path(sys.executable).parent / "jupyter"),
+    argv = jupyter_argv(
+        Path(sys.executable).parent,
         "lab",
-        f"--port={port}",
-        "--ServerApp.ip=127.0.0.1",
-        "--no-browser",
-        "--allow-root",
-        "--IdentityProvider.token=",
-        "--ServerApp.password=",
+        port,
         f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
+    )
     return serving(argv, port, "jupyterlab", cwd=root)
 
 

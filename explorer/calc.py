@@ -10,7 +10,10 @@ The model, per device d serving workload w:
 * throughput: the measured result per accelerator where the catalog has one (Offline scenario first),
   else a roofline estimate, 1 / max(compute / peak, traffic / bandwidth), times an efficiency factor
   fitted on the measured results of w (the geometric mean of measured / roofline; all workloads' results
-  where w has none);
+  where w has none). The peak is the device's at the precision the work runs in; the DRAM traffic is
+  dropped when the request's weights and activations fit in the device's on-chip memory (L2 cache or
+  SRAM). Each measured result is compared with the roofline of what it ran (its stated compute and
+  storage formats), so the fitted factor measures software efficiency, not a precision mismatch;
 * fleet: enough devices to carry the peak at the target utilisation, in whole model replicas (a model
   that does not fit one device's memory spans several) and, in the cloud, whole instances;
 * training (the training share of all compute) runs on GPUs: on a GPU option the same fleet trains in the
@@ -120,27 +123,106 @@ def _precision_bytes(precision: str) -> float:
 
 
 def _peak_ops(dev: pd.Series, precision: str) -> float:
-    """Peak throughput in ops/s at the workload's serving precision, falling back across formats."""
+    """Peak throughput in ops/s at a precision, falling back across formats.
+
+    8-bit (and 4-bit) work runs at the device's peak for that format: FP8 at the FP8 peak where the
+    catalog has one, else at the INT8 peak; INT8 at the INT8 peak, else at the FP8 peak (devices whose
+    only 8-bit matrix format is FP8, e.g. Gaudi); with neither, at twice the 16-bit peak. 16-bit work runs
+    at the BF16 (else FP16) peak.
+    """
     p = precision.lower()
-    int8 = dev.peak_int8_tops if pd.notna(dev.peak_int8_tops) else None
-    bf16 = dev.peak_bf16_tflops if pd.notna(dev.peak_bf16_tflops) else None
+
+    def known(x: Any) -> float | None:
+        return float(x) if x is not None and pd.notna(x) else None
+
+    int8 = known(dev.peak_int8_tops)
+    fp8 = known(getattr(dev, "peak_fp8_tflops", None))
+    bf16 = known(dev.peak_bf16_tflops)
     if any(k in p for k in ("int8", "fp8", "int4", "fp4")):
-        val = int8 if int8 is not None else (2 * bf16 if bf16 is not None else None)
+        first, second = (fp8, int8) if "fp8" in p else (int8, fp8)
+        val = first if first is not None else second
+        if val is None:
+            val = 2 * bf16 if bf16 is not None else None
     else:
         val = bf16 if bf16 is not None else int8
     return float(val) * 1e12 if val is not None else math.nan
 
 
-def _roofline_rps(dev: pd.Series, w: pd.Series) -> float:
-    peak = _peak_ops(dev, w.precision)
+def _stated(precision: Any) -> str | None:
+    """A result row's precision field if the source stated one (else None: the workload's is assumed)."""
+    return precision if isinstance(precision, str) and precision else None
+
+
+def working_set_mb(w: pd.Series, storage_precision: str | None = None) -> float:
+    """MB one request touches: the model's weights plus every activation it writes, at the storage
+    precision (the workload's own by default). NaN where the workload does not catalogue its activations.
+    """
+    acts = getattr(w, "activations_per_request", math.nan)
+    if acts is None or pd.isna(acts):
+        return math.nan
+    return (w.parameters + acts) * _precision_bytes(storage_precision or w.precision) / 1e6
+
+
+def fits_on_chip(dev: pd.Series, w: pd.Series, storage_precision: str | None = None) -> bool:
+    """Whether one request's weights and activations fit in the device's on-chip memory.
+
+    False where either figure is not catalogued (no on-chip reuse is then assumed, as before).
+    """
+    on_chip = getattr(dev, "on_chip_memory_mb", math.nan)
+    ws = working_set_mb(w, storage_precision)
+    return bool(pd.notna(on_chip) and on_chip > 0 and ws == ws and ws <= on_chip)
+
+
+def dram_traffic_mb(dev: pd.Series, w: pd.Series, storage_precision: str | None = None) -> float:
+    """DRAM (device-memory) bytes per request, in MB.
+
+    The workload's memory traffic is counted at its own precision; a run that keeps its tensors in a
+    wider or narrower format moves proportionally more or fewer bytes. When the request's whole working
+    set (weights and activations) fits in the device's on-chip memory, a schedule exists that reads
+    neither from DRAM: only the request's input and output cross the memory bus, which is neglected, so
+    the memory term is dropped. (Qualcomm's Cloud AI 100 proves the point on ResNet-50: its measured
+    MLPerf throughput at the workload's 23 MB/image would need 4x its 137 GB/s DRAM bandwidth.)
+    """
+    if fits_on_chip(dev, w, storage_precision):
+        return 0.0
+    scale = _precision_bytes(storage_precision or w.precision) / _precision_bytes(w.precision)
+    return float(w.memory_traffic_mb_per_request) * scale
+
+
+def _roofline_rps(
+    dev: pd.Series,
+    w: pd.Series,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+) -> float:
+    """Requests/s the device could serve at best: 1 / max(compute time, DRAM time) per request.
+
+    Compute runs at the device's peak in ``compute_precision`` and memory traffic is counted in
+    ``storage_precision`` (both default to the workload's serving precision; a measured result that
+    states the formats it ran in is compared with the roofline of what it ran, so that the efficiency
+    fitted on it measures the software, not a precision mismatch).
+    """
+    peak = _peak_ops(dev, compute_precision or w.precision)
     bw = float(dev.memory_bandwidth_gbps) * 1e9 if pd.notna(dev.memory_bandwidth_gbps) else math.nan
     t_compute = w.compute_gflop_per_request * 1e9 / peak if peak > 0 else math.nan
-    t_memory = w.memory_traffic_mb_per_request * 1e6 / bw if bw > 0 else math.nan
+    traffic = dram_traffic_mb(dev, w, storage_precision) * 1e6
+    t_memory = traffic / bw if bw > 0 and traffic > 0 else math.nan
     times = [t for t in (t_compute, t_memory) if not math.isnan(t)]
     if not times:
         return math.nan
-    # With no bandwidth figure (on-chip SRAM NPUs) the compute bound alone is used.
+    # With no bandwidth figure (on-chip SRAM NPUs), or a working set that fits on chip, the compute
+    # bound alone is used.
     return 1.0 / max(times)
+
+
+def result_roofline_rps(dev: pd.Series, w: pd.Series, row: Any) -> float:
+    """The roofline of what a measured result row ran: its stated compute and storage formats."""
+    return _roofline_rps(
+        dev,
+        w,
+        _stated(getattr(row, "compute_precision", None)),
+        _stated(getattr(row, "storage_precision", None)),
+    )
 
 
 def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
@@ -153,7 +235,8 @@ def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
     r = r.assign(_tier=tier).sort_values(
         ["device_id", "_tier", "requests_per_s_per_accelerator"], ascending=[True, True, False]
     )
-    return r.groupby("device_id", as_index=False).first()
+    # head(1), not first(): first() would fill a row's empty fields from the device's other rows
+    return r.groupby("device_id").head(1).reset_index(drop=True)
 
 
 def fit_efficiency(cat: Catalog, workload: str) -> tuple[float, int]:
@@ -166,7 +249,7 @@ def fit_efficiency(cat: Catalog, workload: str) -> tuple[float, int]:
         for row in best_measured(cat, wid).itertuples():
             if row.device_id not in devices.index:
                 continue
-            roof = _roofline_rps(devices.loc[row.device_id], workloads.loc[wid])
+            roof = result_roofline_rps(devices.loc[row.device_id], workloads.loc[wid], row)
             if roof > 0 and not math.isnan(roof):
                 out.append(row.requests_per_s_per_accelerator / roof)
         return out
@@ -236,8 +319,9 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         else:
             roof = _roofline_rps(dev, w)
             rps[i] = roof * eff
+            on_chip = " (weights and activations fit on chip: compute bound)" if fits_on_chip(dev, w) else ""
             rps_source.append(
-                f"estimated: roofline from peak compute and memory bandwidth x efficiency "
+                f"estimated: roofline from peak compute and memory bandwidth{on_chip} x efficiency "
                 f"{eff:.2f} fitted on {eff_n} measured results"
             )
         reason = ""

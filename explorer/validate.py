@@ -2,9 +2,10 @@
 
 For every comparable measured result, the device's measurements on that workload are held out, the
 efficiency factor is refitted on the remaining measurements (the same fit the model uses), and the
-roofline estimate is compared with the measurement. Performance per watt is compared the same way where
-the result carries measured power (MLPerf Power: whole-system wall power, so the estimate is taken at
-the server wall too).
+roofline estimate is compared with the measurement. Rooflines are taken for what each result ran: its
+stated compute and storage formats where the source gives them (``calc.result_roofline_rps``).
+Performance per watt is compared the same way where the result carries measured power (MLPerf Power:
+whole-system wall power, so the estimate is taken at the server wall too).
 
 Pure pandas/numpy (the calc layer): the CLI, the app's view and the tests all call ``leave_one_out``.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calc import _roofline_rps
+from .calc import result_roofline_rps
 from .catalog import Catalog, load_catalog
 
 #: The error the estimates are meant to stay within (issue 6's target).
@@ -48,29 +49,31 @@ def _leave_one_out(cat: Catalog) -> pd.DataFrame:
     devices = cat.devices.set_index("id")
     workloads = cat.workloads.set_index("id")
     r = cat.results[cat.results.comparable & cat.results.requests_per_s_per_accelerator.notna()]
+    # Each measurement against the roofline of what it ran (its stated compute and storage formats):
+    # the fitted factor then measures software efficiency, not a precision mismatch.
     roof = {
-        (row.workload, row.device_id): _roofline_rps(devices.loc[row.device_id], workloads.loc[row.workload])
+        row.Index: result_roofline_rps(devices.loc[row.device_id], workloads.loc[row.workload], row)
         for row in r.itertuples()
     }
     rows = []
     for row in r.itertuples():
         others = r[(r.workload == row.workload) & (r.device_id != row.device_id)]
         ratios = [
-            o.requests_per_s_per_accelerator / roof[(o.workload, o.device_id)]
-            for o in others.itertuples()
-            if roof[(o.workload, o.device_id)] > 0
+            o.requests_per_s_per_accelerator / roof[o.Index] for o in others.itertuples() if roof[o.Index] > 0
         ]
         basis = "same workload"
         if not ratios:  # no other device measured on this workload: fit on every other measurement
             pool = r[r.device_id != row.device_id]
             ratios = [
-                o.requests_per_s_per_accelerator / roof[(o.workload, o.device_id)]
+                o.requests_per_s_per_accelerator / roof[o.Index]
                 for o in pool.itertuples()
-                if roof[(o.workload, o.device_id)] > 0
+                if roof[o.Index] > 0
             ]
             basis = "all workloads"
         eff = _efficiency(ratios)
-        estimate = roof[(row.workload, row.device_id)] * eff
+        # The estimate is for the run as measured: a row that states its formats (e.g. BF16 maths on
+        # FP32 tensors) is predicted from the device's peak and traffic in those formats.
+        estimate = roof[row.Index] * eff
         dev = devices.loc[row.device_id]
         measured = row.requests_per_s_per_accelerator
         group = (

@@ -9,7 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.calc import breakeven_map, evaluate
+from explorer.calc import (
+    _peak_ops,
+    _roofline_rps,
+    breakeven_map,
+    dram_traffic_mb,
+    evaluate,
+    fits_on_chip,
+    working_set_mb,
+)
 from explorer.catalog import load_catalog
 from explorer.scenario import FRAMEWORKS, Scenario, ScenarioError
 
@@ -66,6 +74,64 @@ def test_breakeven_map_shape() -> None:
     m = breakeven_map(Scenario(), vols, chg)
     assert len(m) == 2500
     assert set(m.winner) <= {"gpu", "accelerator"}
+
+
+# -- the roofline: precision and on-chip memory ----------------------------------------------------
+
+DEV = CAT.devices.set_index("id", drop=False)
+WL = CAT.workloads.set_index("id", drop=False)
+
+
+def test_a_run_is_compared_with_the_roofline_of_the_formats_it_ran() -> None:
+    """Inferentia2's ResNet-50 figure ran BF16 maths on FP32 tensors: its roofline uses the 190 TFLOPS
+    BF16 peak (not the 380 TOPS INT8 one) and 4 bytes per element (not the workload's 1)."""
+    inf2, w = DEV.loc["aws-inferentia2"], WL.loc["resnet-50"]
+    assert w.precision == "int8"
+    assert dram_traffic_mb(inf2, w, "fp32") == pytest.approx(4 * w.memory_traffic_mb_per_request)
+    bw = inf2.memory_bandwidth_gbps * 1e9
+    t_compute = w.compute_gflop_per_request * 1e9 / (inf2.peak_bf16_tflops * 1e12)
+    t_memory = 4 * w.memory_traffic_mb_per_request * 1e6 / bw
+    assert _roofline_rps(inf2, w, "bf16", "fp32") == pytest.approx(1 / max(t_compute, t_memory))
+    # memory bound in both formats: four times the bytes, a quarter of the requests
+    assert _roofline_rps(inf2, w, "bf16", "fp32") == pytest.approx(_roofline_rps(inf2, w) / 4)
+
+
+def test_8bit_work_runs_at_the_devices_8bit_peak() -> None:
+    """Gaudi 3's only 8-bit matrix format is FP8 at 1,835 TFLOPS, the same as its BF16 peak: INT8 and
+    FP8 work run at that figure, not at twice the 16-bit peak. NVIDIA GPUs (no FP8 figure) use INT8."""
+    g3, h100 = DEV.loc["intel-gaudi3"], DEV.loc["nvidia-h100-sxm"]
+    assert _peak_ops(g3, "int8") == _peak_ops(g3, "fp8") == pytest.approx(1835e12)
+    assert _peak_ops(g3, "bf16") == pytest.approx(1835e12)
+    assert _peak_ops(h100, "fp8") == _peak_ops(h100, "int8") == pytest.approx(h100.peak_int8_tops * 1e12)
+
+
+def test_a_working_set_that_fits_on_chip_drops_the_dram_term() -> None:
+    """ResNet-50 touches 36.7 MB at int8 (25.6 M weights + 11.1 M activations): it fits the Cloud AI
+    100's 126 MB of SRAM and the L4's 48 MB L2, not the T4's 4 MB, so the L4 is compute bound and the
+    T4 memory bound (measured: L4 12.9 k, T4 6.1 k images/s)."""
+    w = WL.loc["resnet-50"]
+    assert working_set_mb(w) == pytest.approx(36.67, rel=1e-3)
+    qaic, l4, t4 = DEV.loc["qualcomm-cloud-ai-100"], DEV.loc["nvidia-l4"], DEV.loc["nvidia-t4"]
+    assert fits_on_chip(qaic, w) and fits_on_chip(l4, w) and not fits_on_chip(t4, w)
+    assert dram_traffic_mb(qaic, w) == 0
+    assert _roofline_rps(qaic, w) == pytest.approx(
+        qaic.peak_int8_tops * 1e12 / (w.compute_gflop_per_request * 1e9)
+    )
+    assert dram_traffic_mb(t4, w) == pytest.approx(w.memory_traffic_mb_per_request)
+    assert _roofline_rps(l4, w) > _roofline_rps(t4, w)
+    # at FP32 the same request no longer fits the L4's L2
+    assert not fits_on_chip(l4, w, "fp32")
+
+
+def test_without_an_on_chip_figure_or_an_activation_count_no_reuse_is_assumed() -> None:
+    w = WL.loc["resnet-50"]
+    qaic = DEV.loc["qualcomm-cloud-ai-100"].copy()
+    qaic["on_chip_memory_mb"] = float("nan")
+    assert not fits_on_chip(qaic, w)
+    assert dram_traffic_mb(qaic, w) == pytest.approx(w.memory_traffic_mb_per_request)
+    bert = WL.loc["bert-large"]
+    assert math.isnan(working_set_mb(bert))
+    assert not fits_on_chip(DEV.loc["amd-mi300x"], bert)
 
 
 # -- properties --------------------------------------------------------------------------------------

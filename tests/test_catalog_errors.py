@@ -92,6 +92,13 @@ def test_bad_choice_lists_allowed_values(catalog_copy: Path) -> None:
     assert "kind: 'tpu' is not allowed; allowed: gpu, accelerator" in msg
 
 
+def test_unknown_result_precision_lists_allowed_formats(catalog_copy: Path) -> None:
+    f = catalog_copy / "results" / "resnet-50.toml"
+    _edit(f, r'^compute_precision = "bf16"', 'compute_precision = "tf32"')
+    msg = str(_load_expecting(catalog_copy))
+    assert "compute_precision: 'tf32' is not allowed; allowed: int8, fp8, bf16, fp16" in msg
+
+
 def test_every_problem_is_reported_not_just_the_first(catalog_copy: Path) -> None:
     f = catalog_copy / "devices" / f"{BASE_DEVICE}.toml"
     _edit(f, r'^kind = "gpu"', 'kind = "tpu"')

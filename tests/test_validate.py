@@ -54,6 +54,40 @@ def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) 
     assert (others.to_numpy() != before.to_numpy()).all(), "the other devices' estimates do use it"
 
 
+#: Pairs of devices the measurements order one way by more than the target error while the model
+#: orders them the other way, each left with its reason. A new pair fails the test.
+KNOWN_CONTRADICTIONS = {
+    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8); the measured H200 lead (14.8
+    # vs 11.8 samples/s, 26 %) is software (TensorRT-LLM vs ROCm). MI300X is the only AMD device
+    # measured, so no vendor-level factor could be fitted without seeing the held-out point.
+    "llama-2-70b": {"nvidia-h200 > amd-mi300x"},
+    # Orin (4 MB L2) is memory bound at the workload's 23.2 MB/image with no on-chip activation reuse,
+    # and its MLPerf v3.1 run (GPU + 2 DLAs) reaches 73 % of that bound where the fitted factor is 0.46;
+    # Inferentia2's estimate is within 5 % of its measurement.
+    "resnet-50": {"nvidia-jetson-agx-orin > aws-inferentia2"},
+}
+
+
+def test_no_unexplained_rank_contradictions(loo) -> None:
+    """The model never orders two devices against measurements that differ by more than the target,
+    except for the pairs listed (and explained) in KNOWN_CONTRADICTIONS."""
+    s = summarise(loo)
+    new = {}
+    for r in s.ranks.itertuples():
+        found = {p for p in r.contradictions.split("; ") if p}
+        assert r.contradicted_pairs == len(found)
+        extra = found - KNOWN_CONTRADICTIONS.get(r.workload, set())
+        if extra:
+            new[r.workload] = sorted(extra)
+    assert not new, f"rank contradictions with no recorded reason: {new}"
+
+
+def test_median_error_within_target(loo) -> None:
+    s = summarise(loo)
+    assert s.median_error <= TARGET_ERROR
+    assert s.within_target
+
+
 def test_summary_figures(loo) -> None:
     s = summarise(loo)
     assert s.median_error == pytest.approx(loo.error.median())

@@ -25,6 +25,10 @@ POWER_BOUNDARIES = ("chip", "board", "server")
 SUPPORT_LEVELS = ("native", "sdk", "converter", "none")
 FRAMEWORKS = ("tensorflow", "pytorch", "jax", "cuda", "onnx", "huggingface")
 DEPLOYMENTS = ("cloud", "bare_metal", "edge")
+# Number formats a measured result may name for its matrix maths (the device has a peak for each) and
+# for the tensors it keeps in memory (weights and activations).
+COMPUTE_PRECISIONS = ("int8", "fp8", "bf16", "fp16")
+STORAGE_PRECISIONS = ("int4", "fp4", "int8", "fp8", "bf16", "fp16", "fp32")
 
 # Keys every value record may carry, whatever its field.
 RECORD_KEYS = frozenset({"value", "unit", "source", "note", "estimate", "method", "absent", "as_of"})
@@ -72,8 +76,24 @@ DEVICE_FIELDS: dict[str, Quantity | Text] = {
     "peak_int8_dense": Quantity(
         "Peak dense INT8 throughput (no structured sparsity)", "ops", "TOPS", (0.1, 100_000)
     ),
+    "peak_fp8_dense": Quantity(
+        "Peak dense FP8 throughput (no structured sparsity); optional: where it is omitted FP8 work runs at "
+        "the INT8 peak",
+        "flops",
+        "TFLOPS",
+        (0.01, 100_000),
+        False,
+    ),
     "power": Quantity(
         "Power of one device, with its basis and boundary", "power", "W", (0.1, 5000), extra=POWER_EXTRA
+    ),
+    "on_chip_memory": Quantity(
+        "On-chip memory all compute units share, as the vendor prints it (a GPU's L2 cache, AMD's Infinity "
+        "Cache, an NPU's on-chip SRAM); optional: without it no on-chip reuse is assumed",
+        "bytes",
+        "MB",
+        (0.01, 100_000),
+        False,
     ),
     "notes": Text("Free text for reviewers", required=False),
 }
@@ -107,6 +127,13 @@ WORKLOAD_FIELDS: dict[str, Quantity | Text] = {
     "parameters": Quantity("Model parameters", "count", "count", (1e3, 1e13)),
     "compute_per_request": Quantity("Compute per request", "work", "GFLOP", (1e-3, 1e9)),
     "memory_traffic_per_request": Quantity("Memory traffic per request", "bytes", "MB", (1e-3, 1e9)),
+    "activations_per_request": Quantity(
+        "Activation elements one request writes (every layer's output), for the on-chip fit test; optional",
+        "count",
+        "count",
+        (1, 1e13),
+        False,
+    ),
     "input_tokens_per_request": Quantity(
         "Input tokens per request (LLMs)", "count", "count", (1, 1e7), False
     ),
@@ -526,6 +553,16 @@ def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue
         v.error("result", "missing: one or more [[result]] tables")
         return v.issues
     texts = ("device", "benchmark", "division", "scenario", "system", "submitter", "precision")
+    formats = {
+        "compute_precision": Text(
+            "Format the matrix maths ran in, when the source states it", COMPUTE_PRECISIONS, False
+        ),
+        "storage_precision": Text(
+            "Format weights and activations were kept in, when the source states it",
+            STORAGE_PRECISIONS,
+            False,
+        ),
+    }
     for i, row in enumerate(rows):
         prefix = f"result[{i}]."
         if not isinstance(row, dict):
@@ -533,6 +570,8 @@ def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue
             continue
         for key in texts:
             v.check_text(row, prefix, key, Text(key, required=key not in ("submitter",)))
+        for key, spec in formats.items():
+            v.check_text(row, prefix, key, spec)
         n = row.get("accelerators")
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             v.error(f"{prefix}accelerators", f"{n!r} must be a whole number of accelerators, at least 1")
@@ -548,6 +587,7 @@ def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue
                 )
         for key in set(row) - {
             *texts,
+            *formats,
             "accelerators",
             "throughput",
             "power",
@@ -558,8 +598,8 @@ def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue
         }:
             v.error(
                 f"{prefix}{key}",
-                f"unknown key; allowed: {', '.join(sorted({*texts, 'accelerators'}))}, "
-                "throughput, power, note, id",
+                f"unknown key; allowed: {', '.join(sorted({*texts, *formats, 'accelerators'}))}, "
+                "throughput, power, note, id, comparable, why_not_comparable",
             )
     return v.issues
 

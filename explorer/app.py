@@ -370,11 +370,16 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     """The dashboard that the Voila app and the notebooks show.
 
     ``query`` is the page's URL query string (Voila passes it to the kernel): a shared link restores its
-    scenario; a bad or unknown value falls back to that field's default, with a note saying why.
+    scenario; a bad or unknown value falls back to that field's default, with a note saying why. Under Voila
+    the kernel is also hardened for the public (`explorer.session`).
     """
     from .scenario import from_query_lenient
+    from .session import SessionWatch, harden_kernel, under_voila
     from .widgets import Explorer
 
+    public = under_voila()
+    if public:  # the public app: no traceback reaches a visitor's browser, whatever goes wrong
+        harden_kernel()
     cat = cat if cat is not None else load_catalog()
     scenario, notes = from_query_lenient(
         query or "", {"workload": set(cat.workloads.id), "region": set(cat.regions.id)}
@@ -418,7 +423,10 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     uncertainty_section.live = view  # type: ignore[attr-defined]  # the live charts, once opened
     uncertainty_section.observe(_refresh_uncertainty, names=["selected_index"])
     explorer.observe(_refresh_uncertainty, names=["scenario_value"])
-    app = W.VBox([W.HTML(HOW_TO_READ), explorer, uncertainty_section, validation_section, catalog_section])
+    parts = [W.HTML(HOW_TO_READ), explorer, uncertainty_section, validation_section, catalog_section]
+    if public:  # says "session ended, reload" if the kernel behind the page goes away
+        parts.append(SessionWatch())
+    app = W.VBox(parts)
     app.explorer = explorer  # type: ignore[attr-defined]
     app.share = share  # type: ignore[attr-defined]
     return app

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from .catalog import USER_CATALOG_ENV, Catalog, CatalogError, load_catalog
 from .scenario import FIELD_SPECS, SPECS, Scenario, ScenarioError, parse_text
+from .serve import MAX_SESSIONS, POOL_SIZE
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
@@ -38,6 +39,22 @@ def _add_catalog_dirs(p: argparse.ArgumentParser) -> None:
         "over the built-in catalog: new ids add items, existing ids override them key by key. "
         f"Repeatable; folders in ${USER_CATALOG_ENV} are loaded too.",
     )
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small: the least allowed is {minimum}")
+        return value
+
+    return parse
+
+
+_positive_int, _non_negative_int = _count(1), _count(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
     app.add_argument(
         "--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    app.add_argument(
+        "--max-sessions",
+        type=_positive_int,
+        default=None,
+        help="most visitors at once; past it a visitor gets a 'busy, try again' page "
+        f"(default {MAX_SESSIONS})",
+    )
+    app.add_argument(
+        "--pool",
+        type=_non_negative_int,
+        default=None,
+        help=f"kernels kept pre-started, so a visitor's page is ready at once (default {POOL_SIZE}; 0: none)",
     )
 
     ev = commands.add_parser(
@@ -537,7 +567,9 @@ def _app_command(args: argparse.Namespace) -> int:
     host = "localhost" if args.ip == "127.0.0.1" else args.ip
     print(f"The explorer is served at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     try:
-        return subprocess.call(voila_argv(port=args.port, ip=args.ip))
+        options = {"max_sessions": args.max_sessions, "pool_size": args.pool}
+        options = {k: v for k, v in options.items() if v is not None}
+        return subprocess.call(voila_argv(port=args.port, ip=args.ip, **options))
     except KeyboardInterrupt:
         return EXIT_OK
 

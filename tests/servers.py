@@ -26,6 +26,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def server_process(port: int) -> Any:
+    """The process listening on 127.0.0.1:`port` (a psutil.Process)."""
+    import psutil
+
+    return next(
+        psutil.Process(c.pid)
+        for c in psutil.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,12 +95,15 @@ def serving(
 
 
 @contextlib.contextmanager
-def voila(notebook: Path, *extra: str, timeout: float = 90) -> Iterator[str]:
-    """Serve `notebook` with Voila, as `accel-explorer app` does, and yield its URL."""
+def voila(notebook: Path, *extra: str, timeout: float = 90, **options: int) -> Iterator[str]:
+    """Serve `notebook` with Voila, as `accel-explorer app` does, and yield its URL.
+
+    `options` go to `explorer.serve.voila_argv` (max_sessions, pool_size).
+    """
     from explorer.serve import voila_argv
 
     port = free_port()
-    with serving(voila_argv(notebook, port, *extra), port, "voila", timeout=timeout) as url:
+    with serving(voila_argv(notebook, port, *extra, **options), port, "voila", timeout=timeout) as url:
         yield url
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from explorer.calc import evaluate
@@ -12,21 +10,12 @@ from explorer.scenario import Scenario
 from explorer.widgets import MIX_PRESETS
 
 from .conftest import REPO
-from .servers import browser_page, record_external_requests, voila
+from .servers import browser_page, record_external_requests, voila, wait_for
 
 pytestmark = pytest.mark.slow
 CAT = load_catalog()
 APP = REPO / "notebooks" / "app.ipynb"
 SHOTS = REPO / ".pytest_cache"
-
-
-def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_app_loads_offline_and_follows_the_controls() -> None:
@@ -59,7 +48,7 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         changes.focus()
         page.keyboard.press("End")
         name = page.locator(".ax-headline .ax-name")
-        _wait_for(
+        wait_for(
             lambda: name.inner_text() == jax_weekly.recommendation.name,
             what=f"the headline to name {jax_weekly.recommendation.name}",
         )
@@ -72,29 +61,29 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         # move the request-volume slider: click near the right end of its track
         track = page.locator(".noUi-target").first.bounding_box()
         page.mouse.click(track["x"] + track["width"] * 0.92, track["y"] + track["height"] / 2)
-        _wait_for(lambda: headline.inner_text() != first, what="the headline to change")
-        _wait_for(lambda: cost.inner_html() != before, what="the cost chart to change")
+        wait_for(lambda: headline.inner_text() != first, what="the headline to change")
+        wait_for(lambda: cost.inner_html() != before, what="the cost chart to change")
         page.screenshot(path=str(SHOTS / "app-volume.png"))
 
         # edge: data-centre devices become unavailable, with the reason shown greyed in the chart
         page.get_by_role("button", name="Edge").click()
-        _wait_for(lambda: "not an edge device" in cost.inner_html(), what="the edge availability to show")
+        wait_for(lambda: "not an edge device" in cost.inner_html(), what="the edge availability to show")
         edge_names = set(CAT.devices[CAT.devices.segment == "edge"].name)
-        _wait_for(lambda: any(n in headline.inner_text() for n in edge_names), what="an edge device first")
+        wait_for(lambda: any(n in headline.inner_text() for n in edge_names), what="an edge device first")
 
         # a bad typed value: a clear message, the app keeps working
         page.get_by_text("Assumptions", exact=True).last.click()
         box = page.get_by_role("textbox", name="Electricity price")
         box.fill("cheap")
         box.press("Enter")
-        _wait_for(
+        wait_for(
             lambda: "electricity_usd_per_kwh: cheap is not allowed" in page.inner_text("body"),
             what="the error message",
         )
         assert box.input_value() == "cheap"
         box.fill("0.1")
         box.press("Enter")
-        _wait_for(lambda: "Not updated" not in page.inner_text("body"), what="the message to clear")
+        wait_for(lambda: "Not updated" not in page.inner_text("body"), what="the message to clear")
         assert not external, external
         assert not errors, errors
 
@@ -118,14 +107,14 @@ def test_deep_link_restores_the_scenario_and_exports_download(tmp_path) -> None:
         def href() -> str:  # page.url is a cached copy, updated only while Playwright runs
             return page.evaluate("location.href")
 
-        _wait_for(lambda: "deployment=bare-metal" in href(), what="the URL to follow the control")
+        wait_for(lambda: "deployment=bare-metal" in href(), what="the URL to follow the control")
         assert "requests_per_day=2500000000.0" in href() and "utilization" not in href()
 
         # the link, opened again, gives the same answer
         again = page.context.browser.new_page()
         again.goto(href(), timeout=120_000)
         again.locator(".vega-embed svg").nth(5).wait_for(timeout=120_000)
-        _wait_for(
+        wait_for(
             lambda: headline.inner_text() == again.locator(".ax-headline").inner_text(),
             what="the same headline from the shared link",
         )

@@ -1,0 +1,149 @@
+"""A visitor's session in the public app: no traceback reaches the browser; a clear word if the kernel goes.
+
+Voila's ``show_tracebacks=False`` covers only the notebook's own cells. Two other paths reached the browser
+with a full traceback (file paths, library versions) whatever it says:
+
+- errors in widget messages (a wrong-typed value, a malformed comm message, an exception in an observer)
+  are logged by the kernel's comm manager, and the kernel's stderr goes to the browser;
+- an exception in a callback run inside an ``Output`` widget, or in a button's ``on_click``, is shown with
+  ``showtraceback``.
+
+`harden_kernel` sends both to the server log instead (the kernel's own stderr, which Voila's log receives)
+and leaves the visitor a short message. `SessionWatch` notices when the kernel behind the page has gone
+(restarted, culled, crashed, server stopped) and says so, with a reload button: the address bar always
+holds the scenario (see `explorer.share.LinkBar`), so reloading loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from typing import Any, TextIO
+
+import anywidget
+import traitlets
+
+FRIENDLY = (
+    "Something went wrong on the server while handling that. Nothing you entered is lost; "
+    "if the page stops responding, reload it."
+)
+
+_log = logging.getLogger("explorer.session")
+
+
+def under_voila() -> bool:
+    """True in a kernel started by Voila (the public app), False in JupyterLab or plain Python."""
+    return "VOILA_BASE_URL" in os.environ
+
+
+def _server_log() -> TextIO:
+    """A stream to the kernel process's original stderr: the server's log, and only the server's.
+
+    ipykernel (6.x, ``capture_fd_output``) points file descriptor 2 at a pipe whose contents it forwards to
+    the browser, so ``sys.__stderr__`` is not private either; the kernel's stderr stream keeps a copy of the
+    original descriptor, which is the server's log.
+    """
+    original = getattr(sys.stderr, "_original_stdstream_copy", None)
+    if isinstance(original, int):
+        return os.fdopen(os.dup(original), "w", buffering=1, encoding="utf-8", errors="replace")
+    return sys.__stderr__
+
+
+def harden_kernel(shell: Any = None) -> bool:
+    """Keep tracebacks out of the browser in this kernel; True if it was done (there is an IPython kernel).
+
+    Idempotent. Only for the public app: in JupyterLab an engineer wants the traceback.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with ipykernel
+            return False
+        shell = get_ipython()
+    if shell is None or getattr(shell, "_explorer_hardened", False):
+        return shell is not None
+    # Log records (the comm manager's "Exception in comm_msg ..." among them) go to the server's log, not to
+    # sys.stderr, which the kernel forwards to the browser.
+    server_log = _server_log()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(server_log)
+    handler.setFormatter(
+        logging.Formatter("[explorer kernel %(process)d] %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    if root.level > logging.WARNING or root.level == logging.NOTSET:
+        root.setLevel(logging.WARNING)
+
+    def showtraceback(exc_tuple: Any = None, *args: Any, **kwargs: Any) -> None:
+        etype, value, tb = exc_tuple if exc_tuple else sys.exc_info()
+        text = "".join(traceback.format_exception(etype, value, tb)) if etype else "(no exception)"
+        print(
+            f"[explorer kernel {os.getpid()}] error shown to a visitor as a message:\n{text}", file=server_log
+        )
+        print(FRIENDLY, file=sys.stdout)
+
+    shell.showtraceback = showtraceback
+    shell._explorer_hardened = True
+    return True
+
+
+_WATCH_ESM = """
+function render({ model, el }) {
+  el.classList.add("ax-session");
+  const box = document.createElement("div");
+  box.className = "ax-session-lost";
+  box.setAttribute("role", "alert");
+  box.hidden = true;
+  const text = document.createElement("p");
+  text.textContent = "This session has ended: the server stopped or restarted its part of the app. " +
+    "Your settings are kept in the address bar; reload to carry on from where you were.";
+  const button = document.createElement("button");
+  button.className = "jupyter-button mod-primary ax-reload";
+  button.textContent = "Reload";
+  button.addEventListener("click", () => window.location.reload());
+  box.append(text, button);
+  el.append(box);
+  let sent = 0, answered = 0, lastAnswer = Date.now();
+  model.on("msg:custom", (msg) => {
+    if (msg && typeof msg.pong === "number") { answered = msg.pong; lastAnswer = Date.now(); }
+  });
+  const every = Math.max(500, model.get("interval_ms"));
+  const timer = setInterval(() => {
+    if (answered < sent && Date.now() - lastAnswer > model.get("timeout_ms")) {
+      box.hidden = false;
+      clearInterval(timer);
+      return;
+    }
+    sent += 1;
+    try { model.send({ ping: sent }); } catch (e) { /* a closed comm: the timeout decides */ }
+  }, every);
+}
+export default { render };
+"""
+
+_WATCH_CSS = """
+.ax-session-lost { position: fixed; inset: 0; z-index: 1000; display: flex; flex-direction: column;
+  align-items: center; justify-content: center; gap: 1rem; background: rgba(255, 255, 255, 0.94);
+  font-size: 1.1rem; text-align: center; padding: 2rem; }
+.ax-session-lost[hidden] { display: none; }
+.ax-session-lost p { max-width: 34rem; }
+"""
+
+
+class SessionWatch(anywidget.AnyWidget):
+    """Answers the page's pings; the page shows 'session ended, reload' when answers stop coming."""
+
+    _esm = _WATCH_ESM
+    _css = _WATCH_CSS
+    interval_ms = traitlets.Int(3000).tag(sync=True)
+    timeout_ms = traitlets.Int(10000).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._pong)
+
+    def _pong(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and isinstance(content.get("ping"), int):
+            self.send({"pong": content["ping"]})

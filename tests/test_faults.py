@@ -1,0 +1,85 @@
+"""Faults, in a real browser: a visitor whose kernel dies is told so and can reload into the same scenario;
+other visitors carry on; a visitor who leaves gives the kernel back at once."""
+
+from __future__ import annotations
+
+import re
+import signal
+import urllib.parse
+
+import psutil
+import pytest
+
+from .conftest import REPO
+from .servers import browser_page, server_process, voila, wait_for
+
+pytestmark = pytest.mark.slow
+APP = REPO / "notebooks" / "app.ipynb"
+
+
+def kernel_pids(url: str) -> dict[str, int]:
+    """Kernel id -> process id, for the kernels of the server behind `url`."""
+    server = server_process(urllib.parse.urlsplit(url).port)
+    found = {}
+    for child in server.children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+        except psutil.Error:  # gone, or a zombie waiting to be reaped
+            continue
+        with_id = re.search(r"kernel-([0-9a-f-]{36})\.json", cmdline)
+        if with_id:
+            found[with_id.group(1)] = child.pid
+    return found
+
+
+def page_kernel(page) -> str:
+    return re.search(r'kernelId": "([0-9a-f-]{36})"', page.content()).group(1)
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url, timeout=120_000)
+    page.locator(".ax-headline").wait_for(timeout=120_000)
+    page.locator(".vega-embed svg").nth(5).wait_for(timeout=60_000)
+
+
+def test_a_killed_kernel_tells_its_visitor_and_no_one_else() -> None:
+    query = "?requests_per_day=2500000000.0&deployment=bare-metal"
+    with voila(APP) as url, browser_page() as page:
+        open_app(page, url + query)
+        other = page.context.browser.new_page(viewport={"width": 1440, "height": 900})
+        open_app(other, url)
+        victim = page_kernel(page)
+        assert victim != page_kernel(other)
+        psutil.Process(kernel_pids(url)[victim]).send_signal(signal.SIGKILL)
+
+        lost = page.locator(".ax-session-lost")
+        lost.wait_for(state="visible", timeout=40_000)
+        assert "session has ended" in lost.inner_text() and "reload" in lost.inner_text().lower()
+        assert "Traceback" not in page.inner_text("body")
+
+        # the other visitor is unaffected: the controls still move the answer, and no banner
+        headline = other.locator(".ax-headline")
+        before = headline.inner_text()
+        other.get_by_role("button", name="Edge").click()
+        wait_for(lambda: headline.inner_text() != before, what="the other visitor's headline to change")
+        assert not other.locator(".ax-session-lost").is_visible()
+
+        # Reload: a new kernel, the same scenario (the address bar holds it)
+        page.get_by_role("button", name="Reload").click()
+        page.locator(".ax-headline").wait_for(timeout=120_000)
+        wait_for(lambda: page_kernel(page) != victim, what="a new kernel")
+        assert "requests_per_day=2500000000" in page.evaluate("location.href")
+        assert "2.5 B" in page.inner_text("body")
+        assert not page.locator(".ax-session-lost").is_visible()
+
+
+def test_a_visitor_who_leaves_gives_the_kernel_back_at_once() -> None:
+    """The page's `beforeunload` beacon shuts its kernel down (it failed with a 403 before serve.py set the
+    `_xsrf` cookie it is signed with). Leaving for another page runs the same handler as closing the tab;
+    headless Chromium's page.close() does not wait for the beacon, so the test navigates away."""
+    with voila(APP, pool_size=0) as url, browser_page() as page:
+        open_app(page, url)
+        kernel = page_kernel(page)
+        assert kernel in kernel_pids(url)
+        page.goto("about:blank")
+        wait_for(lambda: kernel not in kernel_pids(url), timeout=20, what="the kernel to be shut down")

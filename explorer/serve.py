@@ -43,8 +43,8 @@ color: #fff; border-radius: 4px; text-decoration: none; }}
 </style></head>
 <body>
 <h1>The explorer is busy right now</h1>
-<p id="busy-message">All {cap} places on this server are in use. Nothing is lost: this page tries again by
-itself in {retry} seconds, with the same link.</p>
+<p id="busy-message">This server takes {cap} visitors at a time, and it is full. Nothing is lost: this
+page tries again by itself in {retry} seconds, with the same link.</p>
 <p><a class="button" href="{again}">Try again now</a></p>
 </body></html>
 """

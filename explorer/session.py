@@ -125,7 +125,7 @@ export default { render };
 
 _WATCH_CSS = """
 .ax-session-lost { position: fixed; inset: 0; z-index: 1000; display: flex; flex-direction: column;
-  align-items: center; justify-content: center; gap: 1rem; background: rgba(255, 255, 255, 0.94);
+  align-items: center; justify-content: center; gap: 1rem; background: #fff;
   font-size: 1.1rem; text-align: center; padding: 2rem; }
 .ax-session-lost[hidden] { display: none; }
 .ax-session-lost p { max-width: 34rem; }

@@ -82,7 +82,9 @@ def voila_argv(
         "--VoilaConfiguration.allow_theme_override=NO",
         "--VoilaConfiguration.allow_template_override=NO",
         # The app serves no files of its own: nothing from the folder is readable through /voila/files.
-        "--VoilaConfiguration.file_allowlist=['(?!)']",
+        # (a list with one pattern, which matches nothing; not "(?!)", which traitlets reads as a tuple)
+        "--VoilaConfiguration.file_allowlist",
+        r"\A(?!)",
         # Kernels of visitors who left without closing the tab are shut down once idle (a closed tab shuts
         # its kernel down at once). Pre-started kernels are never culled.
         f"--MappingKernelManager.cull_idle_timeout={idle_seconds}",

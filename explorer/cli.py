@@ -564,8 +564,11 @@ def _app_command(args: argparse.Namespace) -> int:
 
     from .serve import voila_argv
 
-    host = "localhost" if args.ip == "127.0.0.1" else args.ip
-    print(f"The explorer is served at http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    if args.ip in ("0.0.0.0", "::"):  # every address of this machine: visitors use its network name
+        where = f"http://<this machine's address>:{args.port}/ (here: http://localhost:{args.port}/)"
+    else:
+        where = f"http://{'localhost' if args.ip == '127.0.0.1' else args.ip}:{args.port}/"
+    print(f"The explorer is served at {where} (Ctrl-C stops it)", flush=True)
     try:
         options = {"max_sessions": args.max_sessions, "pool_size": args.pool}
         options = {k: v for k, v in options.items() if v is not None}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -560,8 +561,6 @@ def _validate_command(args: argparse.Namespace) -> int:
 
 
 def _app_command(args: argparse.Namespace) -> int:
-    import subprocess
-
     from .serve import voila_argv
 
     if args.ip in ("0.0.0.0", "::"):  # every address of this machine: visitors use its network name
@@ -569,12 +568,13 @@ def _app_command(args: argparse.Namespace) -> int:
     else:
         where = f"http://{'localhost' if args.ip == '127.0.0.1' else args.ip}:{args.port}/"
     print(f"The explorer is served at {where} (Ctrl-C stops it)", flush=True)
-    try:
-        options = {"max_sessions": args.max_sessions, "pool_size": args.pool}
-        options = {k: v for k, v in options.items() if v is not None}
-        return subprocess.call(voila_argv(port=args.port, ip=args.ip, **options))
-    except KeyboardInterrupt:
-        return EXIT_OK
+    options = {"max_sessions": args.max_sessions, "pool_size": args.pool}
+    options = {k: v for k, v in options.items() if v is not None}
+    argv = voila_argv(port=args.port, ip=args.ip, **options)
+    # This process becomes the server, so a stop signal (a service manager's SIGTERM) reaches it and it
+    # shuts its kernels down; a child process would be orphaned with its kernels.
+    os.execv(argv[0], argv)
+    return EXIT_OK  # not reached
 
 
 def main(argv: Sequence[str] | None = None) -> int:

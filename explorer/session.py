@@ -73,8 +73,6 @@ def harden_kernel(shell: Any = None) -> bool:
         logging.Formatter("[explorer kernel %(process)d] %(levelname)s %(name)s: %(message)s")
     )
     root.addHandler(handler)
-    if root.level > logging.WARNING or root.level == logging.NOTSET:
-        root.setLevel(logging.WARNING)
 
     def showtraceback(exc_tuple: Any = None, *args: Any, **kwargs: Any) -> None:
         etype, value, tb = exc_tuple if exc_tuple else sys.exc_info()

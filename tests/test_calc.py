@@ -16,6 +16,7 @@ from explorer.calc import (
     dram_traffic_mb,
     evaluate,
     fits_on_chip,
+    on_chip_batch,
     working_set_mb,
 )
 from explorer.catalog import load_catalog
@@ -108,7 +109,7 @@ def test_8bit_work_runs_at_the_devices_8bit_peak() -> None:
 def test_a_working_set_that_fits_on_chip_drops_the_dram_term() -> None:
     """ResNet-50 touches 36.7 MB at int8 (25.6 M weights + 11.1 M activations): it fits the Cloud AI
     100's 126 MB of SRAM and the L4's 48 MB L2, not the T4's 4 MB, so the L4 is compute bound and the
-    T4 memory bound (measured: L4 12.9 k, T4 6.1 k images/s)."""
+    T4 only partly cached (measured: L4 12.9 k, T4 6.1 k images/s)."""
     w = WL.loc["resnet-50"]
     assert working_set_mb(w) == pytest.approx(36.67, rel=1e-3)
     qaic, l4, t4 = DEV.loc["qualcomm-cloud-ai-100"], DEV.loc["nvidia-l4"], DEV.loc["nvidia-t4"]
@@ -117,10 +118,34 @@ def test_a_working_set_that_fits_on_chip_drops_the_dram_term() -> None:
     assert _roofline_rps(qaic, w) == pytest.approx(
         qaic.peak_int8_tops * 1e12 / (w.compute_gflop_per_request * 1e9)
     )
-    assert dram_traffic_mb(t4, w) == pytest.approx(w.memory_traffic_mb_per_request)
+    assert 0 < dram_traffic_mb(t4, w) < w.memory_traffic_mb_per_request
     assert _roofline_rps(l4, w) > _roofline_rps(t4, w)
     # at FP32 the same request no longer fits the L4's L2
     assert not fits_on_chip(l4, w, "fp32")
+
+
+def test_activations_that_fit_on_chip_leave_only_the_weights_in_dram() -> None:
+    """ResNet-50 holds at most 1.81 M activation elements at once (1.8 MB at int8): two images' worth
+    fit the 4 MB L2 of the T4 and of the Jetson AGX Orin, so a batch of two reads the 25.6 MB of int8
+    weights once, 12.8 MB per image instead of the workload's 23.2 MB without reuse. Where the batch
+    that fits is too small to beat the no-reuse traffic, or nothing is catalogued, nothing changes."""
+    w = WL.loc["resnet-50"]
+    t4, orin = DEV.loc["nvidia-t4"], DEV.loc["nvidia-jetson-agx-orin"]
+    for dev in (t4, orin):
+        assert on_chip_batch(dev, w) == 2
+        assert dram_traffic_mb(dev, w) == pytest.approx(w.parameters / 2 / 1e6)
+    # Orin: 204.8 GB/s over 12.8 MB is 16.0 k images/s, under its 16.8 k compute bound (137.5 TOPS)
+    assert _roofline_rps(orin, w) == pytest.approx(orin.memory_bandwidth_gbps * 1e9 / (w.parameters / 2))
+    # at FP32 (7.2 MB peak) nothing fits a 4 MB L2: the workload's traffic, scaled to 4 bytes
+    assert on_chip_batch(t4, w, "fp32") == 0
+    assert dram_traffic_mb(t4, w, "fp32") == pytest.approx(4 * w.memory_traffic_mb_per_request)
+    # one image's peak fits but a batch of one would re-read all weights (25.6 MB > 23.2 MB): no gain
+    one = t4.copy()
+    one["on_chip_memory_mb"] = 2.0
+    assert on_chip_batch(one, w) == 1
+    assert dram_traffic_mb(one, w) == pytest.approx(w.memory_traffic_mb_per_request)
+    # a workload without the figure: no partial reuse
+    assert on_chip_batch(t4, WL.loc["bert-large"]) == 0
 
 
 def test_without_an_on_chip_figure_or_an_activation_count_no_reuse_is_assumed() -> None:

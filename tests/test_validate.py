@@ -57,14 +57,16 @@ def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) 
 #: Pairs of devices the measurements order one way by more than the target error while the model
 #: orders them the other way, each left with its reason. A new pair fails the test.
 KNOWN_CONTRADICTIONS = {
-    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8); the measured H200 lead (14.8
-    # vs 11.8 samples/s, 26 %) is software (TensorRT-LLM vs ROCm). MI300X is the only AMD device
-    # measured, so no vendor-level factor could be fitted without seeing the held-out point.
+    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8: 16.0 vs 15.1 samples/s); the
+    # measured H200 lead (14.8 vs 11.8 samples/s, 26 %) is software (TensorRT-LLM vs vLLM on ROCm). Any
+    # one factor per workload keeps the roofline order, and held out, each device's factor is fitted on
+    # the other's: the estimates come out 15.8 (MI300X) vs 13.2 (H200). Tried and not adopted: a factor
+    # per vendor (fitted on the workload's other devices of the same vendor, as a software-stack factor),
+    # with MI325X's MLPerf v5.0/v5.1 Llama-2-70B results added as the other AMD device. It removes this
+    # pair, but applied to every vendor it fits each of Google's two TPUs on SDXL on the other alone and
+    # orders H100 and H200 below TPU v6e (measured 34 % and 43 % above it): with one other device a
+    # vendor factor cannot tell the software stack from the device. Revisit with a third AMD device.
     "llama-2-70b": {"nvidia-h200 > amd-mi300x"},
-    # Orin (4 MB L2) is memory bound at the workload's 23.2 MB/image with no on-chip activation reuse,
-    # and its MLPerf v3.1 run (GPU + 2 DLAs) reaches 73 % of that bound where the fitted factor is 0.46;
-    # Inferentia2's estimate is within 5 % of its measurement.
-    "resnet-50": {"nvidia-jetson-agx-orin > aws-inferentia2"},
 }
 
 
@@ -72,14 +74,18 @@ def test_no_unexplained_rank_contradictions(loo) -> None:
     """The model never orders two devices against measurements that differ by more than the target,
     except for the pairs listed (and explained) in KNOWN_CONTRADICTIONS."""
     s = summarise(loo)
-    new = {}
+    new, gone = {}, {}
     for r in s.ranks.itertuples():
         found = {p for p in r.contradictions.split("; ") if p}
         assert r.contradicted_pairs == len(found)
         extra = found - KNOWN_CONTRADICTIONS.get(r.workload, set())
         if extra:
             new[r.workload] = sorted(extra)
+        if KNOWN_CONTRADICTIONS.get(r.workload, set()) - found:
+            gone[r.workload] = sorted(KNOWN_CONTRADICTIONS[r.workload] - found)
     assert not new, f"rank contradictions with no recorded reason: {new}"
+    # a pair the model no longer contradicts leaves the list (and its explanation with it)
+    assert not gone, f"listed contradictions that no longer occur: {gone}"
 
 
 def test_median_error_within_target(loo) -> None:

@@ -490,6 +490,7 @@ def build_catalog(
                 "compute_gflop_per_request": _num(d, "compute_per_request", "GFLOP"),
                 "memory_traffic_mb_per_request": _num(d, "memory_traffic_per_request", "MB"),
                 "activations_per_request": _num(d, "activations_per_request", "count"),
+                "peak_activations_per_request": _num(d, "peak_activations_per_request", "count"),
                 "input_tokens_per_request": _num(d, "input_tokens_per_request", "count"),
                 "output_tokens_per_request": _num(d, "output_tokens_per_request", "count"),
             }

@@ -134,6 +134,14 @@ WORKLOAD_FIELDS: dict[str, Quantity | Text] = {
         (1, 1e13),
         False,
     ),
+    "peak_activations_per_request": Quantity(
+        "Most activation elements one request holds at once (a layer's input and output, plus any input "
+        "kept for a later residual add), for the partial on-chip reuse test; optional",
+        "count",
+        "count",
+        (1, 1e13),
+        False,
+    ),
     "input_tokens_per_request": Quantity(
         "Input tokens per request (LLMs)", "count", "count", (1, 1e7), False
     ),

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import altair as alt
+import anywidget
 import ipywidgets as W
 import pandas as pd
 import traitlets
@@ -75,6 +76,81 @@ def enable_offline_charts() -> None:
 
 
 enable_offline_charts()
+
+# Every chart below shares one copy of altair's chart code in the browser. JupyterChart ships Vega,
+# Vega-Lite and vega-embed inside each widget's ``_esm`` (0.9 MB once bundled for offline use), and the
+# browser fetches, parses and runs a separate copy for every chart: six copies for the app's six charts,
+# each warming up on its own. Here the bundle travels once per kernel, in one ``AltairRuntime`` widget;
+# each chart's module is a loader that imports it once per page (keyed by its digest, so two kernels
+# with different versions in one JupyterLab each get their own) and hands the chart to its ``render``.
+_LOADER_ESM = r"""
+const loaded = (globalThis.__accelExplorerAltair ??= new Map());
+
+async function runtime(model) {
+  const ref = model.get("_runtime") || "";
+  const carrier = await model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, ""));
+  const digest = carrier.get("digest");
+  if (!loaded.has(digest)) {
+    const url = URL.createObjectURL(new Blob([carrier.get("bundle")], { type: "text/javascript" }));
+    const module = import(url).finally(() => URL.revokeObjectURL(url));
+    module.catch(() => loaded.delete(digest));
+    loaded.set(digest, module);
+  }
+  return loaded.get(digest);
+}
+
+async function render(ctx) {
+  let module;
+  try {
+    module = await runtime(ctx.model);
+  } catch (error) {
+    ctx.el.textContent =
+      "This chart could not load its drawing code (" + error.message + "). Reload the page.";
+    return;
+  }
+  return (module.default ?? module).render(ctx);
+}
+
+export default { render };
+"""
+
+
+class AltairRuntime(anywidget.AnyWidget):
+    """Altair's JupyterChart code (with Vega, offline), sent to the browser once per kernel; see Chart."""
+
+    _esm = "export default {};"
+    bundle = traitlets.Unicode("").tag(sync=True)
+    digest = traitlets.Unicode("").tag(sync=True)
+
+
+_RUNTIME: AltairRuntime | None = None
+
+
+def altair_runtime() -> AltairRuntime:
+    """The kernel's one AltairRuntime widget (created on first use and never closed)."""
+    global _RUNTIME
+    if _RUNTIME is None:
+        import hashlib
+
+        bundle = alt.JupyterChart._esm
+        _RUNTIME = AltairRuntime(bundle=bundle, digest=hashlib.sha256(bundle.encode()).hexdigest()[:16])
+    return _RUNTIME
+
+
+class Chart(alt.JupyterChart):
+    """``alt.JupyterChart`` whose JavaScript is the kernel's shared AltairRuntime, not a copy of its own.
+
+    Everything else (``.chart``, ``params``, the data channel ``LiveChart`` pushes through) is
+    JupyterChart's, unchanged.
+    """
+
+    _esm = _LOADER_ESM
+    _runtime = traitlets.Instance(AltairRuntime).tag(sync=True, **W.widget_serialization)
+
+    def __init__(self, chart: alt.TopLevelMixin, **kwargs: Any):
+        kwargs.setdefault("embed_options", {"actions": False, "renderer": "svg"})
+        super().__init__(chart, _runtime=altair_runtime(), **kwargs)
+
 
 CHANGE_LABELS = [(0, "frozen"), (1, "yearly"), (4, "quarterly"), (12, "monthly"), (52, "weekly")]
 
@@ -354,7 +430,7 @@ class LiveChart:
 
     def __init__(self, name: str, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]):
         self.name = name
-        self.widget = alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})
+        self.widget = Chart(chart)
         self.datasets: dict[str, list[dict[str, Any]]] = {n: C.records(data[n]) for n in C.DATASETS[name]}
         self.pushes = 0
         self.rebuilds = 0
@@ -590,6 +666,6 @@ class Explorer(W.VBox):
         self._on_controls()
 
 
-def chart_view(chart: alt.TopLevelMixin) -> alt.JupyterChart:
+def chart_view(chart: alt.TopLevelMixin) -> Chart:
     """Show any chart offline, in JupyterLab and Voila alike (Vega comes from vl-convert, not a CDN)."""
-    return alt.JupyterChart(chart, embed_options={"actions": False, "renderer": "svg"})
+    return Chart(chart)

@@ -30,6 +30,8 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         charts = page.locator(".vega-embed svg")
         charts.nth(5).wait_for(timeout=60_000)
         assert charts.count() == 6
+        # the six charts run one copy of Vega, imported once from the kernel's AltairRuntime widget
+        assert page.evaluate("globalThis.__accelExplorerAltair.size") == 1
 
         body = page.inner_text("body")
         assert "Traceback" not in body and "Error" not in body

@@ -38,6 +38,7 @@ def test_quickstart_renders_charts_and_widgets_offline_in_jupyterlab() -> None:
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         # two charts shown with chart_view, then the explorer's six: eight rendered Vega views
         page.locator(".vega-embed svg").nth(7).wait_for(timeout=180_000)
+        assert page.evaluate("globalThis.__accelExplorerAltair.size") == 1, "one copy of Vega for all eight"
         page.locator(".ax-headline").wait_for(timeout=30_000)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import altair as alt
 import ipywidgets as W
 import pytest
 
@@ -57,6 +58,18 @@ def test_moving_volume_updates_headline_and_charts_in_place(ex) -> None:
     assert live.datasets["options"] != before
     assert live.pushes == 1 and live.rebuilds == 0, "data changed: pushed, not rebuilt"
     assert ex.charts["cost_vs_volume"].datasets["current"][0]["requests_per_day"] == 5e9
+
+
+def test_every_chart_shares_one_copy_of_the_chart_code(ex) -> None:
+    """Vega travels to the browser once per kernel (AltairRuntime), not once per chart."""
+    runtimes = {id(live.widget._runtime) for live in ex.charts.values()}
+    assert len(runtimes) == 1
+    runtime = next(iter(ex.charts.values())).widget._runtime
+    assert runtime.bundle == alt.JupyterChart._esm and "vega" in runtime.bundle.lower()
+    for live in ex.charts.values():
+        state = live.widget.get_state()
+        assert state["_runtime"] == f"IPY_MODEL_{runtime.model_id}"
+        assert len(state["_esm"]) < 5_000 < len(runtime.bundle)
 
 
 def test_edge_changes_which_devices_are_available(ex) -> None:

@@ -366,14 +366,31 @@ def _lazy_section(title: str, build: Any) -> W.Accordion:
     return section
 
 
+def apply_query(app: W.Widget, query: str) -> None:
+    """Show a shared link's scenario in an app built by `explorer_app` (one update; none for no query).
+
+    ``query`` is the page's URL query string. A bad or unknown value falls back to that field's default,
+    with a note saying why. The Voila app builds itself first and applies the visitor's query afterwards:
+    a pre-started kernel has the whole app ready when its visitor arrives, and only this step waits.
+    """
+    from .scenario import from_query_lenient
+
+    explorer = app.explorer  # type: ignore[attr-defined]
+    cat = explorer.cat
+    scenario, notes = from_query_lenient(
+        query or "", {"workload": set(cat.workloads.id), "region": set(cat.regions.id)}
+    )
+    if scenario != explorer.result.scenario:
+        explorer.set_scenario(scenario)
+    explorer.show_notes(["Some settings in the link were not used:", *notes] if notes else [])
+
+
 def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widget:
     """The dashboard that the Voila app and the notebooks show.
 
     ``query`` is the page's URL query string (Voila passes it to the kernel): a shared link restores its
-    scenario; a bad or unknown value falls back to that field's default, with a note saying why. Under Voila
-    the kernel is also hardened for the public (`explorer.session`).
+    scenario (`apply_query`). Under Voila the kernel is also hardened for the public (`explorer.session`).
     """
-    from .scenario import from_query_lenient
     from .session import SessionWatch, harden_kernel, under_voila
     from .widgets import Explorer
 
@@ -381,12 +398,7 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     if public:  # the public app: no traceback reaches a visitor's browser, whatever goes wrong
         harden_kernel()
     cat = cat if cat is not None else load_catalog()
-    scenario, notes = from_query_lenient(
-        query or "", {"workload": set(cat.workloads.id), "region": set(cat.regions.id)}
-    )
-    explorer = Explorer(cat, scenario)
-    if notes:
-        explorer.show_notes(["Some settings in the link were not used:", *notes])
+    explorer = Explorer(cat)
     panel = share_panel(explorer)
     link, tools = panel.children[0], W.VBox(panel.children[1:])
     share = W.Accordion(children=[tools], selected_index=None)
@@ -429,6 +441,8 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     app = W.VBox(parts)
     app.explorer = explorer  # type: ignore[attr-defined]
     app.share = share  # type: ignore[attr-defined]
+    if query:
+        apply_query(app, query)
     return app
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from explorer import export
-from explorer.app import explorer_app
+from explorer.app import apply_query, explorer_app
 from explorer.calc import evaluate
 from explorer.catalog import load_catalog
 from explorer.scenario import FIELD_SPECS, Scenario, from_query_lenient
@@ -81,6 +81,24 @@ def test_app_opens_a_link_and_shows_what_it_ignored() -> None:
     assert e.result.scenario.requests_per_day == 2.5e9 and e.result.scenario.deployment == "edge"
     assert "utilization: 7.0 is not allowed" in e.notes.value
     assert e.controls.fields["requests_per_day"].value == 2.5e9
+
+
+def test_a_built_app_takes_a_link_in_one_update() -> None:
+    """The Voila app is built before its visitor arrives, then given the visitor's link."""
+    query = "requests_per_day=2500000000.0&deployment=edge&utilization=7"
+    app = explorer_app(CAT)
+    before = app.explorer.evaluations
+    apply_query(app, query)
+    assert app.explorer.evaluations == before + 1, "one update for the whole link"
+    direct = explorer_app(CAT, query=query)
+    assert app.explorer.result.scenario == direct.explorer.result.scenario
+    assert app.explorer.headline.value == direct.explorer.headline.value
+    assert "utilization: 7.0 is not allowed" in app.explorer.notes.value
+    apply_query(app, "")  # no link: the defaults, and no note left behind
+    assert app.explorer.result.scenario == Scenario() and app.explorer.notes.value == ""
+    plain = explorer_app(CAT)
+    apply_query(plain, "")
+    assert plain.explorer.evaluations == 1, "no link, nothing to update"
 
 
 def test_link_follows_the_controls() -> None:

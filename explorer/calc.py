@@ -31,7 +31,7 @@ The model, per device d serving workload w:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -553,7 +553,27 @@ class Inputs:
 PUE_BY_DEPLOYMENT = {"cloud": "hyperscale", "bare-metal": "enterprise", "edge": None}
 
 
+def _without_volume(s: Scenario) -> tuple[Any, ...]:
+    """Every field of `s` but its request volume: the key of what a request-volume change leaves as is."""
+    return tuple(getattr(s, f.name) for f in fields(s) if f.name != "requests_per_day")
+
+
+_RESOLVED: dict[tuple[Any, ...], tuple[Catalog, Inputs]] = {}
+
+
 def resolve(cat: Catalog, s: Scenario) -> Inputs:
+    """`s` with every catalog-derived value resolved (cached: a volume change resolves nothing anew)."""
+    key = (id(cat), *_without_volume(s))
+    hit = _RESOLVED.get(key)
+    if hit is None or hit[0] is not cat:
+        if len(_RESOLVED) >= 32:
+            _RESOLVED.pop(next(iter(_RESOLVED)))
+        hit = _RESOLVED[key] = (cat, _resolve(cat, s))
+    x = hit[1]
+    return x if x.scenario == s else replace(x, scenario=s)
+
+
+def _resolve(cat: Catalog, s: Scenario) -> Inputs:
     regions = cat.regions.set_index("id")
     if s.region not in regions.index:
         raise ScenarioError("region", s.region, "allowed: " + ", ".join(sorted(regions.index)))
@@ -876,27 +896,15 @@ class EvaluationResult:
     sweep: Sweep | None = field(default=None, repr=False)
     device_ids: np.ndarray | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def volume_curve(self) -> pd.DataFrame:
-        """Long form: requests_per_day, series (best GPU / best accelerator), device_id, tco_usd."""
-        if self.sweep is None or self.device_ids is None:
+        """Long form: requests_per_day, series (best GPU / best accelerator), device_id, tco_usd.
+
+        Shared by the evaluations that share a sweep (a request-volume change keeps it): read-only.
+        """
+        if self.sweep is None:
             return pd.DataFrame(columns=["requests_per_day", "series", "device_id", "tco_usd"])
-        sw, ids = self.sweep, self.device_ids
-        parts = [
-            pd.DataFrame(
-                {
-                    "requests_per_day": sw.volumes,
-                    "series": label,
-                    "device_id": np.where(idx >= 0, ids[np.maximum(idx, 0)], None),
-                    "tco_usd": tco,
-                }
-            )
-            for label, idx, tco in (
-                ("best GPU", sw.gpu_idx, sw.gpu_tco),
-                ("best accelerator", sw.acc_idx, sw.acc_tco),
-            )
-        ]
-        return pd.concat(parts, ignore_index=True).dropna(subset=["tco_usd"])
+        return self.sweep.curve
 
     def option(self, device_id: str) -> Option:
         return next(o for o in self.options if o.device_id == device_id)
@@ -1035,8 +1043,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
 
     if crossover:
-        sweep = sweep_volumes(t, x, VOLUME_GRID)
-        cross, cross_note = crossover_volume(t, x, sweep)
+        sweep, cross, cross_note = _volume_sweep(t, x)
     else:
         sweep, cross, cross_note = None, None, "not computed"
     rec = (
@@ -1060,6 +1067,23 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     )
 
 
+_SWEEPS: dict[tuple[Any, ...], tuple[DeviceTable, Sweep, float | None, str]] = {}
+
+
+def _volume_sweep(t: DeviceTable, x: Inputs) -> tuple[Sweep, float | None, str]:
+    """The volume sweep and the crossover for `x`'s scenario: cached, as neither depends on the scenario's
+    own request volume (a request-volume slider reuses them; the key keeps every other field)."""
+    key = (id(t), *_without_volume(x.scenario))
+    hit = _SWEEPS.get(key)
+    if hit is None or hit[0] is not t:
+        sweep = sweep_volumes(t, x, VOLUME_GRID)
+        cross, note = crossover_volume(t, x, sweep)
+        if len(_SWEEPS) >= 32:
+            _SWEEPS.pop(next(iter(_SWEEPS)))
+        hit = _SWEEPS[key] = (t, sweep, cross, note)
+    return hit[1], hit[2], hit[3]
+
+
 VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)  # 0.03 decades apart
 FINE_POINTS = 64  # refinement inside the bracketing grid step: 0.6 % resolution
 
@@ -1073,10 +1097,36 @@ class Sweep:
     acc_tco: np.ndarray
     gpu_idx: np.ndarray
     acc_idx: np.ndarray
+    device_ids: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def acc_wins(self) -> np.ndarray:
         return self.acc_tco < self.gpu_tco
+
+    @cached_property
+    def curve(self) -> pd.DataFrame:
+        """Long form: requests_per_day, series (best GPU / best accelerator), device_id, tco_usd.
+
+        Built once per sweep; evaluations that share a sweep share this frame (treat it as read-only).
+        """
+        if self.device_ids is None:
+            return pd.DataFrame(columns=["requests_per_day", "series", "device_id", "tco_usd"])
+        ids = self.device_ids
+        parts = [
+            pd.DataFrame(
+                {
+                    "requests_per_day": self.volumes,
+                    "series": label,
+                    "device_id": np.where(idx >= 0, ids[np.maximum(idx, 0)], None),
+                    "tco_usd": tco,
+                }
+            )
+            for label, idx, tco in (
+                ("best GPU", self.gpu_idx, self.gpu_tco),
+                ("best accelerator", self.acc_idx, self.acc_tco),
+            )
+        ]
+        return pd.concat(parts, ignore_index=True).dropna(subset=["tco_usd"])
 
 
 def sweep_volumes(t: DeviceTable, x: Inputs, volumes: np.ndarray) -> Sweep:
@@ -1085,7 +1135,7 @@ def sweep_volumes(t: DeviceTable, x: Inputs, volumes: np.ndarray) -> Sweep:
     rows = np.arange(len(volumes))
     tg = np.where(gi >= 0, c.tco[rows, np.maximum(gi, 0)], np.nan)
     ta = np.where(ai >= 0, c.tco[rows, np.maximum(ai, 0)], np.nan)
-    return Sweep(np.asarray(volumes, float), tg, ta, gi, ai)
+    return Sweep(np.asarray(volumes, float), tg, ta, gi, ai, t.ids)
 
 
 def crossover_volume(t: DeviceTable, x: Inputs, coarse: Sweep | None = None) -> tuple[float | None, str]:

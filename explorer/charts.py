@@ -74,16 +74,6 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 # -- data ----------------------------------------------------------------------------------------------
 
 
-def _options_frame(result: EvaluationResult) -> pd.DataFrame:
-    df = result.options_frame()
-    df["rank"] = range(1, len(df) + 1)
-    df["kind_label"] = [
-        KIND_LABEL[k] if a else "unavailable" for k, a in zip(df.kind, df.available, strict=True)
-    ]
-    df["how"] = ["measured" if m else "estimated" for m in df.throughput_measured]
-    return df
-
-
 _SUPPORT_CACHE: dict[tuple[int, tuple[tuple[str, float], ...]], pd.DataFrame] = {}
 
 
@@ -114,68 +104,83 @@ def chart_data(
     """Every chart's datasets for one evaluation, by dataset name.
 
     ``bands`` (``explorer.uncertainty.monte_carlo(...).options``) adds each option's P10-P90 range.
+    It runs on every slider move, so the frames are built from columns of plain lists (the ranked
+    options are a few dozen rows; pandas filtering and mapping per frame cost several times more).
     """
-    opts = _options_frame(result)
-    avail = opts[opts.available]
+    opts = result.options  # ranked: available by total cost, then unavailable
     s = result.scenario
+    names = {o.device_id: o.name for o in opts}
 
     # cumulative cost: the best GPU and the best accelerator (and the recommended option if different)
     shown = [d for d in (result.best_gpu, result.best_accelerator) if d]
     if result.recommendation and result.recommendation.device_id not in shown:
         shown.append(result.recommendation.device_id)
-    names = dict(zip(opts.device_id, opts.name, strict=True))
-    tl = result.timeline[result.timeline.device_id.isin(shown)].copy()
-    tl["name"] = tl.device_id.map(names)
-    tl["kind_label"] = tl.kind.map(KIND_LABEL)
+    tl = result.timeline
+    keep = tl.device_id.isin(shown).to_numpy()
+    ids = tl.device_id.to_numpy()[keep]
+    timeline = pd.DataFrame(
+        {
+            "month": tl.month.to_numpy()[keep],
+            "device_id": ids,
+            "name": [names[d] for d in ids],
+            "kind_label": [KIND_LABEL[k] for k in tl.kind.to_numpy()[keep]],
+            "cumulative_usd": tl.cumulative_usd.to_numpy()[keep],
+        }
+    )
     be = result.break_even_month
     breakeven = pd.DataFrame(columns=["month", "cumulative_usd", "label"])
     if be is not None and result.best_accelerator:
-        row = tl[(tl.device_id == result.best_accelerator) & (tl.month == be)]
-        if not row.empty:
+        at = (timeline.device_id == result.best_accelerator).to_numpy() & (timeline.month == be).to_numpy()
+        if at.any():
             breakeven = pd.DataFrame(
                 {
                     "month": [be],
-                    "cumulative_usd": [float(row.cumulative_usd.iloc[0])],
+                    "cumulative_usd": [float(timeline.cumulative_usd.to_numpy()[at][0])],
                     "label": [f"break-even: month {be}"],
                 }
             )
 
     total_requests = s.requests_per_day * 365.25 * s.horizon_years
-    p10 = p90 = pd.Series(np.nan, index=opts.index)
+    nan = float("nan")
+    p10 = p90 = [nan] * len(opts)
     if bands is not None and not bands.empty:
-        b = bands.set_index("device_id")
-        p10 = opts.device_id.map(b.p10_usd) / total_requests * 1e6
-        p90 = opts.device_id.map(b.p90_usd) / total_requests * 1e6
+        lo = dict(zip(bands.device_id, bands.p10_usd, strict=True))
+        hi = dict(zip(bands.device_id, bands.p90_usd, strict=True))
+        p10 = [lo.get(o.device_id, nan) / total_requests * 1e6 for o in opts]
+        p90 = [hi.get(o.device_id, nan) / total_requests * 1e6 for o in opts]
+    kind_label = [KIND_LABEL[o.kind] if o.available else "unavailable" for o in opts]
+    how = ["measured" if o.throughput_measured else "estimated" for o in opts]
+    note = ["" if o.available else f"unavailable: {o.unavailable_reason}" for o in opts]
     options = pd.DataFrame(
         {
-            "rank": opts["rank"],
+            "rank": range(1, len(opts) + 1),
             "p10_per_million_usd": p10,
             "p90_per_million_usd": p90,
-            "device": opts.name,
-            "device_id": opts.device_id,
-            "kind": opts.kind_label,
-            "cost_per_million_usd": opts.cost_per_million_requests_usd.fillna(0.0),
-            "tco_usd": opts.tco_usd,
-            "devices_needed": opts.devices_needed,
-            "status": [
-                "available" if a else f"unavailable: {r}"
-                for a, r in zip(opts.available, opts.unavailable_reason, strict=True)
+            "device": [o.name for o in opts],
+            "device_id": [o.device_id for o in opts],
+            "kind": kind_label,
+            "cost_per_million_usd": [_or(o.cost_per_million_requests_usd, 0.0) for o in opts],
+            "tco_usd": [_or(o.tco_usd, nan) for o in opts],
+            "devices_needed": [_or(o.devices_needed, nan) for o in opts],
+            "status": [n or "available" for n in note],
+            "throughput": [
+                f"{h} "
+                + (
+                    f"{o.throughput_per_device_rps:,.3g} requests/s"
+                    if o.throughput_per_device_rps is not None
+                    else "–"
+                )
+                for h, o in zip(how, opts, strict=True)
             ],
-            "throughput": opts.how
-            + " "
-            + opts.throughput_per_device_rps.map(lambda v: f"{v:,.3g} requests/s" if pd.notna(v) else "–"),
-            "throughput_source": opts.throughput_source,
-            "price_source": opts.price_source,
+            "throughput_source": [o.throughput_source for o in opts],
+            "price_source": [o.price_source for o in opts],
             # the greyed label beside an unavailable device (empty otherwise): one shared dataset for both
             # layers keeps the ranked sort (a filtered layer would make Vega-Lite drop it)
-            "note": [
-                "" if a else f"unavailable: {r}"
-                for a, r in zip(opts.available, opts.unavailable_reason, strict=True)
-            ],
+            "note": note,
         }
     )
 
-    curve = result.volume_curve.copy()
+    curve = result.volume_curve  # shared between evaluations (read-only): a push can skip it by identity
     crossover = pd.DataFrame(columns=["requests_per_day", "label"])
     if result.crossover_requests_per_day is not None:
         crossover = pd.DataFrame(
@@ -183,35 +188,44 @@ def chart_data(
         )
     current = pd.DataFrame({"requests_per_day": [s.requests_per_day], "label": ["you are here"]})
 
-    eff = opts[opts.throughput_per_device_rps.notna() & opts.power_w.notna()].copy()
+    # in catalog order, not ranked: the points do not move with the ranking, so a volume change that only
+    # reorders the ranking leaves this dataset (and its chart) as it was
+    eff = sorted(
+        (
+            (o, h)
+            for o, h in zip(opts, how, strict=True)
+            if o.throughput_per_device_rps is not None and o.power_w is not None
+        ),
+        key=lambda oh: oh[0].device_id,
+    )
     efficiency = pd.DataFrame(
         {
-            "device": eff.name,
-            "kind": [KIND_LABEL[k] for k in eff.kind],
-            "available": eff.available.map({True: "available here", False: "not available here"}),
-            "throughput_rps": eff.throughput_per_device_rps,
-            "requests_per_joule": eff.throughput_per_device_rps / eff.power_w,
-            "how": eff.how,
-            "throughput_source": eff.throughput_source,
-            "power_source": eff.power_source,
+            "device": [o.name for o, _ in eff],
+            "kind": [KIND_LABEL[o.kind] for o, _ in eff],
+            "available": ["available here" if o.available else "not available here" for o, _ in eff],
+            "throughput_rps": [o.throughput_per_device_rps for o, _ in eff],
+            "requests_per_joule": [o.throughput_per_device_rps / o.power_w for o, _ in eff],
+            "how": [h for _, h in eff],
+            "throughput_source": [o.throughput_source for o, _ in eff],
+            "power_source": [o.power_source for o, _ in eff],
         }
     )
 
     support = _support_frame(cat, tuple(sorted(s.framework_mix.as_dict().items())))
     col, label = BOUNDARIES[boundary]
-    pw = avail[avail[col].notna()]
+    pw = [o for o in opts if o.available and getattr(o, col) is not None]
     power = pd.DataFrame(
         {
-            "device": pw.name,
-            "kind": pw.kind_label,
-            "power_kw": pw[col],
-            "devices_needed": pw.devices_needed,
+            "device": [o.name for o in pw],
+            "kind": [KIND_LABEL[o.kind] for o in pw],
+            "power_kw": [getattr(o, col) for o in pw],
+            "devices_needed": [o.devices_needed for o in pw],
             "boundary": label,
-            "power_source": pw.power_source,
+            "power_source": [o.power_source for o in pw],
         }
     )
     return {
-        "timeline": tl[["month", "device_id", "name", "kind_label", "cumulative_usd"]],
+        "timeline": timeline,
         "breakeven": breakeven,
         "options": options,
         "curve": curve,
@@ -221,6 +235,10 @@ def chart_data(
         "support": support,
         "power": power,
     }
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 # -- chart builders ------------------------------------------------------------------------------------

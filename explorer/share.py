@@ -62,7 +62,13 @@ function render({ model, el }) {
     model.save_changes();
     setTimeout(() => { status.textContent = ""; }, 2500);
   });
-  model.on("change:query", sync);
+  // The address bar follows the controls a moment after they move: rewriting it costs the browser a few
+  // milliseconds, which would otherwise delay the charts of every slider move.
+  let pending = null;
+  model.on("change:query", () => {
+    clearTimeout(pending);
+    pending = setTimeout(sync, 120);
+  });
   sync();
   el.classList.add("ax-linkbar");
   el.append(button, box, status);

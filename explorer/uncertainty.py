@@ -15,6 +15,7 @@ distribution (low, nominal, high); one vectorised call of the model evaluates al
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -126,41 +127,69 @@ def _nominal_assumptions(x: Inputs, n: int) -> dict[str, np.ndarray]:
     return out
 
 
+_DRAWS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _draws(
+    cat: Catalog, t: DeviceTable, n: int, seed: int, engineer_given: bool
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.random.Generator]:
+    """The seeded draws (multipliers, assumption values) and the generator as it stands after them.
+
+    They depend only on the catalog's ranges, the table's size, the number of draws, the seed and whether
+    the user gave the engineer-day cost, so they are cached: the app re-runs the same 500 draws on every
+    slider move. The arrays are shared between calls; nothing writes to them.
+    """
+    key = (id(cat), id(t), n, seed, engineer_given)
+    hit = _DRAWS.get(key)
+    if hit is None or hit[0] is not cat or hit[1] is not t:
+        rng = np.random.default_rng(seed)
+        d = len(t.ids)
+        ranges = _ranges(cat)
+        m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS}
+        m["estimated_throughput"] = rng.choice(estimate_spread(cat), size=(n, d))
+        drawn = {}
+        for key_, (lo, mode, hi) in ranges.items():
+            if key_ in MULTIPLIERS or key_ == "host_power_ratio":
+                continue  # host power: the device table's wall power is kept (it moves energy only)
+            if key_ == "engineer_day_usd" and engineer_given:
+                continue  # the user gave the figure
+            shape = (n,) if key_.startswith(("porting_days_", "update_share_")) else (n, 1)
+            drawn[key_] = _tri(rng, lo, mode, hi, shape)
+        if len(_DRAWS) >= 16:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        hit = _DRAWS[key] = (cat, t, m, drawn, rng.bit_generator.state)
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.state = hit[4]
+    return hit[2], hit[3], rng
+
+
 def monte_carlo(
     scenario: Scenario, cat: Catalog | None = None, draws: int = 10_000, seed: int = 0
 ) -> MonteCarloResult:
     cat = cat if cat is not None else load_catalog()
     t = device_table(cat, scenario.workload, scenario.cloud_market)
     x = resolve(cat, scenario)
-    rng = np.random.default_rng(seed)
-    n, d = draws, len(t.ids)
-    ranges = _ranges(cat)
-    mult_ranges = {k: ranges[k] for k in MULTIPLIERS}
-    m = {k: _tri(rng, *mult_ranges[k], (n, d)) for k in MULTIPLIERS}
-    m["estimated_throughput"] = rng.choice(estimate_spread(cat), size=(n, d))
-    a = _nominal_assumptions(x, n)
-    for key, (lo, mode, hi) in ranges.items():
-        if key in MULTIPLIERS or key == "host_power_ratio":
-            continue  # host power: the device table's wall power is kept (it moves energy only)
-        if key == "engineer_day_usd" and scenario.engineer_day_usd is not None:
-            continue  # the user gave the figure
-        shape = (n,) if key.startswith(("porting_days_", "update_share_")) else (n, 1)
-        a[key] = _tri(rng, lo, mode, hi, shape)
+    n = draws
+    m, drawn, rng = _draws(cat, t, n, seed, scenario.engineer_day_usd is not None)
+    a = _nominal_assumptions(x, n) | drawn
     u = scenario.volume_uncertainty
     volumes = scenario.requests_per_day * (rng.uniform(1 - u, 1 + u, n) if u > 0 else np.ones(n))
     nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
     t2, x2 = _perturbed(t, x, m, a)
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=nominal.train_device_index)
     tco = np.where(nominal.available, c.tco, np.nan)
-    p10, p50, p90 = np.nanpercentile(np.where(nominal.available, tco, 0.0), [10, 50, 90], axis=0)
     avail = np.asarray(nominal.available)
+    shown = tco[:, avail]
+    # percentile (a partition per column) where no draw is NaN, which is the rule; nanpercentile otherwise
+    pct = np.nanpercentile if np.isnan(shown).any() else np.percentile
+    p10, p50, p90 = pct(shown, [10, 50, 90], axis=0)
     options = pd.DataFrame(
         {
             "device_id": t.ids[avail],
             "kind": t.kinds[avail],
-            "p10_usd": p10[avail],
-            "p50_usd": p50[avail],
-            "p90_usd": p90[avail],
+            "p10_usd": p10,
+            "p50_usd": p50,
+            "p90_usd": p90,
         }
     )
     gpu = np.where(t.is_gpu & avail, tco, np.inf).min(axis=1)

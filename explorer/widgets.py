@@ -432,12 +432,18 @@ class LiveChart:
         self.name = name
         self.widget = Chart(chart)
         self.datasets: dict[str, list[dict[str, Any]]] = {n: C.records(data[n]) for n in C.DATASETS[name]}
+        # the frames last shown: a frame shared between evaluations (the volume curve, the support grid)
+        # is the same object when unchanged, so it is skipped without converting its rows
+        self.frames = {n: data[n] for n in C.DATASETS[name]}
         self.pushes = 0
         self.rebuilds = 0
 
     def push(self, data: dict[str, pd.DataFrame]) -> bool:
         updates = []
         for n in C.DATASETS[self.name]:
+            if data[n] is self.frames[n]:
+                continue
+            self.frames[n] = data[n]
             rows = C.records(data[n])
             if rows != self.datasets[n]:
                 updates.append({"namespace": "data", "name": n, "scope": [], "value": rows})
@@ -452,6 +458,7 @@ class LiveChart:
     def replace(self, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]) -> None:
         self.rebuilds += 1
         self.datasets = {n: C.records(data[n]) for n in C.DATASETS[self.name]}
+        self.frames = {n: data[n] for n in C.DATASETS[self.name]}
         self.widget.chart = chart
 
 

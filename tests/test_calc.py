@@ -232,3 +232,33 @@ def test_json_output_is_finite_and_complete(s: Scenario) -> None:
     d = evaluate(s, CAT).to_dict()
     text = json.dumps(d, allow_nan=False, default=str)
     assert '"crossover_requests_per_day"' in text
+
+
+def test_volume_free_caches_give_what_a_cold_evaluation_gives() -> None:
+    """A request-volume change reuses the resolved inputs, the volume sweep and the crossover; the answer
+    must be the one a cold evaluation gives."""
+    import explorer.calc as calc
+
+    def cold(s: Scenario) -> dict:
+        calc._SWEEPS.clear()
+        calc._RESOLVED.clear()
+        return evaluate(s, CAT).to_dict()
+
+    for s in (Scenario(requests_per_day=3e9), Scenario(deployment="edge", workload="resnet-50")):
+        expected = cold(s)
+        calc._SWEEPS.clear()
+        calc._RESOLVED.clear()
+        # scenarios that must not be taken for s, then s at another volume (the entry s should hit)
+        evaluate(
+            Scenario(requests_per_day=s.requests_per_day, workload=s.workload, deployment="bare-metal"), CAT
+        )
+        evaluate(
+            Scenario(requests_per_day=s.requests_per_day, workload=s.workload, model_changes_per_year=40), CAT
+        )
+        evaluate(Scenario(requests_per_day=2e5, deployment=s.deployment, workload=s.workload), CAT)
+        warm = evaluate(s, CAT)
+        assert str(warm.to_dict()) == str(expected)  # str: NaN == NaN
+        t = calc.device_table(CAT, s.workload, s.cloud_market)
+        x = calc.resolve(CAT, s)
+        assert x.scenario == s
+        assert warm.crossover_requests_per_day == calc.crossover_volume(t, x)[0]

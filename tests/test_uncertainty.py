@@ -139,3 +139,24 @@ def test_tornado_chart_marks_flips() -> None:
         "moves the total",
         "can flip the recommendation",
     ]
+
+
+def test_cached_draws_give_what_a_cold_run_gives() -> None:
+    """The app re-runs the same seeded draws on every move; the cache must not change a figure."""
+    import explorer.uncertainty as U
+
+    def cold(s: Scenario):
+        U._DRAWS.clear()
+        return monte_carlo(s, CAT, draws=500, seed=3)
+
+    for s in (
+        Scenario(requests_per_day=3e9),
+        Scenario(volume_uncertainty=0.3),
+        Scenario(engineer_day_usd=900),
+    ):
+        expected = cold(s)
+        U._DRAWS.clear()
+        monte_carlo(Scenario(requests_per_day=2e5), CAT, draws=500, seed=3)  # warm the cache elsewhere
+        got = monte_carlo(s, CAT, draws=500, seed=3)
+        assert got.options.equals(expected.options)
+        assert got.probability_accelerator_cheaper == expected.probability_accelerator_cheaper

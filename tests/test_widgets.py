@@ -60,6 +60,21 @@ def test_moving_volume_updates_headline_and_charts_in_place(ex) -> None:
     assert ex.charts["cost_vs_volume"].datasets["current"][0]["requests_per_day"] == 5e9
 
 
+def test_a_volume_change_pushes_only_the_charts_whose_data_changed(ex) -> None:
+    """Performance per watt and framework support do not depend on the volume: nothing is sent to them
+    (their rows, in catalog order, are unchanged even where the ranking reorders); the volume curve is
+    the same frame, so not even its rows are converted again."""
+    before = {name: live.pushes for name, live in ex.charts.items()}
+    curve = ex.charts["cost_vs_volume"].frames["curve"]
+    for volume in (5e9, 2e6, 3e10):
+        ex.controls.fields["requests_per_day"].value = volume
+    pushed = {name for name, live in ex.charts.items() if live.pushes > before[name]}
+    assert pushed == {"cumulative_cost", "cost_per_request", "cost_vs_volume", "power"}
+    assert ex.charts["cost_vs_volume"].frames["curve"] is curve
+    ex.controls.fields["model_changes_per_year"].value = 12
+    assert ex.charts["cost_vs_volume"].frames["curve"] is not curve, "another sweep: a new curve"
+
+
 def test_every_chart_shares_one_copy_of_the_chart_code(ex) -> None:
     """Vega travels to the browser once per kernel (AltairRuntime), not once per chart."""
     runtimes = {id(live.widget._runtime) for live in ex.charts.values()}

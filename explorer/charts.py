@@ -301,7 +301,11 @@ def cost_per_request_chart(options: pd.DataFrame) -> alt.Chart:
         x=alt.value(0), text="note:N"
     )
     return alt.layer(bars, whiskers, greyed).properties(
-        width=WIDTH, title="Cost per million requests (whiskers: P10-P90 over the uncertain inputs)"
+        width=WIDTH,
+        # the explanation goes under the title: on one line it ran into the next column's controls
+        title=alt.TitleParams(
+            "Cost per million requests", subtitle="whiskers: P10-P90 over the uncertain inputs"
+        ),
     )
 
 
@@ -429,7 +433,8 @@ def power_chart(power: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("power_source:N", title="power source"),
             ],
         )
-        .properties(width=WIDTH, title="Power of the fleet, by device")
+        # narrower than the others: its device names take about 170 px of its half of the grid
+        .properties(width=WIDTH - 130, title="Power of the fleet, by device")
     )
 
 

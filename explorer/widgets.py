@@ -525,6 +525,7 @@ def headline_html(r: EvaluationResult, bands: Any = None) -> str:
 
 CSS = """
 <style>
+.ax-wide { grid-column: 1 / span 2; }
 .ax-headline { font-family: system-ui, sans-serif; }
 .ax-rec { font-size: 22px; margin: 2px 0 6px 0; }
 .ax-name { font-weight: 600; }
@@ -572,11 +573,13 @@ class Explorer(W.VBox):
         self.evaluations = 1
 
         ch = self.charts
+        # the ranked costs take the grid's whole width: every device's row, and why the greyed ones are
+        # unavailable, in words that are too long for half of a laptop screen
         grid = W.GridBox(
             [
                 ch["cumulative_cost"].widget,
                 ch["cost_vs_volume"].widget,
-                ch["cost_per_request"].widget,
+                ch["cost_per_request"].widget.add_class("ax-wide"),
                 W.VBox([self.boundary, ch["power"].widget]),
                 ch["perf_per_watt"].widget,
                 ch["framework_support"].widget,

@@ -127,9 +127,10 @@ _RUNTIME: AltairRuntime | None = None
 
 
 def altair_runtime() -> AltairRuntime:
-    """The kernel's one AltairRuntime widget (created on first use and never closed)."""
+    """The kernel's one AltairRuntime widget (created on first use; made anew if someone closed it, say
+    with ``Widget.close_all()``, so that later charts still find their code)."""
     global _RUNTIME
-    if _RUNTIME is None:
+    if _RUNTIME is None or _RUNTIME.comm is None:
         import hashlib
 
         bundle = alt.JupyterChart._esm

@@ -81,7 +81,7 @@ def test_missing_template_parameter_does_not_hang(url: str) -> None:
 
 def test_sources_are_not_in_the_page(url: str) -> None:
     _, body, _ = get(url + "/")
-    assert "explorer_app(" not in body and "get_query_string" not in body
+    assert "explorer_app(" not in body and "get_query_string" not in body and "apply_query" not in body
 
 
 # -- what a visitor's browser can send: widget messages only, and none of them shows a traceback ----------

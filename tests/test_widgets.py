@@ -11,7 +11,7 @@ import pytest
 
 from explorer.catalog import load_catalog
 from explorer.scenario import FIELD_SPECS, Scenario
-from explorer.widgets import Explorer, MixControl, changes_label
+from explorer.widgets import Explorer, MixControl, changes_label, chart_view
 
 from .conftest import cli
 
@@ -85,6 +85,9 @@ def test_every_chart_shares_one_copy_of_the_chart_code(ex) -> None:
         state = live.widget.get_state()
         assert state["_runtime"] == f"IPY_MODEL_{runtime.model_id}"
         assert len(state["_esm"]) < 5_000 < len(runtime.bundle)
+    runtime.close()  # e.g. Widget.close_all(): the next chart gets a live runtime, not the closed one
+    later = chart_view(ex.charts["power"].widget.chart)
+    assert later._runtime is not runtime and later._runtime.comm is not None
 
 
 def test_edge_changes_which_devices_are_available(ex) -> None:

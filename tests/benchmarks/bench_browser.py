@@ -12,7 +12,8 @@ In one run, each figure beside its baseline, medians over several runs (this mac
 2. time to first chart: page opened to first chart drawn, cold (a new kernel per visit) and with
    pre-started kernels (Voila's preheat pool), beside the floor page;
 3. memory: the kernel's resident memory per visitor, against the floor's bare kernel;
-4. where a cold start goes: Python-side steps timed in a fresh interpreter.
+4. where a cold start goes: Python-side steps timed in a fresh interpreter;
+5. the kernel's part of a request-volume move, in-process (no browser, no sending): each step's median.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--changes", type=int, default=25, help="slider changes per mode (median and p95)")
     ap.add_argument("--loads", type=int, default=3, help="page loads per first-chart figure")
-    ap.add_argument("--only", choices=["slider", "load", "memory", "startup"], help="run one part only")
+    ap.add_argument(
+        "--only", choices=["slider", "load", "memory", "startup", "kernel"], help="run one part only"
+    )
     args = ap.parse_args()
 
     def run(part: str) -> bool:
@@ -143,6 +146,42 @@ def main() -> None:
         print("\n4. Where a cold start goes (s, fresh interpreter, offline bundle cached)")
         for step, secs in startup_breakdown().items():
             print(f"   {step:45s} {secs:5.2f}")
+    if run("kernel"):
+        kernel_part()
+
+
+def kernel_part(moves: int = 60) -> None:
+    """The steps of Explorer.update for a request-volume move, timed in this process."""
+    import dataclasses
+
+    from explorer import charts as C
+    from explorer.calc import evaluate
+    from explorer.catalog import load_catalog
+    from explorer.uncertainty import monte_carlo
+    from explorer.widgets import HEADLINE_DRAWS, Explorer, headline_html
+
+    cat = load_catalog()
+    ex = Explorer(cat)
+    s0 = ex.controls.scenario()
+    steps: dict[str, list[float]] = {}
+
+    def timed(step: str, fn, *args, **kwargs):
+        t = time.perf_counter()
+        out = fn(*args, **kwargs)
+        steps.setdefault(step, []).append((time.perf_counter() - t) * 1000)
+        return out
+
+    for i in range(moves):
+        s = dataclasses.replace(s0, requests_per_day=s0.requests_per_day * (1.12 if i % 2 else 1.0))
+        r = timed("evaluation", evaluate, s, cat)
+        b = timed(f"Monte Carlo band ({HEADLINE_DRAWS} draws)", monte_carlo, s, cat, HEADLINE_DRAWS, 0)
+        d = timed("chart data", C.chart_data, r, cat, "facility", b.options)
+        timed("headline", headline_html, r, b)
+        timed("pushes (rows compared, changed ones set)", lambda d=d: [c.push(d) for c in ex.charts.values()])
+        timed("the whole update, as a move runs it", ex.update, s)
+    print("\n5. A request-volume move in the kernel (ms, in-process medians; Voila adds sending it)")
+    for step, ms in steps.items():
+        print(f"   {step:45s} {statistics.median(ms):6.2f}")
 
 
 def slider_part(args: argparse.Namespace) -> None:

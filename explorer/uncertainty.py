@@ -128,6 +128,7 @@ def _nominal_assumptions(x: Inputs, n: int) -> dict[str, np.ndarray]:
 
 
 _DRAWS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_CACHED_CELLS = 50_000  # draws x devices kept per entry: about 2.5 MB of multipliers (16 entries at most)
 
 
 def _draws(
@@ -155,9 +156,11 @@ def _draws(
                 continue  # the user gave the figure
             shape = (n,) if key_.startswith(("porting_days_", "update_share_")) else (n, 1)
             drawn[key_] = _tri(rng, lo, mode, hi, shape)
-        if len(_DRAWS) >= 16:
-            _DRAWS.pop(next(iter(_DRAWS)))
-        hit = _DRAWS[key] = (cat, t, m, drawn, rng.bit_generator.state)
+        hit = (cat, t, m, drawn, rng.bit_generator.state)
+        if n * d <= _CACHED_CELLS:  # the app's small runs; a one-off 10,000-draw run is not kept
+            if len(_DRAWS) >= 16:
+                _DRAWS.pop(next(iter(_DRAWS)))
+            _DRAWS[key] = hit
     rng = np.random.default_rng(seed)
     rng.bit_generator.state = hit[4]
     return hit[2], hit[3], rng

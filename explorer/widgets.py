@@ -86,9 +86,22 @@ enable_offline_charts()
 _LOADER_ESM = r"""
 const loaded = (globalThis.__accelExplorerAltair ??= new Map());
 
+async function carrierOf(model) {
+  const id = (model.get("_runtime") || "").replace(/^IPY_MODEL_/, "");
+  // the runtime's model is created before the charts' (the kernel opens it first); should a page ever
+  // build them in another order, wait for it a little rather than fail
+  for (let waited = 0; ; waited += 50) {
+    try {
+      return await model.widget_manager.get_model(id);
+    } catch (error) {
+      if (waited >= 5000) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 async function runtime(model) {
-  const ref = model.get("_runtime") || "";
-  const carrier = await model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, ""));
+  const carrier = await carrierOf(model);
   const digest = carrier.get("digest");
   if (!loaded.has(digest)) {
     const url = URL.createObjectURL(new Blob([carrier.get("bundle")], { type: "text/javascript" }));

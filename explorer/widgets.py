@@ -135,6 +135,9 @@ class AltairRuntime(anywidget.AnyWidget):
     bundle = traitlets.Unicode("").tag(sync=True)
     digest = traitlets.Unicode("").tag(sync=True)
 
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Nothing a browser sends changes it: the code every later chart runs comes from the kernel."""
+
 
 _RUNTIME: AltairRuntime | None = None
 

@@ -85,6 +85,11 @@ def test_every_chart_shares_one_copy_of_the_chart_code(ex) -> None:
         state = live.widget.get_state()
         assert state["_runtime"] == f"IPY_MODEL_{runtime.model_id}"
         assert len(state["_esm"]) < 5_000 < len(runtime.bundle)
+    forged = {"method": "update", "state": {"bundle": "alert(1)", "digest": "x"}, "buffer_paths": []}
+    runtime._handle_msg(
+        {"content": {"data": forged}, "buffers": []}
+    )  # a browser's message to the runtime is ignored
+    assert runtime.bundle == alt.JupyterChart._esm and runtime.digest != "x"
     runtime.close()  # e.g. Widget.close_all(): the next chart gets a live runtime, not the closed one
     later = chart_view(ex.charts["power"].widget.chart)
     assert later._runtime is not runtime and later._runtime.comm is not None

@@ -31,9 +31,10 @@ The model, per device d serving workload w:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
-from functools import cached_property, lru_cache
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache, wraps
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,8 @@ import pandas as pd
 from .catalog import Catalog, load_catalog
 from .catalog.units import convert
 from .scenario import FRAMEWORK_LABELS, FRAMEWORKS, MAJOR_CLOUDS, Scenario, ScenarioError
+
+T = TypeVar("T")
 
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 SECONDS_PER_DAY = 86400.0
@@ -301,20 +304,41 @@ def _cheapest_cloud(cat: Catalog, market: str) -> pd.DataFrame:
     return c.sort_values("price_usd_per_chip_hour").groupby("device_id", as_index=False).first()
 
 
-@lru_cache(maxsize=64)
-def _device_table_cached(cat_key: int, workload: str, market: str) -> DeviceTable:
-    cat = _CATS[cat_key]
-    return build_device_table(cat, workload, market)
-
-
 _CATS: dict[int, Catalog] = {}
+
+
+def per_catalog(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Cache ``fn(cat, *args)`` (hashable args) per catalog object, with ``functools.lru_cache``.
+
+    The cache is keyed on the catalog's id, and the catalog is kept alive here so that no other catalog
+    ever gets its id. The cached function's ``cache_clear`` and the plain ``uncached`` are exposed.
+    """
+
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        @lru_cache(maxsize=maxsize)
+        def by_key(key: int, *args: Any) -> T:
+            return fn(_CATS[key], *args)
+
+        @wraps(fn)
+        def cached(cat: Catalog, *args: Any) -> T:
+            _CATS[id(cat)] = cat
+            return by_key(id(cat), *args)
+
+        cached.cache_clear = by_key.cache_clear  # type: ignore[attr-defined]
+        cached.uncached = fn  # type: ignore[attr-defined]
+        return cached
+
+    return wrap
+
+
+@per_catalog(maxsize=64)
+def _device_table(cat: Catalog, workload: str, market: str) -> DeviceTable:
+    return build_device_table(cat, workload, market)
 
 
 def device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
     """The per-workload device table, cached per catalog, workload and cloud market."""
-    key = id(cat)
-    _CATS[key] = cat
-    return _device_table_cached(key, workload, market)
+    return _device_table(cat, workload, market)
 
 
 def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
@@ -349,15 +373,13 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         else:
             roof = _roofline_rps(dev, w)
             rps[i] = roof * eff
+            traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"
-            elif (
-                pd.notna(dev.memory_bandwidth_gbps)
-                and dram_traffic_mb(dev, w) < w.memory_traffic_mb_per_request
-            ):
+            elif pd.notna(dev.memory_bandwidth_gbps) and traffic < w.memory_traffic_mb_per_request:
                 on_chip = (
                     f" (activations of {on_chip_batch(dev, w)} requests fit on chip: "
-                    f"{dram_traffic_mb(dev, w):,.1f} MB of weights per request from DRAM)"
+                    f"{traffic:,.1f} MB of weights per request from DRAM)"
                 )
             else:
                 on_chip = ""
@@ -553,27 +575,22 @@ class Inputs:
 PUE_BY_DEPLOYMENT = {"cloud": "hyperscale", "bare-metal": "enterprise", "edge": None}
 
 
-def _without_volume(s: Scenario) -> tuple[Any, ...]:
-    """Every field of `s` but its request volume: the key of what a request-volume change leaves as is."""
-    return tuple(getattr(s, f.name) for f in fields(s) if f.name != "requests_per_day")
+_DEFAULT_VOLUME = Scenario().requests_per_day
 
 
-_RESOLVED: dict[tuple[Any, ...], tuple[Catalog, Inputs]] = {}
+def volume_free(s: Scenario) -> Scenario:
+    """`s` at the default request volume: the cache key of what a request-volume change leaves as is."""
+    return replace(s, requests_per_day=_DEFAULT_VOLUME)
 
 
 def resolve(cat: Catalog, s: Scenario) -> Inputs:
     """`s` with every catalog-derived value resolved (cached: a volume change resolves nothing anew)."""
-    key = (id(cat), *_without_volume(s))
-    hit = _RESOLVED.get(key)
-    if hit is None or hit[0] is not cat:
-        if len(_RESOLVED) >= 32:
-            _RESOLVED.pop(next(iter(_RESOLVED)))
-        hit = _RESOLVED[key] = (cat, _resolve(cat, s))
-    x = hit[1]
+    x = _resolved(cat, volume_free(s))
     return x if x.scenario == s else replace(x, scenario=s)
 
 
-def _resolve(cat: Catalog, s: Scenario) -> Inputs:
+@per_catalog(maxsize=32)
+def _resolved(cat: Catalog, s: Scenario) -> Inputs:
     regions = cat.regions.set_index("id")
     if s.region not in regions.index:
         raise ScenarioError("region", s.region, "allowed: " + ", ".join(sorted(regions.index)))
@@ -894,7 +911,6 @@ class EvaluationResult:
     timeline: pd.DataFrame  # long form: month, device_id, cumulative_usd (available options)
     break_even_month: int | None
     sweep: Sweep | None = field(default=None, repr=False)
-    device_ids: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def volume_curve(self) -> pd.DataFrame:
@@ -1043,7 +1059,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
 
     if crossover:
-        sweep, cross, cross_note = _volume_sweep(t, x)
+        sweep, cross, cross_note = _volume_sweep(cat, volume_free(s))
     else:
         sweep, cross, cross_note = None, None, "not computed"
     rec = (
@@ -1063,25 +1079,17 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
         timeline=timeline,
         break_even_month=break_even,
         sweep=sweep,
-        device_ids=t.ids,
     )
 
 
-_SWEEPS: dict[tuple[Any, ...], tuple[DeviceTable, Sweep, float | None, str]] = {}
-
-
-def _volume_sweep(t: DeviceTable, x: Inputs) -> tuple[Sweep, float | None, str]:
-    """The volume sweep and the crossover for `x`'s scenario: cached, as neither depends on the scenario's
-    own request volume (a request-volume slider reuses them; the key keeps every other field)."""
-    key = (id(t), *_without_volume(x.scenario))
-    hit = _SWEEPS.get(key)
-    if hit is None or hit[0] is not t:
-        sweep = sweep_volumes(t, x, VOLUME_GRID)
-        cross, note = crossover_volume(t, x, sweep)
-        if len(_SWEEPS) >= 32:
-            _SWEEPS.pop(next(iter(_SWEEPS)))
-        hit = _SWEEPS[key] = (t, sweep, cross, note)
-    return hit[1], hit[2], hit[3]
+@per_catalog(maxsize=32)
+def _volume_sweep(cat: Catalog, s: Scenario) -> tuple[Sweep, float | None, str]:
+    """The volume sweep and the crossover for `s` (cached: neither depends on the scenario's own request
+    volume, so a request-volume slider reuses them)."""
+    t = device_table(cat, s.workload, s.cloud_market)
+    x = resolve(cat, s)
+    sweep = sweep_volumes(t, x, VOLUME_GRID)
+    return (sweep, *crossover_volume(t, x, sweep))
 
 
 VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)  # 0.03 decades apart
@@ -1097,7 +1105,7 @@ class Sweep:
     acc_tco: np.ndarray
     gpu_idx: np.ndarray
     acc_idx: np.ndarray
-    device_ids: np.ndarray | None = field(default=None, repr=False)
+    device_ids: np.ndarray = field(repr=False)
 
     @property
     def acc_wins(self) -> np.ndarray:
@@ -1109,8 +1117,6 @@ class Sweep:
 
         Built once per sweep; evaluations that share a sweep share this frame (treat it as read-only).
         """
-        if self.device_ids is None:
-            return pd.DataFrame(columns=["requests_per_day", "series", "device_id", "tco_usd"])
         ids = self.device_ids
         parts = [
             pd.DataFrame(

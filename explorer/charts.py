@@ -15,7 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .calc import EvaluationResult
+from .calc import EvaluationResult, per_catalog
 from .catalog import Catalog
 from .scenario import FRAMEWORK_LABELS, FRAMEWORKS
 
@@ -74,28 +74,21 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 # -- data ----------------------------------------------------------------------------------------------
 
 
-_SUPPORT_CACHE: dict[tuple[int, tuple[tuple[str, float], ...]], pd.DataFrame] = {}
-
-
+@per_catalog(maxsize=64)
 def _support_frame(cat: Catalog, mix: tuple[tuple[str, float], ...]) -> pd.DataFrame:
     """The device x framework heatmap's rows; they change only with the framework mix, so are cached."""
-    key = (id(cat), mix)
-    if key not in _SUPPORT_CACHE:
-        shares = dict(mix)
-        fw = cat.frameworks
-        if len(_SUPPORT_CACHE) > 64:
-            _SUPPORT_CACHE.clear()
-        _SUPPORT_CACHE[key] = pd.DataFrame(
-            {
-                "device": fw.device_id.map(dict(zip(cat.devices.id, cat.devices.name, strict=True))),
-                "framework": [f"{FRAMEWORK_LABELS[f]} ({shares[f]:.0%})" for f in fw.framework],
-                "framework_order": [FRAMEWORKS.index(f) for f in fw.framework],
-                "support": fw.support,
-                "via": fw.via.fillna(""),
-                "source": fw.source_title + " (retrieved " + fw.retrieved.astype(str) + ")",
-            }
-        )
-    return _SUPPORT_CACHE[key]
+    shares = dict(mix)
+    fw = cat.frameworks
+    return pd.DataFrame(
+        {
+            "device": fw.device_id.map(dict(zip(cat.devices.id, cat.devices.name, strict=True))),
+            "framework": [f"{FRAMEWORK_LABELS[f]} ({shares[f]:.0%})" for f in fw.framework],
+            "framework_order": [FRAMEWORKS.index(f) for f in fw.framework],
+            "support": fw.support,
+            "via": fw.via.fillna(""),
+            "source": fw.source_title + " (retrieved " + fw.retrieved.astype(str) + ")",
+        }
+    )
 
 
 def chart_data(

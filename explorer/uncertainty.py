@@ -27,6 +27,7 @@ from .calc import (
     best_by_kind,
     core,
     device_table,
+    per_catalog,
     resolve,
 )
 from .catalog import Catalog, load_catalog
@@ -127,43 +128,33 @@ def _nominal_assumptions(x: Inputs, n: int) -> dict[str, np.ndarray]:
     return out
 
 
-_DRAWS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _CACHED_CELLS = 50_000  # draws x devices kept per entry: about 2.5 MB of multipliers (16 entries at most)
 
 
-def _draws(
-    cat: Catalog, t: DeviceTable, n: int, seed: int, engineer_given: bool
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.random.Generator]:
-    """The seeded draws (multipliers, assumption values) and the generator as it stands after them.
+@per_catalog(maxsize=16)
+def _seeded_draws(
+    cat: Catalog, workload: str, market: str, n: int, seed: int, engineer_given: bool
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """The seeded draws (multipliers, assumption values) and the generator's state after them.
 
-    They depend only on the catalog's ranges, the table's size, the number of draws, the seed and whether
-    the user gave the engineer-day cost, so they are cached: the app re-runs the same 500 draws on every
-    slider move. The arrays are shared between calls; nothing writes to them.
+    They depend only on the catalog's ranges, the device table's size, the number of draws, the seed and
+    whether the user gave the engineer-day cost, so they are cached: the app re-runs the same 500 draws
+    on every slider move. The arrays are shared between calls; nothing writes to them.
     """
-    key = (id(cat), id(t), n, seed, engineer_given)
-    hit = _DRAWS.get(key)
-    if hit is None or hit[0] is not cat or hit[1] is not t:
-        rng = np.random.default_rng(seed)
-        d = len(t.ids)
-        ranges = _ranges(cat)
-        m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS}
-        m["estimated_throughput"] = rng.choice(estimate_spread(cat), size=(n, d))
-        drawn = {}
-        for key_, (lo, mode, hi) in ranges.items():
-            if key_ in MULTIPLIERS or key_ == "host_power_ratio":
-                continue  # host power: the device table's wall power is kept (it moves energy only)
-            if key_ == "engineer_day_usd" and engineer_given:
-                continue  # the user gave the figure
-            shape = (n,) if key_.startswith(("porting_days_", "update_share_")) else (n, 1)
-            drawn[key_] = _tri(rng, lo, mode, hi, shape)
-        hit = (cat, t, m, drawn, rng.bit_generator.state)
-        if n * d <= _CACHED_CELLS:  # the app's small runs; a one-off 10,000-draw run is not kept
-            if len(_DRAWS) >= 16:
-                _DRAWS.pop(next(iter(_DRAWS)))
-            _DRAWS[key] = hit
     rng = np.random.default_rng(seed)
-    rng.bit_generator.state = hit[4]
-    return hit[2], hit[3], rng
+    d = len(device_table(cat, workload, market).ids)
+    ranges = _ranges(cat)
+    m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS}
+    m["estimated_throughput"] = rng.choice(estimate_spread(cat), size=(n, d))
+    drawn = {}
+    for key, (lo, mode, hi) in ranges.items():
+        if key in MULTIPLIERS or key == "host_power_ratio":
+            continue  # host power: the device table's wall power is kept (it moves energy only)
+        if key == "engineer_day_usd" and engineer_given:
+            continue  # the user gave the figure
+        shape = (n,) if key.startswith(("porting_days_", "update_share_")) else (n, 1)
+        drawn[key] = _tri(rng, lo, mode, hi, shape)
+    return m, drawn, rng.bit_generator.state
 
 
 def monte_carlo(
@@ -173,7 +164,13 @@ def monte_carlo(
     t = device_table(cat, scenario.workload, scenario.cloud_market)
     x = resolve(cat, scenario)
     n = draws
-    m, drawn, rng = _draws(cat, t, n, seed, scenario.engineer_day_usd is not None)
+    # the app's small runs come from the cache; a one-off 10,000-draw run is not kept
+    draw = _seeded_draws if n * len(t.ids) <= _CACHED_CELLS else _seeded_draws.uncached
+    m, drawn, state = draw(
+        cat, scenario.workload, scenario.cloud_market, n, seed, scenario.engineer_day_usd is not None
+    )
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.state = state
     a = _nominal_assumptions(x, n) | drawn
     u = scenario.volume_uncertainty
     volumes = scenario.requests_per_day * (rng.uniform(1 - u, 1 + u, n) if u > 0 else np.ones(n))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calc import result_roofline_rps
+from .calc import per_catalog, result_roofline_rps
 from .catalog import Catalog, load_catalog
 
 #: The error the estimates are meant to stay within (issue 6's target).
@@ -29,22 +29,16 @@ def _efficiency(ratios: list[float]) -> float:
     return float(np.exp(np.mean(np.log(ratios)))) if ratios else math.nan
 
 
-_LOO: dict[int, tuple[Catalog, pd.DataFrame]] = {}
-
-
 def leave_one_out(cat: Catalog | None = None) -> pd.DataFrame:
     """One row per comparable measured result: measured and held-out estimated throughput (and perf/W).
 
     Computed once per catalog (the app's headline band and its validation view both need it); each call
     gets its own copy.
     """
-    cat = cat if cat is not None else load_catalog()
-    hit = _LOO.get(id(cat))
-    if hit is None or hit[0] is not cat:
-        _LOO[id(cat)] = (cat, _leave_one_out(cat))
-    return _LOO[id(cat)][1].copy()
+    return _leave_one_out(cat if cat is not None else load_catalog()).copy()
 
 
+@per_catalog(maxsize=8)
 def _leave_one_out(cat: Catalog) -> pd.DataFrame:
     devices = cat.devices.set_index("id")
     workloads = cat.workloads.set_index("id")

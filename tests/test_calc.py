@@ -240,14 +240,14 @@ def test_volume_free_caches_give_what_a_cold_evaluation_gives() -> None:
     import explorer.calc as calc
 
     def cold(s: Scenario) -> dict:
-        calc._SWEEPS.clear()
-        calc._RESOLVED.clear()
+        calc._volume_sweep.cache_clear()
+        calc._resolved.cache_clear()
         return evaluate(s, CAT).to_dict()
 
     for s in (Scenario(requests_per_day=3e9), Scenario(deployment="edge", workload="resnet-50")):
         expected = cold(s)
-        calc._SWEEPS.clear()
-        calc._RESOLVED.clear()
+        calc._volume_sweep.cache_clear()
+        calc._resolved.cache_clear()
         # scenarios that must not be taken for s, then s at another volume (the entry s should hit)
         evaluate(
             Scenario(requests_per_day=s.requests_per_day, workload=s.workload, deployment="bare-metal"), CAT

@@ -146,7 +146,7 @@ def test_cached_draws_give_what_a_cold_run_gives() -> None:
     import explorer.uncertainty as U
 
     def cold(s: Scenario):
-        U._DRAWS.clear()
+        U._seeded_draws.cache_clear()
         return monte_carlo(s, CAT, draws=500, seed=3)
 
     for s in (
@@ -155,7 +155,7 @@ def test_cached_draws_give_what_a_cold_run_gives() -> None:
         Scenario(engineer_day_usd=900),
     ):
         expected = cold(s)
-        U._DRAWS.clear()
+        U._seeded_draws.cache_clear()
         monte_carlo(Scenario(requests_per_day=2e5), CAT, draws=500, seed=3)  # warm the cache elsewhere
         got = monte_carlo(s, CAT, draws=500, seed=3)
         assert got.options.equals(expected.options)

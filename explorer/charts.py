@@ -4,7 +4,10 @@ Every chart reads named inline datasets (``DATASETS[chart]``). A view that shows
 replace a dataset's rows in place when only the data changed, instead of rebuilding the chart: the
 dataset names are the contract between ``chart_data`` and the builders.
 
-Tooltips carry each figure's source and date and whether it is measured or estimated.
+Tooltips carry each figure's source and date and whether it is measured or estimated. Axis labels and
+tooltip figures are formatted in the browser by the Vega expressions of ``explorer.fmt``, which follow
+the same rules as the headline and the report: money as $41.2 k or $4.1 M (never SI milli or giga),
+request volumes as k, M and B (never G or T), power in W, kW or MW.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import fmt
 from .calc import EvaluationResult, per_catalog
 from .catalog import Catalog
 from .scenario import FRAMEWORK_LABELS, FRAMEWORKS
@@ -43,6 +47,45 @@ DATASETS: dict[str, tuple[str, ...]] = {
 }
 
 WIDTH = 430
+
+#: Decades of request volume on the log axes: 100, 1 k, ... 100 B (labels from fmt.vega_volume).
+VOLUME_TICKS = [10.0**k for k in range(2, 12)]
+
+
+def _money_axis(**kwargs: Any) -> alt.Axis:
+    """Money ticks as fmt.usd writes them ($400, $41.2 k, $4.1 M; never $400m or $100G)."""
+    return alt.Axis(labelExpr=fmt.vega_usd("datum.value", trim=True), **kwargs)
+
+
+def _volume_axis(**kwargs: Any) -> alt.Axis:
+    """Request-volume ticks in k, M and B (never 10G or 1T)."""
+    return alt.Axis(labelExpr=fmt.vega_volume("datum.value"), **kwargs)
+
+
+def _decades(expr: str) -> str:
+    """Label only the powers of ten of a log axis (its 2, 3, ... 9 ticks stay unlabelled, as Vega's own
+    log format leaves them): "$10 k  $100 k  $1 M", not "$1 k $2 k $3 k ..." running into each other."""
+    exponent = "log(datum.value) / LN10"
+    return f"(datum.value > 0 && abs({exponent} - round({exponent})) < 1e-6) ? {expr} : ''"
+
+
+def _shown(fields: dict[str, str]) -> dict[str, str]:
+    """Tooltip text fields computed in the browser: {new field: fmt Vega expression of a datum field}.
+
+    ``fields`` maps the new field to ``"<kind>:<source field>"``, kind one of usd, volume, power_kw,
+    number (for ``transform_calculate``).
+    """
+    how = {
+        "usd": fmt.vega_usd,
+        "volume": fmt.vega_volume,
+        "power_kw": fmt.vega_power_kw,
+        "number": fmt.vega_number,
+    }
+    out = {}
+    for name, spec in fields.items():
+        kind, field = spec.split(":", 1)
+        out[name] = how[kind](f"datum[{field!r}]")
+    return out
 
 
 def _data(name: str, df: pd.DataFrame) -> alt.InlineData:
@@ -129,7 +172,7 @@ def chart_data(
                 {
                     "month": [be],
                     "cumulative_usd": [float(timeline.cumulative_usd.to_numpy()[at][0])],
-                    "label": [f"break-even: month {be}"],
+                    "label": [f"break-even: {fmt.break_even(be)}"],
                 }
             )
 
@@ -159,7 +202,7 @@ def chart_data(
             "throughput": [
                 f"{h} "
                 + (
-                    f"{o.throughput_per_device_rps:,.3g} requests/s"
+                    fmt.requests_per_s(o.throughput_per_device_rps)
                     if o.throughput_per_device_rps is not None
                     else "–"
                 )
@@ -177,7 +220,10 @@ def chart_data(
     crossover = pd.DataFrame(columns=["requests_per_day", "label"])
     if result.crossover_requests_per_day is not None:
         crossover = pd.DataFrame(
-            {"requests_per_day": [result.crossover_requests_per_day], "label": ["crossover"]}
+            {
+                "requests_per_day": [result.crossover_requests_per_day],
+                "label": [f"crossover: {fmt.volume(result.crossover_requests_per_day)}/day"],
+            }
         )
     current = pd.DataFrame({"requests_per_day": [s.requests_per_day], "label": ["you are here"]})
 
@@ -246,15 +292,16 @@ def cumulative_cost_chart(
         .mark_line(strokeWidth=2.5)
         .encode(
             x=alt.X("month:Q", title="month", scale=alt.Scale(domain=[0, 12 * horizon_years])),
-            y=alt.Y("cumulative_usd:Q", title="cumulative cost (USD)", axis=alt.Axis(format="$~s")),
+            y=alt.Y("cumulative_usd:Q", title="cumulative cost (USD)", axis=_money_axis()),
             color=alt.Color("kind_label:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
             detail="device_id:N",
             tooltip=[
                 alt.Tooltip("name:N", title="device"),
                 alt.Tooltip("month:Q"),
-                alt.Tooltip("cumulative_usd:Q", title="cumulative USD", format="$,.0f"),
+                alt.Tooltip("cumulative_text:N", title="cumulative cost"),
             ],
         )
+        .transform_calculate(**_shown({"cumulative_text": "usd:cumulative_usd"}))
     )
     marker = alt.Chart(_data("breakeven", breakeven))
     point = marker.mark_point(size=160, filled=True, color="black").encode(
@@ -269,35 +316,62 @@ def cumulative_cost_chart(
 
 
 def cost_per_request_chart(options: pd.DataFrame) -> alt.Chart:
-    """Cost per million requests per device, GPU vs accelerator; unavailable devices greyed with why."""
-    base = alt.Chart(_data("options", options)).encode(
-        y=alt.Y("device:N", sort=alt.EncodingSortField("rank", op="min", order="ascending"), title=None),
-        tooltip=[
-            alt.Tooltip("device:N"),
-            alt.Tooltip("status:N"),
-            alt.Tooltip("cost_per_million_usd:Q", title="USD per million requests", format="$,.2f"),
-            alt.Tooltip("tco_usd:Q", title="total cost (USD)", format="$,.0f"),
-            alt.Tooltip("devices_needed:Q", title="devices"),
-            alt.Tooltip("throughput:N", title="throughput per device"),
-            alt.Tooltip("throughput_source:N", title="throughput source"),
-            alt.Tooltip("price_source:N", title="price source"),
-        ],
+    """Cost per million requests per device, GPU vs accelerator; unavailable devices greyed with why.
+
+    The whiskers (P10-P90) are drawn where ``options`` carries the Monte Carlo band
+    (``chart_data(..., bands=...)``); the subtitle promises them only then.
+    """
+    band = "p10_per_million_usd" in options and bool(options["p10_per_million_usd"].notna().any())
+    base = (
+        alt.Chart(_data("options", options))
+        .transform_calculate(
+            **_shown(
+                {
+                    "cost_text": "usd:cost_per_million_usd",
+                    "tco_text": "usd:tco_usd",
+                    "p10_text": "usd:p10_per_million_usd",
+                    "p90_text": "usd:p90_per_million_usd",
+                }
+            ),
+            band_text="isValid(datum.p10_per_million_usd) ? datum.p10_text + ' to ' + datum.p90_text : '–'",
+        )
+        .encode(
+            y=alt.Y("device:N", sort=alt.EncodingSortField("rank", op="min", order="ascending"), title=None),
+            tooltip=[
+                alt.Tooltip("device:N"),
+                alt.Tooltip("status:N"),
+                alt.Tooltip("cost_text:N", title="per million requests"),
+                alt.Tooltip("band_text:N", title="P10-P90 per million"),
+                alt.Tooltip("tco_text:N", title="total cost"),
+                alt.Tooltip("devices_needed:Q", title="devices", format=","),
+                alt.Tooltip("throughput:N", title="throughput per device"),
+                alt.Tooltip("throughput_source:N", title="throughput source"),
+                alt.Tooltip("price_source:N", title="price source"),
+            ],
+        )
     )
     bars = base.mark_bar().encode(
-        x=alt.X("cost_per_million_usd:Q", title="USD per million requests", axis=alt.Axis(format="$~s")),
+        x=alt.X("cost_per_million_usd:Q", title="USD per million requests", axis=_money_axis()),
         color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
     )
     whiskers = base.mark_rule(color="#333", strokeWidth=1.2).encode(
         x="p10_per_million_usd:Q", x2="p90_per_million_usd:Q"
     )
-    greyed = base.mark_text(align="left", dx=3, color="#8a8a8a", fontSize=10).encode(
-        x=alt.value(0), text="note:N"
+    # the reason is cut with an ellipsis where it would run past a laptop screen's column (1280 px);
+    # hovering it shows the whole reason
+    greyed = base.mark_text(align="left", dx=3, color="#8a8a8a", fontSize=10, limit=600).encode(
+        x=alt.value(0),
+        text="note:N",
+        tooltip=[alt.Tooltip("device:N"), alt.Tooltip("note:N", title="why")],
     )
     return alt.layer(bars, whiskers, greyed).properties(
         width=WIDTH,
         # the explanation goes under the title: on one line it ran into the next column's controls
         title=alt.TitleParams(
-            "Cost per million requests", subtitle="whiskers: P10-P90 over the uncertain inputs"
+            "Cost per million requests",
+            subtitle="whiskers: P10-P90 over the uncertain inputs"
+            if band
+            else "no uncertainty band computed (no whiskers)",
         ),
     )
 
@@ -308,7 +382,7 @@ def cost_vs_volume_chart(curve: pd.DataFrame, crossover: pd.DataFrame, current: 
         "requests_per_day:Q",
         title="requests per day",
         scale=alt.Scale(type="log"),
-        axis=alt.Axis(format="~s"),
+        axis=_volume_axis(values=VOLUME_TICKS),
     )
     lines = (
         alt.Chart(_data("curve", curve))
@@ -319,7 +393,7 @@ def cost_vs_volume_chart(curve: pd.DataFrame, crossover: pd.DataFrame, current: 
                 "tco_usd:Q",
                 title="total cost (USD)",
                 scale=alt.Scale(type="log"),
-                axis=alt.Axis(format="$~s"),
+                axis=alt.Axis(labelExpr=_decades(fmt.vega_usd("datum.value", trim=True))),
             ),
             color=alt.Color(
                 "series:N",
@@ -330,17 +404,20 @@ def cost_vs_volume_chart(curve: pd.DataFrame, crossover: pd.DataFrame, current: 
             tooltip=[
                 alt.Tooltip("series:N"),
                 alt.Tooltip("device_id:N", title="device"),
-                alt.Tooltip("requests_per_day:Q", title="requests/day", format=",.3s"),
-                alt.Tooltip("tco_usd:Q", title="total cost", format="$,.0f"),
+                alt.Tooltip("volume_text:N", title="requests/day"),
+                alt.Tooltip("tco_text:N", title="total cost"),
             ],
         )
+        .transform_calculate(**_shown({"volume_text": "volume:requests_per_day", "tco_text": "usd:tco_usd"}))
     )
     cross = alt.Chart(_data("crossover", crossover))
     rule = cross.mark_rule(color="black", strokeDash=[4, 3]).encode(x=x)
     label = cross.mark_text(align="left", dx=4, y=8, fontWeight="bold").encode(x=x, text="label:N")
-    here = alt.Chart(_data("current", current))
+    here = alt.Chart(_data("current", current)).transform_calculate(
+        **_shown({"volume_text": "volume:requests_per_day"})
+    )
     here_rule = here.mark_rule(color="#54a24b", strokeWidth=2).encode(
-        x=x, tooltip=[alt.Tooltip("requests_per_day:Q", title="your volume", format=",.3s")]
+        x=x, tooltip=[alt.Tooltip("volume_text:N", title="your volume (requests/day)")]
     )
     here_text = here.mark_text(align="left", dx=4, y=22, color="#2f7a2a").encode(x=x, text="label:N")
     return alt.layer(lines, rule, label, here_rule, here_text).properties(
@@ -354,9 +431,17 @@ def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
         alt.Chart(_data("efficiency", efficiency))
         .mark_point(size=90, filled=True)
         .encode(
-            x=alt.X("throughput_rps:Q", title="requests/s per device", scale=alt.Scale(type="log")),
+            x=alt.X(
+                "throughput_rps:Q",
+                title="requests/s per device",
+                scale=alt.Scale(type="log"),
+                axis=alt.Axis(labelExpr=_decades(fmt.vega_volume("datum.value"))),
+            ),
             y=alt.Y(
-                "requests_per_joule:Q", title="requests per joule (device power)", scale=alt.Scale(type="log")
+                "requests_per_joule:Q",
+                title="requests per joule (device power)",
+                scale=alt.Scale(type="log"),
+                axis=alt.Axis(labelExpr=_decades(fmt.vega_number("datum.value"))),
             ),
             color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
             shape=alt.Shape(
@@ -371,13 +456,18 @@ def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
             ),
             tooltip=[
                 alt.Tooltip("device:N"),
-                alt.Tooltip("throughput_rps:Q", title="requests/s", format=",.3g"),
-                alt.Tooltip("requests_per_joule:Q", title="requests per joule", format=",.3g"),
+                alt.Tooltip("throughput_text:N", title="requests/s"),
+                alt.Tooltip("per_joule_text:N", title="requests per joule"),
                 alt.Tooltip("how:N", title="throughput is"),
                 alt.Tooltip("throughput_source:N", title="throughput source"),
                 alt.Tooltip("power_source:N", title="power source"),
                 alt.Tooltip("available:N"),
             ],
+        )
+        .transform_calculate(
+            **_shown(
+                {"throughput_text": "number:throughput_rps", "per_joule_text": "number:requests_per_joule"}
+            )
         )
         .properties(width=WIDTH, height=220, title="Performance per watt against throughput")
     )
@@ -416,16 +506,21 @@ def power_chart(power: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("device:N", sort="x", title=None),
-            x=alt.X("power_kw:Q", title="average fleet power (kW)"),
+            x=alt.X(
+                "power_kw:Q",
+                title="average fleet power",
+                axis=alt.Axis(labelExpr=fmt.vega_power_kw("datum.value", zero="0")),
+            ),
             color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),
             tooltip=[
                 alt.Tooltip("device:N"),
-                alt.Tooltip("power_kw:Q", title="kW", format=",.1f"),
-                alt.Tooltip("devices_needed:Q", title="devices"),
+                alt.Tooltip("power_text:N", title="power"),
+                alt.Tooltip("devices_needed:Q", title="devices", format=","),
                 alt.Tooltip("boundary:N"),
                 alt.Tooltip("power_source:N", title="power source"),
             ],
         )
+        .transform_calculate(**_shown({"power_text": "power_kw:power_kw"}))
         # narrower than the others: its device names take about 170 px of its half of the grid
         .properties(width=WIDTH - 130, title="Power of the fleet, by device")
     )
@@ -454,7 +549,9 @@ def breakeven_map_chart(df: pd.DataFrame) -> alt.Chart:
         .mark_rect()
         .encode(
             x=alt.X(
-                "requests_per_day:O", title="requests per day", axis=alt.Axis(format="~s", labelOverlap=True)
+                "requests_per_day:O",
+                title="requests per day",
+                axis=_volume_axis(labelOverlap=True),
             ),
             y=alt.Y(
                 "model_changes_per_year:O",
@@ -468,13 +565,22 @@ def breakeven_map_chart(df: pd.DataFrame) -> alt.Chart:
                 title="cheaper",
             ),
             tooltip=[
-                alt.Tooltip("requests_per_day:Q", title="requests/day", format=",.3s"),
+                alt.Tooltip("volume_text:N", title="requests/day"),
                 alt.Tooltip("model_changes_per_year:Q", title="changes/year", format=".1f"),
                 alt.Tooltip("best_gpu:N"),
-                alt.Tooltip("gpu_tco_usd:Q", title="GPU total", format="$,.0f"),
+                alt.Tooltip("gpu_text:N", title="GPU total"),
                 alt.Tooltip("best_accelerator:N"),
-                alt.Tooltip("accelerator_tco_usd:Q", title="accelerator total", format="$,.0f"),
+                alt.Tooltip("accelerator_text:N", title="accelerator total"),
             ],
+        )
+        .transform_calculate(
+            **_shown(
+                {
+                    "volume_text": "volume:requests_per_day",
+                    "gpu_text": "usd:gpu_tco_usd",
+                    "accelerator_text": "usd:accelerator_tco_usd",
+                }
+            )
         )
         .properties(width=WIDTH, height=260, title="Where GPUs win and where accelerators win")
     )
@@ -560,9 +666,12 @@ def tornado_chart(tornado: pd.DataFrame, tornado_nominal: pd.DataFrame) -> alt.C
     bars = (
         alt.Chart(_data("tornado", tornado))
         .mark_bar(height=12)
+        .transform_calculate(
+            **_shown({"low_text": "usd:total_at_low_usd", "high_text": "usd:total_at_high_usd"})
+        )
         .encode(
             y=alt.Y("input:N", sort=alt.EncodingSortField("order", op="min"), title=None),
-            x=alt.X("lo:Q", title="total cost of the recommended option (USD)", axis=alt.Axis(format="$~s")),
+            x=alt.X("lo:Q", title="total cost of the recommended option (USD)", axis=_money_axis()),
             x2="hi:Q",
             color=alt.Color(
                 "effect:N",
@@ -575,8 +684,8 @@ def tornado_chart(tornado: pd.DataFrame, tornado_nominal: pd.DataFrame) -> alt.C
             tooltip=[
                 alt.Tooltip("device_id:N", title="recommended"),
                 alt.Tooltip("input:N"),
-                alt.Tooltip("total_at_low_usd:Q", title="at the low end", format="$,.0f"),
-                alt.Tooltip("total_at_high_usd:Q", title="at the high end", format="$,.0f"),
+                alt.Tooltip("low_text:N", title="at the low end"),
+                alt.Tooltip("high_text:N", title="at the high end"),
                 alt.Tooltip("low:Q", title="low end", format=".3g"),
                 alt.Tooltip("high:Q", title="high end", format=".3g"),
                 alt.Tooltip("effect:N"),

@@ -16,7 +16,8 @@ import altair as alt
 import pandas as pd
 
 from . import charts as C
-from .calc import EvaluationResult, usd, volume
+from . import fmt
+from .calc import EvaluationResult
 from .catalog import Catalog
 from .scenario import FIELD_SPECS
 
@@ -82,20 +83,48 @@ def results_csv(result: EvaluationResult) -> str:
     return buf.getvalue()
 
 
+# The charts are the app's own (explorer.charts, tested against the schema there): re-validating each
+# spec against the Vega-Lite JSON schema on every export cost as much as drawing it.
+
+
 def chart_svg(chart: alt.TopLevelMixin) -> str:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_dict(), vl_version=_vl_version())
+    return vlc.vegalite_to_svg(chart.to_dict(validate=False), vl_version=_vl_version())
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_dict(), vl_version=_vl_version(), scale=scale)
+    return vlc.vegalite_to_png(chart.to_dict(validate=False), vl_version=_vl_version(), scale=scale)
 
 
 def _vl_version() -> str:
     return alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+
+
+#: Monte Carlo draws behind the report's band and odds when the caller passes none: the app's headline
+#: runs the same seeded 500 draws (``widgets.HEADLINE_DRAWS``), so the figures match the page.
+REPORT_DRAWS = 500
+
+_DEPLOYMENT_NAMES = {
+    "cloud": "Cloud (rented instances)",
+    "bare-metal": "Bare metal (bought servers)",
+    "edge": "Edge (one device set per site)",
+}
+_MARKET_NAMES = {"major-clouds": "major clouds only", "any-provider": "any provider"}
+
+
+def _text(x: Any) -> str:
+    """A cell's text: empty for None or NaN (a report never says "nan" or "None")."""
+    if x is None or (isinstance(x, float) and x != x) or x is pd.NA or x is pd.NaT:
+        return ""
+    return str(x)
+
+
+def options_table(result: EvaluationResult, bands: Any = None, *, by: str = "name") -> pd.DataFrame:
+    """The ranked options as human text, as the report and the CLI show them (``fmt.option_rows``)."""
+    return pd.DataFrame(fmt.option_rows(result, bands, by=by))
 
 
 def _provenance_for(result: EvaluationResult, cat: Catalog) -> pd.DataFrame:
@@ -111,99 +140,272 @@ def _provenance_for(result: EvaluationResult, cat: Catalog) -> pd.DataFrame:
         | ((p.collection == "regions") & (p.item == s.region))
         | (p.collection.isin(["pue", "assumptions"]))
     )
-    cols = [
-        "collection",
-        "item",
-        "field",
-        "value",
-        "unit",
-        "estimate",
-        "method",
-        "source_title",
-        "source_url",
-        "retrieved",
-    ]
-    return p.loc[keep, cols]
+    return p.loc[keep]
 
 
-def report_html(result: EvaluationResult, cat: Catalog) -> str:
-    """A one-page, self-contained HTML report: headline, reasons, ranking, charts, assumptions, sources."""
+def _sources_of(row: Any, cat: Catalog) -> list[dict[str, str]]:
+    """Each source behind a provenance row: title, url, retrieved and published dates (as text)."""
+    docs = cat.documents.get(row.collection, {}).get(row.item, {})
+    known = docs.get("sources", {}) if isinstance(docs, dict) else {}
+    keys = [k.strip() for k in _text(row.source_key).split(",") if k.strip()]
+    out = []
+    if keys and all(k in known for k in keys):
+        for k in keys:
+            src = known[k]
+            out.append(
+                {
+                    "title": _text(src.get("title")),
+                    "url": _text(src.get("url")),
+                    "retrieved": _text(src.get("retrieved")),
+                    "published": _text(src.get("published")),
+                }
+            )
+        return out
+    # a source the documents do not hold (an upload): the row's own joined fields
+    titles = _text(row.source_title).split("; ")
+    urls = _text(row.source_url).split()
+    for i, title in enumerate(titles):
+        out.append(
+            {
+                "title": title,
+                "url": urls[i] if i < len(urls) else "",
+                "retrieved": _text(row.retrieved),
+                "published": _text(row.source_published),
+            }
+        )
+    return out
+
+
+def _value_text(row: Any) -> str:
+    """A figure as the catalog gives it, or why it is absent."""
+    if _text(row.absent):
+        return f"not published: {row.absent}"
+    value = row.value
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        shown = fmt.number(value, 4) if not float(value).is_integer() else f"{value:,.0f}"
+    else:
+        shown = _text(value)
+    return f"{shown} {_text(row.unit)}".strip()
+
+
+def _link(src: dict[str, str]) -> str:
+    esc = html.escape
+    if src["url"].startswith(("https://", "http://")):
+        return f"<a href='{esc(src['url'], quote=True)}'>{esc(src['title'])}</a>"
+    return esc(src["title"]) + (f" ({esc(src['url'])})" if src["url"] else "")
+
+
+def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, str, str]]:
+    """(name, value in human units, what it means) for each scenario input that applies to the scenario.
+
+    Values the scenario leaves to the catalog say which figure was used and where it came from; fields
+    that do not apply (edge sites outside an edge deployment, the cloud market outside the cloud) are
+    left out.
+    """
+    s = result.scenario
+    x = result.inputs
+    names = dict(zip(cat.workloads.id, cat.workloads.name, strict=True))
+    regions = dict(zip(cat.regions.id, cat.regions.name, strict=True))
+
+    def origin(field: str) -> str:
+        return f" (from the catalog: {x.origin[field]})" if field in x.origin else " (yours)"
+
+    shown = {
+        "requests_per_day": fmt.requests_per_day(s.requests_per_day),
+        "peak_to_average": f"peak {fmt.number(s.peak_to_average)}× the average",
+        "workload": names.get(s.workload, s.workload),
+        "model_changes_per_year": f"{fmt.number(s.model_changes_per_year)} a year",
+        "framework_mix": s.framework_mix.label(),
+        "deployment": _DEPLOYMENT_NAMES.get(s.deployment, s.deployment),
+        "edge_sites": fmt.plural(s.edge_sites, "site"),
+        "volume_uncertainty": f"±{fmt.percent(s.volume_uncertainty)}" if s.volume_uncertainty else "none",
+        "cloud_market": _MARKET_NAMES.get(s.cloud_market, s.cloud_market),
+        "training_share": f"{fmt.percent(s.training_share)} of all compute",
+        "horizon_years": fmt.years(s.horizon_years),
+        "region": regions.get(s.region, s.region),
+        "electricity_usd_per_kwh": f"{fmt.usd(x.electricity_usd_per_kwh)} per kWh"
+        + origin("electricity_usd_per_kwh"),
+        "pue": f"{fmt.number(x.pue)}" + origin("pue"),
+        "grid_gco2_per_kwh": f"{fmt.number(x.grid_gco2_per_kwh)} g CO2 per kWh" + origin("grid_gco2_per_kwh"),
+        "utilization": fmt.percent(s.utilization),
+        "engineer_day_usd": f"{fmt.usd(x.engineer_day_usd)} per day" + origin("engineer_day_usd"),
+    }
+    skip = set()
+    if s.deployment != "edge":
+        skip.add("edge_sites")
+    if s.deployment != "cloud":
+        skip.add("cloud_market")
+    rows = []
+    for name, spec in FIELD_SPECS.items():
+        if name in skip:
+            continue
+        value = shown.get(name)
+        if value is None:  # a field added to the scenario later: its value and unit as declared
+            raw = getattr(s, name)
+            value = f"{raw.label() if hasattr(raw, 'label') else _text(raw)} {spec.unit}".strip()
+        rows.append((spec.label, value, spec.doc))
+    return rows
+
+
+def _charts_svg(
+    result: EvaluationResult, cat: Catalog, bands: Any, boundary: str
+) -> tuple[dict[str, str], list[str]]:
+    """Every chart of the page as inline SVG (the grid's six, then the tornado and the break-even map),
+    and notes for any that could not be drawn."""
+    import numpy as np
+
+    from .calc import breakeven_map
+    from .uncertainty import tornado
+
+    data = C.chart_data(result, cat, boundary, bands.options if bands is not None else None)
+    figures: dict[str, Any] = dict(C.build_all(data, result.scenario.horizon_years))
+    notes = []
+    try:
+        figures["tornado"] = C.tornado_chart(**C.tornado_data(tornado(result.scenario, cat)))
+    except Exception as err:  # the report still goes out, and says what is missing
+        notes.append(f"The tornado could not be computed ({type(err).__name__}).")
+    grid = breakeven_map(result.scenario, np.logspace(2, np.log10(5e11), 50), np.linspace(0, 52, 50), cat)
+    # 2,500 cells: without their ARIA labels (each a tooltip's text) the SVG is 180 kB instead of 950 kB
+    figures["breakeven_map"] = C.breakeven_map_chart(grid).configure(aria=False)
+    return {name: chart_svg(chart) for name, chart in figures.items()}, notes
+
+
+def _bands_for(result: EvaluationResult, cat: Catalog) -> Any:
+    from .uncertainty import monte_carlo
+
+    try:
+        return monte_carlo(result.scenario, cat, draws=REPORT_DRAWS, seed=0)
+    except Exception:  # the nominal answer matters more than its band; the report says it is missing
+        return None
+
+
+def report_html(
+    result: EvaluationResult, cat: Catalog, bands: Any = None, *, boundary: str = "facility"
+) -> str:
+    """A self-contained, offline HTML report a manager can forward.
+
+    Everything the app's headline shows (the P10-P90 band, the odds, energy, CO2, break-even, the
+    reasons), the charts as the page draws them (the cost chart with its whiskers, the power chart at
+    `boundary`), the tornado and the break-even map, the ranking, the assumptions in human names and
+    units, and every source used with its title, link and date. Charts are inline SVG (vl-convert): no
+    script, no CDN, nothing fetched when it is opened.
+
+    ``bands``: the Monte Carlo result the page shows (``Explorer.bands``); computed here with the app's
+    seed and draws when not given.
+    """
     s = result.scenario
     rec = result.recommendation
-    data = C.chart_data(result, cat)
-    figures = C.build_all(data, s.horizon_years)
     esc = html.escape
+    if bands is None:
+        bands = _bands_for(result, cat)
+    workload = dict(zip(cat.workloads.id, cat.workloads.name, strict=True)).get(s.workload, s.workload)
+    what = f"{fmt.requests_per_day(s.requests_per_day)} of {workload}, {_DEPLOYMENT_NAMES[s.deployment]}"
 
-    assumptions = []
-    for name, spec in FIELD_SPECS.items():
-        value = getattr(s, name)
-        shown = value.label() if hasattr(value, "label") else value
-        if value is None:
-            resolved = getattr(result.inputs, name, None)
-            shown = f"{resolved:g} (from the catalog: {result.inputs.origin.get(name, '')})"
-        assumptions.append(
-            f"<tr><td>{esc(spec.label)}</td><td>{esc(str(shown))} {esc(spec.unit)}</td>"
-            f"<td class='doc'>{esc(spec.doc)}</td></tr>"
+    if rec is None:
+        headline = (
+            "<h2>No device can serve this scenario</h2><p>The ranking below says why, device by device.</p>"
         )
-
-    ranking = []
-    for i, o in enumerate(result.options, 1):
-        cells = [
-            str(i),
-            o.name,
-            o.kind,
-            "yes" if o.available else f"no: {o.unavailable_reason}",
-            f"{o.devices_needed:,}" if o.devices_needed else "–",
-            usd(o.tco_usd),
-            usd(o.cost_per_million_requests_usd),
-            o.throughput_source,
-        ]
-        ranking.append("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in cells) + "</tr>")
-
-    sources = []
-    for r in _provenance_for(result, cat).itertuples():
-        est = f" <i>estimate: {esc(str(r.method))}</i>" if r.estimate else ""
-        sources.append(
-            f"<tr><td>{esc(r.collection)}/{esc(r.item)}</td><td>{esc(r.field)}</td>"
-            f"<td>{esc(str(r.value))} {esc(str(r.unit or ''))}{est}</td>"
-            f"<td><a href='{esc(r.source_url.split()[0], quote=True)}'>{esc(r.source_title)}</a></td>"
-            f"<td>{esc(str(r.retrieved))}</td></tr>"
+    else:
+        plan = {"gpu": "GPU plan", "accelerator": "Accelerator plan", "hybrid": "Hybrid plan"}[rec.plan]
+        figs = "".join(
+            f"<div class='fig'><div class='val'>{esc(v)}</div><div class='lbl'>{esc(k)}</div></div>"
+            for k, v in fmt.headline_figures(result, bands)
         )
-
-    headline = (
-        (
-            f"<h2>{esc(rec.name)} <small>({rec.plan} plan)</small></h2>"
-            + "<ul>"
-            + "".join(f"<li>{esc(x)}</li>" for x in rec.reasons)
-            + "</ul>"
+        headline = (
+            f"<h2><span class='badge {'gpu' if rec.kind == 'gpu' else 'acc'}'>{plan}</span> "
+            f"{esc(rec.name)}</h2>"
+            f"<div class='figs'>{figs}</div>"
+            "<ul class='reasons'>" + "".join(f"<li>{esc(x)}</li>" for x in rec.reasons) + "</ul>"
         )
-        if rec
-        else "<h2>No device can serve this scenario</h2>"
+    band_note = (
+        f"P10-P90 and the odds: {bands.draws:,} Monte Carlo draws (seed {bands.seed}) over the uncertain "
+        "inputs (prices, throughput, power, porting effort, lifetime, and the request volume's own range)."
+        if bands is not None
+        else "The uncertainty analysis could not run: no P10-P90 band or odds are shown."
     )
-    charts_html = "".join(f"<div class='chart'>{chart_svg(f)}</div>" for f in figures.values())
+
+    svgs, chart_notes = _charts_svg(result, cat, bands, boundary)
+    charts_html = "".join(f"<figure class='chart' id='chart-{n}'>{svg}</figure>" for n, svg in svgs.items())
+    notes_html = "".join(f"<p class='note'>{esc(n)}</p>" for n in chart_notes)
+
+    table = options_table(result, bands)
+    head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(_text(v))}</td>" for v in row) + "</tr>"
+        for row in table.itertuples(index=False)
+    )
+    ranking = f"<table class='rank'><tr>{head}</tr>{body}</table>"
+
+    assumptions = "".join(
+        f"<tr><td>{esc(n)}</td><td>{esc(v)}</td><td class='doc'>{esc(d)}</td></tr>"
+        for n, v, d in assumption_rows(result, cat)
+    )
+
+    prov = _provenance_for(result, cat)
+    figures_rows = []
+    unique: dict[tuple[str, str], dict[str, str]] = {}
+    for r in prov.itertuples():
+        srcs = _sources_of(r, cat)
+        for src in srcs:
+            unique.setdefault((src["title"], src["url"]), src)
+        est = f"<br><i>estimate: {esc(_text(r.method))}</i>" if r.estimate and _text(r.method) else ""
+        dates = "; ".join(dict.fromkeys(src["retrieved"] for src in srcs if src["retrieved"]))
+        figures_rows.append(
+            f"<tr><td>{esc(r.collection)}/{esc(r.item)}</td><td>{esc(r.field)}</td>"
+            f"<td>{esc(_value_text(r))}{est}</td>"
+            f"<td>{'<br>'.join(_link(src) for src in srcs)}</td><td>{esc(dates)}</td></tr>"
+        )
+    source_list = "".join(
+        f"<li>{_link(src)}"
+        + (f" <span class='url'>{esc(src['url'])}</span>" if src["url"] else "")
+        + f" <small>retrieved {esc(src['retrieved'])}"
+        + (f", published {esc(src['published'])}" if src["published"] else "")
+        + "</small></li>"
+        for src in sorted(unique.values(), key=lambda d: d["title"].lower())
+    )
+    options_used = [o for o in result.options if o.available]
+    per_option = "".join(
+        f"<tr><td>{esc(o.name)}</td><td>{esc(_text(o.throughput_source))}</td>"
+        f"<td>{esc(_text(o.price_source))}</td><td>{esc(_text(o.power_source))}</td></tr>"
+        for o in options_used
+    )
+
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>GPU or accelerator: {esc(volume(s.requests_per_day))} requests/day of {esc(s.workload)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>GPU or accelerator: {esc(what)}</title>
 <style>
-body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em;
+       color: #222; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 12px; }}
 td, th {{ border-top: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }}
-td.doc {{ color: #555; }} .chart {{ display: inline-block; margin: 0 1em 1em 0; }}
-small {{ color: #666; font-weight: normal; }}
+td.doc, .note {{ color: #555; }} small, .url {{ color: #666; font-weight: normal; }}
+.url {{ font-size: 11px; word-break: break-all; }}
+.chart {{ display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }}
+.badge {{ font-size: 12px; padding: 2px 8px; border-radius: 10px; color: white; vertical-align: middle; }}
+.badge.gpu {{ background: #4c78a8; }} .badge.acc {{ background: #f58518; }}
+.figs {{ display: flex; flex-wrap: wrap; gap: 18px; margin: 4px 0 8px; }}
+.fig .val {{ font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }}
+.fig .lbl {{ font-size: 11px; color: #555; text-transform: uppercase; letter-spacing: .03em; }}
+table.rank td {{ font-variant-numeric: tabular-nums; }}
+@media print {{ .chart {{ page-break-inside: avoid; }} }}
 </style></head><body>
-<h1>GPU or accelerator? <small>{esc(volume(s.requests_per_day))} requests/day of {esc(s.workload)},
-{esc(s.deployment)}</small></h1>
-<p><small>Generated {generated} by the GPU-vs-accelerator deployment explorer. Every figure below comes
-from the catalog with its source and date (last table); estimates say how they were made.</small></p>
-{headline}
-<h3>Charts</h3>{charts_html}
+<h1>GPU or accelerator? <small>{esc(what)}</small></h1>
+<p><small>Generated {generated} by the GPU-vs-accelerator deployment explorer. Every figure comes from
+the catalog with its source and date (last section); estimates say how they were made.</small></p>
+<section id="headline">{headline}<p class="note">{esc(band_note)}</p></section>
+<h3>Charts</h3>{notes_html}{charts_html}
 <h3>Ranking</h3>
-<table><tr><th>#</th><th>device</th><th>kind</th><th>available</th><th>devices</th><th>total</th>
-<th>per M requests</th><th>throughput</th></tr>{"".join(ranking)}</table>
-<h3>Assumptions</h3><table>{"".join(assumptions)}</table>
-<h3>Sources of every figure used</h3>
-<table><tr><th>item</th><th>field</th><th>value</th><th>source</th><th>retrieved</th></tr>
-{"".join(sources)}</table>
+<p class="note">Throughput per device in requests/s (m = measured, e = estimated); power and energy at the
+facility (server wall x PUE); totals over {esc(fmt.years(s.horizon_years))}.</p>
+{ranking}
+<h3>Assumptions</h3><table id="assumptions">{assumptions}</table>
+<h3>What each option's figures rest on</h3>
+<table><tr><th>device</th><th>throughput</th><th>price</th><th>power</th></tr>{per_option}</table>
+<h3>Sources</h3><ul id="sources">{source_list}</ul>
+<h3>Every catalog figure used</h3>
+<table id="figures"><tr><th>item</th><th>field</th><th>value</th><th>source</th><th>retrieved</th></tr>
+{"".join(figures_rows)}</table>
 </body></html>
 """

@@ -95,7 +95,11 @@ def test_records_are_json_safe(data) -> None:
     import json
 
     for name, df in data.items():
-        json.dumps(C.records(df), allow_nan=False, default=str), name
+        # no default=: a NaN, a numpy integer or a Timestamp left in a row raises here
+        rows = json.loads(json.dumps(C.records(df), allow_nan=False))
+        assert len(rows) == len(df) and all(list(r) == list(df.columns) for r in rows), name
+        nan = int(df.isna().sum().sum())
+        assert sum(v is None for r in rows for v in r.values()) == nan, f"{name}: NaN -> None"
 
 
 def test_cost_chart_renders_devices_in_rank_order(data) -> None:
@@ -108,3 +112,119 @@ def test_cost_chart_renders_devices_in_rank_order(data) -> None:
     names = list(data["options"].device)
     shown = [t for t in re.findall(r"<text[^>]*>([^<]+)</text>", svg) if t in names]
     assert shown[:8] == names[:8]
+
+
+# -- numbers in human units: axes and tooltips use explorer.fmt's Vega expressions ---------------------
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+@pytest.fixture(scope="module")
+def specs(data) -> dict:
+    """Every chart's Vega-Lite spec: the page's six, the tornado and the break-even map."""
+    import numpy as np
+
+    from explorer.calc import breakeven_map
+    from explorer.uncertainty import tornado
+
+    s = Scenario(requests_per_day=1e9, workload="llama-3.1-8b")
+    charts = dict(C.build_all(data))
+    charts["tornado"] = C.tornado_chart(**C.tornado_data(tornado(s, CAT)))
+    grid = breakeven_map(s, np.logspace(2, np.log10(5e11), 12), np.linspace(0, 52, 6), CAT)
+    charts["breakeven_map"] = C.breakeven_map_chart(grid)
+    return {name: chart.to_dict() for name, chart in charts.items()}
+
+
+def test_no_si_format_and_money_and_volume_axes_use_fmt(specs) -> None:
+    from explorer import fmt
+
+    money_axis = fmt.vega_usd("datum.value", trim=True)
+    volume_axis = fmt.vega_volume("datum.value")
+    for name, spec in specs.items():
+        for node in _walk(spec):
+            assert "s" not in str(node.get("format", "")), (name, node)  # no d3 SI: "$400m", "10G"
+        # a layered chart states an axis once, in one layer; the other layers' fields share it
+        for enc in ("x", "y"):
+            fields, label_expr = set(), ""
+            for layer in _layers(spec):
+                e = layer.get("encoding", {}).get(enc)
+                if isinstance(e, dict) and "field" in e:
+                    fields.add(e["field"])
+                    label_expr += (e.get("axis") or {}).get("labelExpr", "")
+            if any(f.endswith("usd") for f in fields) or "lo" in fields:
+                assert money_axis in label_expr, (name, enc, fields)
+            if "requests_per_day" in fields:
+                assert volume_axis in label_expr, (name, enc)
+            if "power_kw" in fields:
+                assert "' MW'" in label_expr, (name, enc)
+
+
+def test_money_tooltips_are_computed_by_fmt(specs) -> None:
+    from explorer import fmt
+
+    for name, spec in specs.items():
+        calcs = {
+            t["as"]: t["calculate"] for node in _walk(spec) for t in node.get("transform", []) if "as" in t
+        }
+        for node in _walk(spec):
+            for tip in node.get("tooltip", []) if isinstance(node.get("tooltip"), list) else []:
+                field = tip.get("field", "")
+                assert not field.endswith("_usd"), (name, field)  # raw dollars: shown through fmt
+                if field.endswith("_text") and field != "band_text":
+                    assert calcs[field].startswith("(isValid("), (name, field)
+    cost = {
+        t["as"]: t["calculate"]
+        for node in _walk(specs["cost_per_request"])
+        for t in node.get("transform", [])
+        if "as" in t
+    }
+    assert cost["cost_text"] == fmt.vega_usd("datum['cost_per_million_usd']")
+
+
+def test_cost_chart_promises_whiskers_only_when_it_draws_them() -> None:
+    from explorer.uncertainty import monte_carlo
+
+    s = Scenario(requests_per_day=1e9, workload="llama-3.1-8b")
+    r = evaluate(s, CAT)
+    plain = C.cost_per_request_chart(C.chart_data(r, CAT)["options"]).to_dict()
+    assert "no whiskers" in plain["title"]["subtitle"]
+    banded = C.chart_data(r, CAT, bands=monte_carlo(s, CAT, draws=200, seed=0).options)["options"]
+    spec = C.cost_per_request_chart(banded).to_dict()
+    assert spec["title"]["subtitle"].startswith("whiskers: P10-P90")
+    avail = banded[banded.kind != "unavailable"]
+    assert (
+        avail.p10_per_million_usd.notna().all()
+        and (avail.p10_per_million_usd <= avail.p90_per_million_usd).all()
+    )
+
+
+def test_break_even_and_crossover_labels_are_in_words(data) -> None:
+    from explorer import fmt
+
+    r = evaluate(Scenario(requests_per_day=1e9, workload="llama-3.1-8b"), CAT)
+    assert data["breakeven"].label.iloc[0] == f"break-even: {fmt.break_even(r.break_even_month)}"
+    assert data["crossover"].label.iloc[0] == f"crossover: {fmt.volume(r.crossover_requests_per_day)}/day"
+    assert "month 0" not in data["breakeven"].label.iloc[0]
+
+
+def test_power_sources_in_the_chart_data_follow_the_catalog() -> None:
+    """A device whose catalog entry has a power figure never says "no published power figure" (a NaN
+    taken as true once labelled every device so), in either chart that shows the power source."""
+    with_power = set(CAT.devices[CAT.devices.power_w.notna()].name)
+    for s in (
+        Scenario(),
+        Scenario(deployment="bare-metal"),
+        Scenario(deployment="edge", workload="resnet-50"),
+    ):
+        d = C.chart_data(evaluate(s, CAT), CAT)
+        for frame in (d["efficiency"], d["power"]):
+            for device, source in zip(frame.device, frame.power_source, strict=True):
+                assert (source == "no published power figure") == (device not in with_power), (device, source)

@@ -34,14 +34,43 @@ MAJOR_CLOUDS = ("AWS", "Google Cloud", "Microsoft Azure", "Oracle Cloud Infrastr
 
 
 class ScenarioError(ValueError):
-    """A scenario value that is not allowed: names the field, the value, and what is allowed."""
+    """A scenario value that is not allowed: names the field, the value, and what is allowed.
+
+    The message is one line: a value with line breaks or control characters is shown escaped, a long
+    one shortened, a huge integer by its number of digits.
+    """
 
     def __init__(self, field_name: str, value: Any, allowed: str):
         self.field = field_name
         self.value = value
         self.allowed = allowed
-        shown = value if isinstance(value, str) else repr(value)
-        super().__init__(f"{field_name}: {shown} is not allowed; {allowed}")
+        super().__init__(f"{shown_value(field_name, 300)}: {shown_value(value)} is not allowed; {allowed}")
+
+
+class Described(str):
+    """Text that describes a value rather than being one (``malformed JSON (...)``): shown whole."""
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown_value(value: Any, limit: int = 80) -> str:
+    """A value as an error message shows it: on one line, at most about `limit` characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, Described):
+        return _UNPRINTABLE.sub("?", value)
+    if isinstance(value, str):
+        text = value if value.strip() and not _UNPRINTABLE.search(value) else repr(value)
+    else:
+        try:
+            text = repr(value)
+        except (RecursionError, ValueError):
+            text = f"a {type(value).__name__} too large to show"
+        text = _UNPRINTABLE.sub("?", text)
+    if len(text) > limit:
+        text = f"{text[: limit - 20]}... ({len(text):,} characters)"
+    return text
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,7 @@ class FieldSpec:
     scale: str = "linear"  # "log" for request volume
     group: str = "main"  # "main" controls, or "assumptions"
     from_catalog: str = ""  # where a None default comes from
+    human_count: bool = False  # text may be written as 50M, 2.5 B, 1e9, 200k, 1,000,000 (parse_volume)
 
     @property
     def flag(self) -> str:
@@ -77,7 +107,11 @@ class FieldSpec:
             return "allowed: an id from the catalog"
         assert self.bounds is not None
         lo, hi = self.bounds
-        return f"allowed: a number from {_num(lo)} to {_num(hi)} {self.unit}".rstrip()
+        allowed = f"allowed: a number from {_num(lo)} to {_num(hi)} {self.unit}".rstrip()
+        if self.human_count:
+            examples = VOLUME_EXAMPLES if self.name == "requests_per_day" else "1000, 2.5k, 1,000,000 or 1M"
+            allowed += f", written like {examples}"
+        return allowed
 
 
 def _num(x: float) -> str:
@@ -98,8 +132,10 @@ def _f(
     scale: str = "linear",
     group: str = "main",
     from_catalog: str = "",
+    human_count: bool = False,
 ) -> Any:
     meta = {
+        "human_count": human_count,
         "label": label,
         "doc": doc,
         "unit": unit,
@@ -128,9 +164,18 @@ class FrameworkMix:
     huggingface: float = 0.0
 
     @classmethod
-    def of(cls, weights: Mapping[str, Any] | FrameworkMix, field_name: str = "framework_mix") -> FrameworkMix:
+    def of(
+        cls, weights: Mapping[str, Any] | FrameworkMix | str, field_name: str = "framework_mix"
+    ) -> FrameworkMix:
+        """From weights per framework (a mapping, or text as `parse` takes it), normalised to shares.
+
+        Weights may be any non-negative finite numbers, however large: they are scaled by the largest
+        before summing, so ``pytorch=1e308,jax=1e308`` is half and half, not an overflow to nothing.
+        """
         if isinstance(weights, FrameworkMix):
             weights = weights.as_dict()
+        if isinstance(weights, str):
+            return cls.parse(weights, field_name)
         if not isinstance(weights, Mapping):
             raise ScenarioError(field_name, weights, FIELD_SPECS["framework_mix"].describe_allowed())
         clean: dict[str, float] = {}
@@ -139,17 +184,23 @@ class FrameworkMix:
                 raise ScenarioError(f"{field_name}.{name}", w, "allowed frameworks: " + ", ".join(FRAMEWORKS))
             try:
                 value = float(w)
-            except (TypeError, ValueError):
-                raise ScenarioError(f"{field_name}.{name}", w, "allowed: a non-negative number") from None
+            except (TypeError, ValueError, OverflowError):
+                raise ScenarioError(
+                    f"{field_name}.{name}", w, "allowed: a non-negative finite number, e.g. 0.6"
+                ) from None
             if isinstance(w, bool) or not math.isfinite(value) or value < 0:
                 raise ScenarioError(f"{field_name}.{name}", w, "allowed: a non-negative finite number")
             clean[name] = value
-        total = sum(clean.values())
-        if total <= 0:
+        largest = max(clean.values(), default=0.0)
+        if largest <= 0:
             raise ScenarioError(field_name, dict(weights), "the shares must not all be zero")
-        if abs(total - 1.0) < 1e-9:  # already shares: keep them bit for bit (lossless round trips)
-            return cls(**clean)
-        return cls(**{k: v / total for k, v in clean.items()})
+        if largest <= 1.0 and abs(math.fsum(clean.values()) - 1.0) < 1e-9:
+            return cls(**clean)  # already shares: keep them bit for bit (lossless round trips)
+        # Scale by the largest first: the sum of the scaled weights lies in [1, 6], so it cannot overflow
+        # (1e308 + 1e308 is inf) nor underflow, and every share is finite.
+        scaled = {k: v / largest for k, v in clean.items()}
+        total = math.fsum(scaled.values())
+        return cls(**{k: v / total for k, v in scaled.items()})
 
     @classmethod
     def parse(cls, text: str, field_name: str = "framework_mix") -> FrameworkMix:
@@ -191,6 +242,7 @@ class Scenario:
         "requests/day",
         bounds=(100, 5e11),
         scale="log",
+        human_count=True,
     )
     peak_to_average: float = _f(
         2.0,
@@ -238,6 +290,7 @@ class Scenario:
         "sites",
         bounds=(1.0, 10_000_000.0),
         scale="log",
+        human_count=True,
     )
     volume_uncertainty: float = _f(
         0.0,
@@ -361,14 +414,21 @@ class Scenario:
 
     @classmethod
     def from_json(cls, text: str) -> Scenario:
+        """From JSON text of at most 1 MB, nested at most 32 deep, numbers at most 20 digits.
+
+        Volumes may be numbers or text as `parse_volume` takes it (``"50 M"``); the framework mix an
+        object of weights or text (``"pytorch=0.6,onnx=0.4"``).
+        """
+        from .catalog.files import InputRefused, loads_json
+
+        allowed = "allowed: a JSON object with the scenario's fields"
         try:
-            data = json.loads(text)
+            data = loads_json(text)
         except json.JSONDecodeError as err:
-            raise ScenarioError(
-                "scenario",
-                f"malformed JSON ({err.msg} at line {err.lineno}, column {err.colno})",
-                "allowed: a JSON object with the scenario's fields",
-            ) from None
+            where = f"malformed JSON ({err.msg} at line {err.lineno}, column {err.colno})"
+            raise ScenarioError("scenario", Described(where), allowed) from None
+        except InputRefused as err:
+            raise ScenarioError("scenario", Described("this JSON"), f"it {err}") from None
         return cls.from_dict(data)
 
     def to_query(self, only_changed: bool = False) -> str:
@@ -413,10 +473,93 @@ def parse_text(spec: FieldSpec, text: str) -> Any:
         return text
     if text == "" and spec.default is None:
         return None
+    if spec.human_count:
+        return parse_volume(text, spec.name, check_bounds=False)
+    if len(text) > _MAX_NUMBER_TEXT:
+        raise ScenarioError(spec.name, text, spec.describe_allowed())
     try:
         return float(text.replace("_", ""))
     except ValueError:
         raise ScenarioError(spec.name, text, spec.describe_allowed()) from None
+
+
+_MAX_NUMBER_TEXT = 64
+VOLUME_EXAMPLES = "50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"
+_VOLUME_MULTIPLIERS = {
+    "": 1.0,
+    "k": 1e3,
+    "thousand": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "mio": 1e6,
+    "million": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "g": 1e9,
+    "billion": 1e9,
+    "t": 1e12,
+    "tn": 1e12,
+    "trillion": 1e12,
+}
+_VOLUME = re.compile(
+    r"(?P<number>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:e[+-]?\d+)?|[+-]?\.\d+(?:e[+-]?\d+)?)"
+    r"(?: ?(?P<suffix>thousand|million|billion|trillion|mio|mn|bn|tn|[kmbgt])(?![a-z]))?"
+    r"(?: ?requests?)?(?: ?(?:/ ?day|per day|a day))?",
+    re.IGNORECASE,
+)
+
+
+def parse_volume(text: str | float, field_name: str = "requests_per_day", check_bounds: bool = True) -> float:
+    """A count as people write it: ``"50M"``, ``"50 M"``, ``"2.5 B"``, ``"1e9"``, ``"200k"``, ``"1,000,000"``.
+
+    The one parser for typed request volumes: the CLI's ``--requests-per-day`` and ``--edge-sites``,
+    scenario files, links and the app's typed field all use it. Accepted, case-insensitively:
+
+    - a plain number: ``100000000``, ``1e8``, ``2.5e9``, ``1_000_000``, ``1,000,000`` (commas only as
+      thousands separators: ``2,5 M`` is refused, since a decimal comma is ambiguous);
+    - a number and a multiplier, with or without a space: ``k``/``thousand`` (10^3),
+      ``M``/``mn``/``million`` (10^6; a lower-case ``m`` means million here, never milli),
+      ``B``/``bn``/``G``/``billion`` (10^9), ``T``/``trillion`` (10^12), as `explorer.fmt.volume`
+      writes them (``50 M``, ``2.5 B``);
+    - optionally followed by ``requests/day``, ``/day`` or ``per day``.
+
+    Returns the number as a float. Raises `ScenarioError` naming `field_name`, the text and what is
+    allowed, with examples; with `check_bounds` (the default) a value outside the field's bounds is
+    refused too.
+    """
+    spec = FIELD_SPECS.get(field_name)
+    allowed = (
+        spec.describe_allowed()
+        if spec is not None and spec.bounds is not None
+        else f"allowed: a number, written like {VOLUME_EXAMPLES}"
+    )
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        raw = str(text)
+        if len(raw) > _MAX_NUMBER_TEXT:
+            raise ScenarioError(field_name, raw, allowed)
+        clean = re.sub(r"(?<=\d)_(?=\d)", "", re.sub(r"\s+", " ", raw).strip())  # 1_000_000
+        m = _VOLUME.fullmatch(clean)
+        if m is None:
+            try:  # nan, inf, infinity: say why they are refused
+                finite = math.isfinite(float(clean))
+            except ValueError:
+                finite = True
+            if not finite:
+                raise ScenarioError(field_name, raw, "not a finite number; " + allowed)
+            if re.search(r"\d,\d{1,2}(?!\d)", clean):
+                allowed = "a decimal comma is not read (write 2.5 M, not 2,5 M); " + allowed
+            raise ScenarioError(field_name, raw, allowed)
+        number = m.group("number").replace(",", "")
+        value = float(number) * _VOLUME_MULTIPLIERS[(m.group("suffix") or "").lower()]
+    if not math.isfinite(value):
+        raise ScenarioError(field_name, text, "not a finite number; " + allowed)
+    if check_bounds and spec is not None and spec.bounds is not None:
+        lo, hi = spec.bounds
+        if not lo <= value <= hi:
+            raise ScenarioError(field_name, text, allowed)
+    return value
 
 
 def _check(spec: FieldSpec, value: Any) -> Any:
@@ -427,7 +570,7 @@ def _check(spec: FieldSpec, value: Any) -> Any:
             raise ScenarioError(spec.name, value, spec.describe_allowed())
         return value
     if spec.kind == "id":
-        if not isinstance(value, str) or not re.match(r"^[a-z0-9][a-z0-9.-]*$", value):
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", value):
             raise ScenarioError(spec.name, value, "allowed: a lower-kebab catalog id")
         return value
     if value is None and spec.default is None:
@@ -436,7 +579,10 @@ def _check(spec: FieldSpec, value: Any) -> Any:
         if isinstance(value, str):
             return _check(spec, parse_text(spec, value))
         raise ScenarioError(spec.name, value, spec.describe_allowed())
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond a float's range (about 1e308)
+        raise ScenarioError(spec.name, value, "too large; " + spec.describe_allowed()) from None
     if not math.isfinite(value):
         raise ScenarioError(spec.name, value, "not a finite number; " + spec.describe_allowed())
     assert spec.bounds is not None
@@ -464,6 +610,7 @@ def _specs() -> tuple[FieldSpec, ...]:
                 m["scale"],
                 m["group"],
                 m["from_catalog"],
+                m["human_count"],
             )
         )
     return tuple(out)
@@ -487,7 +634,8 @@ def from_query_lenient(
     data: dict[str, Any] = {}
     for key, text in parse_qsl(query.lstrip("?"), keep_blank_values=True):
         if key not in FIELD_SPECS:
-            notes.append(f"'{key}={text}' was ignored: '{key}' is not a setting of the explorer")
+            shown = shown_value(f"{key}={text}")
+            notes.append(f"'{shown}' was ignored: '{shown_value(key)}' is not a setting of the explorer")
             continue
         spec = FIELD_SPECS[key]
         default = spec.default if spec.kind != "mix" else FrameworkMix.of(spec.default)
@@ -504,5 +652,15 @@ def from_query_lenient(
         except ScenarioError as err:
             notes.append(f"{err}; the default ({shown_default}) is used instead")
             continue
+        except (ValueError, TypeError, OverflowError):  # never drop the link's other settings
+            notes.append(
+                f"{key}: {shown_value(text)} could not be read; the default ({shown_default}) is used instead"
+            )
+            continue
         data[key] = value
+    if len(notes) > _MAX_NOTES:
+        notes = [*notes[:_MAX_NOTES], f"... and {len(notes) - _MAX_NOTES:,} more values were ignored"]
     return Scenario(**data), notes
+
+
+_MAX_NOTES = 20

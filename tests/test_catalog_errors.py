@@ -191,3 +191,90 @@ def test_result_naming_unknown_device_is_rejected(catalog_copy: Path) -> None:
     _edit(f, r'^device = "[^"]+"', 'device = "no-such-device"')
     msg = str(_load_expecting(catalog_copy))
     assert "'no-such-device' is not a device in the catalog" in msg
+
+
+# -- hostile files in a user's folder (issue 13.7): refused before reading, one issue each ----------------
+
+
+def _user_dir(tmp_path: Path) -> Path:
+    (tmp_path / "mine" / "devices").mkdir(parents=True)
+    return tmp_path / "mine"
+
+
+def test_a_fifo_is_refused_without_waiting(catalog_copy: Path, tmp_path: Path) -> None:
+    import os
+
+    user = _user_dir(tmp_path)
+    os.mkfifo(user / "devices" / "x.toml")  # opening it for reading would wait for a writer forever
+    err = _load_expecting(catalog_copy, user)
+    assert [str(i) for i in err.issues] == [
+        f"{user}/devices/x.toml: is a FIFO (named pipe); only regular files are read"
+    ]
+
+
+def test_a_link_to_a_regular_file_is_read(catalog_copy: Path, tmp_path: Path) -> None:
+    user = _user_dir(tmp_path)
+    real = tmp_path / "elsewhere.toml"
+    real.write_text((catalog_copy / "devices" / f"{BASE_DEVICE}.toml").read_text(encoding="utf-8"), "utf-8")
+    _edit(real, r'^name = ".*"', 'name = "Linked H100"')
+    (user / "devices" / f"{BASE_DEVICE}.toml").symlink_to(real)
+    cat = load_catalog(user, base=catalog_copy, use_env=False)
+    assert cat.devices.set_index("id").loc[BASE_DEVICE, "name"] == "Linked H100"
+
+
+def test_device_files_are_refused_before_a_byte_is_read() -> None:
+    from explorer.catalog.files import InputRefused, read_bytes
+
+    with pytest.raises(InputRefused, match="is a character device; only regular files are read"):
+        read_bytes("/dev/zero", 1000)
+    with pytest.raises(InputRefused, match="is a folder"):
+        read_bytes("/", 1000)
+
+
+def test_a_folder_with_too_many_entries_is_one_issue(catalog_copy: Path, tmp_path: Path) -> None:
+    from explorer.catalog.load import MAX_FOLDER_ENTRIES
+
+    user = _user_dir(tmp_path)
+    for i in range(MAX_FOLDER_ENTRIES + 1):
+        (user / "devices" / f"junk-{i}.txt").touch()
+    err = _load_expecting(catalog_copy, user)
+    assert len(err.issues) == 1 and "holds more than 10,000 files and folders" in str(err)
+
+
+def test_date_times_become_dates(catalog_copy: Path) -> None:
+    import datetime as dt
+
+    f = catalog_copy / "devices" / f"{BASE_DEVICE}.toml"
+    _edit(f, r"^retrieved = (\d{4}-\d{2}-\d{2})$", r"retrieved = \1T10:30:00+02:00")
+    cat = load_catalog(base=catalog_copy, use_env=False)
+    retrieved = cat.provenance[cat.provenance.item == BASE_DEVICE].retrieved
+    assert all(type(d) is dt.date for d in retrieved)
+
+
+def test_brackets_and_dots_inside_strings_are_not_nesting() -> None:
+    from explorer.catalog.files import loads_toml
+
+    doc = loads_toml('a = "' + "[" * 100 + "\"\nb = '" + ".x" * 100 + "'\nc = [[1], [2]]  # ]]]]\n")
+    assert doc["c"] == [[1], [2]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"' + "\\[" * 100_000,  # an unterminated string full of escapes
+        '"""' + "[" * 200_000,
+        "a" * 200_000,
+        "a." * 31 + "a = 1\n" + ('"x' * 100_000),
+    ],
+    ids=["escapes", "open-multiline", "one-word", "quotes"],
+)
+def test_the_nesting_scan_is_linear(text: str) -> None:
+    """A quadratic scan of a 200 kB file takes minutes; this one takes well under a second."""
+    import time
+
+    from explorer.catalog.files import check_nesting
+
+    t0 = time.monotonic()
+    for syntax in ("toml", "json"):
+        check_nesting(text, syntax)
+    assert time.monotonic() - t0 < 5

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,231 @@ def test_a_catalog_the_model_cannot_use_is_one_line(tmp_path: Path) -> None:
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "the catalog cannot be used by the model: catalog/assumptions has no '" in p.stderr
+
+
+# -- hostile input (issue 13.7, 12.7): one line, exit 2, never a traceback or a hang ---------------------
+
+
+def run_bounded(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The CLI as a subprocess; a run past `timeout` (a hang) fails the test instead of blocking it."""
+    try:
+        return subprocess.run([*cli(), *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"accel-explorer {' '.join(args)[:200]} did not finish within {timeout} s (a hang)")
+
+
+def assert_one_clear_line(p: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert p.returncode == 2, (p.returncode, p.stderr[-2000:])
+    assert "Traceback" not in p.stderr and "internal error" not in p.stderr, p.stderr[-2000:]
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert len(lines[0]) < 500, lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def _bad_scenario_file(tmp_path: Path, kind: str) -> Path:
+    f = tmp_path / f"{kind}.json"
+    if kind == "utf16":
+        f.write_text('{"requests_per_day": 1000000}', encoding="utf-16")
+    elif kind == "binary":
+        f.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)))
+    elif kind == "digits5000":
+        f.write_text('{"requests_per_day": ' + "9" * 5000 + "}", encoding="utf-8")
+    elif kind == "digits400":
+        f.write_text('{"requests_per_day": ' + "9" * 400 + "}", encoding="utf-8")
+    elif kind == "deep":
+        f.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif kind == "self-link":
+        f.symlink_to(f.name)
+    elif kind == "dangling":
+        f.symlink_to(tmp_path / "no-such-file.json")
+    elif kind == "dev-zero":
+        f.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(f)
+    elif kind == "folder":
+        f.mkdir()
+    elif kind == "huge":
+        f.write_text('{"workload": "' + "a" * 1_100_000 + '"}', encoding="utf-8")
+    return f
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("utf16", "is UTF-16 encoded; a scenario file must be UTF-8"),
+        ("binary", "is a binary file, not text"),
+        ("digits5000", "has a number of 5000 digits; allowed: numbers of at most 20 digits"),
+        ("digits400", "has a number of 400 digits"),
+        ("deep", "is nested more than 32 levels deep"),
+        ("self-link", "is a symbolic link that leads back to itself"),
+        ("dangling", "which does not exist (a dangling link)"),
+        ("dev-zero", "is a character device; only regular files are read"),
+        ("fifo", "is a FIFO (named pipe); only regular files are read"),
+        ("folder", "is a folder; only regular files are read"),
+        ("huge", "the most allowed is 1 MB"),
+    ],
+)
+def test_hostile_scenario_file_is_one_clear_line(tmp_path: Path, kind: str, fragment: str) -> None:
+    f = _bad_scenario_file(tmp_path, kind)
+    line = assert_one_clear_line(run_bounded("evaluate", "--draws", "0", "--scenario", str(f)), fragment)
+    assert "--scenario" in line and f.name in line
+
+
+def test_a_program_given_as_scenario_is_refused() -> None:
+    exe = Path(sys.executable).resolve()
+    assert_one_clear_line(run_bounded("evaluate", "--scenario", str(exe)), "--scenario", "binary file")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--seed", "-1"], "--seed: -1 is too small; allowed: a whole number from 0 to 4,294,967,295"),
+        (["--seed", "4294967296"], "allowed: a whole number from 0 to 4,294,967,295"),
+        (["--seed", "9" * 5000], "argument --seed: '999"),
+        (["--draws", "9" * 400], "argument --draws: '999"),
+        (["--requests-per-day", "9" * 5000], "requests_per_day: 999"),
+        (["--requests-per-day", "2,5 M"], "a decimal comma is not read"),
+        (["--requests-per-day", "50 X"], "written like 50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"),
+        (["--framework-mix", "pytorch=" + "9" * 5000], "framework_mix.pytorch: 999"),
+        (["--workload", "a\nb"], "workload: 'a\\nb' is not allowed"),
+    ],
+)
+def test_hostile_flags_are_one_clear_line(argv: list[str], fragment: str) -> None:
+    assert_one_clear_line(run_bounded("evaluate", "--draws", "10", *argv), fragment)
+
+
+@pytest.mark.parametrize(
+    "text", ["50M", "50 M", "50 m", "5e7", "50,000,000", "50 million", "50 M requests/day"]
+)
+def test_requests_per_day_takes_what_people_and_the_app_write(text: str) -> None:
+    p = run_bounded("evaluate", "--draws", "0", "--format", "json", "--requests-per-day", text)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["scenario"]["requests_per_day"] == 5e7
+
+
+def test_scenario_file_takes_volume_and_mix_as_text(tmp_path: Path) -> None:
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"requests_per_day": "2.5 B", "framework_mix": "pytorch=0.6,onnx=0.4"}), "utf-8")
+    p = run_bounded("evaluate", "--draws", "0", "--format", "json", "--scenario", str(f))
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)["scenario"]
+    assert s["requests_per_day"] == 2.5e9
+    assert s["framework_mix"]["pytorch"] == pytest.approx(0.6)
+    assert s["framework_mix"]["onnx"] == pytest.approx(0.4)
+
+
+def test_huge_framework_weights_do_not_overflow_to_nothing() -> None:
+    """1e308 + 1e308 overflows: the shares were all 0 and every device reported no porting."""
+    p = run_bounded(
+        "evaluate", "--draws", "0", "--format", "json", "--framework-mix", "pytorch=1e308,jax=1e308"
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    mix = out["scenario"]["framework_mix"]
+    assert mix["pytorch"] == pytest.approx(0.5) and mix["jax"] == pytest.approx(0.5)
+    ref = run_bounded("evaluate", "--draws", "0", "--format", "json", "--framework-mix", "pytorch=1,jax=1")
+    assert [o["porting_cost_usd"] for o in out["options"]] == [
+        o["porting_cost_usd"] for o in json.loads(ref.stdout)["options"]
+    ]
+    assert any(o["porting_cost_usd"] for o in out["options"])
+
+
+def test_export_to_a_fifo_does_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    assert_one_clear_line(run_bounded("evaluate", "--draws", "0", "--export", str(fifo)), "--export")
+
+
+def _user_folder(tmp_path: Path, kind: str) -> Path:
+    user = tmp_path / "mine"
+    devices = user / "devices"
+    devices.mkdir(parents=True)
+    f = devices / "x.toml"
+    if kind == "fifo":
+        os.mkfifo(f)
+    elif kind == "dev-zero":
+        f.symlink_to("/dev/zero")
+    elif kind == "self-link":
+        f.symlink_to(f.name)
+    elif kind == "dangling":
+        f.symlink_to("none.toml")
+    elif kind == "deep":
+        f.write_text("a = " + "[" * 30_000 + "]" * 30_000 + "\n", encoding="utf-8")
+    elif kind == "dotted":
+        f.write_text(".".join(["a"] * 30_000) + " = 1\n", encoding="utf-8")
+    elif kind == "digits400":
+        f.write_text("a = " + "9" * 400 + "\n", encoding="utf-8")
+    elif kind == "digits5000":
+        f.write_text("a = " + "9" * 5000 + "\n", encoding="utf-8")
+    elif kind == "float400":
+        f.write_text("a = 1" + "0" * 400 + ".0\n", encoding="utf-8")
+    elif kind == "utf16":
+        f.write_text('name = "x"\n', encoding="utf-16")
+    elif kind == "huge":
+        f.write_text('notes = "' + "a" * 1_100_000 + '"\n', encoding="utf-8")
+    return user
+
+
+@pytest.mark.parametrize(
+    ("kind", "fragment"),
+    [
+        ("fifo", "x.toml: is a FIFO (named pipe); only regular files are read"),
+        ("dev-zero", "x.toml: is a character device; only regular files are read"),
+        ("self-link", "x.toml: is a symbolic link that leads back to itself"),
+        ("dangling", "x.toml: is a symbolic link to 'none.toml', which does not exist"),
+        ("deep", "x.toml: is nested more than 32 levels deep"),
+        ("dotted", "x.toml: has a dotted key of more than 32 parts"),
+        ("digits400", "x.toml: a: a 400-digit integer is out of range"),
+        ("digits5000", "x.toml: has an integer with too many digits"),
+        ("float400", "x.toml: a: inf is not a finite number"),
+        ("utf16", "x.toml: is UTF-16 encoded; a catalog file must be UTF-8"),
+        ("huge", "x.toml: is 1,100,011 bytes; the most allowed is 1 MB"),
+    ],
+)
+def test_hostile_catalog_folder_is_one_clear_line(tmp_path: Path, kind: str, fragment: str) -> None:
+    user = _user_folder(tmp_path, kind)
+    assert_one_clear_line(run_bounded("catalog", "check", "--catalog", str(user), timeout=30), fragment)
+
+
+@pytest.mark.parametrize("target", ["self-link", "/dev/zero", "regular-file"])
+def test_a_catalog_folder_that_is_no_folder_is_refused(tmp_path: Path, target: str) -> None:
+    path = tmp_path / "cat"
+    if target == "self-link":
+        path.symlink_to(path.name)
+    elif target == "regular-file":
+        path.write_text("x", encoding="utf-8")
+    else:
+        path.symlink_to(target)
+    assert_one_clear_line(run_bounded("catalog", "check", "--catalog", str(path), timeout=30), "cat")
+
+
+def test_sources_mixing_dates_and_date_times_load(tmp_path: Path) -> None:
+    """One figure citing two sources, one retrieved on a date and one at a date-time: an internal error."""
+    from .conftest import CATALOG
+
+    text = (CATALOG / "workloads" / "llama-2-70b.toml").read_text(encoding="utf-8")
+    new = text.replace("retrieved = 2026-11-24", "retrieved = 2026-11-24T10:00:00Z", 1)
+    assert new != text
+    user = tmp_path / "mine"
+    (user / "workloads").mkdir(parents=True)
+    (user / "workloads" / "llama-2-70b.toml").write_text(new, encoding="utf-8")
+    p = run_bounded("catalog", "workloads", "--format", "json", "--catalog", str(user))
+    assert p.returncode == 0, p.stderr
+    rec = next(r for r in json.loads(p.stdout) if r["id"] == "llama-2-70b")
+    assert all(len(s["retrieved"]) == 10 for s in rec["sources"])  # dates, as the catalog keeps them
+
+
+def test_an_assumption_too_large_for_the_model_is_refused(tmp_path: Path) -> None:
+    """An engineer-day of 1.7e308 USD made every total inf and the JSON output a traceback."""
+    user = tmp_path / "mine"
+    (user / "assumptions").mkdir(parents=True)
+    (user / "assumptions" / "engineering.toml").write_text(
+        'engineer_day_usd = { value = 1.7e308, unit = "USD/day", low = 1, high = 1.7e308 }\n',
+        encoding="utf-8",
+    )
+    p = run_bounded("evaluate", "--draws", "10", "--format", "json", "--catalog", str(user))
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert "engineer_day_usd.value: 1.7e+308 USD/day is outside the plausible range" in p.stderr

@@ -127,3 +127,176 @@ def test_to_dict_is_json_serialisable() -> None:
     d = Scenario().to_dict()
     assert json.loads(json.dumps(d)) == d
     assert math.isclose(sum(d["framework_mix"].values()), 1.0)
+
+
+# -- request volumes as people write them (issue 12.7) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("50M", 5e7),
+        ("50 M", 5e7),
+        ("50 m", 5e7),
+        ("50\u202fM", 5e7),  # a narrow no-break space, as typeset numbers use
+        ("2.5 B", 2.5e9),
+        ("2.5B", 2.5e9),
+        ("2.5 bn", 2.5e9),
+        ("2.5 G", 2.5e9),
+        ("1e9", 1e9),
+        ("200k", 2e5),
+        ("200 thousand", 2e5),
+        ("1,000,000", 1e6),
+        ("1_000_000", 1e6),
+        ("50 million", 5e7),
+        ("0.5T", 5e11),
+        ("100000000", 1e8),
+        ("50 M requests/day", 5e7),
+        ("50M per day", 5e7),
+    ],
+)
+def test_parse_volume_takes_what_people_write(text: str, value: float) -> None:
+    from explorer.scenario import parse_volume
+
+    assert parse_volume(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("lots", "written like 50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"),
+        ("50 X", "written like 50M"),
+        ("50 millions", "written like 50M"),
+        ("2,5 M", "a decimal comma is not read (write 2.5 M, not 2,5 M)"),
+        ("1,00,000", "written like 50M"),
+        ("", "requests_per_day: '' is not allowed"),
+        ("nan", "not a finite number"),
+        ("1e400", "not a finite number"),
+        ("5", "allowed: a number from 100 to 500,000,000,000 requests/day"),
+        ("600 B", "allowed: a number from 100 to 500,000,000,000 requests/day"),
+        ("9" * 5000, "(5,000 characters) is not allowed"),
+    ],
+)
+def test_parse_volume_refuses_with_examples(text: str, fragment: str) -> None:
+    from explorer.scenario import parse_volume
+
+    with pytest.raises(ScenarioError) as info:
+        parse_volume(text)
+    msg = str(info.value)
+    assert msg.startswith("requests_per_day: ") and fragment in msg, msg
+    assert "\n" not in msg and len(msg) < 400
+
+
+@pytest.mark.parametrize("x", [100, 999, 1500, 12_345, 5e7, 123_456_789, 2.5e9, 5e11])
+def test_parse_volume_reads_what_the_app_writes(x: float) -> None:
+    """Whatever the app shows as a volume reads back to the same figure, to its 3 significant digits."""
+    from explorer import fmt
+    from explorer.scenario import parse_volume
+
+    for text in (fmt.volume(x), fmt.requests_per_day(x)):
+        assert parse_volume(text) == pytest.approx(x, rel=0.03), text
+
+
+def test_volume_fields_take_text_everywhere() -> None:
+    assert Scenario(requests_per_day="2.5 B").requests_per_day == 2.5e9
+    assert Scenario.from_json('{"requests_per_day": "50 M"}').requests_per_day == 5e7
+    assert Scenario.from_query("requests_per_day=50M&edge_sites=2k").edge_sites == 2000
+    assert "50M, 50 M, 2.5 B" in FIELD_SPECS["requests_per_day"].describe_allowed()
+
+
+# -- the framework mix as text (issue 12.9) and weights that overflow (issue 13.7) -----------------------
+
+
+def test_framework_mix_takes_its_own_example_text() -> None:
+    """The error message's own example, pytorch=0.6,onnx=0.4, was refused by Scenario()."""
+    s = Scenario(framework_mix="pytorch=0.6,onnx=0.4")
+    assert s.framework_mix.pytorch == pytest.approx(0.6) and s.framework_mix.onnx == pytest.approx(0.4)
+    assert Scenario.from_dict({"framework_mix": "jax"}).framework_mix.jax == 1.0
+    assert Scenario.from_json('{"framework_mix": "pytorch=3,jax=1"}').framework_mix.jax == 0.25
+    assert FrameworkMix.of("pytorch=1,onnx=1") == FrameworkMix.of({"pytorch": 1, "onnx": 1})
+    with pytest.raises(ScenarioError, match=r"framework_mix\.cobol: 1 is not allowed; allowed frameworks"):
+        Scenario(framework_mix="cobol=1")
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"pytorch": 1e308, "jax": 1e308},
+        {"pytorch": 1.7e308, "jax": 1.7e308, "onnx": 1.7e308},
+        {"pytorch": 5e-324, "jax": 5e-324},
+        {"pytorch": 1e300, "jax": 1e-300},
+    ],
+)
+def test_mix_weights_never_overflow_to_nothing(weights: dict[str, float]) -> None:
+    mix = FrameworkMix.of(weights)
+    shares = mix.as_dict()
+    assert all(math.isfinite(v) and v >= 0 for v in shares.values())
+    assert math.fsum(shares.values()) == pytest.approx(1.0)
+    assert shares["pytorch"] > 0
+
+
+@pytest.mark.parametrize(
+    "weight", [10**400, 10**5000, float("inf"), "1e999"], ids=["401", "5001", "inf", "1e999"]
+)
+def test_mix_weight_out_of_range_is_a_clear_error(weight: object) -> None:
+    with pytest.raises(ScenarioError) as info:
+        FrameworkMix.of({"pytorch": weight})
+    msg = str(info.value)
+    assert msg.startswith("framework_mix.pytorch: ") and "finite number" in msg and len(msg) < 300, msg
+
+
+def test_link_with_huge_mix_weights_keeps_its_other_settings() -> None:
+    """In the app the same link dropped every setting: the mix came out all zero."""
+    from explorer.scenario import from_query_lenient
+
+    s, notes = from_query_lenient(
+        "requests_per_day=200000000&framework_mix=pytorch%3D1e308%2Cjax%3D1e308"
+        "&workload=resnet-50&deployment=bare-metal"
+    )
+    assert notes == []
+    assert (s.requests_per_day, s.workload, s.deployment) == (2e8, "resnet-50", "bare-metal")
+    assert s.framework_mix.pytorch == s.framework_mix.jax == 0.5
+
+
+def test_link_notes_stay_short_however_long_the_link() -> None:
+    from explorer.scenario import from_query_lenient
+
+    query = "&".join(f"x{i}={'a' * 1000}" for i in range(500)) + "&workload=resnet-50"
+    s, notes = from_query_lenient(query)
+    assert s.workload == "resnet-50"
+    assert len(notes) <= 21 and all(len(n) < 400 for n in notes)
+    assert notes[-1] == "... and 480 more values were ignored"
+
+
+# -- hostile values: one line, bounded, never an exception other than ScenarioError ----------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (10**400, "requests_per_day: a number of about 401 digits is not allowed; too large"),
+        pytest.param(10**5000, "a number of about 5,001 digits", id="5001-digits"),
+        ("a\nb", "requests_per_day: 'a\\nb' is not allowed"),
+        ([[[1]]], "requests_per_day: [[[1]]] is not allowed"),
+    ],
+)
+def test_hostile_values_are_one_line(value: object, fragment: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        Scenario(requests_per_day=value)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "scenario: this JSON is not allowed; it is nested more than 32"),
+        ('{"requests_per_day": ' + "9" * 5000 + "}", "it has a number of 5000 digits"),
+        ('{"requests_per_day": ' + "9" * 400 + "}", "it has a number of 400 digits"),
+        ('{"requests_per_day": 1e999}', "requests_per_day: inf is not allowed; not a finite number"),
+        (" " * 1_000_001, "the most allowed is 1 MB"),
+    ],
+)
+def test_hostile_json_is_a_clear_error(text: str, fragment: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_json(text)
+    assert fragment in str(info.value), str(info.value)

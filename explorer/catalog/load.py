@@ -6,7 +6,9 @@ Layering: this module imports pandas and the standard library only (no ipywidget
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema
+from .files import MAX_TOML_BYTES, InputRefused, load_toml_file
 from .schema import CatalogError, Issue, Quantity
 from .units import UNITS, convert
 
@@ -59,7 +62,8 @@ class Catalog:
         """The provenance row of one figure, or None where the catalog has no such figure."""
         p = self.provenance
         rows = p[(p.collection == collection) & (p.item == item) & (p.field == field_name)]
-        return None if rows.empty else rows.iloc[0].to_dict()
+        # an empty cell is None, not NaN: NaN is truthy, so `rec.get("absent")` took every figure as absent
+        return None if rows.empty else {k: _jsonable(v) for k, v in rows.iloc[0].to_dict().items()}
 
     def device_records(self) -> list[dict[str, Any]]:
         """Devices as JSON-ready records in canonical units, each with the sources of its figures."""
@@ -129,17 +133,95 @@ def _user_dirs_from_env() -> list[Path]:
     return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
 
 
+#: A catalog folder is read to this many entries (files and folders together); past it, one issue says so.
+MAX_FOLDER_ENTRIES = 10_000
+
+
+def _folder_problem(root: Path) -> str | None:
+    """Why `root` cannot be a catalog folder, or None if it is one."""
+    try:
+        st = os.stat(root)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "is a symbolic link that leads back to itself (a loop); give a catalog folder"
+        if root.is_symlink():
+            return "is a symbolic link to a folder that does not exist; give a catalog folder"
+        return "catalog folder does not exist"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder; give a folder with the catalog's layout (devices/, prices/ ...)"
+    return None
+
+
+def _list_dir(path: Path, budget: list[int]) -> list[os.DirEntry[str]] | None:
+    """The entries of one folder, sorted by name, counted against `budget`; None if unreadable."""
+    out = []
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                budget[0] -= 1
+                if budget[0] < 0:
+                    break
+                out.append(entry)
+    except OSError:
+        return None
+    return sorted(out, key=lambda e: e.name)
+
+
+def _is_dir(entry: os.DirEntry[str], follow: bool) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=follow)
+    except OSError:
+        return False
+
+
+def _toml_files(root: Path, budget: list[int]) -> tuple[list[tuple[Path, bool]], bool]:
+    """``(path, in_place)`` for *.toml files up to two folders down; and whether the budget ran out.
+
+    ``in_place`` is true for ``<collection>/<file>.toml``. Collection folders may be symbolic links; no
+    other link to a folder is followed, and nothing deeper than two folders is read, so a catalog
+    folder given as ``/`` or holding a link loop is scanned in bounded time.
+    """
+    found: list[tuple[Path, bool]] = []
+    top = _list_dir(root, budget) or []
+    for entry in top:
+        if entry.name.endswith(".toml") and not _is_dir(entry, True):
+            found.append((Path(entry.path), False))
+        elif _is_dir(entry, entry.name in COLLECTIONS):
+            sub = _list_dir(Path(entry.path), budget) or []
+            for e in sub:
+                if e.name.endswith(".toml") and not _is_dir(e, True):
+                    found.append((Path(e.path), entry.name in COLLECTIONS))
+                elif entry.name in COLLECTIONS and _is_dir(e, False):
+                    for deeper in _list_dir(Path(e.path), budget) or []:
+                        if deeper.name.endswith(".toml"):
+                            found.append((Path(deeper.path), False))
+    return found, budget[0] < 0
+
+
 def _scan(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, list[Path]]], list[Issue]]:
     """Files per collection and id, in load order (built-in first, then each user folder)."""
     found: dict[str, dict[str, list[Path]]] = {c: {} for c in COLLECTIONS}
     issues: list[Issue] = []
     for i, root in enumerate(dirs):
-        if not root.is_dir():
-            issues.append(Issue(str(root), "", "catalog folder does not exist"))
+        problem = _folder_problem(root)
+        if problem:
+            issues.append(Issue(str(root), "", problem))
             continue
-        for path in sorted(root.rglob("*.toml")):
+        files, overflow = _toml_files(root, [MAX_FOLDER_ENTRIES])
+        if overflow:
+            issues.append(
+                Issue(
+                    str(root),
+                    "",
+                    f"holds more than {MAX_FOLDER_ENTRIES:,} files and folders; a catalog folder holds "
+                    + ", ".join(f"{c}/" for c in COLLECTIONS)
+                    + " with one file per item",
+                )
+            )
+            continue
+        for path, in_place in files:
             rel = path.relative_to(root)
-            if len(rel.parts) != 2 or rel.parts[0] not in COLLECTIONS:
+            if not in_place:
                 if i > 0:  # a user's stray file would be silently ignored: say so
                     issues.append(
                         Issue(
@@ -166,13 +248,13 @@ def _scan(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, list[Path]]], list[
 
 
 def _parse(path: Path) -> tuple[dict[str, Any] | None, Issue | None]:
+    """One catalog file, read only if it is a regular file of at most 1 MB, parsed with bounds."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh), None
+        return load_toml_file(path, MAX_TOML_BYTES), None
     except tomllib.TOMLDecodeError as err:
         return None, Issue(str(path), "", f"malformed TOML: {err}")
-    except (OSError, UnicodeDecodeError) as err:
-        return None, Issue(str(path), "", f"cannot be read: {err}")
+    except InputRefused as err:
+        return None, Issue(str(path), "", str(err))
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -611,13 +693,18 @@ _PURCHASE_COLS = [
 
 
 def _fingerprint(dirs: Sequence[Path]) -> tuple[Any, ...]:
+    """What the cache is keyed on: every file's path, type, time and size (an unreadable one as such)."""
     parts: list[Any] = []
     for root in dirs:
         parts.append(str(root))
-        if root.is_dir():
-            for p in sorted(root.rglob("*.toml")):
-                st = p.stat()
-                parts.append((str(p), st.st_mtime_ns, st.st_size))
+        if _folder_problem(root) is None:
+            files, _ = _toml_files(root, [MAX_FOLDER_ENTRIES])
+            for p, _in_place in files:
+                try:
+                    st = os.stat(p)
+                    parts.append((str(p), st.st_mode, st.st_mtime_ns, st.st_size))
+                except OSError as err:
+                    parts.append((str(p), err.errno))
     return tuple(parts)
 
 
@@ -641,7 +728,7 @@ def load_catalog(
     dirs += [Path(d) for d in user_dirs]
     if use_env:
         dirs += _user_dirs_from_env()
-    resolved = tuple(d.resolve() for d in dirs)
+    resolved = tuple(Path(os.path.realpath(d)) for d in dirs)  # a link loop stays as it is; _scan says so
     return _load_cached(resolved, _fingerprint(resolved))
 
 

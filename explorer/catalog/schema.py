@@ -16,7 +16,7 @@ from typing import Any
 
 from .units import UNITS, allowed_units, convert
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.]*(-[a-z0-9][a-z0-9.]*)*$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.]*(-[a-z0-9][a-z0-9.]*)*\Z")  # \Z: no trailing newline
 
 KINDS = ("gpu", "accelerator")
 SEGMENTS = ("datacenter", "edge")
@@ -173,6 +173,10 @@ PUE_FIELDS: dict[str, Quantity | Text] = {
 }
 
 ASSUMPTION_RECORD_EXTRA: dict[str, tuple[str, ...] | type] = {"low": float, "high": float}
+#: The largest assumption value (or low/high) accepted, in the record's own unit: far above any real
+#: figure (an engineer-day is ~900 USD, a server ~300,000 USD), low enough that the model's sums and
+#: products stay finite.
+ASSUMPTION_MAX = 1e9
 
 
 def validate_assumptions(path: str, doc: dict[str, Any]) -> list[Issue]:
@@ -193,7 +197,7 @@ def validate_assumptions(path: str, doc: dict[str, Any]) -> list[Issue]:
         unit = rec.get("unit")
         dim = UNITS[unit].dimension if unit in UNITS else "ratio"
         spec = Quantity(
-            key, dim, unit if unit in UNITS else "", (0.0, math.inf), extra=ASSUMPTION_RECORD_EXTRA
+            key, dim, unit if unit in UNITS else "", (0.0, ASSUMPTION_MAX), extra=ASSUMPTION_RECORD_EXTRA
         )
         v.check_quantity(doc, "", key, spec)
         if isinstance(rec.get("value"), int | float) and rec.get("value") == 0:
@@ -203,6 +207,8 @@ def validate_assumptions(path: str, doc: dict[str, Any]) -> list[Issue]:
             v.error(key, "give both 'low' and 'high', or neither")
         elif lo is not None and not (_is_number(lo) and _is_number(hi) and lo <= rec.get("value", lo) <= hi):
             v.error(key, f"low {lo!r} <= value <= high {hi!r} must hold")
+        elif lo is not None and not (lo >= 0 and hi <= ASSUMPTION_MAX):
+            v.error(key, f"low {lo!r} and high {hi!r} must lie from 0 to {ASSUMPTION_MAX:g}")
     return v.issues
 
 

@@ -1,29 +1,28 @@
-"""Sharing: the scenario in the page's URL, downloads, and uploads (scenario JSON, hardware files).
+"""Sharing: the scenario in the page's URL, downloads, and uploads (scenario JSON, prices, device files).
 
-Two tiny anywidgets (JavaScript inline, nothing fetched): ``LinkBar`` keeps the address bar's query string
+Three tiny anywidgets (JavaScript inline, nothing fetched): ``LinkBar`` keeps the address bar's query string
 equal to the scenario, so the URL is always the deep link, and copies it; ``Downloader`` turns bytes
-sent from the kernel into a browser download. Uploads are size-limited and validated; a rejected upload
-changes nothing and says which row and field was wrong.
+sent from the kernel into a browser download; ``UploadKeeper`` keeps a visitor's accepted uploads in the
+browser tab so that a reloaded page (a new kernel) gets them back, checked again. Uploads are read in
+memory, size-limited and validated as a whole; a refused upload changes nothing and says which file, row
+and column was wrong and what is allowed. The reading and checking of uploads, without widgets, is
+`explorer.uploads`; this module holds the widgets and the upload controls.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
-import io
-import json
-import tempfile
-import tomllib
-from pathlib import Path
+import html
+import logging
+from types import SimpleNamespace
 from typing import Any
 
 import anywidget
 import traitlets
 
-from .catalog import Catalog, CatalogError, load_catalog
-from .scenario import Scenario, ScenarioError
+from .uploads import SessionUploads, UploadError, restored_files, scenario_from_upload, upload_name
 
-MAX_UPLOAD_BYTES = 256 * 1024
+log = logging.getLogger(__name__)
 
 _LINK_ESM = """
 function render({ model, el }) {
@@ -127,143 +126,218 @@ class Downloader(anywidget.AnyWidget):
         self.sent = [*self.sent, filename]
 
 
-# -- uploads -------------------------------------------------------------------------------------------
+# -- uploads: kept across a reload, and the controls that take them --------------------------------
+
+_KEEP_ESM = """
+function render({ model, el }) {
+  // Only in the Voila app: a reload there starts a new kernel, and this hands it the visitor's uploads.
+  if (!(document.body && document.body.dataset.voila === "voila")) return;
+  const key = "accel-explorer-uploads:" + window.location.pathname;
+  const save = () => {
+    try {
+      const files = model.get("files");
+      if (files.length) sessionStorage.setItem(key, JSON.stringify(files));
+      else sessionStorage.removeItem(key);
+    } catch (e) { /* storage full or switched off: the uploads are then not kept */ }
+  };
+  model.on("change:files", save);
+  if (model.get("files").length) { save(); return; }
+  let kept = null;
+  try { kept = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { kept = null; }
+  if (Array.isArray(kept) && kept.length) model.send({ kind: "restore", files: kept });
+}
+export default { render };
+"""
 
 
-class UploadError(ValueError):
-    """An upload that is refused: the message says which file, row and field, and what is allowed."""
+class UploadKeeper(anywidget.AnyWidget):
+    """Keeps the accepted uploads in the browser tab (sessionStorage) and hands them back to a new kernel
+    after a reload, where they are checked again like fresh uploads; invisible."""
+
+    _esm = _KEEP_ESM
+    files = traitlets.List(help="the accepted uploads: {name, b64} each").tag(sync=True)
 
 
-def _content(upload: dict[str, Any]) -> tuple[str, bytes]:
-    name = str(upload.get("name", "upload"))
-    content = upload.get("content", b"")
-    data = bytes(content.tobytes() if hasattr(content, "tobytes") else content)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(
-            f"{name}: {len(data):,} bytes is too large; allowed: up to {MAX_UPLOAD_BYTES:,} bytes"
-        )
-    return name, data
+# -- the upload controls ---------------------------------------------------------------------------
 
 
-def scenario_from_upload(upload: dict[str, Any]) -> Scenario:
-    name, data = _content(upload)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UploadError(f"{name}: not UTF-8 text; allowed: a scenario JSON file") from None
-    try:
-        return Scenario.from_json(text)
-    except ScenarioError as err:
-        raise UploadError(f"{name}: {err}") from None
+def upload_section(explorer: Any, say: Any, status: Any) -> SimpleNamespace:
+    """Uploads: a scenario JSON (checked whole, then applied in one update) and your own prices or devices
+    (they accumulate; each is listed with what it changed and can be removed; the browser tab keeps them
+    for a reload, after which they are checked again). Every failure, whatever its cause, is said in
+    `status` and changes nothing."""
+    import ipywidgets as W
 
+    from .calc import evaluate
 
-PRICE_CSV_COLUMNS = ("device", "price_type", "price", "unit", "as_of", "source_title", "source_url")
-PRICE_CSV_OPTIONAL = ("provider", "instance", "region", "chips", "note")
+    up_scenario = W.FileUpload(
+        accept=".json", multiple=False, description="Scenario JSON", layout=W.Layout(width="auto")
+    )
+    up_hardware = W.FileUpload(
+        accept=".csv,.toml",
+        multiple=False,
+        description="Your prices or device",
+        layout=W.Layout(width="auto"),
+    )
+    help_text = W.HTML(
+        "<span class='ax-unit' style='display:block;line-height:1.4'>a scenario saved here; or your own "
+        "prices: a CSV with the columns device, "
+        "price_type (cloud or purchase), price, unit (USD/chip-hour; USD/hour for a whole instance, with a "
+        "chips column; USD to buy one), as_of, source_title, source_url (optional: provider, instance, "
+        "region, chips), or a device or price file in the catalog's format. Your prices count in every "
+        "cloud market, several uploads add up, and this browser tab keeps them across a reload.</span>"
+    )
+    sessions = SessionUploads(explorer.cat)
+    keeper = UploadKeeper()
+    listing = W.VBox()
+    state = {"restored": False}
 
-
-def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-
-
-def _price_csv_to_toml(name: str, text: str, known_devices: set[str]) -> dict[str, str]:
-    """Price rows to catalog price files (by device id); raises naming the row and field."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in PRICE_CSV_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise UploadError(
-            f"{name}: missing column(s) {', '.join(missing)}; the columns are "
-            f"{', '.join(PRICE_CSV_COLUMNS)} and optionally {', '.join(PRICE_CSV_OPTIONAL)}"
-        )
-    files: dict[str, list[str]] = {}
-    for i, row in enumerate(reader, start=2):  # row 1 is the header
-        where = f"{name}: row {i}"
-        device = (row.get("device") or "").strip()
-        if device not in known_devices:
-            raise UploadError(
-                f"{where}, field device: {device!r} is not a device in the catalog "
-                "(add the device with a device file first)"
+    def refused(name: str, err: BaseException, what: str = "Upload refused") -> None:
+        if isinstance(err, UploadError):
+            say(f"{what}: {err}. Nothing was changed.", ok=False)
+        else:  # a bug, or a file no check foresaw: said on the page, logged for the maintainers
+            log.exception("upload of %s failed", name)
+            say(
+                f"{what}: {name} could not be read ({type(err).__name__}). Nothing was changed; please "
+                "check the file against the format above.",
+                ok=False,
             )
-        kind = (row.get("price_type") or "").strip()
-        if kind not in ("purchase", "cloud"):
-            raise UploadError(f"{where}, field price_type: {kind!r} is not allowed; allowed: purchase, cloud")
-        try:
-            price = float(row["price"])
-        except (TypeError, ValueError):
-            raise UploadError(f"{where}, field price: {row.get('price')!r} is not a number") from None
-        for field in ("unit", "as_of", "source_title", "source_url"):
-            if not (row.get(field) or "").strip():
-                raise UploadError(
-                    f"{where}, field {field}: empty; every price needs its unit, as-of date and source"
+
+    def taken(change: dict) -> Any:
+        """The file a FileUpload was just given; the control is emptied so the same file can be sent again."""
+        files = change["new"]
+        if not files:
+            return None
+        change["owner"].value = ()
+        return files[0]
+
+    def show() -> list[str]:
+        old = listing.children
+        rows = []
+        for i, (up, lines) in enumerate(zip(sessions.items, sessions.changes, strict=True)):
+            remove = W.Button(
+                description=f"Remove {up.name}",
+                tooltip=f"Stop using the prices and devices from {up.name}",
+                layout=W.Layout(width="auto", flex="0 0 auto"),
+            )
+            remove.on_click(lambda _b, i=i: remove_upload(i))
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            rows.append(
+                W.HBox(
+                    [remove, W.HTML(f"<ul class='ax-unit' style='margin:2px 0'>{items}</ul>")],
+                    layout=W.Layout(align_items="flex-start"),
                 )
-        key = f"upload-row-{i}"
-        rec = (
-            f"price = {{ value = {price!r}, unit = {_toml_str(row['unit'].strip())}, "
-            f'as_of = {row["as_of"].strip()}, source = "{key}" }}'
-        )
-        lines = files.setdefault(device, [f'device = "{device}"'])
-        if kind == "purchase":
-            lines.append(f"[purchase]\n{rec}")
-        else:
-            chips = (row.get("chips") or "1").strip()
-            extra = "".join(
-                f"{f} = {_toml_str((row.get(f) or 'uploaded').strip())}\n"
-                for f in ("provider", "instance", "region")
             )
-            lines.append(f"[[cloud]]\n{extra}chips = {chips}\n{rec}")
-        lines.append(
-            f"[sources.{key}]\ntitle = {_toml_str(row['source_title'].strip())}\n"
-            f"url = {_toml_str(row['source_url'].strip())}\nretrieved = {row['as_of'].strip()}"
+        listing.children = rows
+        for row in old:
+            for w in row.children:
+                w.close()
+            row.close()
+        kept, too_large = sessions.to_keep()
+        keeper.files = kept
+        return too_large
+
+    def use(plan: Any) -> list[str]:
+        _items, cat, _changes = plan
+        evaluate(explorer.result.scenario, cat)  # the scenario on the page must still evaluate: else refused
+        explorer.set_catalog(cat)
+        sessions.commit(plan)
+        return show()
+
+    def not_kept(too_large: list[str]) -> str:
+        return (
+            f" Too large to keep across a reload (upload again after one): {', '.join(too_large)}."
+            if too_large
+            else ""
         )
-    if not files:
-        raise UploadError(f"{name}: no price rows")
-    return {device: "\n".join(lines) + "\n" for device, lines in files.items()}
 
-
-def catalog_with_upload(
-    upload: dict[str, Any], base_dirs: list[Path] | None = None, cat: Catalog | None = None
-) -> tuple[Catalog, Path, str]:
-    """A new catalog with an uploaded hardware file added: a price CSV, or a device or price file in the
-    catalog's own TOML format. Returns the catalog, the session folder holding the upload, and a summary.
-
-    Raises UploadError (or the catalog's own validation errors, as UploadError) without changing anything.
-    """
-    name, data = _content(upload)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UploadError(f"{name}: not UTF-8 text; allowed: a price CSV or a catalog TOML file") from None
-    cat = cat if cat is not None else load_catalog(*(base_dirs or []))
-    folder = Path(tempfile.mkdtemp(prefix="accel-explorer-upload-"))
-    if name.lower().endswith(".csv"):
-        files = _price_csv_to_toml(name, text, set(cat.devices.id))
-        (folder / "prices").mkdir()
-        for device, toml_text in files.items():
-            (folder / "prices" / f"{device}.toml").write_text(toml_text, encoding="utf-8")
-        summary = f"{name}: prices for {', '.join(sorted(files))}"
-    elif name.lower().endswith(".toml"):
+    def on_scenario(change: dict) -> None:
+        upload = taken(change)
+        if upload is None:
+            return
+        name = upload_name(upload)
+        old, moved = explorer.result.scenario, False
         try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise UploadError(f"{name}: malformed TOML: {err}") from None
-        collection = (
-            "prices"
-            if "device" in doc and ("cloud" in doc or "purchase" in doc)
-            else "devices"
-            if "frameworks" in doc or "kind" in doc
-            else None
+            scenario = scenario_from_upload(upload, explorer.cat)  # checked whole before anything moves
+            moved = True
+            explorer.set_scenario(scenario)
+            if explorer.message:
+                raise UploadError(f"{name}: {explorer.message}")
+        except Exception as err:
+            if moved:  # put the controls back as they were
+                explorer.set_scenario(old)
+            refused(name, err)
+            return
+        say(f"Restored the scenario from {name}.")
+
+    def on_hardware(change: dict) -> None:
+        upload = taken(change)
+        if upload is None:
+            return
+        try:
+            too_large = use(sessions.plan_add(upload, explorer.result.scenario.cloud_market))
+        except Exception as err:
+            refused(upload_name(upload), err)
+            return
+        say(
+            f"Added {sessions.items[-1].name}: its prices are used from now on, in every cloud market; what "
+            "it changed is listed above." + not_kept(too_large)
         )
-        if collection is None:
-            raise UploadError(f"{name}: neither a device file nor a price file (see catalog/README.md)")
-        (folder / collection).mkdir()
-        (folder / collection / Path(name).name).write_text(text, encoding="utf-8")
-        summary = f"{name}: {collection[:-1] if collection == 'devices' else 'price'} file {Path(name).stem}"
-    else:
-        raise UploadError(f"{name}: not allowed; allowed: a price .csv, or a device or price .toml file")
-    try:
-        new = load_catalog(*(base_dirs or []), folder)
-    except CatalogError as err:
-        first = err.issues[0]
-        more = f" (and {len(err.issues) - 1} more)" if len(err.issues) > 1 else ""
-        shown = str(first).replace(str(folder) + "/", "")
-        raise UploadError(f"{name}: {shown}{more}") from None
-    return new, folder, summary
+
+    def remove_upload(index: int) -> None:
+        name = sessions.items[index].name if index < len(sessions.items) else "the upload"
+        try:
+            use(sessions.plan_remove(index, explorer.result.scenario.cloud_market))
+        except Exception as err:
+            refused(name, err, "Not removed")
+            return
+        say(f"Removed {name}: the catalog's prices are used again where it had set them.")
+
+    def on_restore(_widget: Any, content: Any, _buffers: Any) -> None:
+        """A reloaded page hands back the uploads its tab kept: each is checked again like a fresh upload."""
+        files = restored_files(content)
+        if state["restored"] or sessions.items or not files:
+            return
+        state["restored"] = True
+        back, lost = [], []
+        for upload in files:
+            try:
+                use(sessions.plan_add(upload, explorer.result.scenario.cloud_market))
+                back.append(sessions.items[-1].name)
+            except Exception as err:
+                if not isinstance(err, UploadError):
+                    log.exception("restoring an upload failed")
+                lost.append(
+                    str(err) if isinstance(err, UploadError) else f"{upload_name(upload)}: unreadable"
+                )
+        text = (
+            "Your uploads from before the reload were checked again and are in use: " + ", ".join(back) + "."
+            if back
+            else ""
+        )
+        if lost:
+            text += " Not restored, please upload again: " + "; ".join(lost) + "."
+        say(text.strip(), ok=not lost)
+        for section in explorer.top.children:  # open the collapsed section, so that this is seen
+            if isinstance(section, W.Accordion) and any(
+                status in getattr(c, "children", ()) for c in section.children
+            ):
+                section.selected_index = 0
+
+    up_scenario.observe(on_scenario, names=["value"])
+    up_hardware.observe(on_hardware, names=["value"])
+    keeper.on_msg(on_restore)
+    row = W.HBox(
+        [W.HTML("<b>Upload</b>&nbsp;"), up_scenario, up_hardware, help_text],
+        layout=W.Layout(align_items="center", flex_flow="row wrap"),
+    )
+    return SimpleNamespace(
+        row=row,
+        listing=listing,
+        keeper=keeper,
+        scenario=up_scenario,
+        hardware=up_hardware,
+        sessions=sessions,
+        restore=on_restore,
+        remove=remove_upload,
+    )

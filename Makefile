@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8866
 PYTEST_ARGS ?=
 
-.PHONY: app test lab clean
+.PHONY: app test test-fast lab clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed: make PYTHON=python3.11 ...")'
@@ -25,6 +25,12 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that start no server, browser or notebook kernel (pytest's `slow` marker marks those), for the
+# edit-and-test loop (README.md, Development, says how long each takes). `make test` stays the whole suite,
+# the one CI runs.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -31,7 +31,16 @@ def test_quickstart_renders_charts_and_widgets_offline_in_jupyterlab() -> None:
         external = record_external_requests(page)
         page.goto(url + "lab/tree/quickstart.ipynb", timeout=120_000)
         page.locator(".jp-Notebook").wait_for(timeout=120_000)
-        page.wait_for_timeout(2000)  # the kernel connects
+        # the kernel has started, connected and is idle, as the notebook's toolbar shows it (the indicator
+        # also says "idle" for a moment before there is any kernel: the kernel's name tells them apart)
+        page.wait_for_function(
+            """() => {
+                const name = document.querySelector('.jp-Toolbar-kernelName')?.textContent ?? '';
+                const status = document.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status;
+                return name.trim() !== '' && !name.includes('No Kernel') && status === 'idle';
+            }""",
+            timeout=120_000,
+        )
         page.locator(".jp-Notebook").click()
         page.keyboard.press("Escape")
         page.get_by_role("menuitem", name="Run").click()

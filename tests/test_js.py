@@ -1,0 +1,89 @@
+"""The JavaScript the explorer sends to browsers is checked by a tool: Node.js parses every module.
+
+Each widget's front end is an ES module (anywidget's ``_esm``): a file under ``explorer/`` (``*.js``) or,
+until it moves to one, a string in the Python source. ``node --check`` parses without running, so a syntax
+error fails here rather than as a blank widget in a visitor's browser.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import shutil
+import subprocess
+
+import pytest
+from traitlets import TraitType
+
+import explorer
+
+from .conftest import REPO
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(
+    NODE is None,
+    reason="Node.js (`node`) is not installed, so the JavaScript is not checked (Debian: apt-get install "
+    "nodejs; .ci/run installs it)",
+)
+JS_FILES = sorted((REPO / "explorer").rglob("*.js"))
+
+
+def node_check(source: str) -> str:
+    """Node's complaint about `source` as an ES module, or "" when it parses."""
+    # stdin with --input-type=module: parsed as a module on every Node version, whatever the file is called
+    p = subprocess.run(
+        [NODE, "--input-type=module", "--check"], input=source, capture_output=True, text=True, timeout=60
+    )
+    return "" if p.returncode == 0 else (p.stderr or p.stdout or f"node exited with {p.returncode}")
+
+
+def explorer_widget_modules() -> dict[str, str]:
+    """Every anywidget class of the explorer that declares its own front end: name -> its ES module."""
+    import anywidget
+
+    for info in pkgutil.walk_packages(explorer.__path__, "explorer."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    found, todo = {}, list(anywidget.AnyWidget.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        esm = cls.__dict__.get("_esm")
+        # a widget's instance gets its _esm as a trait, on a class traitlets makes for it: skip those
+        if cls.__module__.startswith("explorer.") and esm is not None and not isinstance(esm, TraitType):
+            found[f"{cls.__module__}.{cls.__qualname__}"] = str(esm)  # a file's contents, for a path
+    return found
+
+
+def test_the_chart_loader_is_a_file_the_chart_sends() -> None:
+    """Chart's module is explorer/js/chart_loader.js, read by anywidget and sent to the browser as is."""
+    import altair as alt
+
+    from explorer.widgets import Chart
+
+    loader = REPO / "explorer" / "js" / "chart_loader.js"
+    assert loader in JS_FILES
+    sent = Chart(alt.Chart().mark_point()).get_state()["_esm"]
+    assert sent == loader.read_text(encoding="utf-8")
+
+
+@needs_node
+@pytest.mark.parametrize("path", JS_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_javascript_file_parses(path) -> None:
+    error = node_check(path.read_text(encoding="utf-8"))
+    assert not error, f"{path.relative_to(REPO)}: {error}"
+
+
+@needs_node
+def test_every_widget_module_parses() -> None:
+    """Each widget's ES module, whether in a .js file or still a string in Python, parses."""
+    modules = explorer_widget_modules()
+    assert "explorer.widgets.Chart" in modules, sorted(modules)
+    errors = {name: error for name, source in modules.items() if (error := node_check(source))}
+    assert not errors, "\n\n".join(f"{name}: {error}" for name, error in errors.items())
+
+
+@needs_node
+def test_the_check_finds_a_syntax_error() -> None:
+    assert node_check("export default { render };\n") == ""
+    assert "SyntaxError" in node_check("export default { render( };\n")

@@ -363,6 +363,13 @@ def _lazy_section(title: str, build: Any) -> W.Accordion:
             box.children = [build()]
 
     section.observe(_open, names=["selected_index"])
+
+    def _rebuild() -> None:  # the catalog changed (an upload): an opened section shows the new one
+        box = section.children[0]
+        if box.children:
+            box.children = [build()]
+
+    section.rebuild = _rebuild  # type: ignore[attr-defined]
     return section
 
 
@@ -405,9 +412,11 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     share.set_title(0, "Download or upload: scenario, results, report, charts, your own prices")
     # the link bar stays visible: its view keeps the address bar equal to the deep link
     explorer.top.children = (*explorer.top.children, link, share)
-    catalog_section = _lazy_section("Catalog and sources", lambda: catalog_browser(cat))
+    # the sections read the explorer's catalog when they are built: a visitor's upload shows in them too
+    catalog_section = _lazy_section("Catalog and sources", lambda: catalog_browser(explorer.cat))
     validation_section = _lazy_section(
-        "How good are these estimates? Held-out estimates against measurements", lambda: validation_view(cat)
+        "How good are these estimates? Held-out estimates against measurements",
+        lambda: validation_view(explorer.cat),
     )
     uncertainty_section = W.Accordion(children=[W.VBox()], selected_index=None)
     uncertainty_section.set_title(
@@ -418,7 +427,7 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
     def _refresh_uncertainty(_change: Any = None) -> None:
         if uncertainty_section.selected_index != 0:
             return
-        data = uncertainty_data(explorer.result.scenario, cat)
+        data = uncertainty_data(explorer.result.scenario, explorer.cat)
         if not view:  # first opening: build the two charts; afterwards only their rows change
             from .charts import breakeven_map_chart, tornado_chart
             from .widgets import LiveChart
@@ -434,13 +443,22 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> W.Widg
 
     uncertainty_section.live = view  # type: ignore[attr-defined]  # the live charts, once opened
     uncertainty_section.observe(_refresh_uncertainty, names=["selected_index"])
-    explorer.observe(_refresh_uncertainty, names=["scenario_value"])
+    explorer.observe(_refresh_uncertainty, names=["scenario_value", "catalog_changes"])
+
+    def _catalog_changed(_change: Any) -> None:
+        catalog_section.rebuild()
+        validation_section.rebuild()
+
+    explorer.observe(_catalog_changed, names=["catalog_changes"])
     parts = [W.HTML(HOW_TO_READ), explorer, uncertainty_section, validation_section, catalog_section]
     if public:  # says "session ended, reload" if the kernel behind the page goes away
         parts.append(SessionWatch())
     app = W.VBox(parts)
     app.explorer = explorer  # type: ignore[attr-defined]
     app.share = share  # type: ignore[attr-defined]
+    app.uncertainty = uncertainty_section  # type: ignore[attr-defined]
+    app.validation = validation_section  # type: ignore[attr-defined]
+    app.catalog = catalog_section  # type: ignore[attr-defined]
     if query:
         apply_query(app, query)
     return app
@@ -526,18 +544,12 @@ def share_panel(explorer: Any, base_dirs: list[Any] | None = None) -> W.Widget:
     """Copy link, downloads (scenario JSON, results CSV, report HTML, chart PNG/SVG) and uploads."""
     from . import export
     from .charts import build_all
-    from .share import Downloader, LinkBar, UploadError, catalog_with_upload, scenario_from_upload
+    from .share import Downloader, LinkBar, upload_section
 
-    link = LinkBar(query=explorer.controls.scenario().to_query(only_changed=True))
+    link = LinkBar(query=explorer.query)
     downloader = Downloader()
     status = W.HTML()
-
-    def _sync_link(change: dict) -> None:
-        from .scenario import Scenario
-
-        link.query = Scenario.from_dict(change["new"]).to_query(only_changed=True)
-
-    explorer.observe(_sync_link, names=["scenario_value"])
+    W.dlink((explorer, "query"), (link, "query"))  # the link is part of the one update (Explorer.update)
 
     def _say(text: str, ok: bool = True) -> None:
         cls = "ax-note" if ok else "ax-error"
@@ -584,7 +596,11 @@ def share_panel(explorer: Any, base_dirs: list[Any] | None = None) -> W.Widget:
             f"{_stem()}.csv", export.results_csv(explorer.result), "text/csv"
         ),
         "Report (HTML)": lambda: downloader.download(
-            f"{_stem()}-report.html", export.report_html(explorer.result, explorer.cat), "text/html"
+            f"{_stem()}-report.html",
+            export.report_html(
+                explorer.result, explorer.cat, explorer.bands, boundary=explorer.boundary.value
+            ),
+            "text/html",
         ),
         "PNG": lambda: downloader.download(
             f"{_stem()}-{chart_pick.value}.png", export.chart_png(_chart()), "image/png"
@@ -599,34 +615,8 @@ def share_panel(explorer: Any, base_dirs: list[Any] | None = None) -> W.Widget:
         b.on_click(_guard(fn))
         buttons[label] = b
 
-    up_scenario = W.FileUpload(accept=".json", multiple=False, description="Scenario JSON")
-    up_hardware = W.FileUpload(accept=".csv,.toml", multiple=False, description="Prices or device")
-
-    def _on_scenario(change: dict) -> None:
-        if not change["new"]:
-            return
-        try:
-            scenario = scenario_from_upload(change["new"][0])
-        except UploadError as err:
-            _say(f"Upload refused: {err}. Nothing was changed.", ok=False)
-            return
-        explorer.set_scenario(scenario)
-        _say(f"Restored the scenario from {change['new'][0]['name']}.")
-
-    def _on_hardware(change: dict) -> None:
-        if not change["new"]:
-            return
-        try:
-            cat, _folder, summary = catalog_with_upload(change["new"][0], base_dirs, explorer.cat)
-        except UploadError as err:
-            _say(f"Upload refused: {err}. Nothing was changed.", ok=False)
-            return
-        explorer.set_catalog(cat)
-        _say(f"Added for this session: {summary}.")
-
-    up_scenario.observe(_on_scenario, names=["value"])
-    up_hardware.observe(_on_hardware, names=["value"])
-    return W.VBox(
+    uploads = upload_section(explorer, _say, status)
+    panel = W.VBox(
         [
             link,
             W.HBox(
@@ -641,20 +631,14 @@ def share_panel(explorer: Any, base_dirs: list[Any] | None = None) -> W.Widget:
                 ],
                 layout=W.Layout(align_items="center", flex_flow="row wrap"),
             ),
-            W.HBox(
-                [
-                    W.HTML("<b>Upload</b>&nbsp;"),
-                    up_scenario,
-                    up_hardware,
-                    W.HTML(
-                        "<span class='ax-unit'>a scenario saved here; or your own prices (CSV: device, "
-                        "price_type, price, unit, as_of, source_title, source_url) or a device file in the "
-                        "catalog's format, for this session</span>"
-                    ),
-                ],
-                layout=W.Layout(align_items="center"),
-            ),
+            uploads.row,
+            uploads.listing,
             status,
             downloader,
+            uploads.keeper,
         ]
     )
+    panel.uploads = uploads  # type: ignore[attr-defined]  # the upload controls, by name
+    panel.downloader = downloader  # type: ignore[attr-defined]
+    panel.status = status  # type: ignore[attr-defined]
+    return panel

@@ -31,6 +31,7 @@ The model, per device d serving workload w:
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, wraps
@@ -39,6 +40,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from . import fmt
 from .catalog import Catalog, load_catalog
 from .catalog.units import convert
 from .scenario import FRAMEWORK_LABELS, FRAMEWORKS, MAJOR_CLOUDS, Scenario, ScenarioError
@@ -299,33 +301,55 @@ def _cheapest_cloud(cat: Catalog, market: str) -> pd.DataFrame:
     c = cat.cloud_prices
     if c.empty:
         return c
+    # A visitor's own prices (explorer.uploads labels them in `upload_label`) count in every market and come
+    # first: a device with an uploaded cloud offer is costed at its cheapest uploaded offer.
+    mine = c.upload_label.map(_is_label) if "upload_label" in c.columns else pd.Series(False, index=c.index)
     if market == "major-clouds":
-        c = c[c.provider.isin(MAJOR_CLOUDS)]
+        in_market = c.provider.isin(MAJOR_CLOUDS) | mine
+        c, mine = c[in_market], mine[in_market]
+    if mine.any():
+        c = c[mine | ~c.device_id.isin(c.device_id[mine])]
     return c.sort_values("price_usd_per_chip_hour").groupby("device_id", as_index=False).first()
 
 
-_CATS: dict[int, Catalog] = {}
+def _is_label(x: Any) -> bool:
+    return isinstance(x, str) and bool(x)
+
+
+def _upload_label(frame: pd.DataFrame, device_id: str) -> str | None:
+    """The source of an uploaded price ("your upload, <file> ..."), or None for the catalog's own."""
+    if "upload_label" not in frame.columns:
+        return None
+    label = frame.loc[device_id, "upload_label"]
+    return label if _is_label(label) else None
 
 
 def per_catalog(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Cache ``fn(cat, *args)`` (hashable args) per catalog object, with ``functools.lru_cache``.
+    """Cache ``fn(cat, *args)`` (hashable args) per catalog object, ``maxsize`` results per catalog.
 
-    The cache is keyed on the catalog's id, and the catalog is kept alive here so that no other catalog
-    ever gets its id. The cached function's ``cache_clear`` and the plain ``uncached`` are exposed.
+    Each catalog gets its own ``functools.lru_cache``, held only as long as the catalog itself lives: a
+    visitor's kernel makes a new catalog at every upload or removal, and the caches of the catalogs it
+    dropped go with them (the cache holds the catalog weakly). The cached function's ``cache_clear``
+    and the plain ``uncached`` are exposed.
     """
 
     def wrap(fn: Callable[..., T]) -> Callable[..., T]:
-        @lru_cache(maxsize=maxsize)
-        def by_key(key: int, *args: Any) -> T:
-            return fn(_CATS[key], *args)
+        caches: dict[int, Callable[..., T]] = {}
 
         @wraps(fn)
         def cached(cat: Catalog, *args: Any) -> T:
-            _CATS[id(cat)] = cat
-            return by_key(id(cat), *args)
+            inner = caches.get(id(cat))
+            if inner is None:
+                ref = weakref.ref(cat)
+                inner = lru_cache(maxsize=maxsize)(lambda *a: fn(ref(), *a))
+                caches[id(cat)] = inner
+                # the id may be reused once the catalog is gone: its cache must be gone first
+                weakref.finalize(cat, caches.pop, id(cat), None)
+            return inner(*args)
 
-        cached.cache_clear = by_key.cache_clear  # type: ignore[attr-defined]
+        cached.cache_clear = caches.clear  # type: ignore[attr-defined]
         cached.uncached = fn  # type: ignore[attr-defined]
+        cached.caches = caches  # type: ignore[attr-defined]  # for tests: the catalogs cached now
         return cached
 
     return wrap
@@ -430,7 +454,8 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     )
     cloud_chips = np.array([cheapest.loc[i, "chips"] if i in cheapest.index else 1 for i in d.id], float)
     cloud_offer = [
-        f"{cheapest.loc[i, 'provider']} {cheapest.loc[i, 'instance']} ({cheapest.loc[i, 'region']}, "
+        _upload_label(cheapest, i)
+        or f"{cheapest.loc[i, 'provider']} {cheapest.loc[i, 'instance']} ({cheapest.loc[i, 'region']}, "
         f"as of {cheapest.loc[i, 'as_of']})"
         if i in cheapest.index
         else ""
@@ -438,7 +463,8 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     ]
     purchase_usd = np.array([purchase.loc[i, "price_usd"] if i in purchase.index else np.nan for i in d.id])
     purchase_offer = [
-        (
+        _upload_label(purchase, i)
+        or (
             ("estimate" if purchase.loc[i, "estimate"] else "published")
             + f": {purchase.loc[i, 'source_title']} (as of {purchase.loc[i, 'as_of']})"
         )
@@ -449,7 +475,10 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     power_source = []
     for dev in d.itertuples():
         prov = cat.source_of("devices", dev.id, "power")
-        if prov is None or prov.get("absent"):
+        # a figure is absent only where the catalog says why (a reason string); an empty cell is NaN,
+        # which is truthy, and once made every device's power "unpublished"
+        absent = prov is not None and isinstance(prov.get("absent"), str) and bool(prov["absent"])
+        if prov is None or absent or not pd.notna(dev.power_w):
             power_source.append("no published power figure")
         else:
             kind = "estimate" if prov["estimate"] else f"{dev.power_basis} {dev.power_boundary} power"
@@ -1202,21 +1231,9 @@ def breakeven_map(
 # -- reasons ---------------------------------------------------------------------------------------------
 
 
-def usd(x: float | None) -> str:
-    if x is None:
-        return "–"
-    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
-        if abs(x) >= div:
-            return f"${x / div:,.{1 if abs(x) < 100 * div else 0}f}{suffix}"
-    return f"${x:,.0f}"
-
-
-def volume(x: float) -> str:
-    for div, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
-        if x >= div:
-            v = x / div
-            return f"{v:,.{1 if v < 10 else 0}f}{suffix}"
-    return f"{x:,.0f}"
+# money and request volumes in human units (kept here under their old names; explorer.fmt has them all)
+usd = fmt.usd
+volume = fmt.volume
 
 
 def _recommend(
@@ -1252,10 +1269,14 @@ def _recommend(
     peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
     how = "measured" if best.throughput_measured else "estimated"
     reasons.append(
-        f"Carries the peak of {volume(peak)} requests/s with {best.devices_needed:,} devices at "
-        f"{s.utilization:.0%} target utilisation ({how}: {best.throughput_per_device_rps:,.3g} "
-        f"requests/s per device); {usd(best.cost_per_million_requests_usd)} per million requests."
+        f"Carries the peak of {volume(peak)} requests/s with {fmt.plural(best.devices_needed, 'device')} "
+        f"at {s.utilization:.0%} target utilisation ({how}: "
+        f"{fmt.requests_per_s(best.throughput_per_device_rps)} per device); "
+        f"{fmt.usd_per_million(best.cost_per_million_requests_usd)}."
     )
+    for o in (best, rival):  # a visitor's own price says so where the answer rests on it
+        if o is not None and o.price_source.startswith("your upload"):
+            reasons.append(f"{o.name} is priced with {o.price_source}.")
     mix = s.framework_mix.as_dict()
     non_native = [
         f"{FRAMEWORK_LABELS[f]} ({best.framework_support[f]}"
@@ -1264,19 +1285,9 @@ def _recommend(
         for f, share in mix.items()
         if share > 0 and best.framework_support[f] != "native"
     ]
-    if best.porting_cost_usd and non_native:
-        reasons.append(
-            f"Porting costs {usd(best.porting_cost_usd)}: {usd(best.porting_initial_usd)} up front for "
-            f"{', '.join(non_native)}, and {usd(best.porting_updates_usd)} for "
-            f"{s.model_changes_per_year:g} model changes a year."
-        )
-    else:
-        reasons.append("No porting: it runs your framework mix natively.")
+    reasons.append(_porting_reason(best, non_native, s.model_changes_per_year))
     if not t.is_gpu[i] and rival is not None:
-        if break_even is not None:
-            reasons.append(f"Pays back in month {break_even} against {rival.name}.")
-        else:
-            reasons.append(f"Its cumulative cost stays below {rival.name}'s from the start.")
+        reasons.append(fmt.payback(break_even, rival.name))
     if cross is not None:
         reasons.append(f"Crossover at {volume(cross)} requests/day: {cross_note}.")
     else:
@@ -1294,18 +1305,48 @@ def _recommend(
         where = (
             f"only in {', '.join(t.cloud_providers[i])}"
             if s.deployment == "cloud"
-            else f"from {int(t.bare_vendor_count[i])} vendor(s)"
+            else f"from {fmt.plural(int(t.bare_vendor_count[i]), 'vendor')}"
         )
         reasons.append(
             f"Locks in {best.vendor}'s toolchain, available {where}; every model change goes through "
             "its compiler."
         )
     if s.training_share > 0 and not t.is_gpu[i] and best.training_device_id:
+        trainer = str(t.names[list(t.ids).index(best.training_device_id)])
         reasons.append(
-            f"Hybrid: training ({s.training_share:.0%} of compute) runs on {best.training_devices} "
-            f"{best.training_device_id} GPUs, inference on {best.name}."
+            f"Hybrid: training ({s.training_share:.0%} of compute) runs on "
+            f"{fmt.count(best.training_devices)} {trainer} GPU{'' if best.training_devices == 1 else 's'}, "
+            f"inference on {best.name}."
         )
     plan = "gpu" if t.is_gpu[i] else ("hybrid" if s.training_share > 0 else "accelerator")
     return Recommendation(
         plan=plan, device_id=best.device_id, name=best.name, kind=best.kind, reasons=reasons
+    )
+
+
+def _porting_reason(best: Option, non_native: list[str], changes_per_year: float) -> str:
+    """What porting costs the recommended option, in words that match the figure.
+
+    Native support still costs re-validation on the device (up front and at every model change): with
+    frequent model changes and a small fleet that can be a large share of the total, so the reason says
+    the amount and its share rather than "no porting".
+    """
+    total = best.porting_cost_usd or 0.0
+    if total <= 0:
+        return "No porting: it runs your framework mix natively, with nothing to re-validate."
+    share = f" ({fmt.percent(total / best.tco_usd)} of the total)" if best.tco_usd else ""
+    updates = (
+        f"{usd(best.porting_updates_usd)} for {changes_per_year:g} model change"
+        f"{'' if changes_per_year == 1 else 's'} a year"
+        if changes_per_year > 0
+        else "nothing more while the model stays frozen"
+    )
+    if non_native:
+        return (
+            f"Porting costs {usd(total)}{share}: {usd(best.porting_initial_usd)} up front for "
+            f"{', '.join(non_native)}, and {updates}."
+        )
+    return (
+        f"No code to port (your framework mix runs natively), but re-validating models on it costs "
+        f"{usd(total)}{share}: {usd(best.porting_initial_usd)} up front and {updates}."
     )

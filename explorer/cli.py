@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,18 +17,30 @@ from typing import Any
 import pandas as pd
 
 from .catalog import USER_CATALOG_ENV, Catalog, CatalogError, load_catalog
-from .scenario import FIELD_SPECS, SPECS, Scenario, ScenarioError, parse_text
+from .scenario import FIELD_SPECS, SPECS, Described, Scenario, ScenarioError, parse_text, shown_value
 from .serve import MAX_SESSIONS, POOL_SIZE
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the problem, then the usage, exit 2."""
+    """argparse, but a usage error is one line naming the problem and where the help is, exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        # argparse quotes the offending text whole: shorten any long run (a 5000-digit number)
+        message = re.sub(r"\S{120,}", lambda m: shown_value(m.group(), 80), _one_line(message))
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _path(path: str) -> Described:
+    """A file name as a message shows it: whole, unless very long (then its end, which names the file)."""
+    text = _one_line(path)
+    return Described(text if len(text) <= 200 else "..." + text[-150:])
+
+
+def _one_line(text: str) -> str:
+    """A message as one terminal line: line breaks and control characters escaped."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], str(text))
 
 
 def _add_catalog_dirs(p: argparse.ArgumentParser) -> None:
@@ -42,20 +55,53 @@ def _add_catalog_dirs(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _count(minimum: int) -> Callable[[str], int]:
+def _count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at most 18 digits, from `minimum` (to `maximum`)."""
+    allowed = (
+        f"allowed: a whole number from {minimum:,} to {maximum:,}"
+        if maximum is not None
+        else f"allowed: a whole number of at least {minimum:,}"
+    )
+
     def parse(text: str) -> int:
         try:
+            if len(text.strip()) > 18:
+                raise ValueError
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(
+                f"{shown_value(text)!r} is not a whole number; {allowed}"
+            ) from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is too small: the least allowed is {minimum}")
+            raise argparse.ArgumentTypeError(f"{value} is too small; {allowed}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{value} is too large; {allowed}")
         return value
 
     return parse
 
 
+def _map_size(text: str) -> int:
+    """--map: 0 (no map) or a grid size from 2 to 200."""
+    value = _count(0, 200)(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError("1 is too small; allowed: a grid size from 2 to 200 (0: no map)")
+    return value
+
+
+#: numpy's seeds: the same seed gives the same draws.
+MAX_SEED = 2**32 - 1
+
+
 _positive_int, _non_negative_int = _count(1), _count(0)
+
+
+def _port(text: str) -> int:
+    """A TCP port: 1 to 65535 (Voila would otherwise listen elsewhere than the URL printed)."""
+    value = _count(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is too large: a port is 1 to 65535")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the explorer app with Voila (offline, code hidden) and print its URL",
         description="Serve notebooks/app.ipynb with Voila on this machine. Ctrl-C stops it.",
     )
-    app.add_argument("--port", type=int, default=8866, help="port to listen on (default 8866)")
+    app.add_argument("--port", type=_port, default=8866, help="port to listen on (default 8866)")
     app.add_argument(
         "--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
     )
@@ -119,6 +165,35 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"kernels kept pre-started, so a visitor's page is ready at once (default {POOL_SIZE}; 0: none)",
     )
+
+    room = commands.add_parser(
+        "workshop",
+        help="serve a workshop to a room: JupyterLab with the notebooks and the app, and print its URLs",
+        description="Serve JupyterLab over a room folder (a copy of the notebooks, one workshop notebook per "
+        "seat) with the app at /voila/render/app.ipynb, protected by a token, and print the URLs to give "
+        "the room. Whoever has the token can run code on this machine: share it only with the room. "
+        "Ctrl-C stops it. See notebooks/WORKSHOP.md.",
+    )
+    room.add_argument("--port", type=_port, default=8888, help="port to listen on (default 8888)")
+    room.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the room's network)",
+    )
+    room.add_argument(
+        "--dir",
+        default="accel-workshop",
+        metavar="DIR",
+        help="the room folder, created if missing; files already in it are kept, so a restart keeps "
+        "everyone's work (default ./accel-workshop)",
+    )
+    room.add_argument(
+        "--seats",
+        type=_non_negative_int,
+        default=30,
+        help="copies of the workshop notebook, one per learner, in DIR/seats/ (default 30)",
+    )
+    room.add_argument("--token", default=None, help="the token (default: a new random one)")
 
     ev = commands.add_parser(
         "evaluate",
@@ -148,15 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--draws",
-        type=int,
+        type=_count(0, 1_000_000),
         default=10_000,
         metavar="N",
         help="Monte Carlo draws for the uncertainty analysis (default 10000; 0 skips it)",
     )
-    ev.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same figures")
+    ev.add_argument(
+        "--seed",
+        type=_count(0, MAX_SEED),
+        default=0,
+        help=f"random seed, 0 to {MAX_SEED:,}: the same seed gives the same figures",
+    )
     ev.add_argument(
         "--map",
-        type=int,
+        type=_map_size,
         default=0,
         metavar="N",
         dest="map_size",
@@ -338,13 +418,21 @@ def _catalog_command(args: argparse.Namespace) -> int:
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
     data: dict[str, Any] = {}
     if args.scenario:
+        from .catalog.files import MAX_JSON_BYTES, InputRefused, read_text
+
+        # Only a regular UTF-8 file of at most 1 MB is read: not a FIFO, a device or a link loop.
         try:
-            text = open(args.scenario, encoding="utf-8").read()  # noqa: SIM115
-        except OSError as err:
+            text = read_text(args.scenario, MAX_JSON_BYTES, "a scenario file")
+        except InputRefused as err:
             raise ScenarioError(
-                "--scenario", args.scenario, f"the file cannot be read ({err.strerror})"
+                "--scenario", _path(args.scenario), f"the file cannot be read: it {err}; allowed: a JSON file"
             ) from None
-        data = Scenario.from_json(text).to_dict()
+        try:
+            data = Scenario.from_json(text).to_dict()
+        except ScenarioError as err:  # name the file as well as the field
+            field_name = f"--scenario {_path(args.scenario)}"
+            field_name += f": {err.field}" if err.field != "scenario" else ""
+            raise ScenarioError(field_name, Described(shown_value(err.value)), err.allowed) from None
     for name, spec in FIELD_SPECS.items():
         raw = getattr(args, name)
         if raw is not None:
@@ -384,21 +472,46 @@ def _export(result: Any, cat: Catalog, target: str) -> None:
     ext = target.lower().rsplit(".", 1)[-1]
     text = {"json": export.scenario_json, "csv": export.results_csv}.get(ext)
     content = text(result) if text else export.report_html(result, cat)
+    # Only a regular file is written: opening a FIFO would wait for a reader forever, a device is no file.
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(target, "w", encoding="utf-8", newline="") as fh:
+        fd = os.open(target, flags, 0o666)
+    except OSError as err:
+        import errno
+
+        why = "it is a FIFO (named pipe) with no reader" if err.errno == errno.ENXIO else err.strerror
+        raise ScenarioError("--export", _path(target), f"the file cannot be written ({why})") from None
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ScenarioError(
+                "--export", _path(target), "not a regular file; allowed: a file to (over)write"
+            )
+        os.ftruncate(fd, 0)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="", closefd=False) as fh:
             fh.write(content)
     except OSError as err:
-        raise ScenarioError("--export", target, f"the file cannot be written ({err.strerror})") from None
+        raise ScenarioError(
+            "--export", _path(target), f"the file cannot be written ({err.strerror})"
+        ) from None
+    finally:
+        os.close(fd)
     print(f"wrote {target}", file=sys.stderr)
 
 
 def _evaluate_command(args: argparse.Namespace) -> int:
-    from .calc import evaluate, usd, volume
+    from . import fmt
+    from .calc import evaluate
+
+    usd = fmt.usd
 
     scenario = scenario_from_args(args)
     for target in args.export:
         if not target.lower().endswith((".json", ".csv", ".html")):
-            raise ScenarioError("--export", target, "allowed: a file name ending in .json, .csv or .html")
+            raise ScenarioError(
+                "--export", _path(target), "allowed: a file name ending in .json, .csv or .html"
+            )
     cat = load_catalog(*args.catalog)
     result = evaluate(scenario, cat)
     for target in args.export:
@@ -416,7 +529,7 @@ def _evaluate_command(args: argparse.Namespace) -> int:
     rec = result.recommendation
     s = scenario
     print(
-        f"Scenario: {volume(s.requests_per_day)} requests/day of {s.workload}, {s.deployment}, "
+        f"Scenario: {fmt.requests_per_day(s.requests_per_day)} of {s.workload}, {s.deployment}, "
         f"{s.model_changes_per_year:g} model changes/year, {s.framework_mix.label()}, "
         f"training share {s.training_share:.0%}, {s.horizon_years:g} years"
     )
@@ -426,34 +539,22 @@ def _evaluate_command(args: argparse.Namespace) -> int:
         print(f"\nRecommendation: {rec.name} ({rec.plan} plan)")
         for reason in rec.reasons:
             print(f"  - {reason}")
-    rows = []
-    for o in result.options:
-        rows.append(
-            {
-                "device": o.device_id,
-                "kind": o.kind,
-                "devices": o.devices_needed if o.available else "–",
-                "throughput": ("m " if o.throughput_measured else "e ")
-                + (f"{o.throughput_per_device_rps:,.3g}" if o.throughput_per_device_rps else "–"),
-                "total cost": usd(o.tco_usd),
-                "per M req": usd(o.cost_per_million_requests_usd)
-                if o.cost_per_million_requests_usd is None or o.cost_per_million_requests_usd >= 1
-                else f"${o.cost_per_million_requests_usd:.3f}",
-                "porting": usd(o.porting_cost_usd),
-                "kW": _fmt(o.facility_power_kw, 1),
-                "tCO2/yr": _fmt(o.co2_tonnes_per_year, 1),
-                "note": "" if o.available else (o.unavailable_reason or "")[:70],
-            }
-        )
+    table = pd.DataFrame(fmt.option_rows(result, by="id"))
+    note = table.pop("note").str.slice(0, 70)
     print()
-    print(pd.DataFrame(rows).to_string(index=False))
-    print("\nthroughput per device in requests/s: m = measured, e = estimated; kW at the facility (x PUE)")
+    # the reasons a device is unavailable, left-aligned after the figures
+    lines = table.to_string(index=False).splitlines()
+    print("\n".join(f"{line}  {n}".rstrip() for line, n in zip(lines, ["note", *note], strict=True)))
+    print(
+        "\nthroughput per device in requests/s: m = measured, e = estimated; power, energy and CO2 at the "
+        "facility (x PUE); – where no source gives the device's power"
+    )
     if "uncertainty" in extra:
         u = extra["uncertainty"]
         p = u["probability_accelerator_cheaper"]
         print(
             f"\nUncertainty ({u['draws']:,} draws, seed {u['seed']}): the best accelerator is cheaper than "
-            f"the best GPU in {'–' if p is None else f'{p:.0%}'} of draws"
+            f"the best GPU in {fmt.odds(p)} of draws"
         )
         for o in u["options"][:5]:
             print(
@@ -478,7 +579,7 @@ def _evaluate_command(args: argparse.Namespace) -> int:
             print(f"  {changes:5.1f} " + "".join("A" if w == "accelerator" else "G" for w in row))
     if result.crossover_requests_per_day is not None:
         print(
-            f"Crossover: {volume(result.crossover_requests_per_day)} requests/day ({result.crossover_note})"
+            f"Crossover: {fmt.requests_per_day(result.crossover_requests_per_day)} ({result.crossover_note})"
         )
     else:
         print(f"Crossover: none ({result.crossover_note})")
@@ -577,6 +678,33 @@ def _app_command(args: argparse.Namespace) -> int:
     return EXIT_OK  # not reached
 
 
+def _workshop_command(args: argparse.Namespace) -> int:
+    from . import room
+
+    token = args.token if args.token is not None else room.new_token()
+    if not room.port_free(args.ip, args.port):
+        where = f"it is in use on {args.ip}, or that address is not this machine's"
+        raise ScenarioError("--port", args.port, f"{where}; allowed: a free port, e.g. --port 8890")
+    if not token or any(c.isspace() or c in "&#?/" for c in token):
+        raise ScenarioError("--token", token, "allowed: letters, digits, '-' and '_', not empty")
+    try:
+        prepared = room.prepare_room(args.dir, args.seats)
+    except OSError as err:
+        raise ScenarioError("--dir", args.dir, f"the room folder cannot be made ({err.strerror})") from None
+    print(
+        f"The workshop is served from {prepared.folder.resolve()} ({len(prepared.added)} files added; the "
+        "learners' work is saved there). Give the room:",
+        flush=True,
+    )
+    for line in room.urls(args.ip, args.port, token, prepared.seats):
+        print(f"  {line}", flush=True)
+    print("Whoever has the token can run code on this machine. Ctrl-C stops the server.", flush=True)
+    argv = room.lab_argv(prepared.folder, port=args.port, ip=args.ip, token=token)
+    # as for `app`: this process becomes the server, so Ctrl-C and SIGTERM reach it and it stops its kernels
+    os.execv(argv[0], argv)
+    return EXIT_OK  # not reached
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -587,34 +715,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate_command(args)
         if args.command == "app":
             return _app_command(args)
+        if args.command == "workshop":
+            return _workshop_command(args)
         if args.command == "validate":
             return _validate_command(args)
         parser.error(f"unknown command {args.command!r}")
     except ScenarioError as err:
-        print(f"accel-explorer: error: {err}", file=sys.stderr)
+        print(f"accel-explorer: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     except CatalogError as err:
+        if len(err.issues) == 1:  # one problem: one line
+            print(f"accel-explorer: the catalog has a problem: {_one_line(err.issues[0])}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"accel-explorer: the catalog has {len(err.issues)} problem(s):", file=sys.stderr)
         for issue in err.issues:
-            print(f"  {issue}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as err:
-        from .calc import ModelError
-
-        if not isinstance(err, ModelError):
-            raise
-        print(f"accel-explorer: the catalog cannot be used by the model: {err}", file=sys.stderr)
+            print(f"  {_one_line(issue)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # `accel-explorer catalog devices | head`
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: stop quietly, as a shell command does
+        print("accel-explorer: interrupted", file=sys.stderr)
+        return 130
     except Exception as err:  # a bug: one line, not a traceback (ACCEL_EXPLORER_DEBUG=1 shows it)
-        import os
+        from .calc import ModelError
 
+        if isinstance(err, ModelError):
+            print(
+                f"accel-explorer: the catalog cannot be used by the model: {_one_line(err)}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         if os.environ.get("ACCEL_EXPLORER_DEBUG"):
             raise
         print(
-            f"accel-explorer: internal error ({type(err).__name__}: {err}); please report it, with the "
-            "command line. Set ACCEL_EXPLORER_DEBUG=1 for the details.",
+            f"accel-explorer: internal error ({type(err).__name__}: {shown_value(str(err), 300)}); please "
+            "report it, with the command line. Set ACCEL_EXPLORER_DEBUG=1 for the details.",
             file=sys.stderr,
         )
         return EXIT_INTERNAL

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -21,7 +22,8 @@ import pandas as pd
 import traitlets
 
 from . import charts as C
-from .calc import EvaluationResult, evaluate, usd, volume
+from . import fmt
+from .calc import EvaluationResult, evaluate, volume
 from .catalog import Catalog, load_catalog
 from .scenario import (
     FIELD_SPECS,
@@ -31,6 +33,7 @@ from .scenario import (
     Scenario,
     ScenarioError,
     parse_text,
+    parse_volume,
 )
 
 log = logging.getLogger(__name__)
@@ -83,49 +86,9 @@ enable_offline_charts()
 # each warming up on its own. Here the bundle travels once per kernel, in one ``AltairRuntime`` widget;
 # each chart's module is a loader that imports it once per page (keyed by its digest, so two kernels
 # with different versions in one JupyterLab each get their own) and hands the chart to its ``render``.
-_LOADER_ESM = r"""
-const loaded = (globalThis.__accelExplorerAltair ??= new Map());
-
-async function carrierOf(model) {
-  const id = (model.get("_runtime") || "").replace(/^IPY_MODEL_/, "");
-  // the runtime's model is created before the charts' (the kernel opens it first); should a page ever
-  // build them in another order, wait for it a little rather than fail
-  for (let waited = 0; ; waited += 50) {
-    try {
-      return await model.widget_manager.get_model(id);
-    } catch (error) {
-      if (waited >= 5000) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-async function runtime(model) {
-  const carrier = await carrierOf(model);
-  const digest = carrier.get("digest");
-  if (!loaded.has(digest)) {
-    const url = URL.createObjectURL(new Blob([carrier.get("bundle")], { type: "text/javascript" }));
-    const module = import(url).finally(() => URL.revokeObjectURL(url));
-    module.catch(() => loaded.delete(digest));
-    loaded.set(digest, module);
-  }
-  return loaded.get(digest);
-}
-
-async function render(ctx) {
-  let module;
-  try {
-    module = await runtime(ctx.model);
-  } catch (error) {
-    ctx.el.textContent =
-      "This chart could not load its drawing code (" + error.message + "). Reload the page.";
-    return;
-  }
-  return (module.default ?? module).render(ctx);
-}
-
-export default { render };
-"""
+# The loader is JavaScript in its own file (explorer/js/, parsed by tests/test_js.py); anywidget reads a
+# pathlib.Path given as ``_esm`` once, when the class is defined.
+_LOADER_ESM = Path(__file__).with_name("js") / "chart_loader.js"
 
 
 class AltairRuntime(anywidget.AnyWidget):
@@ -184,6 +147,7 @@ MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
 
 _LABEL_W = "140px"
 _CTRL_W = "370px"
+_TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the controls' column
 
 
 def changes_label(n: float) -> str:
@@ -292,6 +256,7 @@ class ScenarioControls(W.VBox):
     exactly as the controls hold it (validated later, by ``Scenario``)."""
 
     value = traitlets.Dict(help="the scenario's fields as the controls hold them")
+    input_error = traitlets.Unicode("", help="why the last typed request volume was not used, if it was not")
 
     def __init__(self, cat: Catalog, scenario: Scenario | None = None, **kwargs: Any):
         s = scenario or Scenario()
@@ -328,9 +293,10 @@ class ScenarioControls(W.VBox):
                 options=[(labels.get(c, c), c) for c in spec.choices],
                 value=value,
                 tooltips=[tip] * len(spec.choices),
-                style={"button_width": "88px", **_style()},
+                style={"button_width": "auto", **_style()},
                 description=spec.label,
-            )
+                layout=W.Layout(width=_CTRL_W),
+            ).add_class("ax-toggle")
         elif spec.kind == "id":
             table = self.cat.workloads if spec.name == "workload" else self.cat.regions
             w = W.Dropdown(
@@ -343,9 +309,9 @@ class ScenarioControls(W.VBox):
         elif spec.default is None:  # optional: empty takes the catalog's figure
             w = W.Text(
                 value="" if value is None else f"{value:g}",
-                placeholder="from the catalog",
+                placeholder="catalog's value",
                 continuous_update=False,
-                **common,
+                **{**common, "layout": W.Layout(width=_TEXT_W)},
             )
         else:
             lo, hi = spec.bounds or (0, 1)
@@ -380,7 +346,8 @@ class ScenarioControls(W.VBox):
         )
         if unit:  # a unit beside a text box
             return W.HBox(
-                [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px"))], layout=W.Layout(align_items="center")
+                [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 1 auto", min_width="0"))],
+                layout=W.Layout(align_items="center", width=_CTRL_W),
             )
         if spec.name not in ("requests_per_day", "model_changes_per_year", "edge_sites"):
             return w
@@ -388,7 +355,32 @@ class ScenarioControls(W.VBox):
         readout = W.HTML(layout=W.Layout(margin="-6px 0 4px 146px"))
         self.readouts[spec.name] = readout
         self._refresh_readout(spec.name)
-        return W.VBox([w, readout])
+        if spec.name != "requests_per_day":
+            return W.VBox([w, readout])
+        # the volume can be typed too ("50M", "2.5 B", "1e9"): dragging to an exact figure is slow
+        self.typed_volume = W.Text(
+            placeholder="or type: 50M, 2.5 B, 1e9",
+            continuous_update=False,
+            tooltip="Type a request volume and press Enter: 50M, 2.5 B, 200k, 1e9",
+            layout=W.Layout(width="224px", margin="0 0 6px 146px"),
+        ).add_class("ax-typed-volume")
+        self.typed_volume.observe(self._on_typed_volume, names=["value"])
+        return W.VBox([w, readout, self.typed_volume])
+
+    def _on_typed_volume(self, change: dict[str, Any]) -> None:
+        text = change["new"].strip()
+        if not text:
+            return
+        try:
+            value = parse_volume(text, "requests_per_day")
+        except ScenarioError as err:
+            # shown by the explorer; the text stays in the box, so the visitor can correct it
+            self.input_error = ""
+            self.input_error = str(err)
+            return
+        self.input_error = ""
+        self.fields["requests_per_day"].value = value
+        self.typed_volume.value = ""  # the readout beside it now says the volume in words
 
     def _refresh_readout(self, name: str) -> None:
         if name not in self.readouts:
@@ -423,6 +415,15 @@ class ScenarioControls(W.VBox):
                 data[name] = raw
         return Scenario.from_dict(data)
 
+    def show_values_in_use(self, inputs: Any) -> None:
+        """An empty assumption box shows the catalog's figure the answer uses (it follows the region)."""
+        for name, w in self.fields.items():
+            spec = FIELD_SPECS[name]
+            if isinstance(w, W.Text) and spec.default is None:
+                used = getattr(inputs, name, None)
+                known = isinstance(used, int | float)
+                w.placeholder = f"{used:.4g} (catalog)" if known else "catalog's value"
+
     def set_scenario(self, s: Scenario) -> None:
         """Show a scenario in the controls (one update for the whole change)."""
         with self.hold_trait_notifications():
@@ -443,17 +444,30 @@ class LiveChart:
     Rebuilding a chart (``replace``) re-embeds it in the browser; pushing rows into its Vega datasets
     (``push``) updates marks, scales and axes without a re-embed, the fast path for sliders. The push uses
     the ``_py_to_js_updates`` channel of altair's JupyterChart (altair 6.x), which VegaFusion also uses.
+
+    The kernel's copy of the chart's spec always holds the rows last pushed: a view rendered later (a
+    pre-started kernel whose visitor arrives after a shared link was applied, a page reloaded, a second
+    view in JupyterLab) draws the same data as the views that received the pushes. The spec is updated in
+    place, so nothing extra travels to views that already show the chart.
     """
 
     def __init__(self, name: str, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]):
         self.name = name
         self.widget = Chart(chart)
-        self.datasets: dict[str, list[dict[str, Any]]] = {n: C.records(data[n]) for n in C.DATASETS[name]}
-        # the frames last shown: a frame shared between evaluations (the volume curve, the support grid)
-        # is the same object when unchanged, so it is skipped without converting its rows
-        self.frames = {n: data[n] for n in C.DATASETS[name]}
+        self.widget.add_class(f"ax-chart-{name}")  # found by name in the page, by tests and by CSS
         self.pushes = 0
         self.rebuilds = 0
+        self._adopt(data)
+
+    def _adopt(self, data: dict[str, pd.DataFrame]) -> None:
+        """Take the rows and the frames of a freshly built chart, and find where its spec holds them."""
+        self.datasets: dict[str, list[dict[str, Any]]] = {
+            n: C.records(data[n]) for n in C.DATASETS[self.name]
+        }
+        # the frames last shown: a frame shared between evaluations (the volume curve, the support grid)
+        # is the same object when unchanged, so it is skipped without converting its rows
+        self.frames = {n: data[n] for n in C.DATASETS[self.name]}
+        self._holders = _inline_data(self.widget.spec, set(self.datasets))
 
     def push(self, data: dict[str, pd.DataFrame]) -> bool:
         updates = []
@@ -465,6 +479,8 @@ class LiveChart:
             if rows != self.datasets[n]:
                 updates.append({"namespace": "data", "name": n, "scope": [], "value": rows})
                 self.datasets[n] = rows
+                for holder in self._holders.get(n, ()):
+                    holder["values"] = rows  # the state a view rendered from now on starts from
         if not updates:
             return False
         self.pushes += 1
@@ -474,9 +490,23 @@ class LiveChart:
 
     def replace(self, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]) -> None:
         self.rebuilds += 1
-        self.datasets = {n: C.records(data[n]) for n in C.DATASETS[self.name]}
-        self.frames = {n: data[n] for n in C.DATASETS[self.name]}
         self.widget.chart = chart
+        self._adopt(data)
+
+
+def _inline_data(spec: Any, names: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The ``{"name": ..., "values": [...]}`` entries of a Vega-Lite spec, by dataset name."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("name") in names and isinstance(node.get("values"), list):
+                found.setdefault(node["name"], []).append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 HEADLINE_DRAWS = 500  # Monte Carlo draws behind the headline's band (about 6 ms; +/-2 points on the odds)
@@ -490,42 +520,8 @@ def headline_html(r: EvaluationResult, bands: Any = None) -> str:
             "<div class='ax-headline'><h3>No device can serve this scenario</h3>"
             "<p>See the reasons in the cost chart; try another deployment type or workload.</p></div>"
         )
-    o = r.option(rec.device_id)
-    s = r.scenario
     plan = {"gpu": "GPU plan", "accelerator": "Accelerator plan", "hybrid": "Hybrid plan"}[rec.plan]
-    be = (
-        "–"
-        if r.break_even_month is None or not r.best_gpu or not r.best_accelerator
-        else f"month {r.break_even_month}"
-    )
-    energy = (
-        f"{o.energy_kwh_per_year / 1e3:,.0f} MWh" if o.energy_kwh_per_year is not None else "not published"
-    )
-    co2 = f"{o.co2_tonnes_per_year:,.0f} t" if o.co2_tonnes_per_year is not None else "not published"
-    figs = [
-        (
-            "devices",
-            f"{o.devices_needed:,}" + (f" + {o.training_devices:,} GPUs" if o.training_devices else ""),
-        ),
-        (f"total, {s.horizon_years:g} years", usd(o.tco_usd)),
-        (
-            "per million requests",
-            usd(o.cost_per_million_requests_usd)
-            if (o.cost_per_million_requests_usd or 0) >= 1
-            else f"${o.cost_per_million_requests_usd:.3f}",
-        ),
-        ("energy per year", energy),
-        ("CO2 per year", co2),
-        ("break-even", be),
-    ]
-    if bands is not None:
-        b = bands.options.set_index("device_id")
-        if rec.device_id in b.index:
-            lo, hi = b.loc[rec.device_id, "p10_usd"], b.loc[rec.device_id, "p90_usd"]
-            figs.insert(2, ("P10-P90", f"{usd(lo)}-{usd(hi)}".replace(" ", "")))
-        p = bands.probability_accelerator_cheaper
-        if p is not None:
-            figs.append(("odds accelerator cheaper", f"{p:.0%}"))
+    figs = fmt.headline_figures(r, bands)  # the report shows the same list
     cells = "".join(
         # a figure no source gives is said in smaller type: the row of figures then fits a laptop screen
         f"<div class='ax-fig'><div class='ax-val{' ax-na' if v == 'not published' else ''}'>"
@@ -543,7 +539,12 @@ def headline_html(r: EvaluationResult, bands: Any = None) -> str:
 
 CSS = """
 <style>
-.ax-wide { grid-column: 1 / span 2; }
+.ax-charts { gap: 8px 16px; align-items: flex-start; }
+.ax-charts > * { flex: 0 1 auto; min-width: 0; max-width: 100%; }
+.ax-charts > .ax-wide { flex-basis: 100%; }
+.ax-charts .vega-embed { max-width: 100%; overflow-x: auto; }
+.ax-toggle .widget-toggle-button { padding: 0 10px; }
+.ax-toggle .widget-toggle-buttons { flex-wrap: wrap; }
 .ax-headline { font-family: system-ui, sans-serif; }
 .ax-rec { font-size: 22px; margin: 2px 0 6px 0; }
 .ax-name { font-weight: 600; }
@@ -567,12 +568,17 @@ class Explorer(W.VBox):
     """Controls, headline and live charts, wired: moving a control re-evaluates and updates in place."""
 
     scenario_value = traitlets.Dict(help="the last valid scenario, as JSON-like data")
+    query = traitlets.Unicode(
+        "", help="the last valid scenario as a link's query string (only changed fields)"
+    )
     message = traitlets.Unicode("", help="the last error shown to the user, if any")
+    catalog_changes = traitlets.Int(0, help="how many times the catalog was replaced (uploads, removals)")
 
     def __init__(self, cat: Catalog | None = None, scenario: Scenario | None = None, **kwargs: Any):
         self.cat = cat if cat is not None else load_catalog()
         s = scenario or Scenario()
         self.controls = ScenarioControls(self.cat, s, layout=W.Layout(width="390px", min_width="390px"))
+        self.controls.add_class("ax-controls")
         self.boundary = W.Dropdown(
             options=[("device", "device"), ("server wall", "wall"), ("facility (x PUE)", "facility")],
             value="facility",
@@ -584,17 +590,23 @@ class Explorer(W.VBox):
         self.notes = W.HTML()
         self.result = evaluate(s, self.cat)
         self.scenario_value = s.to_dict()
+        self.query = s.to_query(only_changed=True)
         self.bands = self._bands(s)
         self.data = C.chart_data(self.result, self.cat, self.boundary.value, self._band_frame())
         built = C.build_all(self.data, s.horizon_years)
         self.charts = {name: LiveChart(name, chart, self.data) for name, chart in built.items()}
         self.headline.value = headline_html(self.result, self.bands)
+        self.controls.show_values_in_use(self.result.inputs)
         self.evaluations = 1
 
         ch = self.charts
         # the ranked costs take the grid's whole width: every device's row, and why the greyed ones are
         # unavailable, in words that are too long for half of a laptop screen
-        grid = W.GridBox(
+        # the charts keep their drawn width and wrap onto as many rows as the window needs: two side by
+        # side from about 1400 px, one under the other at 1280 px; nothing is cut off or scrolls sideways.
+        # The ranked costs take a row of their own: every device's row, and why the greyed ones are
+        # unavailable, in words that are too long for half of a laptop screen
+        grid = W.Box(
             [
                 ch["cumulative_cost"].widget,
                 ch["cost_vs_volume"].widget,
@@ -603,13 +615,16 @@ class Explorer(W.VBox):
                 ch["perf_per_watt"].widget,
                 ch["framework_support"].widget,
             ],
-            layout=W.Layout(grid_template_columns="repeat(2, minmax(480px, 1fr))", grid_gap="8px 16px"),
-        )
+            layout=W.Layout(flex_flow="row wrap", grid_gap="8px 16px", width="100%"),
+        ).add_class("ax-charts")
         self.top = W.VBox([self.notes, self.errors])  # the app adds its share bar here
         right = W.VBox([self.top, self.headline, grid], layout=W.Layout(flex="1 1 auto", min_width="0"))
         body = W.HBox([self.controls, right], layout=W.Layout(width="100%", align_items="flex-start"))
         super().__init__([W.HTML(CSS), body], **kwargs)
         self.controls.observe(self._on_controls, names=["value"])
+        self.controls.observe(
+            lambda change: self._show_error(change["new"]) if change["new"] else None, names=["input_error"]
+        )
         self.boundary.observe(self._on_controls, names=["value"])
 
     # -- updates --------------------------------------------------------------------------------------
@@ -638,25 +653,32 @@ class Explorer(W.VBox):
         )
 
     def update(self, scenario: Scenario) -> None:
-        """Evaluate `scenario` and push the new figures into the headline and every chart."""
+        """Evaluate `scenario` and show it everywhere: headline, every chart, the link, the state.
+
+        The one place a scenario becomes what the page shows, however it arrived (a control, a shared
+        link, an uploaded scenario or price file, a reload): everything is computed first, then published,
+        so an observer of ``scenario_value`` or ``query`` sees the headline and charts already updated.
+        """
         old_horizon = self.result.scenario.horizon_years
-        self.result = evaluate(scenario, self.cat)
+        result = evaluate(scenario, self.cat)
+        bands = self._bands(scenario)
+        data = C.chart_data(
+            result, self.cat, self.boundary.value, bands.options if bands is not None else None
+        )
+        self.result, self.bands, self.data = result, bands, data
         self.evaluations += 1
-        self.scenario_value = scenario.to_dict()
-        self.bands = self._bands(scenario)
-        self.data = C.chart_data(self.result, self.cat, self.boundary.value, self._band_frame())
-        self.headline.value = headline_html(self.result, self.bands)
+        self.headline.value = headline_html(result, bands)
+        self.controls.show_values_in_use(result.inputs)
         for name, live in self.charts.items():
             if name == "cumulative_cost" and scenario.horizon_years != old_horizon:
                 # the month axis spans the horizon: a structural change, so the chart is rebuilt
                 live.replace(
-                    C.cumulative_cost_chart(
-                        self.data["timeline"], self.data["breakeven"], scenario.horizon_years
-                    ),
-                    self.data,
+                    C.cumulative_cost_chart(data["timeline"], data["breakeven"], scenario.horizon_years), data
                 )
             else:
-                live.push(self.data)
+                live.push(data)
+        self.scenario_value = scenario.to_dict()
+        self.query = scenario.to_query(only_changed=True)
         if self.message:
             self.message = ""
             self.errors.value = ""
@@ -693,6 +715,7 @@ class Explorer(W.VBox):
         """Use another catalog (a visitor's uploaded prices or devices) from now on, for this session."""
         self.cat = cat
         self._on_controls()
+        self.catalog_changes += 1
 
 
 def chart_view(chart: alt.TopLevelMixin) -> Chart:

@@ -74,3 +74,28 @@ def test_catalog_and_sources_open_in_the_app(tmp_path) -> None:
         assert tornado.inner_html() != before, "the tornado follows the controls"
         assert "P10-P90" in page.locator(".ax-headline").inner_text()
         assert not errors, errors
+
+
+def _text(widget: W.Widget) -> str:
+    """Every HTML and label text in a widget tree."""
+    own = getattr(widget, "value", "") if isinstance(widget, W.HTML | W.Label) else ""
+    return own + "".join(_text(c) for c in getattr(widget, "children", ()))
+
+
+def test_an_upload_reaches_the_uncertainty_view_and_the_catalog_browser(catalog_copy) -> None:
+    """A new catalog (an uploaded price) is what the tornado, the break-even map and the price table
+    read from then on, not the catalog the app started with."""
+    from explorer.app import explorer_app
+
+    app = explorer_app(load_catalog())
+    uncertainty, catalog = app.uncertainty, app.catalog
+    uncertainty.selected_index = 0
+    catalog.selected_index = 0
+    tornado = uncertainty.live["tornado"]
+    before = tornado.datasets["tornado"]
+    assert "7.61" not in _text(catalog)
+    prices = catalog_copy / "prices" / "aws-inferentia2.toml"
+    prices.write_text(prices.read_text().replace("value = 0.76,", "value = 7.61,"), encoding="utf-8")
+    app.explorer.set_catalog(load_catalog(base=catalog_copy))
+    assert tornado.datasets["tornado"] != before
+    assert "7.61" in _text(catalog)

@@ -262,3 +262,19 @@ def test_volume_free_caches_give_what_a_cold_evaluation_gives() -> None:
         x = calc.resolve(CAT, s)
         assert x.scenario == s
         assert warm.crossover_requests_per_day == calc.crossover_volume(t, x)[0]
+
+
+def test_a_dropped_catalog_takes_its_caches_with_it() -> None:
+    """A visitor's kernel makes a catalog per upload: the caches must not keep the old ones alive."""
+    import gc
+
+    from explorer.calc import _device_table
+
+    kept = set(_device_table.caches)
+    for _ in range(3):
+        cat = load_catalog()
+        evaluate(Scenario(), cat)
+        assert id(cat) in _device_table.caches
+        del cat
+    gc.collect()
+    assert set(_device_table.caches) <= kept

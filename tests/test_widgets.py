@@ -181,3 +181,45 @@ def test_widgets_and_cli_give_the_same_answer(ex, tmp_path) -> None:
     assert out["scenario"] == ex.scenario_value
     assert out["recommendation"]["device_id"] == ex.result.recommendation.device_id
     assert [o["tco_usd"] for o in out["options"]] == pytest.approx([o.tco_usd for o in ex.result.options])
+
+
+def test_a_view_rendered_after_an_update_draws_that_update(ex) -> None:
+    """A pre-started kernel applies a shared link before its visitor's page renders the charts: the state a
+    view starts from (the kernel's spec) must be the scenario shown, not the one the app was built with."""
+    from explorer import charts as C
+    from explorer.widgets import _inline_data
+
+    link = Scenario(requests_per_day=2e8, workload="resnet-50", deployment="bare-metal")
+    ex.update(link)
+    fresh = Explorer(CAT, link)
+    assert ex.query == link.to_query(only_changed=True)
+    for name, live in ex.charts.items():
+        shown = _inline_data(live.widget.spec, set(C.DATASETS[name]))
+        expected = _inline_data(fresh.charts[name].widget.spec, set(C.DATASETS[name]))
+        assert set(shown) == set(C.DATASETS[name]), name
+        for dataset, holders in shown.items():
+            for holder in holders:
+                assert holder["values"] == expected[dataset][0]["values"], (name, dataset)
+
+
+def test_a_typed_request_volume_moves_the_slider_and_a_bad_one_says_why(ex) -> None:
+    ex.controls.typed_volume.value = "50M"
+    assert ex.result.scenario.requests_per_day == 5e7
+    assert ex.controls.typed_volume.value == "" and "50 M" in ex.controls.readouts["requests_per_day"].value
+    ex.controls.typed_volume.value = "2.5 B"
+    assert ex.result.scenario.requests_per_day == 2.5e9
+    before = ex.evaluations
+    ex.controls.typed_volume.value = "lots"
+    assert ex.evaluations == before and ex.result.scenario.requests_per_day == 2.5e9
+    assert "requests_per_day" in ex.message and "lots" in ex.message
+    assert ex.controls.typed_volume.value == "lots"  # what the visitor typed stays, to be corrected
+    ex.controls.typed_volume.value = "1e9"
+    assert ex.result.scenario.requests_per_day == 1e9 and ex.message == ""
+
+
+def test_empty_assumption_boxes_show_the_value_in_use(ex) -> None:
+    box = ex.controls.fields["electricity_usd_per_kwh"]
+    assert box.value == "" and box.placeholder == f"{ex.result.inputs.electricity_usd_per_kwh:.4g} (catalog)"
+    virginia = box.placeholder
+    ex.update(Scenario(requests_per_day=1e8, workload="llama-3.1-8b", region="france"))
+    assert box.placeholder == f"{ex.result.inputs.electricity_usd_per_kwh:.4g} (catalog)" != virginia

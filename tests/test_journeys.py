@@ -1,0 +1,97 @@
+"""Journeys in Chromium against `accel-explorer app` with its pre-started kernels: however a scenario
+arrives (a shared link, an uploaded scenario file, a reload after the kernel died), the headline names the
+device the CLI recommends and every chart draws exactly what a fresh evaluation of that scenario gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+
+import psutil
+import pytest
+
+from explorer.catalog import load_catalog
+from explorer.scenario import Scenario
+
+from .conftest import REPO
+from .journeys import CHARTS, cli_recommendation, drawn_rows, expected_data, mismatches
+from .servers import browser_page, voila, wait_for
+from .test_faults import kernel_pids, page_kernel
+
+pytestmark = pytest.mark.slow
+APP = REPO / "notebooks" / "app.ipynb"
+CAT = load_catalog()
+
+LINKS = {
+    "bare metal": Scenario(requests_per_day=2e8, workload="resnet-50", deployment="bare-metal"),
+    "edge": Scenario(workload="resnet-50", deployment="edge", edge_sites=500),
+    "cloud, frozen model": Scenario(workload="sdxl", requests_per_day=1e7, model_changes_per_year=0),
+    "cloud, weekly changes, CUDA and JAX": Scenario(
+        model_changes_per_year=52, framework_mix={"cuda": 50, "jax": 50}
+    ),
+}
+
+
+def as_drawn(scenario: Scenario) -> dict[str, list[dict]]:
+    """What a page showing `scenario` would draw: every chart's rows (to show that the check can fail)."""
+    from explorer import charts as C
+
+    data = expected_data(scenario, CAT)
+    return {name: [r for n in C.DATASETS[name] for r in C.records(data[n])] for name in CHARTS}
+
+
+def shows(page, scenario: Scenario, expected_name: str) -> None:
+    """Wait until the page shows `scenario`: the headline's device and every chart's drawn rows."""
+    page.locator(".vega-embed svg").nth(5).wait_for(timeout=120_000)
+    name = page.locator(".ax-headline .ax-name")
+    wait_for(
+        lambda: name.inner_text() == expected_name, timeout=60, what=f"the headline to name {expected_name}"
+    )
+    problems: list[str] = []
+
+    def agree() -> bool:
+        problems[:] = mismatches(scenario, CAT, drawn_rows(page))
+        return not problems
+
+    try:
+        wait_for(agree, timeout=30, what="the charts to draw the scenario")
+    except AssertionError:
+        raise AssertionError("\n".join(problems[:12])) from None
+
+
+def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
+    expected = {label: cli_recommendation(s, tmp_path) for label, s in LINKS.items()}
+    # the check can fail: a page stuck on any other link's charts (or the default's) is caught
+    for label, scenario in LINKS.items():
+        for other in [Scenario(), *(s for o, s in LINKS.items() if o != label)]:
+            assert mismatches(scenario, CAT, as_drawn(other)), (label, other)
+    with voila(APP) as url, browser_page() as page:
+        for label, scenario in LINKS.items():
+            page.goto(url + "?" + scenario.to_query(only_changed=True), timeout=120_000)
+            shows(page, scenario, expected[label])
+
+        # an uploaded scenario file, into a page that shows another scenario
+        saved = LINKS["bare metal"]
+        path = tmp_path / "saved-scenario.json"
+        path.write_text(json.dumps(saved.to_dict()), encoding="utf-8")
+        page.get_by_text("Download or upload", exact=False).first.click()
+        with page.expect_file_chooser() as chooser:
+            page.locator(".widget-upload", has_text="Scenario JSON").click()
+        chooser.value.set_files(str(path))
+        shows(page, saved, expected["bare metal"])
+        wait_for(lambda: "deployment=bare-metal" in page.evaluate("location.href"), what="the link to follow")
+
+        # the kernel dies; the visitor reloads and gets the same scenario back, drawn in full
+        psutil.Process(kernel_pids(url)[page_kernel(page)]).send_signal(signal.SIGKILL)
+        page.locator(".ax-session-lost").wait_for(state="visible", timeout=40_000)
+        page.reload(timeout=120_000)
+        shows(page, saved, expected["bare metal"])
+
+        # a typed request volume ("50M") moves the slider, the headline and every chart
+        typed = dataclasses.replace(saved, requests_per_day=5e7)
+        box = page.locator(".ax-typed-volume input")
+        box.fill("50M")
+        box.press("Enter")
+        shows(page, typed, cli_recommendation(typed, tmp_path))
+        assert "50 M" in page.locator(".ax-controls").inner_text()

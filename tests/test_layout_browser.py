@@ -1,0 +1,62 @@
+"""The app at laptop and desktop sizes, in Chromium: nothing is cut off, clipped or pushed off screen.
+
+Screenshots land in .pytest_cache/layout-<width>.png (look at them after a layout change).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import REPO
+from .servers import browser_page, voila
+
+pytestmark = pytest.mark.slow
+APP = REPO / "notebooks" / "app.ipynb"
+SHOTS = REPO / ".pytest_cache"
+
+# Every chart inside the charts' column and the window; every control inside the controls' column; no
+# words cut short inside a button, label, unit or readout (their content wider than their box).
+_OVERFLOWS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const out = [];
+  const box = (e) => e.getBoundingClientRect();
+  const charts = box(document.querySelector('.ax-charts'));
+  if (charts.right > vw + 1) out.push('the charts column ends at ' + charts.right + ' px, past the window');
+  document.querySelectorAll('.ax-charts .vega-embed').forEach((e) => {
+    const b = box(e), svg = box(e.querySelector('svg'));
+    const name = [...e.classList].find((c) => c.startsWith('ax-chart-'));
+    if (b.right > charts.right + 1 || svg.right > charts.right + 1)
+      out.push(name + ' ends at ' + Math.round(Math.max(b.right, svg.right)) + ' px, past its column');
+  });
+  const controls = box(document.querySelector('.ax-controls'));
+  document.querySelectorAll('.ax-controls .jupyter-widgets').forEach((e) => {
+    if (e.offsetParent === null) return;
+    if (box(e).right > controls.right + 1)
+      out.push('a control (' + (e.innerText || e.className).slice(0, 40) + ') ends past its column');
+  });
+  const words = '.widget-toggle-button, .widget-button, .widget-upload, .widget-label, .ax-unit, '
+    + '.widget-html-content, .widget-dropdown select';
+  document.querySelectorAll(words).forEach((e) => {
+    if (e.offsetParent === null) return;
+    if (e.scrollWidth > e.clientWidth + 1 || box(e).right > vw + 1)
+      out.push('cut short: "' + (e.innerText || e.value || '').slice(0, 40) + '" ('
+        + e.scrollWidth + ' px of content in ' + e.clientWidth + ')');
+  });
+  if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1440, 900), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_nothing_is_cut_off(size) -> None:
+    width, height = size
+    with voila(APP) as url, browser_page() as page:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url, timeout=120_000)
+        page.locator(".vega-embed svg").nth(5).wait_for(timeout=120_000)
+        page.get_by_text("Assumptions", exact=True).last.click()
+        page.get_by_text("Download or upload", exact=False).first.click()
+        page.get_by_role("button", name="Scenario (JSON)").wait_for(timeout=30_000)
+        page.get_by_role("textbox", name="PUE").wait_for(timeout=30_000)
+        page.screenshot(path=str(SHOTS / f"layout-{width}.png"))
+        assert page.evaluate(_OVERFLOWS) == []

@@ -6,9 +6,11 @@ with a full traceback (file paths, library versions) whatever it says:
 - errors in widget messages (a wrong-typed value, a malformed comm message, an exception in an observer)
   are logged by the kernel's comm manager, and the kernel's stderr goes to the browser;
 - an exception in a callback run inside an ``Output`` widget, or in a button's ``on_click``, is shown with
-  ``showtraceback``.
+  ``showtraceback``;
+- Python warnings (a NaN forged as a slider's value made numpy warn) are written to stderr with the file
+  and line that warned, a ``site-packages`` path.
 
-`harden_kernel` sends both to the server log instead (the kernel's own stderr, which Voila's log receives)
+`harden_kernel` sends all three to the server log instead (the kernel's own stderr, which Voila's log gets)
 and leaves the visitor a short message. `SessionWatch` notices when the kernel behind the page has gone
 (restarted, culled, crashed, server stopped) and says so, with a reload button: the address bar always
 holds the scenario (see `explorer.share.LinkBar`), so reloading loses nothing.
@@ -16,10 +18,14 @@ holds the scenario (see `explorer.share.LinkBar`), so reloading loses nothing.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import sys
+import threading
 import traceback
+import warnings
 from typing import Any, TextIO
 
 import anywidget
@@ -49,6 +55,44 @@ def _server_log() -> TextIO:
     if isinstance(original, int):
         return os.fdopen(os.dup(original), "w", buffering=1, encoding="utf-8", errors="replace")
     return sys.__stderr__
+
+
+def get_query_string() -> str:
+    """The visitor's query string: what ``voila.utils.get_query_string`` does, without importing voila.
+
+    A pre-started kernel (``VOILA_PREHEAT=True``) waits here until a visitor is given it: the server then
+    sends the visitor's request over ``/voila/query/<kernel id>``. Importing ``voila.utils`` pulls in
+    jupyter_server, half a CPU-second in every kernel, which a room arriving at once pays forty times over.
+    Outside a pre-started kernel, the query string is in the environment (or there is none).
+    """
+    if os.environ.get("VOILA_PREHEAT", "False") == "False":
+        return os.environ.get("QUERY_STRING", "")
+    base = os.environ.get("VOILA_WS_BASE_URL", os.environ.get("VOILA_SERVER_URL", "/"))
+    url = (
+        f"{os.environ.get('VOILA_WS_PROTOCOL', 'ws')}://{os.environ.get('VOILA_APP_IP', '127.0.0.1')}:"
+        f"{os.environ.get('VOILA_APP_PORT', '8866')}{base}voila/query/{os.environ.get('VOILA_KERNEL_ID')}"
+    )
+    received: list[Any] = []
+
+    async def fetch() -> None:
+        import websockets
+
+        async with websockets.connect(url, open_timeout=5) as ws:
+            received.append(await ws.recv())
+
+    def wait() -> None:  # in a thread of its own: the kernel's own event loop is running in this one
+        try:
+            asyncio.run(fetch())
+        except Exception as err:  # refused or unreachable: the visitor gets the default scenario
+            print(f"[explorer kernel {os.getpid()}] no request info from {url}: {err!r}", file=_server_log())
+
+    thread = threading.Thread(target=wait, name="voila-request-info")
+    thread.start()
+    thread.join()
+    if received:
+        for key, value in json.loads(received[0]).items():
+            os.environ[key] = value
+    return os.environ.get("QUERY_STRING", "")
 
 
 def harden_kernel(shell: Any = None) -> bool:
@@ -82,7 +126,14 @@ def harden_kernel(shell: Any = None) -> bool:
         )
         print(FRIENDLY, file=sys.stdout)
 
+    def showwarning(
+        message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
+    ) -> None:
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        print(f"[explorer kernel {os.getpid()}] warning: {text}", end="", file=server_log)
+
     shell.showtraceback = showtraceback
+    warnings.showwarning = showwarning
     shell._explorer_hardened = True
     return True
 

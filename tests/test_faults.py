@@ -3,14 +3,18 @@ other visitors carry on; a visitor who leaves gives the kernel back at once."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import tempfile
 import urllib.parse
+from pathlib import Path
 
 import psutil
 import pytest
 
 from .conftest import REPO
+from .load.run import kernel_processes
 from .servers import browser_page, server_process, voila, wait_for
 
 pytestmark = pytest.mark.slow
@@ -18,17 +22,28 @@ APP = REPO / "notebooks" / "app.ipynb"
 
 
 def kernel_pids(url: str) -> dict[str, int]:
-    """Kernel id -> process id, for the kernels of the server behind `url`."""
+    """Kernel id -> process id, for the kernels of the server behind `url`.
+
+    A kernel forked by the server's fork server has the fork server's command line, so a kernel is found by
+    its connection file (kernel-<id>.json, in Voila's connection folder): the process listening on its
+    shell port is the kernel.
+    """
     server = server_process(urllib.parse.urlsplit(url).port)
+    pids = {k.pid for k in kernel_processes(server)}
+    listening = {
+        c.laddr.port: c.pid
+        for c in psutil.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
+    }
     found = {}
-    for child in server.children(recursive=True):
+    for path in Path(tempfile.gettempdir()).glob("voila_*/kernel-*.json"):
+        with_id = re.fullmatch(r"kernel-([0-9a-f-]{36})\.json", path.name)
         try:
-            cmdline = " ".join(child.cmdline())
-        except psutil.Error:  # gone, or a zombie waiting to be reaped
+            port = json.loads(path.read_text())["shell_port"]
+        except (OSError, ValueError, KeyError):
             continue
-        with_id = re.search(r"kernel-([0-9a-f-]{36})\.json", cmdline)
-        if with_id:
-            found[with_id.group(1)] = child.pid
+        if with_id and port in listening:
+            found[with_id.group(1)] = listening[port]
     return found
 
 

@@ -8,7 +8,10 @@ import asyncio
 import contextlib
 import html
 import json
+import re
+import signal
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -19,13 +22,16 @@ from typing import Any
 
 import nbformat
 import pytest
+from tornado.httpclient import HTTPClientError
+from tornado.websocket import websocket_connect
 
-from explorer.serve import CELL_ERROR
+from explorer.serve import CELL_ERROR, V1_PROTOCOL
 from explorer.session import FRIENDLY
 
-from .conftest import REPO
+from .conftest import REPO, cli
+from .load.run import kernel_processes as server_kernels
 from .load.visitor import PageError, Visitor, message
-from .servers import voila
+from .servers import server_process, voila, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -305,3 +311,213 @@ def test_an_error_in_a_cell_shows_a_friendly_message_and_logs_the_traceback(tmp_
     assert CELL_ERROR in html.unescape(body)
     assert "secret path" not in body and "Traceback" not in body and "ValueError" not in body
     assert "ValueError" in log and "secret path" in log
+
+
+# -- what one visitor could do to the others (issue 13) ----------------------------------------------------
+
+
+def timed_get(url: str, timeout: float = 30) -> float:
+    return get(url, timeout=timeout)[2]
+
+
+def v1_frame(channel: str, msg: dict) -> bytes:
+    """A message as the v1 websocket protocol frames it: a count, offsets, then the parts."""
+    parts = [channel.encode()] + [
+        json.dumps(msg[k]).encode() for k in ("header", "parent_header", "metadata", "content")
+    ]
+    count = len(parts) + 1
+    offsets = [8 * (count + 1)]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    return b"".join(n.to_bytes(8, "little") for n in [count, *offsets]) + b"".join(parts)
+
+
+def test_a_forged_websocket_frame_does_not_freeze_the_server(url: str) -> None:
+    """jupyter_server's v1 deserializer looped as many times as the frame's first 8 bytes said: 72 bytes with
+    a count of 15 million froze every visitor for seconds. The frame is now checked first and dropped."""
+    cheap = url + "/api/kernels/00000000-0000-4000-8000-000000000000"  # a 404, answered at once
+    baseline = sorted(timed_get(cheap) for _ in range(5))[2]
+    forged = (15_000_000).to_bytes(8, "little") + bytes(64)
+
+    async def scenario(v: Visitor) -> list[float]:
+        ws_url = url.replace("http://", "ws://", 1) + f"/api/kernels/{v.kernel_id}/channels?session_id=x"
+        attacker = await websocket_connect(ws_url, subprotocols=[V1_PROTOCOL])
+        assert attacker.selected_subprotocol == V1_PROTOCOL
+        # the connection is up once the kernel answers on it (frames that come earlier are dropped)
+        await attacker.write_message(v1_frame("shell", message("kernel_info_request", {})), binary=True)
+        while b"kernel_info_reply" not in (await asyncio.wait_for(attacker.read_message(), 30) or b""):
+            pass
+        await attacker.write_message(forged, binary=True)
+        # another visitor's requests, sent while the frame is being handled
+        seconds = [await asyncio.to_thread(timed_get, cheap) for _ in range(5)]
+        attacker.close()
+        _, charts = await v.set(v.model("Request volume"), value=7e9)  # and this visitor's session works
+        assert charts >= 4
+        return seconds
+
+    seconds = visit(url, scenario)
+    assert max(seconds) < max(20 * baseline, 0.5), (baseline, seconds)
+
+
+def test_a_nan_value_shows_no_warning_and_no_path(url: str) -> None:
+    async def scenario(v: Visitor) -> list[str]:
+        volume = v.model("Request volume")
+        for forged in (float("nan"), float("inf"), float("-inf")):
+            await v.set(volume, value=forged)  # json.dumps writes NaN/Infinity, which Python's json reads
+        await v.set(v.model("Model changes"), value=float("nan"))
+        await v.set(v.model("Model changes"), value=4.0)
+        _, charts = await v.set(volume, value=3e9)
+        assert charts >= 4, "the app stopped answering after NaN values"
+        return v.leaks() + [
+            m["content"].get("text", "")
+            for m in v.received
+            if m.get("msg_type") == "stream" and "Warning" in m["content"].get("text", "")
+        ]
+
+    assert visit(url, scenario) == []
+
+
+def pre_heated(log: Path) -> int:
+    return log.read_text().count("Using pre-heated kernel")
+
+
+def latest_log() -> Path:
+    return max(REPO.glob(".pytest_cache/voila-*.log"), key=lambda p: p.stat().st_mtime)
+
+
+def test_theme_and_template_parameters_still_get_a_pre_started_kernel(tmp_path: Path) -> None:
+    with voila(REPO / "notebooks" / "app.ipynb", pool_size=1) as u:
+        log = next(REPO.glob(f".pytest_cache/voila-{urllib.parse.urlsplit(u).port}.log"))
+        # Voila uses its pool once the first pre-started kernel has started: a first visitor makes sure
+        assert get(u, timeout=120)[0] == 200
+        for query in ("?theme=dark", "?template=lab", "?theme=light&template=no-such&requests_per_day=1e9"):
+            before = pre_heated(log)
+            code, body, _ = get(u.rstrip("/") + "/" + query, timeout=120)
+            assert code == 200 and "kernelId" in body, query
+            wait_for(
+                lambda b=before: pre_heated(log) > b, timeout=10, what=f"a pre-heated kernel for {query}"
+            )
+
+
+def test_over_long_links_get_a_clear_error_page(url: str) -> None:
+    many = "/?" + "&".join(f"f{i}=1" for i in range(1001))
+    long = "/?x=" + "a" * 100_000
+    for path in (many, long):
+        code, body, seconds = get(url + path)
+        assert code == 414, (path[:30], code)
+        assert "too long" in body and "accepts up to" in body and "Traceback" not in body
+        assert seconds < 5
+    code, body, _ = get(url + "/")  # and the server still serves a fresh visitor
+    assert code == 200 and "kernelId" in body
+
+
+def test_the_busy_pages_link_stays_on_this_server() -> None:
+    with voila(REPO / "notebooks" / "app.ipynb", max_sessions=1, pool_size=0) as u:
+        u = u.rstrip("/")
+        assert get(u + "/")[0] == 200  # the one place is taken (no browser: reclaimed after 30 s)
+        for path in ("//evil.invalid/x", "/?requests_per_day=1e9&x=%22%3E%3Cscript%3E", "///evil.invalid"):
+            raw = urllib.parse.urlsplit(u)
+            with socket.create_connection((raw.hostname, raw.port), timeout=30) as s:
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: {raw.netloc}\r\nConnection: close\r\n\r\n".encode())
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            text = answer.decode("utf-8", "replace")
+            status = text.split("\r\n", 1)[0]
+            assert " 503 " in status or (" 404 " in status and path.startswith("//")), (path, text[:200])
+            hrefs = re.findall(r'href="([^"]*)"', text)
+            assert hrefs, text
+            for href in map(html.unescape, hrefs):  # a path on this server: never //host, \\host or a scheme
+                assert href.startswith("/") and href[1:2] not in ("/", "\\"), (path, href)
+            assert "<script>" not in text
+
+
+def kernel_processes(url: str) -> list[Any]:
+    return server_kernels(server_process(urllib.parse.urlsplit(url).port))
+
+
+def test_plain_gets_cannot_fill_the_cap() -> None:
+    """Each GET took a kernel that stayed until the 15-minute idle cull: 3 requests locked a cap of 3. Now
+    one address holds at most `pages_per_client` unopened pages, and a page's kernel that no browser connects
+    to within `connect_seconds` is reclaimed."""
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, max_sessions=3, pool_size=1, connect_seconds=4, pages_per_client=2) as u:
+        u = u.rstrip("/")
+        assert get(u + "/", timeout=120)[0] == 200
+        assert get(u + "/", timeout=120)[0] == 200
+        code, body, _ = get(u + "/", timeout=120)
+        assert code == 429 and "no browser has opened" in body and "Traceback" not in body
+        wait_for(lambda: len(kernel_processes(u)) <= 1, timeout=60, what="the unopened pages' kernels to go")
+
+        async def main() -> None:  # and the places are free for real visitors
+            visitors = [Visitor(u) for _ in range(3)]
+            for v in visitors:
+                await v.open_page(timeout=120)
+                await v.connect()
+                await v.request_states()
+            for v in visitors:
+                _, charts = await v.set(v.model("Request volume"), value=2e9)
+                assert charts >= 4
+            await asyncio.sleep(6)  # past connect_seconds: connected kernels are kept
+            for v in visitors:
+                _, charts = await v.set(v.model("Request volume"), value=3e9)
+                assert charts >= 4
+                await v.close()
+
+        asyncio.run(main())
+
+
+def test_the_query_socket_cannot_poison_pre_started_kernels() -> None:
+    """/voila/query/<id> needed no secret: two sockets to a made-up id, closed in turn, deleted a pre-started
+    kernel's entry; the visitor later given that kernel waited forever. Only a pre-started kernel may open it,
+    once, and closing a socket removes its own entry only."""
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, max_sessions=3, pool_size=2) as u:
+        u = u.rstrip("/")
+        ws_base = u.replace("http://", "ws://", 1)
+
+        async def main() -> None:
+            first = Visitor(u)
+            await first.open_page(timeout=120)  # the pool is up
+            for round_ in range(2):
+                made_up = f"00000000-0000-4000-8000-00000000000{round_}"
+                for kernel_id in (made_up, made_up, first.kernel_id):
+                    with pytest.raises(HTTPClientError) as refused:
+                        await websocket_connect(f"{ws_base}/voila/query/{kernel_id}")
+                    assert refused.value.code == 403
+                v = Visitor(u)
+                await asyncio.wait_for(v.open_page(timeout=120), 120)
+                await v.connect()
+                await v.request_states()
+                _, charts = await v.set(v.model("Request volume"), value=2e9)
+                assert charts >= 4
+                await v.leave()
+
+        asyncio.run(main())
+
+
+def test_a_dead_pre_started_kernel_is_replaced_not_handed_out() -> None:
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, pool_size=2) as u:
+        u = u.rstrip("/")
+        wait_for(lambda: len(kernel_processes(u)) == 2, timeout=60, what="two pre-started kernels")
+        for k in kernel_processes(u):
+            k.send_signal(signal.SIGKILL)
+
+        async def main() -> None:
+            v = Visitor(u)
+            await asyncio.wait_for(v.open_page(timeout=120), 120)
+            await v.connect()
+            await asyncio.wait_for(v.request_states(), 60)
+            _, charts = await v.set(v.model("Request volume"), value=2e9)
+            assert charts >= 4
+            await v.close()
+
+        asyncio.run(main())
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    for port in ("99999", "0", "-1", "http"):
+        done = subprocess.run([*cli(), "app", "--port", port], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (port, done.stdout)
+        assert "--port" in done.stderr and "Traceback" not in done.stderr and "served at" not in done.stdout

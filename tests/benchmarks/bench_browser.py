@@ -98,16 +98,22 @@ def kernel_rss_mb(notebook: Path, ready: str) -> float:
         page.goto(url, timeout=180_000)
         page.locator(ready).first.wait_for(timeout=180_000)
         page.wait_for_timeout(2000)
-        ps = subprocess.run(["ps", "-eo", "rss,args"], capture_output=True, text=True).stdout
-        kernels = [int(line.split()[0]) for line in ps.splitlines() if "ipykernel_launcher" in line]
-        return max(kernels) / 1024 if kernels else float("nan")
+        # the server's kernels, launched or forked (tests/load/run.py finds both kinds)
+        import urllib.parse
+
+        from tests.load.run import kernel_processes
+        from tests.servers import server_process
+
+        kernels = kernel_processes(server_process(urllib.parse.urlsplit(url).port))
+        rss = [k.memory_info().rss for k in kernels if k.is_running()]
+        return max(rss) / 2**20 if rss else float("nan")
 
 
 STARTUP = """
 import time, json
-import explorer  # first, as in the app (it spares altair's import a slow optional parser)
+from explorer.startup import prepare_process; prepare_process()  # first, as in the app (explorer_app)
 t = time.perf_counter(); import altair; a = time.perf_counter()
-import explorer.widgets; b = time.perf_counter()
+import explorer.runtime, explorer.widgets; explorer.runtime.enable_offline_charts(); b = time.perf_counter()
 from explorer.catalog import load_catalog; cat = load_catalog(); c = time.perf_counter()
 from explorer.app import explorer_app; explorer_app(cat); d = time.perf_counter()
 print(json.dumps({"import altair": a - t, "import explorer.widgets (offline charts)": b - a,
@@ -158,7 +164,8 @@ def kernel_part(moves: int = 60) -> None:
     from explorer.calc import evaluate
     from explorer.catalog import load_catalog
     from explorer.uncertainty import monte_carlo
-    from explorer.widgets import HEADLINE_DRAWS, Explorer, headline_html
+    from explorer.views import headline_html
+    from explorer.widgets import HEADLINE_DRAWS, Explorer
 
     cat = load_catalog()
     ex = Explorer(cat)

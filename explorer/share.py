@@ -161,11 +161,12 @@ class UploadKeeper(anywidget.AnyWidget):
 # -- the upload controls ---------------------------------------------------------------------------
 
 
-def upload_section(explorer: Any, say: Any, status: Any) -> SimpleNamespace:
+def upload_section(explorer: Any, say: Any, status: Any, reveal: Any = None) -> SimpleNamespace:
     """Uploads: a scenario JSON (checked whole, then applied in one update) and your own prices or devices
     (they accumulate; each is listed with what it changed and can be removed; the browser tab keeps them
     for a reload, after which they are checked again). Every failure, whatever its cause, is said in
-    `status` and changes nothing."""
+    `status` and changes nothing. `reveal()`, if given, opens what holds `status` when a reloaded page's
+    uploads were restored, so that what was said is seen."""
     import ipywidgets as W
 
     from .calc import evaluate
@@ -318,11 +319,8 @@ def upload_section(explorer: Any, say: Any, status: Any) -> SimpleNamespace:
         if lost:
             text += " Not restored, please upload again: " + "; ".join(lost) + "."
         say(text.strip(), ok=not lost)
-        for section in explorer.top.children:  # open the collapsed section, so that this is seen
-            if isinstance(section, W.Accordion) and any(
-                status in getattr(c, "children", ()) for c in section.children
-            ):
-                section.selected_index = 0
+        if reveal is not None:  # open the collapsed section, so that this is seen
+            reveal()
 
     up_scenario.observe(on_scenario, names=["value"])
     up_hardware.observe(on_hardware, names=["value"])

@@ -7,6 +7,7 @@ import time
 import ipywidgets as W
 import pytest
 
+from explorer import views
 from explorer.app import catalog_browser, catalog_summary
 from explorer.catalog import load_catalog
 
@@ -16,18 +17,17 @@ from .servers import browser_page, voila
 
 def test_catalog_browser_shows_every_device_with_sources() -> None:
     cat = load_catalog()
-    app = catalog_browser(cat)
-    _header, tabs = app.children
-    assert isinstance(tabs, W.Tab)
-    titles = [tabs.get_title(i) for i in range(len(tabs.children))]
-    assert titles[0] == "Devices" and "Sources" in titles
-    devices_html = tabs.children[0].value
+    browser = catalog_browser(cat)
+    titles = [browser.tabs.get_title(i) for i in range(len(browser.tabs.children))]
+    assert titles == list(browser.pages) and titles[0] == "Devices" and "Sources" in titles
+    assert list(browser.tabs.children) == list(browser.pages.values())
+    devices_html = browser.pages["Devices"].value
+    assert devices_html == views.devices_html(cat), "the widget shows the view's HTML as it is"
     for name in cat.devices.name:
         assert name.replace("&", "&amp;") in devices_html or name in devices_html
     # every figure carries its source in a tooltip
     assert devices_html.count("title='") >= len(cat.devices) * 4
-    sources_html = tabs.children[titles.index("Sources")].value
-    assert sources_html.count("<a href=") >= 20
+    assert browser.pages["Sources"].value.count("<a href=") >= 20
 
 
 def test_catalog_summary() -> None:
@@ -89,13 +89,32 @@ def test_an_upload_reaches_the_uncertainty_view_and_the_catalog_browser(catalog_
 
     app = explorer_app(load_catalog())
     uncertainty, catalog = app.uncertainty, app.catalog
+    assert uncertainty.live == {} and catalog.content is None, "built when first opened, not before"
     uncertainty.selected_index = 0
     catalog.selected_index = 0
     tornado = uncertainty.live["tornado"]
+    shown = catalog.content
     before = tornado.datasets["tornado"]
     assert "7.61" not in _text(catalog)
     prices = catalog_copy / "prices" / "aws-inferentia2.toml"
     prices.write_text(prices.read_text().replace("value = 0.76,", "value = 7.61,"), encoding="utf-8")
     app.explorer.set_catalog(load_catalog(base=catalog_copy))
     assert tornado.datasets["tornado"] != before
-    assert "7.61" in _text(catalog)
+    assert "7.61" in _text(catalog) and catalog.content is not shown
+
+
+def test_the_app_holds_its_parts_by_name() -> None:
+    """Each part is a trait of the app, and the page shows each of them (none only referenced)."""
+    from explorer.app import ExplorerApp, explorer_app
+    from explorer.widgets import Explorer
+
+    app = explorer_app(load_catalog())
+    assert isinstance(app, ExplorerApp) and isinstance(app.explorer, Explorer)
+    assert not app.public and app.session_watch is None, "no session watch outside Voila"
+    shown = list(app.children)
+    for part in (app.explorer, app.uncertainty, app.validation, app.catalog):
+        assert part in shown
+    assert app.explorer.toolbar is app.share and app.share in app.explorer.top.children
+    assert app.share.link in app.share.children and app.share.tools in app.share.children
+    assert app.validation.get_title(0).startswith("How good are these estimates?")
+    assert app.catalog.get_title(0) == "Catalog and sources"

@@ -6,8 +6,8 @@ import pytest
 
 from explorer.calc import evaluate
 from explorer.catalog import load_catalog
+from explorer.controls import MIX_PRESETS
 from explorer.scenario import Scenario
-from explorer.widgets import MIX_PRESETS
 
 from .conftest import REPO
 from .servers import browser_page, record_external_requests, voila, wait_for

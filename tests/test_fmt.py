@@ -185,7 +185,7 @@ SCENARIOS = {
 
 @pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=SCENARIOS.keys())
 def test_reasons_and_headline_agree(scenario: Scenario) -> None:
-    from explorer.widgets import headline_html
+    from explorer.views import headline_html
 
     r = evaluate(scenario, CAT)
     o = r.option(r.recommendation.device_id)

@@ -59,7 +59,7 @@ def test_the_chart_loader_is_a_file_the_chart_sends() -> None:
     """Chart's module is explorer/js/chart_loader.js, read by anywidget and sent to the browser as is."""
     import altair as alt
 
-    from explorer.widgets import Chart
+    from explorer.runtime import Chart
 
     loader = REPO / "explorer" / "js" / "chart_loader.js"
     assert loader in JS_FILES
@@ -78,7 +78,7 @@ def test_javascript_file_parses(path) -> None:
 def test_every_widget_module_parses() -> None:
     """Each widget's ES module, whether in a .js file or still a string in Python, parses."""
     modules = explorer_widget_modules()
-    assert "explorer.widgets.Chart" in modules, sorted(modules)
+    assert "explorer.runtime.Chart" in modules, sorted(modules)
     errors = {name: error for name, source in modules.items() if (error := node_check(source))}
     assert not errors, "\n\n".join(f"{name}: {error}" for name, error in errors.items())
 

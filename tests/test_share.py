@@ -113,7 +113,7 @@ def test_a_built_app_takes_a_link_in_one_update() -> None:
 
 def test_link_follows_the_controls() -> None:
     app = explorer_app(CAT)
-    link = app.explorer.top.children[2]
+    link = app.share.link
     assert link.query == ""
     app.explorer.controls.fields["deployment"].value = "bare-metal"
     assert link.query == "deployment=bare-metal"
@@ -592,8 +592,10 @@ def test_a_reloaded_page_gets_its_uploads_back_checked_again() -> None:
     ):
         new_panel.uploads.restore(None, junk, [])
         assert fresh.cat is CAT and new_panel.status.value == ""
+        assert new_panel.tools.selected_index is None, "nothing to say: the tools stay collapsed"
     new_panel.uploads.restore(None, {"kind": "restore", "files": [*kept, bad]}, [])
     status = new_panel.status.value
+    assert new_panel.tools.selected_index == 0, "opened, so that what was restored is seen"
     assert "before the reload were checked again and are in use: cloud.csv" in status
     assert "Not restored, please upload again: evil.csv, row 2, column price" in status
     assert fresh.result.option(H100).price_source == explorer.result.option(H100).price_source
@@ -604,8 +606,7 @@ def test_a_reloaded_page_gets_its_uploads_back_checked_again() -> None:
 
 def test_download_buttons_send_files() -> None:
     _explorer, panel = _panel()
-    buttons = [w for w in panel.children[1].children if hasattr(w, "click")]
-    for b in buttons:
+    for b in panel.buttons.values():
         b.click()
     assert [n.rsplit(".", 1)[1] for n in panel.downloader.sent] == ["json", "csv", "html", "png", "svg"]
     assert "failed" not in panel.status.value
@@ -613,9 +614,9 @@ def test_download_buttons_send_files() -> None:
 
 def test_the_app_has_the_upload_controls() -> None:
     app = explorer_app(CAT)
-    tools = app.share.children[0]
-    uploads = [w for row in tools.children for w in getattr(row, "children", ()) if hasattr(w, "accept")]
-    assert [u.accept for u in uploads] == [".json", ".csv,.toml"]
-    uploads[1].value = [_upload("prices.csv", PRICES)]
+    uploads = app.share.uploads
+    assert (uploads.scenario.accept, uploads.hardware.accept) == (".json", ".csv,.toml")
+    assert uploads.row in app.share.tools.children[0].children, "shown in the collapsed tools"
+    uploads.hardware.value = [_upload("prices.csv", PRICES)]
     assert app.explorer.cat is not CAT
     assert app.explorer.result.option("nvidia-l4").price_source.startswith("your upload, prices.csv")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import altair as alt
 import ipywidgets as W
 import pytest
 
 from explorer.catalog import load_catalog
+from explorer.controls import MixControl, changes_label
+from explorer.runtime import chart_view
 from explorer.scenario import FIELD_SPECS, Scenario
-from explorer.widgets import Explorer, MixControl, changes_label, chart_view
+from explorer.widgets import Explorer
 
 from .conftest import cli
 
@@ -187,7 +190,7 @@ def test_a_view_rendered_after_an_update_draws_that_update(ex) -> None:
     """A pre-started kernel applies a shared link before its visitor's page renders the charts: the state a
     view starts from (the kernel's spec) must be the scenario shown, not the one the app was built with."""
     from explorer import charts as C
-    from explorer.widgets import _inline_data
+    from explorer.live import _inline_data
 
     link = Scenario(requests_per_day=2e8, workload="resnet-50", deployment="bare-metal")
     ex.update(link)
@@ -223,3 +226,32 @@ def test_empty_assumption_boxes_show_the_value_in_use(ex) -> None:
     virginia = box.placeholder
     ex.update(Scenario(requests_per_day=1e8, workload="llama-3.1-8b", region="france"))
     assert box.placeholder == f"{ex.result.inputs.electricity_usd_per_kwh:.4g} (catalog)" != virginia
+
+
+def test_importing_the_package_changes_nothing_global() -> None:
+    """No effects at import: altair's JupyterChart and sys.modules are as they were until a chart is made
+    (then the offline bundle is put in place) or an entry point prepares its process."""
+    code = """
+import sys
+import altair as alt
+online = alt.JupyterChart._esm
+import explorer, explorer.app, explorer.widgets, explorer.runtime, explorer.controls, explorer.live
+assert alt.JupyterChart._esm is online, "the chart runtime rewrote JupyterChart at import"
+assert sys.modules.get("rfc3987_syntax", "absent") is not None, "the package changed sys.modules"
+from explorer.runtime import chart_view
+chart = chart_view(alt.Chart().mark_point())
+assert alt.JupyterChart._esm is not online and alt.JupyterChart._is_offline, "the first chart is offline"
+assert chart._runtime.bundle == alt.JupyterChart._esm
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+
+
+def test_a_forged_nan_is_refused_and_the_control_goes_back(ex) -> None:
+    slider = ex.controls.fields["peak_to_average"]
+    before, evaluations = slider.value, ex.evaluations
+    slider.value = float("nan")  # ipywidgets' slider takes it (it clamps an infinity to its bound instead)
+    assert slider.value == before and ex.evaluations == evaluations
+    assert "peak_to_average" in ex.message and "not allowed" in ex.message
+    slider.value = 3.0  # and the control works again
+    assert ex.result.scenario.peak_to_average == 3.0 and ex.message == ""

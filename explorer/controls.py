@@ -1,0 +1,343 @@
+"""The controls: one per scenario field, generated from the declaration (``explorer.scenario``).
+
+State lives in traitlets: ``ScenarioControls.value`` is the scenario as a JSON-like dict, observed with
+``names=["value"]``. Bounds, labels, units and help text come from ``explorer.scenario.FIELD_SPECS``;
+nothing is typed again here. A browser can set any widget property (bounds included), so every value goes
+through ``Scenario`` validation before it reaches the calculators (``ScenarioControls.scenario``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import ipywidgets as W
+import traitlets
+
+from .calc import volume
+from .catalog import Catalog
+from .scenario import (
+    FIELD_SPECS,
+    FRAMEWORK_LABELS,
+    FRAMEWORKS,
+    FieldSpec,
+    Scenario,
+    ScenarioError,
+    parse_text,
+    parse_volume,
+)
+
+CHANGE_LABELS = [(0, "frozen"), (1, "yearly"), (4, "quarterly"), (12, "monthly"), (52, "weekly")]
+
+#: Framework mix presets (shares in %): illustrative team profiles, not catalog figures.
+MIX_PRESETS: dict[str, dict[str, float]] = {
+    "PyTorch shop": {"pytorch": 70, "huggingface": 30},
+    "TensorFlow/TFX": {"tensorflow": 85, "onnx": 15},
+    "JAX research": {"jax": 70, "cuda": 30},
+    "mixed": {"pytorch": 35, "tensorflow": 15, "jax": 15, "cuda": 10, "onnx": 10, "huggingface": 15},
+}
+
+DEPLOYMENT_LABELS = {"cloud": "Cloud", "bare-metal": "Bare metal", "edge": "Edge"}
+MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
+
+_LABEL_W = "140px"
+_CTRL_W = "370px"
+_TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the controls' column
+
+
+def changes_label(n: float) -> str:
+    """'quarterly (4 per year)' and the like, for the model-stability slider."""
+    nearest = min(CHANGE_LABELS, key=lambda p: abs(math.log1p(p[0]) - math.log1p(n)))
+    if n == 0:
+        return "frozen: the model never changes"
+    approx = "" if abs(nearest[0] - n) < 0.5 else "about "
+    return f"{approx}{nearest[1]} ({n:g} per year)"
+
+
+def _help(spec: FieldSpec) -> str:
+    unit = f" Unit: {spec.unit}." if spec.unit and spec.kind not in ("choice", "id", "mix") else ""
+    return f"{spec.doc}.{unit} {spec.describe_allowed().capitalize()}."
+
+
+def _style() -> dict[str, str]:
+    return {"description_width": _LABEL_W}
+
+
+class MixControl(W.VBox):
+    """One slider per framework; the shares always add up to 100 %, with presets."""
+
+    value = traitlets.Dict(help="framework -> share (0-1), summing to 1")
+
+    def __init__(self, initial: dict[str, float], **kwargs: Any):
+        spec = FIELD_SPECS["framework_mix"]
+        self.preset = W.Dropdown(
+            options=["(custom)", *MIX_PRESETS],
+            value="(custom)",
+            description="Preset",
+            style=_style(),
+            layout=W.Layout(width=_CTRL_W),
+        )
+        self.sliders = {
+            f: W.FloatSlider(
+                value=round(100 * initial.get(f, 0.0), 1),
+                min=0,
+                max=100,
+                step=1,
+                description=FRAMEWORK_LABELS[f].replace(" custom kernels", " kernels"),
+                readout_format=".0f",
+                continuous_update=False,
+                style=_style(),
+                layout=W.Layout(width=_CTRL_W),
+                tooltip=f"Share of {FRAMEWORK_LABELS[f]} code, %",
+            )
+            for f in FRAMEWORKS
+        }
+        self._busy = False
+        title = W.HTML(
+            f"<b title='{html.escape(_help(spec), quote=True)}'>{spec.label}</b> "
+            "<span class='ax-unit'>(% of your model code; always adds up to 100 %)</span>"
+        )
+        super().__init__([title, self.preset, *self.sliders.values()], **kwargs)
+        self.value = self._read()
+        for f, sl in self.sliders.items():
+            sl.observe(lambda ch, f=f: self._on_slider(f, ch), names=["value"])
+        self.preset.observe(self._on_preset, names=["value"])
+
+    def _read(self) -> dict[str, float]:
+        total = sum(s.value for s in self.sliders.values())
+        if total <= 0:
+            return {}
+        return {f: s.value / total for f, s in self.sliders.items()}
+
+    def set_shares(self, shares: dict[str, float]) -> None:
+        """Set shares (0-1 or %, any scale: they are normalised) without a cascade of updates."""
+        total = sum(shares.values())
+        self._busy = True
+        try:
+            with self.hold_trait_notifications():
+                for f, sl in self.sliders.items():
+                    sl.value = round(100 * shares.get(f, 0.0) / total, 1) if total > 0 else 0.0
+        finally:
+            self._busy = False
+        self.value = self._read()
+
+    def _on_preset(self, change: dict[str, Any]) -> None:
+        if change["new"] in MIX_PRESETS:
+            self.set_shares(MIX_PRESETS[change["new"]])
+
+    def _on_slider(self, name: str, change: dict[str, Any]) -> None:
+        if self._busy:
+            return
+        new = min(max(float(change["new"]), 0.0), 100.0)
+        others = {f: s.value for f, s in self.sliders.items() if f != name}
+        rest = 100.0 - new
+        old_rest = sum(others.values())
+        if old_rest > 0:
+            scaled = {f: v * rest / old_rest for f, v in others.items()}
+        else:
+            scaled = {f: rest / len(others) for f in others}
+        self._busy = True
+        try:
+            for f, v in scaled.items():
+                self.sliders[f].value = round(v, 1)
+            self.preset.value = "(custom)"
+        finally:
+            self._busy = False
+        self.value = self._read()
+
+
+class ScenarioControls(W.VBox):
+    """A control for every scenario field, generated from the declaration. ``value`` is the scenario dict
+    exactly as the controls hold it (validated later, by ``Scenario``)."""
+
+    value = traitlets.Dict(help="the scenario's fields as the controls hold them")
+    input_error = traitlets.Unicode("", help="why the last typed request volume was not used, if it was not")
+
+    def __init__(self, cat: Catalog, scenario: Scenario | None = None, **kwargs: Any):
+        s = scenario or Scenario()
+        self.cat = cat
+        self.fields: dict[str, W.Widget] = {}
+        self.readouts: dict[str, W.HTML] = {}
+        main, assumptions = [], []
+        for name, spec in FIELD_SPECS.items():
+            box = self._build(spec, getattr(s, name))
+            (main if spec.group == "main" else assumptions).append(box)
+        self.assumptions = W.Accordion(children=[W.VBox(assumptions)], selected_index=None)
+        self.assumptions.set_title(0, "Assumptions")
+        super().__init__([*main, self.assumptions], **kwargs)
+        self.value = self._collect()
+        for name, w in self.fields.items():
+            w.observe(lambda ch, n=name: self._changed(n), names=["value"])
+
+    # -- building ------------------------------------------------------------------------------------
+    def _build(self, spec: FieldSpec, value: Any) -> W.Widget:
+        tip = _help(spec)
+        common = {
+            "description": spec.label,
+            "style": _style(),
+            "layout": W.Layout(width=_CTRL_W),
+            "tooltip": tip,
+        }
+        if spec.kind == "mix":
+            w = MixControl(value.as_dict())
+            self.fields[spec.name] = w
+            return w
+        if spec.kind == "choice":
+            labels = DEPLOYMENT_LABELS if spec.name == "deployment" else MARKET_LABELS
+            w = W.ToggleButtons(
+                options=[(labels.get(c, c), c) for c in spec.choices],
+                value=value,
+                tooltips=[tip] * len(spec.choices),
+                style={"button_width": "auto", **_style()},
+                description=spec.label,
+                layout=W.Layout(width=_CTRL_W),
+            ).add_class("ax-toggle")
+        elif spec.kind == "id":
+            table = self.cat.workloads if spec.name == "workload" else self.cat.regions
+            w = W.Dropdown(
+                options=[
+                    (n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])
+                ],
+                value=value,
+                **common,
+            )
+        elif spec.default is None:  # optional: empty takes the catalog's figure
+            w = W.Text(
+                value="" if value is None else f"{value:g}",
+                placeholder="catalog's value",
+                continuous_update=False,
+                **{**common, "layout": W.Layout(width=_TEXT_W)},
+            )
+        else:
+            lo, hi = spec.bounds or (0, 1)
+            if spec.scale == "log":
+                w = W.FloatLogSlider(
+                    value=value,
+                    base=10,
+                    min=math.log10(lo),
+                    max=math.log10(hi),
+                    step=0.01,
+                    readout=False,
+                    continuous_update=False,
+                    **common,
+                )
+            else:
+                step = 1.0 if spec.name == "model_changes_per_year" else (0.05 if hi <= 1 else 0.1)
+                w = W.FloatSlider(
+                    value=value,
+                    min=lo,
+                    max=hi,
+                    step=step,
+                    readout=True,
+                    readout_format=".2g",
+                    continuous_update=False,
+                    **common,
+                )
+        self.fields[spec.name] = w
+        unit = (
+            f" <span class='ax-unit'>{html.escape(spec.unit)}</span>"
+            if spec.unit and spec.kind == "float" and spec.default is None
+            else ""
+        )
+        if unit:  # a unit beside a text box
+            return W.HBox(
+                [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 1 auto", min_width="0"))],
+                layout=W.Layout(align_items="center", width=_CTRL_W),
+            )
+        if spec.name not in ("requests_per_day", "model_changes_per_year", "edge_sites"):
+            return w
+        # a human readout under the slider ("2.5 B requests/day", "quarterly (4 per year)")
+        readout = W.HTML(layout=W.Layout(margin="-6px 0 4px 146px"))
+        self.readouts[spec.name] = readout
+        self._refresh_readout(spec.name)
+        if spec.name != "requests_per_day":
+            return W.VBox([w, readout])
+        # the volume can be typed too ("50M", "2.5 B", "1e9"): dragging to an exact figure is slow
+        self.typed_volume = W.Text(
+            placeholder="or type: 50M, 2.5 B, 1e9",
+            continuous_update=False,
+            tooltip="Type a request volume and press Enter: 50M, 2.5 B, 200k, 1e9",
+            layout=W.Layout(width="224px", margin="0 0 6px 146px"),
+        ).add_class("ax-typed-volume")
+        self.typed_volume.observe(self._on_typed_volume, names=["value"])
+        return W.VBox([w, readout, self.typed_volume])
+
+    def _on_typed_volume(self, change: dict[str, Any]) -> None:
+        text = change["new"].strip()
+        if not text:
+            return
+        try:
+            value = parse_volume(text, "requests_per_day")
+        except ScenarioError as err:
+            # shown by the explorer; the text stays in the box, so the visitor can correct it
+            self.input_error = ""
+            self.input_error = str(err)
+            return
+        self.input_error = ""
+        self.fields["requests_per_day"].value = value
+        self.typed_volume.value = ""  # the readout beside it now says the volume in words
+
+    def _refresh_readout(self, name: str) -> None:
+        if name not in self.readouts:
+            return
+        w = self.fields[name]
+        if name == "requests_per_day":
+            self.readouts[name].value = f"<b>{volume(w.value)}</b> requests/day"
+        elif name == "model_changes_per_year":
+            self.readouts[name].value = changes_label(w.value)
+        elif name == "edge_sites":
+            self.readouts[name].value = f"{w.value:,.0f} sites"
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def _collect(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, w in self.fields.items():
+            out[name] = w.value if name != "framework_mix" else dict(w.value)
+        return out
+
+    def _changed(self, name: str) -> None:
+        w = self.fields[name]
+        if isinstance(w.value, float) and not math.isfinite(w.value):
+            # no control of the page can send one: a forged message. The control goes back to the value
+            # the answer was computed from, and the page says why
+            spec = FIELD_SPECS[name]
+            self.input_error = ""
+            self.input_error = f"{name}: {w.value} is not allowed; {spec.describe_allowed()}"
+            w.value = self.value.get(name, spec.default)
+            return
+        self._refresh_readout(name)
+        self.value = self._collect()
+
+    def scenario(self) -> Scenario:
+        """The controls' values as a validated Scenario; raises ScenarioError naming the field."""
+        data: dict[str, Any] = {}
+        for name, raw in self.value.items():
+            spec = FIELD_SPECS[name]
+            if isinstance(raw, str) and spec.kind == "float":
+                data[name] = parse_text(spec, raw)
+            else:
+                data[name] = raw
+        return Scenario.from_dict(data)
+
+    def show_values_in_use(self, inputs: Any) -> None:
+        """An empty assumption box shows the catalog's figure the answer uses (it follows the region)."""
+        for name, w in self.fields.items():
+            spec = FIELD_SPECS[name]
+            if isinstance(w, W.Text) and spec.default is None:
+                used = getattr(inputs, name, None)
+                known = isinstance(used, int | float)
+                w.placeholder = f"{used:.4g} (catalog)" if known else "catalog's value"
+
+    def set_scenario(self, s: Scenario) -> None:
+        """Show a scenario in the controls (one update for the whole change)."""
+        with self.hold_trait_notifications():
+            for name, w in self.fields.items():
+                v = getattr(s, name)
+                if name == "framework_mix":
+                    w.set_shares(v.as_dict())
+                elif isinstance(w, W.Text):
+                    w.value = "" if v is None else f"{v:g}"
+                else:
+                    w.value = v
+        self.value = self._collect()

@@ -31,6 +31,7 @@ SUPPORT_COLORS = alt.Scale(
 BOUNDARIES = {
     "device": ("device_power_kw", "device (rated board or chip power x load)"),
     "wall": ("wall_power_kw", "server wall (device plus its share of the host)"),
+    "provisioned": ("provisioned_power_kw", "provisioned (rated server wall power, for racks and circuits)"),
     "facility": ("facility_power_kw", "facility (server wall x PUE)"),
 }
 
@@ -508,7 +509,9 @@ def power_chart(power: pd.DataFrame) -> alt.Chart:
             y=alt.Y("device:N", sort="x", title=None),
             x=alt.X(
                 "power_kw:Q",
-                title="average fleet power",
+                title="provisioned fleet power"
+                if len(power) and power.boundary.iloc[0] == BOUNDARIES["provisioned"][1]
+                else "average fleet power",
                 axis=alt.Axis(labelExpr=fmt.vega_power_kw("datum.value", zero="0")),
             ),
             color=alt.Color("kind:N", scale=KIND_COLORS, title=None, legend=alt.Legend(orient="top")),

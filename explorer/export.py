@@ -20,6 +20,7 @@ from . import fmt
 from .calc import EvaluationResult
 from .catalog import Catalog
 from .scenario import FIELD_SPECS
+from .views import PLAN_NAMES
 
 #: Columns of the results CSV, in order (the CLI's JSON option keys, plus sources).
 CSV_COLUMNS = [
@@ -39,6 +40,7 @@ CSV_COLUMNS = [
     "training_device_id",
     "device_power_kw",
     "wall_power_kw",
+    "provisioned_power_kw",
     "facility_power_kw",
     "energy_kwh_per_year",
     "energy_cost_usd_per_year",
@@ -51,6 +53,7 @@ CSV_COLUMNS = [
     "break_even_month",
     "price_source",
     "power_source",
+    "wall_power_source",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -306,7 +309,7 @@ def report_html(
             "<h2>No device can serve this scenario</h2><p>The ranking below says why, device by device.</p>"
         )
     else:
-        plan = {"gpu": "GPU plan", "accelerator": "Accelerator plan", "hybrid": "Hybrid plan"}[rec.plan]
+        plan = PLAN_NAMES[rec.plan]
         figs = "".join(
             f"<div class='fig'><div class='val'>{esc(v)}</div><div class='lbl'>{esc(k)}</div></div>"
             for k, v in fmt.headline_figures(result, bands)

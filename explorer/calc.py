@@ -14,14 +14,21 @@ The model, per device d serving workload w:
   dropped when the request's weights and activations fit in the device's on-chip memory (L2 cache or
   SRAM), and cut to the weights shared by a batch of n when only the peak activations of n requests
   fit (the largest layer's input and output plus a kept residual; ``dram_traffic_mb``). Each measured
-  result is compared with the roofline of what it ran (its stated compute and storage formats), so the
-  fitted factor measures software efficiency, not a precision mismatch;
+  result is compared with the roofline of what it ran (``run_formats``: its stated compute and storage
+  formats; else the workload's; else, for a run above that ceiling, the widest format the device
+  publishes a peak for that holds it), so the fitted factor measures software efficiency, not a
+  precision mismatch; a run still above its ceiling counts at 1. The factor (one result per measured
+  device, those at the estimate's precision where two or more devices ran at it) is never above 1, so
+  an estimate never exceeds min(compute ceiling, memory ceiling) at the precision it runs in. The model,
+  validation and the uncertainty ranges call the same estimator (``estimate_throughput``);
 * fleet: enough devices to carry the peak at the target utilisation, in whole model replicas (a model
   that does not fit one device's memory spans several) and, in the cloud, whole instances;
 * training (the training share of all compute) runs on GPUs: on a GPU option the same fleet trains in the
   inference troughs (one pooled fleet); on an accelerator option a separate GPU fleet trains (hybrid);
-* power: rated power x (idle share + (1 - idle share) x average load), then x host overhead (the
-  reference server's wall power, or the catalog's host-power ratio) for the server wall, then x PUE;
+* power: rated power x (idle share + (1 - idle share) x average load) at the device; at the server wall
+  the measured energy per request where the catalog has an MLPerf Power result for the device and
+  workload, else a model per server class (8-way baseboard, PCIe server, TPU/Trainium host, edge board,
+  edge add-in with its host; ``wall_power``): average (energy) and provisioned (rated) power; then x PUE;
 * cost: cloud rental per chip-hour (electricity included in the price), or purchase (plus the server
   around the devices on bare metal, replaced after the hardware lifetime) plus electricity; plus porting:
   engineer-days by framework support level, weighted by the framework mix, repeated in part at every
@@ -66,6 +73,14 @@ ASSUMPTIONS = {
     "update_share_converter": "ratio",
     "update_share_none": "ratio",
     "host_power_ratio": "ratio",
+    "wall_ratio_baseboard": "ratio",
+    "cloud_host_power_ratio": "ratio",
+    "pcie_host_power_w": "W",
+    "pcie_devices_per_server": "count",
+    "provisioned_headroom_ratio": "ratio",
+    "edge_host_power_w": "W",
+    "edge_host_rated_w": "W",
+    "estimated_power": "ratio",
     "idle_power_ratio": "ratio",
     "host_cost_ratio": "ratio",
     "hardware_lifetime_years": "years",
@@ -75,6 +90,37 @@ ASSUMPTIONS = {
 
 class ModelError(ValueError):
     """The catalog lacks something the model needs (an assumption, a PUE default, a region)."""
+
+
+def per_catalog(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Cache ``fn(cat, *args)`` (hashable args) per catalog object, ``maxsize`` results per catalog.
+
+    Each catalog gets its own ``functools.lru_cache``, held only as long as the catalog itself lives: a
+    visitor's kernel makes a new catalog at every upload or removal, and the caches of the catalogs it
+    dropped go with them (the cache holds the catalog weakly). The cached function's ``cache_clear``
+    and the plain ``uncached`` are exposed.
+    """
+
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        caches: dict[int, Callable[..., T]] = {}
+
+        @wraps(fn)
+        def cached(cat: Catalog, *args: Any) -> T:
+            inner = caches.get(id(cat))
+            if inner is None:
+                ref = weakref.ref(cat)
+                inner = lru_cache(maxsize=maxsize)(lambda *a: fn(ref(), *a))
+                caches[id(cat)] = inner
+                # the id may be reused once the catalog is gone: its cache must be gone first
+                weakref.finalize(cat, caches.pop, id(cat), None)
+            return inner(*args)
+
+        cached.cache_clear = caches.clear  # type: ignore[attr-defined]
+        cached.uncached = fn  # type: ignore[attr-defined]
+        cached.caches = caches  # type: ignore[attr-defined]  # for tests: the catalogs cached now
+        return cached
+
+    return wrap
 
 
 # -- the per-workload device table (cached: it depends on the catalog and the workload only) ------------
@@ -97,8 +143,13 @@ class DeviceTable:
     fits: np.ndarray  # bool
     fit_reason: list[str]
     power_w: np.ndarray  # rated device power; nan where unpublished
-    wall_ratio: np.ndarray  # server wall power per device / device power
-    wall_w: np.ndarray  # rated wall power per device (server boundary); nan where unknown
+    wall_ratio: np.ndarray  # average server wall power / device power at full load (class model)
+    wall_w: np.ndarray  # average wall power per device at full load that scales with load; nan: unknown
+    host_w: np.ndarray  # average wall power per device drawn whatever the load (its share of the host)
+    provisioned_w: np.ndarray  # rated (provisioned) wall power per device, for racks and circuits
+    power_class: np.ndarray  # server class (POWER_CLASSES)
+    power_estimated: np.ndarray  # bool: the device's power figure is an estimate
+    wall_source: list[str]  # where the average wall power comes from
     bf16_tflops: np.ndarray
     cloud_price: np.ndarray  # USD per chip-hour, cheapest on-demand; nan where none
     cloud_chips: np.ndarray  # chips per instance of that offer
@@ -134,8 +185,9 @@ def _peak_ops(dev: pd.Series, precision: str) -> float:
 
     8-bit (and 4-bit) work runs at the device's peak for that format: FP8 at the FP8 peak where the
     catalog has one, else at the INT8 peak; INT8 at the INT8 peak, else at the FP8 peak (devices whose
-    only 8-bit matrix format is FP8, e.g. Gaudi); with neither, at twice the 16-bit peak. 16-bit work runs
-    at the BF16 (else FP16) peak.
+    only 8-bit matrix format is FP8, e.g. Gaudi); with neither, at the 16-bit peak (no speed-up the
+    catalog does not publish is assumed: never above the device's fastest published peak). 16-bit work
+    runs at the BF16 (else FP16) peak, else at the only peak published (8-bit NPUs).
     """
     p = precision.lower()
 
@@ -149,9 +201,10 @@ def _peak_ops(dev: pd.Series, precision: str) -> float:
         first, second = (fp8, int8) if "fp8" in p else (int8, fp8)
         val = first if first is not None else second
         if val is None:
-            val = 2 * bf16 if bf16 is not None else None
+            val = bf16
     else:
-        val = bf16 if bf16 is not None else int8
+        fp16 = known(getattr(dev, "peak_fp16_tflops", None))
+        val = next((v for v in (bf16, fp16, int8, fp8) if v is not None), None)
     return float(val) * 1e12 if val is not None else math.nan
 
 
@@ -224,30 +277,47 @@ def dram_traffic_mb(dev: pd.Series, w: pd.Series, storage_precision: str | None 
     return full
 
 
+def ceilings(
+    dev: pd.Series,
+    w: pd.Series,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+) -> tuple[float, float]:
+    """(compute ceiling, memory ceiling) in requests/s: the most the device's peak and its DRAM bandwidth
+    allow over the workload's compute and DRAM traffic per request.
+
+    Compute runs at the device's peak in ``compute_precision`` and memory traffic is counted in
+    ``storage_precision`` (both default to the workload's serving precision). The compute ceiling is NaN
+    where the device publishes no peak for the format (nor one it falls back to); the memory ceiling is
+    infinite where the request's working set stays on chip, and NaN where the device publishes no DRAM
+    bandwidth (on-chip SRAM NPUs: the compute bound alone applies).
+    """
+    peak = _peak_ops(dev, compute_precision or w.precision)
+    compute = peak / (w.compute_gflop_per_request * 1e9) if peak > 0 else math.nan
+    traffic = dram_traffic_mb(dev, w, storage_precision) * 1e6
+    bw = float(dev.memory_bandwidth_gbps) * 1e9 if pd.notna(dev.memory_bandwidth_gbps) else math.nan
+    memory = math.inf if traffic <= 0 else (bw / traffic if bw > 0 else math.nan)
+    return compute, memory
+
+
+def _roofline(compute: float, memory: float) -> float:
+    known = [c for c in (compute, memory) if c == c]
+    best = min(known) if known else math.nan
+    return best if math.isfinite(best) else math.nan
+
+
 def _roofline_rps(
     dev: pd.Series,
     w: pd.Series,
     compute_precision: str | None = None,
     storage_precision: str | None = None,
 ) -> float:
-    """Requests/s the device could serve at best: 1 / max(compute time, DRAM time) per request.
+    """Requests/s the device could serve at best: min(compute ceiling, memory ceiling) (``ceilings``).
 
-    Compute runs at the device's peak in ``compute_precision`` and memory traffic is counted in
-    ``storage_precision`` (both default to the workload's serving precision; a measured result that
-    states the formats it ran in is compared with the roofline of what it ran, so that the efficiency
-    fitted on it measures the software, not a precision mismatch).
+    With no bandwidth figure (on-chip SRAM NPUs), or a working set that fits on chip, the compute bound
+    alone is used; with neither bound known, NaN.
     """
-    peak = _peak_ops(dev, compute_precision or w.precision)
-    bw = float(dev.memory_bandwidth_gbps) * 1e9 if pd.notna(dev.memory_bandwidth_gbps) else math.nan
-    t_compute = w.compute_gflop_per_request * 1e9 / peak if peak > 0 else math.nan
-    traffic = dram_traffic_mb(dev, w, storage_precision) * 1e6
-    t_memory = traffic / bw if bw > 0 and traffic > 0 else math.nan
-    times = [t for t in (t_compute, t_memory) if not math.isnan(t)]
-    if not times:
-        return math.nan
-    # With no bandwidth figure (on-chip SRAM NPUs), or a working set that fits on chip, the compute
-    # bound alone is used.
-    return 1.0 / max(times)
+    return _roofline(*ceilings(dev, w, compute_precision, storage_precision))
 
 
 def result_roofline_rps(dev: pd.Series, w: pd.Series, row: Any) -> float:
@@ -274,27 +344,242 @@ def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
     return r.groupby("device_id").head(1).reset_index(drop=True)
 
 
-def fit_efficiency(cat: Catalog, workload: str) -> tuple[float, int]:
-    """Geometric mean of measured / roofline over the workload's measured devices (all workloads if none)."""
+# -- calibration: measured / roofline, never above 1 against the right-precision roofline ---------------
+
+
+def narrower_formats(dev: pd.Series, precision: str) -> list[str]:
+    """The formats narrower than ``precision`` the device publishes a peak for, widest first.
+
+    16-bit where it has a BF16 peak, then 8-bit (FP8 where the catalog has that peak, else INT8). No 4-bit
+    peak is catalogued, so no run is taken to compute in fewer than 8 bits unless its source says so.
+    """
+    width = _precision_bytes(precision)
+    out = []
+    if width > 2 and pd.notna(dev.peak_bf16_tflops):
+        out.append("bf16")
+    if width > 1:
+        fp8 = getattr(dev, "peak_fp8_tflops", None)
+        if fp8 is not None and pd.notna(fp8):
+            out.append("fp8")
+        elif pd.notna(dev.peak_int8_tops):
+            out.append("int8")
+    return out
+
+
+def _bits(precision: str) -> str:
+    return f"{_precision_bytes(precision) * 8:g}-bit"
+
+
+def run_formats(dev: pd.Series, w: pd.Series, row: Any) -> tuple[str, str, str]:
+    """(compute format, storage format, how it is known) of a measured result row.
+
+    What the source states comes first. Where it states nothing, the workload's serving precision is
+    assumed, unless the measurement is above the device's ceiling at that precision: then the run must
+    have used a narrower format (MLPerf's closed division lets submitters quantize), and it is compared
+    with the widest format the device publishes a peak for whose roofline holds the measurement (the
+    narrowest one if none does). The factor fitted on it then measures the software, not a precision gap.
+    """
+    cp = _stated(getattr(row, "compute_precision", None))
+    sp = _stated(getattr(row, "storage_precision", None))
+    if cp or sp:
+        return cp or w.precision, sp or w.precision, "stated by the source"
+    measured = float(row.requests_per_s_per_accelerator)
+    if not measured > _roofline_rps(dev, w):
+        return w.precision, w.precision, "not stated: the workload's"
+    candidates = narrower_formats(dev, w.precision)
+    for f in candidates:
+        if _roofline_rps(dev, w, f, f) >= measured:
+            return f, f, f"not stated: above its {w.precision} ceiling, so {_bits(f)} at least"
+    if candidates:
+        f = candidates[-1]
+        return f, f, f"not stated: above its ceiling even in {_bits(f)}"
+    return w.precision, w.precision, f"not stated: above its {w.precision} ceiling"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One comparable measured result against the roofline of the formats it ran (``run_formats``)."""
+
+    result: Any  # the row's index in cat.results
+    workload: str
+    device_id: str
+    tier: int  # Offline 0, Server 1, other 2 (best_measured's order)
+    measured_rps: float
+    compute_precision: str
+    storage_precision: str
+    formats: str  # how the formats are known
+    roofline_rps: float
+    ratio: float  # measured / roofline
+    efficiency: float  # the ratio, never above 1
+
+
+@per_catalog(maxsize=1)
+def calibration(cat: Catalog) -> tuple[Calibration, ...]:
+    """Every comparable measured result against the roofline of what it ran, once per catalog.
+
+    A ratio above 1 (a run above its ceiling: a format narrower than the device publishes a peak for,
+    sparsity, padding removed from the requests, or a catalog figure off) counts as efficiency 1: it shows
+    the device can reach its ceiling, never that another device can pass its own.
+    """
     devices = cat.devices.set_index("id")
     workloads = cat.workloads.set_index("id")
+    r = cat.results
+    if r.empty:
+        return ()
+    r = r[r.comparable & r.requests_per_s_per_accelerator.notna()]
+    out = []
+    for row in r.itertuples():
+        if row.device_id not in devices.index or row.workload not in workloads.index:
+            continue
+        dev, w = devices.loc[row.device_id], workloads.loc[row.workload]
+        cp, sp, how = run_formats(dev, w, row)
+        roof = _roofline_rps(dev, w, cp, sp)
+        if not roof > 0:
+            continue
+        ratio = float(row.requests_per_s_per_accelerator) / roof
+        out.append(
+            Calibration(
+                result=row.Index,
+                workload=row.workload,
+                device_id=row.device_id,
+                tier={"offline": 0, "server": 1}.get(str(row.scenario).lower(), 2),
+                measured_rps=float(row.requests_per_s_per_accelerator),
+                compute_precision=cp,
+                storage_precision=sp,
+                formats=how,
+                roofline_rps=roof,
+                ratio=ratio,
+                efficiency=min(ratio, 1.0),
+            )
+        )
+    return tuple(out)
 
-    def ratios(wid: str) -> list[float]:
-        out = []
-        for row in best_measured(cat, wid).itertuples():
-            if row.device_id not in devices.index:
-                continue
-            roof = result_roofline_rps(devices.loc[row.device_id], workloads.loc[wid], row)
-            if roof > 0 and not math.isnan(roof):
-                out.append(row.requests_per_s_per_accelerator / roof)
-        return out
 
-    vals = ratios(workload)
-    if not vals:
-        vals = [v for wid in workloads.index for v in ratios(wid)]
-    if not vals:
-        return 0.3, 0  # pragma: no cover - only for a catalog with no measured results at all
-    return float(np.exp(np.mean(np.log(vals)))), len(vals)
+@dataclass(frozen=True)
+class Efficiency:
+    """The factor an estimate multiplies its roofline by, and what it was fitted on."""
+
+    value: float  # geometric mean of the chosen rows' efficiencies: never above 1
+    n: int
+    basis: str  # in words, for the estimate's source
+    results: tuple[Any, ...] = ()  # the rows of cat.results it was fitted on
+
+    def __iter__(self):  # ``eff, n = fit_efficiency(...)`` as before
+        return iter((self.value, self.n))
+
+
+def _one_per_device(rows: list[Calibration]) -> list[Calibration]:
+    """best_measured's choice per (workload, device): Offline first, then Server, then any; the fastest."""
+    best: dict[tuple[str, str], Calibration] = {}
+    for c in rows:
+        key = (c.workload, c.device_id)
+        b = best.get(key)
+        if b is None or (c.tier, -c.measured_rps) < (b.tier, -b.measured_rps):
+            best[key] = c
+    return list(best.values())
+
+
+def fit_efficiency(
+    cat: Catalog,
+    workload: str,
+    precision: str | None = None,
+    *,
+    exclude_device: str | None = None,
+    exclude_result: Any = None,
+) -> Efficiency:
+    """The efficiency factor of estimates on ``workload`` at ``precision`` (the workload's by default).
+
+    The geometric mean of measured / roofline (``calibration``: each result against the roofline of the
+    formats it ran, never above 1) over one result per measured device, as the model uses one per device:
+    the results that ran at the estimate's precision where at least two devices did, else all of them;
+    every workload's where this one has none. ``exclude_device`` leaves out all of a device's results (on
+    every workload) and ``exclude_result`` one result row: validation's two ways of holding data out.
+    """
+    workloads = cat.workloads.set_index("id")
+    p = precision or (workloads.loc[workload, "precision"] if workload in workloads.index else "bf16")
+    pool = [
+        c
+        for c in calibration(cat)
+        if c.device_id != exclude_device and not (exclude_result is not None and c.result == exclude_result)
+    ]
+    rows = _one_per_device([c for c in pool if c.workload == workload])
+    where = f"on {workload}"
+    if not rows:
+        rows = _one_per_device(pool)
+        where = f"on the other workloads ({workload} has none)"
+    if not rows:
+        return Efficiency(0.3, 0, "no measured result: a default of 0.3")  # pragma: no cover
+    same = [c for c in rows if _precision_bytes(c.compute_precision) == _precision_bytes(p)]
+    if len({c.device_id for c in same}) >= 2:
+        used, formats, notes = same, f"run in {_bits(p)} formats", []
+    else:
+        used = rows
+        ran = sorted({_bits(c.compute_precision) for c in rows})
+        formats = f"run in {' and '.join(ran)} formats"
+        notes = [] if ran == [_bits(p)] else [f"fewer than 2 devices measured in {_bits(p)}"]
+    capped = sum(c.ratio > 1 for c in used)
+    if capped:
+        notes.append(f"{capped} above their ceiling counted at 1")
+    value = float(np.exp(np.mean([math.log(c.efficiency) for c in used])))
+    basis = f"{len(used)} measured result{'s' if len(used) != 1 else ''} {where}, {formats}" + (
+        f" ({'; '.join(notes)})" if notes else ""
+    )
+    return Efficiency(min(value, 1.0), len(used), basis, tuple(c.result for c in used))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimated throughput and the ceilings it stays under."""
+
+    rps: float  # requests/s per device: the roofline x efficiency, never above either ceiling
+    compute_rps: float  # compute ceiling (NaN where no peak is published)
+    memory_rps: float  # memory ceiling (inf where the working set stays on chip; NaN with no bandwidth)
+    efficiency: Efficiency
+    compute_precision: str
+    storage_precision: str
+
+
+def roofline_estimate(
+    dev: pd.Series,
+    w: pd.Series,
+    efficiency: Efficiency,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+) -> Estimate:
+    """The estimate of a device on a workload from a fitted efficiency: min(compute ceiling, memory
+    ceiling) at the precision it runs x the efficiency, which is never above 1."""
+    cp, sp = compute_precision or w.precision, storage_precision or w.precision
+    compute, memory = ceilings(dev, w, cp, sp)
+    rps = _roofline(compute, memory) * min(efficiency.value, 1.0)
+    return Estimate(float(rps), float(compute), float(memory), efficiency, cp, sp)
+
+
+def estimate_throughput(
+    cat: Catalog,
+    workload: str,
+    device_id: str,
+    *,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+    exclude_device: str | None = None,
+    exclude_result: Any = None,
+) -> Estimate:
+    """The model's throughput estimate of one device on one workload: what a device without its own
+    measurement gets (``build_device_table``), and what validation compares with each held-out result.
+
+    ``exclude_device`` / ``exclude_result`` hold data out of the efficiency fit (``fit_efficiency``).
+    """
+    workloads = cat.workloads.set_index("id")
+    if workload not in workloads.index:
+        raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
+    devices = cat.devices.set_index("id")
+    if device_id not in devices.index:
+        raise ModelError(f"the catalog has no device {device_id!r}")
+    w = workloads.loc[workload]
+    eff = fit_efficiency(
+        cat, workload, compute_precision, exclude_device=exclude_device, exclude_result=exclude_result
+    )
+    return roofline_estimate(devices.loc[device_id], w, eff, compute_precision, storage_precision)
 
 
 def _cheapest_cloud(cat: Catalog, market: str) -> pd.DataFrame:
@@ -324,40 +609,143 @@ def _upload_label(frame: pd.DataFrame, device_id: str) -> str | None:
     return label if _is_label(label) else None
 
 
-def per_catalog(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Cache ``fn(cat, *args)`` (hashable args) per catalog object, ``maxsize`` results per catalog.
-
-    Each catalog gets its own ``functools.lru_cache``, held only as long as the catalog itself lives: a
-    visitor's kernel makes a new catalog at every upload or removal, and the caches of the catalogs it
-    dropped go with them (the cache holds the catalog weakly). The cached function's ``cache_clear``
-    and the plain ``uncached`` are exposed.
-    """
-
-    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
-        caches: dict[int, Callable[..., T]] = {}
-
-        @wraps(fn)
-        def cached(cat: Catalog, *args: Any) -> T:
-            inner = caches.get(id(cat))
-            if inner is None:
-                ref = weakref.ref(cat)
-                inner = lru_cache(maxsize=maxsize)(lambda *a: fn(ref(), *a))
-                caches[id(cat)] = inner
-                # the id may be reused once the catalog is gone: its cache must be gone first
-                weakref.finalize(cat, caches.pop, id(cat), None)
-            return inner(*args)
-
-        cached.cache_clear = caches.clear  # type: ignore[attr-defined]
-        cached.uncached = fn  # type: ignore[attr-defined]
-        cached.caches = caches  # type: ignore[attr-defined]  # for tests: the catalogs cached now
-        return cached
-
-    return wrap
-
-
 @per_catalog(maxsize=64)
 def _device_table(cat: Catalog, workload: str, market: str) -> DeviceTable:
     return build_device_table(cat, workload, market)
+
+
+# -- power at every boundary: device, server wall (average and provisioned), facility ------------------
+
+#: Server classes, each with its own wall-power model (``power_class``; catalog/assumptions/servers.toml).
+POWER_CLASSES = {
+    "baseboard": "8-way baseboard server (SXM/OAM modules)",
+    "accelerator-host": "TPU/Trainium/Inferentia host (several chips per host)",
+    "pcie": "PCIe server (cards sharing a host)",
+    "edge-board": "edge board (the device is the computer)",
+    "edge-addin": "edge add-in accelerator with its host computer",
+}
+
+
+def power_class(segment: str, form_factor: str | None) -> str:
+    """The server class a device is deployed in, from its catalog segment and form factor.
+
+    Edge parts on M.2/USB/HAT need a host computer (add-in); other edge parts are the computer (an SoC
+    or module). In the data centre, SXM/OAM modules sit on 8-way baseboards, PCIe cards in PCIe servers,
+    and chips sold only inside a cloud's own servers (TPU, Trainium, Inferentia) in their hosts.
+    """
+    ff = (form_factor or "").lower()
+    if segment == "edge":
+        return "edge-addin" if any(k in ff for k in ("m.2", "usb", " hat")) else "edge-board"
+    head = ff.split(";")[0]
+    if "sxm" in head or "oam" in head:
+        return "baseboard"
+    if "pcie" in head or "pci express" in head:
+        return "pcie"
+    return "accelerator-host"
+
+
+@dataclass(frozen=True)
+class WallPower:
+    """Per-device power at the server wall for one workload (arrays over devices); see `wall_power`."""
+
+    wall_ratio: np.ndarray
+    wall_w: np.ndarray
+    host_w: np.ndarray
+    provisioned_w: np.ndarray
+    power_class: np.ndarray
+    power_estimated: np.ndarray
+    wall_source: list[str]
+
+
+def class_wall_w(
+    cat: Catalog, dev: Any, devices_per_server: float | None = None
+) -> tuple[float, float, float]:
+    """(load-scaled wall W, constant host W, provisioned W) per device from its server class alone.
+
+    At full load a device's server draws ``load-scaled + host`` watts per device on average (energy),
+    and is provisioned for the third figure (rated: racks and circuits). ``devices_per_server`` sets the
+    cards sharing a PCIe host (default: the catalog's ``pcie_devices_per_server``); nan where the device
+    has no power figure and no reference server.
+    """
+    cls = power_class(dev.segment, getattr(dev, "form_factor", None))
+    p = float(dev.power_w) if pd.notna(dev.power_w) else math.nan
+    has_server = pd.notna(dev.server_power_w) and bool(dev.server_devices)
+    per_server = dev.server_power_w / dev.server_devices if has_server else math.nan
+    if math.isnan(p):
+        # no device figure, but the reference system's (e.g. a Mac mini for the M4's Neural Engine)
+        return per_server, 0.0, per_server
+    if cls in ("baseboard", "accelerator-host"):
+        scaled, host = p * _assumption(cat, "wall_ratio_baseboard"), 0.0
+        if has_server and dev.server_power_basis == "rated":
+            prov = per_server
+        elif cls == "baseboard":
+            prov = p * _assumption(cat, "host_power_ratio")
+        else:
+            prov = p * _assumption(cat, "cloud_host_power_ratio")
+    elif cls == "pcie":
+        n = devices_per_server or _assumption(cat, "pcie_devices_per_server")
+        scaled, host = p, _assumption(cat, "pcie_host_power_w") / n
+        prov = p + host * _assumption(cat, "provisioned_headroom_ratio")
+    elif cls == "edge-addin":
+        scaled, host = p, _assumption(cat, "edge_host_power_w")
+        prov = p + _assumption(cat, "edge_host_rated_w")
+    else:  # edge-board: the device's own board figure is the computer's
+        scaled, host, prov = p, 0.0, p
+    return scaled, host, max(prov, scaled + host)
+
+
+def _measured_joules(cat: Catalog, workload: str) -> dict[str, tuple[float, str]]:
+    """Measured wall energy per request per device on `workload` (MLPerf Power rows, server boundary)."""
+    r = cat.results
+    if r.empty or "power_w" not in r:
+        return {}
+    rows = r[
+        (r.workload == workload)
+        & r.comparable
+        & r.power_w.notna()
+        & (r.power_boundary == "server")
+        & (r.requests_per_s_per_accelerator > 0)
+    ]
+    out: dict[str, tuple[float, str]] = {}
+    for row in rows.itertuples():
+        j = row.power_w / (row.accelerators * row.requests_per_s_per_accelerator)
+        if row.device_id not in out or j < out[row.device_id][0]:  # the most efficient run measured
+            out[row.device_id] = (
+                j,
+                f"measured: {row.benchmark} {row.scenario}, {row.system}, {row.power_w:,.0f} W at the wall "
+                f"({j:.3g} J per request; {row.source_title}, retrieved {row.retrieved})",
+            )
+    return out
+
+
+def wall_power(cat: Catalog, d: pd.DataFrame, workload: str, rps: np.ndarray) -> WallPower:
+    """Wall power per device: measured energy per request where the catalog has an MLPerf Power result
+    for the device on this workload (times the modelled throughput, capped at the provisioned power),
+    else the server-class model (`class_wall_w`)."""
+    n = len(d)
+    ratio, scaled, host, prov = (np.full(n, np.nan) for _ in range(4))
+    classes = np.empty(n, dtype=object)
+    estimated = np.zeros(n, bool)
+    sources: list[str] = []
+    measured = _measured_joules(cat, workload)
+    for i, dev in enumerate(d.itertuples()):
+        classes[i] = power_class(dev.segment, dev.form_factor)
+        estimated[i] = bool(dev.power_estimated)
+        scaled[i], host[i], prov[i] = class_wall_w(cat, dev)
+        ratio[i] = (scaled[i] / dev.power_w) if pd.notna(dev.power_w) and dev.power_w > 0 else np.nan
+        if dev.id in measured and rps[i] > 0 and np.isfinite(prov[i]):
+            j, text = measured[dev.id]
+            scaled[i], host[i] = min(j * rps[i], prov[i]), 0.0
+            sources.append(text)
+        elif np.isfinite(scaled[i]):
+            sources.append(
+                f"modelled: {POWER_CLASSES[classes[i]]}, {scaled[i] + host[i]:,.0f} W per device at full "
+                f"load, "
+                f"{prov[i]:,.0f} W provisioned (catalog assumptions/servers)"
+            )
+        else:
+            sources.append("no published power figure")
+    return WallPower(ratio, scaled, host, prov, classes, estimated, sources)
 
 
 def device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
@@ -372,7 +760,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     w = workloads.loc[workload]
     d = cat.devices.sort_values("id").reset_index(drop=True)
     n = len(d)
-    eff, eff_n = fit_efficiency(cat, workload)
+    eff = fit_efficiency(cat, workload)
     measured = (
         best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
     )
@@ -395,8 +783,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
                 f"retrieved {m.retrieved})"
             )
         else:
-            roof = _roofline_rps(dev, w)
-            rps[i] = roof * eff
+            rps[i] = roofline_estimate(dev, w, eff).rps
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"
@@ -408,8 +795,8 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
             else:
                 on_chip = ""
             rps_source.append(
-                f"estimated: roofline from peak compute and memory bandwidth{on_chip} x efficiency "
-                f"{eff:.2f} fitted on {eff_n} measured results"
+                f"estimated: roofline from peak compute and memory bandwidth at {w.precision}{on_chip} x "
+                f"efficiency {eff.value:.2f} fitted on {eff.basis}"
             )
         reason = ""
         if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
@@ -431,19 +818,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
             reason = "no measured result, and no compute or bandwidth figure to estimate one"
         fit_reason.append(reason)
 
-    wall_ratio = np.full(n, np.nan)
-    wall_w = np.full(n, np.nan)
-    host_power = _assumption(cat, "host_power_ratio")
-    for i, dev in d.iterrows():
-        has_server = pd.notna(dev.server_power_w) and bool(dev.server_devices)
-        if has_server and pd.notna(dev.power_w):
-            wall_ratio[i] = max(1.0, dev.server_power_w / dev.server_devices / dev.power_w)
-        else:
-            wall_ratio[i] = host_power if dev.segment == "datacenter" else 1.0
-        if pd.notna(dev.power_w):
-            wall_w[i] = dev.power_w * wall_ratio[i]
-        elif has_server:  # no device figure, but the reference system's (e.g. a Mac mini for the M4's ANE)
-            wall_w[i] = dev.server_power_w / dev.server_devices
+    wall = wall_power(cat, d, workload, rps)
 
     cheapest = (
         _cheapest_cloud(cat, market).set_index("device_id") if not cat.cloud_prices.empty else pd.DataFrame()
@@ -547,8 +922,13 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         fits=fits,
         fit_reason=fit_reason,
         power_w=d.power_w.astype(float).to_numpy(),
-        wall_ratio=wall_ratio,
-        wall_w=wall_w,
+        wall_ratio=wall.wall_ratio,
+        wall_w=wall.wall_w,
+        host_w=wall.host_w,
+        provisioned_w=wall.provisioned_w,
+        power_class=wall.power_class,
+        power_estimated=wall.power_estimated,
+        wall_source=wall.wall_source,
         bf16_tflops=bf16,
         cloud_price=cloud_price,
         cloud_chips=cloud_chips,
@@ -566,8 +946,8 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         edge_why=edge_why,
         bare_vendor_count=d.bare_metal_vendor_count.to_numpy(),
         cloud_providers=list(d.cloud_providers),
-        efficiency=eff,
-        efficiency_n=eff_n,
+        efficiency=eff.value,
+        efficiency_n=eff.n,
         workload=w.to_dict() | {"id": workload},
     )
 
@@ -707,6 +1087,7 @@ class Core:
     avg_load: np.ndarray
     device_power_kw: np.ndarray
     wall_power_kw: np.ndarray
+    provisioned_power_kw: np.ndarray
     facility_power_kw: np.ndarray
     energy_kwh_year: np.ndarray
     energy_cost_year: np.ndarray
@@ -795,14 +1176,18 @@ def core(
     load_factor = x.idle_ratio + (1 - x.idle_ratio) * avg_load  # average draw / rated draw
     pue = x.pue
     dev_kw = devices * t.power_w * load_factor / 1e3  # nan where the device's power is unpublished
-    wall_kw = devices * t.wall_w * load_factor / 1e3
+    # at the server wall: the load-scaled draw plus each device's share of its host (average: energy),
+    # and the rated draw the racks and circuits must be provisioned for
+    wall_kw = devices * (t.wall_w * load_factor + t.host_w) / 1e3
+    provisioned_kw = devices * t.provisioned_w / 1e3
     fac_kw = wall_kw * pue
     # The separate training fleet runs flat out at the target utilisation.
     if g >= 0:
-        train_w = t.power_w[..., gs] * (x.idle_ratio + (1 - x.idle_ratio) * u)
+        train_wall_w = t.wall_w[..., gs] * (x.idle_ratio + (1 - x.idle_ratio) * u) + t.host_w[..., gs]
         train_pue = pue if deployment != "edge" else _hyperscale_pue_fallback(x)
-        train_fac_kw = separate_train * train_w / 1e3 * t.wall_ratio[gs] * train_pue
+        train_fac_kw = separate_train * train_wall_w / 1e3 * train_pue
         train_fac_kw = np.nan_to_num(train_fac_kw)
+        provisioned_kw = provisioned_kw + np.nan_to_num(separate_train * t.provisioned_w[..., gs] / 1e3)
     else:
         train_fac_kw = np.zeros_like(devices)
     fac_kw_all = fac_kw + train_fac_kw
@@ -840,6 +1225,7 @@ def core(
         avg_load=avg_load,
         device_power_kw=dev_kw,
         wall_power_kw=wall_kw,
+        provisioned_power_kw=provisioned_kw,
         facility_power_kw=fac_kw_all,
         energy_kwh_year=energy_kwh,
         energy_cost_year=energy_cost,
@@ -890,7 +1276,8 @@ class Option:
     training_devices: int
     training_device_id: str | None
     device_power_kw: float | None
-    wall_power_kw: float | None
+    wall_power_kw: float | None  # average, at the server wall (energy)
+    provisioned_power_kw: float | None  # rated, at the server wall (racks and circuits)
     facility_power_kw: float | None
     energy_kwh_per_year: float | None
     energy_cost_usd_per_year: float | None
@@ -909,6 +1296,7 @@ class Option:
     price_source: str  # the price used: cloud offer or purchase price, with its source and date
     power_w: float | None  # rated device power, as the catalog gives it
     power_source: str
+    wall_power_source: str  # measured energy per request, or the server-class model
     energy_known: bool  # False where no source gives the device's power: energy, CO2 not counted
 
     def to_dict(self) -> dict[str, Any]:
@@ -1062,6 +1450,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
                 training_device_id=str(t.ids[tg]) if ok and c.train_devices[i] > 0 and tg >= 0 else None,
                 device_power_kw=_f(c.device_power_kw[i]) if ok else None,
                 wall_power_kw=_f(c.wall_power_kw[i]) if ok else None,
+                provisioned_power_kw=_f(c.provisioned_power_kw[i]) if ok else None,
                 facility_power_kw=_f(c.facility_power_kw[i]) if ok else None,
                 energy_kwh_per_year=_f(c.energy_kwh_year[i]) if ok else None,
                 energy_cost_usd_per_year=_f(c.energy_cost_year[i]) if ok else None,
@@ -1082,6 +1471,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
                 price_source=(t.cloud_offer[i] if s.deployment == "cloud" else t.purchase_offer[i]),
                 power_w=_f(t.power_w[i]),
                 power_source=t.power_source[i],
+                wall_power_source=t.wall_source[i],
                 energy_known=bool(np.isfinite(t.wall_w[i])),
             )
         )
@@ -1188,7 +1578,16 @@ def crossover_volume(t: DeviceTable, x: Inputs, coarse: Sweep | None = None) -> 
     if acc_wins.all():
         return float(VOLUME_GRID[0]), "an accelerator is cheaper at every volume from 100 requests/day"
     if not acc_wins[-1]:
-        return None, "a GPU is cheaper at every volume up to 500 B requests/day"
+        if not acc_wins.any():
+            return None, "a GPU is cheaper at every volume up to 500 B requests/day"
+        # the two cross more than once (whole devices and instances make the totals steps): say where
+        # the accelerator wins rather than name one volume above which it always would
+        won = coarse.volumes[acc_wins]
+        return None, (
+            f"no lasting crossover: the best accelerator is cheaper only at some volumes between "
+            f"{fmt.volume(won.min())} and {fmt.volume(won.max())} requests/day, and a GPU is cheaper "
+            "at the highest volumes"
+        )
     last_gpu = int(np.flatnonzero(~acc_wins)[-1])
     fine = np.logspace(math.log10(VOLUME_GRID[last_gpu]), math.log10(VOLUME_GRID[last_gpu + 1]), FINE_POINTS)
     fine_wins = sweep_volumes(t, x, fine).acc_wins
@@ -1291,7 +1690,8 @@ def _recommend(
     if cross is not None:
         reasons.append(f"Crossover at {volume(cross)} requests/day: {cross_note}.")
     else:
-        reasons.append(f"No crossover: {cross_note}.")
+        lead = "" if cross_note.startswith("no ") else "No crossover: "
+        reasons.append(f"{lead}{cross_note[0].upper() if not lead else cross_note[0]}{cross_note[1:]}.")
     if t.is_gpu[i]:
         native = [FRAMEWORK_LABELS[f] for f in FRAMEWORKS if best.framework_support[f] == "native"]
         vendors = int(t.bare_vendor_count[i])

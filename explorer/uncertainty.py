@@ -2,9 +2,10 @@
 
 Inputs that are not known exactly carry ranges: the modelling assumptions their catalog ``low``/``high``,
 prices, measured throughput and power the multipliers in ``catalog/assumptions/uncertainty.toml``, the
-estimated throughputs the spread of the leave-one-out residuals (``explorer.validate``), and the request
-volume the scenario's own ``volume_uncertainty``. Each draw takes every input from a triangular
-distribution (low, nominal, high); one vectorised call of the model evaluates all draws.
+estimated throughputs a log-normal fitted to the held-out residuals (``explorer.validate``;
+``estimate_error``), and the request volume the scenario's own ``volume_uncertainty``. Each draw takes every
+other input from a triangular distribution (low, nominal, high); one vectorised call of the model evaluates
+all draws.
 
 - ``monte_carlo``: P10/P50/P90 total cost per option and the probability that the best accelerator is
   cheaper than the best GPU;
@@ -40,12 +41,28 @@ ASSUMPTION_INPUTS = {
     "host_cost_ratio": "server cost around the devices",
     "hardware_lifetime_years": "hardware lifetime",
     "training_mfu": "training efficiency (MFU)",
+    "wall_ratio_baseboard": "server wall power over board power",
+    "pcie_host_power_w": "host power of PCIe servers",
 }
+#: Power assumptions drawn per draw that act through the device table's wall power (`_perturbed`).
+WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
+#: Ranged power assumptions the draws leave at their value.
+NOT_DRAWN = frozenset(
+    {
+        "host_power_ratio",
+        "cloud_host_power_ratio",
+        "pcie_devices_per_server",
+        "provisioned_headroom_ratio",
+        "edge_host_power_w",
+        "edge_host_rated_w",
+    }
+)
 MULTIPLIERS = {
     "measured_throughput": "measured throughput",
     "cloud_price": "cloud prices",
     "purchase_price": "purchase prices",
     "device_power": "device power",
+    "estimated_power": "estimated device power",
 }
 
 
@@ -72,6 +89,31 @@ def estimate_spread(cat: Catalog) -> np.ndarray:
     return (loo.measured_rps / loo.estimated_rps).to_numpy()
 
 
+#: The standard normal's 90th percentile: an input drawn log-normally is at its P10/P90 at mean -/+ Z90 sd.
+Z90 = 1.2815515655446004
+
+
+def estimate_error(cat: Catalog) -> tuple[float, float]:
+    """The log-normal an estimated throughput's error is drawn from: the mean and the (sample) standard
+    deviation of log(measured / estimated) over the held-out results (``estimate_spread``).
+
+    Fitted, not resampled. About 50 residuals drawn as they are give the multiplier about 50 possible
+    values, and a device ranked on an estimate then has a lumpy cost distribution whose P10 and P90 sit on
+    those lumps: widening another input's range (+/-25 % volume on Llama-3.1-8B's Inferentia2) narrowed the
+    P10-P90 band by 4-6 %. A kernel-smoothed resample (Silverman's bandwidth) keeps the lumps and still
+    narrowed it by up to 4 %; the fitted log-normal, being unimodal, did not in any of 300 scenario and range
+    pairs tried. Multiplicative error is what a log-normal models; its P10-P90 (0.67-1.56x on today's
+    catalog) contains the residuals' own (0.68-1.43x), and its tails reach past the worst held-out misses,
+    though thinner than they are (3.6 % of draws beyond 2x either way, 4 of 52 residuals): those misses are
+    shown with their reasons (``explorer.validate``). Fewer than two residuals give a standard deviation of 0
+    (and none a mean of 0: the estimate as it stands).
+    """
+    z = np.log(estimate_spread(cat))
+    if len(z) < 2:
+        return (float(z[0]) if len(z) else 0.0), 0.0
+    return float(z.mean()), float(z.std(ddof=1))
+
+
 def _tri(rng: np.random.Generator, lo: float, mode: float, hi: float, size) -> np.ndarray:
     if hi <= lo:
         return np.full(size, mode)
@@ -79,16 +121,32 @@ def _tri(rng: np.random.Generator, lo: float, mode: float, hi: float, size) -> n
 
 
 def _perturbed(
-    t: DeviceTable, x: Inputs, m: dict[str, np.ndarray], a: dict[str, np.ndarray]
+    t: DeviceTable,
+    x: Inputs,
+    m: dict[str, np.ndarray],
+    a: dict[str, np.ndarray],
+    nominal: dict[str, float] | None = None,
 ) -> tuple[DeviceTable, Inputs]:
-    """The table and inputs with multipliers `m` (shape (N, D) or (N, 1)) and assumption values `a`."""
+    """The table and inputs with multipliers `m` (shape (N, D) or (N, 1)) and assumption values `a`;
+    the wall-power assumptions (`WALL_INPUTS`) scale the table's modelled wall power from `nominal`."""
+    # a rated figure moves within the rated range, an estimated one within the estimates' wider range
+    power = np.where(t.power_estimated, m["estimated_power"], m["device_power"])
+    wall, host = t.wall_w * power, t.host_w
+    modelled = np.array([not w.startswith("measured") for w in t.wall_source])
+    if nominal:
+        hosts = np.isin(t.power_class, ("baseboard", "accelerator-host")) & modelled
+        wall = np.where(hosts, wall * a["wall_ratio_baseboard"] / nominal["wall_ratio_baseboard"], wall)
+        pcie = (t.power_class == "pcie") & modelled
+        host = np.where(pcie, host * a["pcie_host_power_w"] / nominal["pcie_host_power_w"], host)
     t2 = replace(
         t,
         rps=t.rps * np.where(t.rps_measured, m["measured_throughput"], m["estimated_throughput"]),
         cloud_price=t.cloud_price * m["cloud_price"],
         purchase_usd=t.purchase_usd * m["purchase_price"],
-        power_w=t.power_w * m["device_power"],
-        wall_w=t.wall_w * m["device_power"],
+        power_w=t.power_w * power,
+        wall_w=wall,
+        host_w=host,
+        provisioned_w=t.provisioned_w * power,
     )
     porting = np.stack([a[f"porting_days_{lvl}"] for lvl in SUPPORT_ORDER], axis=-1)
     update = np.stack([a[f"update_share_{lvl}"] for lvl in SUPPORT_ORDER], axis=-1)
@@ -113,9 +171,16 @@ class MonteCarloResult:
     probability_accelerator_cheaper: float | None
 
 
-def _nominal_assumptions(x: Inputs, n: int) -> dict[str, np.ndarray]:
+def _wall_nominal(cat: Catalog) -> dict[str, float]:
+    """The catalog's values of the wall-power assumptions the draws scale from."""
+    ranges = _ranges(cat)
+    return {k: ranges[k][1] for k in WALL_INPUTS if k in ranges}
+
+
+def _nominal_assumptions(x: Inputs, n: int, wall: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """The resolved assumptions of `x`, repeated for `n` draws: (n, 1) columns, (n,) per support level."""
-    out = {
+    out = {k: np.full((n, 1), v) for k, v in (wall or {}).items()}
+    out |= {
         "engineer_day_usd": np.full((n, 1), x.engineer_day_usd),  # the scenario's own, or the catalog's
         "idle_power_ratio": np.full((n, 1), x.idle_ratio),
         "host_cost_ratio": np.full((n, 1), x.host_cost_ratio),
@@ -144,17 +209,25 @@ def _seeded_draws(
     rng = np.random.default_rng(seed)
     d = len(device_table(cat, workload, market).ids)
     ranges = _ranges(cat)
-    m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS}
-    m["estimated_throughput"] = rng.choice(estimate_spread(cat), size=(n, d))
+    # the power inputs are drawn from their own stream, so the other inputs' draws stay as they were
+    late = ("estimated_power", *WALL_INPUTS)
+    m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS if k not in late}
+    mu, sd = estimate_error(cat)
+    m["estimated_throughput"] = np.exp(rng.normal(mu, sd, size=(n, d)))
     drawn = {}
     for key, (lo, mode, hi) in ranges.items():
-        if key in MULTIPLIERS or key == "host_power_ratio":
-            continue  # host power: the device table's wall power is kept (it moves energy only)
+        if key in MULTIPLIERS or key in NOT_DRAWN or key in late:
+            continue  # NOT_DRAWN: they move provisioned power (or a rarely chosen edge host) only
         if key == "engineer_day_usd" and engineer_given:
             continue  # the user gave the figure
         shape = (n,) if key.startswith(("porting_days_", "update_share_")) else (n, 1)
         drawn[key] = _tri(rng, lo, mode, hi, shape)
-    return m, drawn, rng.bit_generator.state
+    state = rng.bit_generator.state
+    power_rng = np.random.default_rng([seed, 1])  # a stream of their own: the main stream stays as it was
+    m["estimated_power"] = _tri(power_rng, *ranges["estimated_power"], (n, d))
+    for key in WALL_INPUTS:
+        drawn[key] = _tri(power_rng, *ranges[key], (n, 1))
+    return m, drawn, state
 
 
 def monte_carlo(
@@ -171,11 +244,12 @@ def monte_carlo(
     )
     rng = np.random.default_rng(seed)
     rng.bit_generator.state = state
-    a = _nominal_assumptions(x, n) | drawn
+    wall = _wall_nominal(cat)
+    a = _nominal_assumptions(x, n, wall) | drawn
     u = scenario.volume_uncertainty
     volumes = scenario.requests_per_day * (rng.uniform(1 - u, 1 + u, n) if u > 0 else np.ones(n))
     nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
-    t2, x2 = _perturbed(t, x, m, a)
+    t2, x2 = _perturbed(t, x, m, a, wall)
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=nominal.train_device_index)
     tco = np.where(nominal.available, c.tco, np.nan)
     avail = np.asarray(nominal.available)
@@ -206,7 +280,7 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     t = device_table(cat, scenario.workload, scenario.cloud_market)
     x = resolve(cat, scenario)
     ranges = _ranges(cat)
-    spread = estimate_spread(cat)
+    mu, sd = estimate_error(cat)
     inputs: list[tuple[str, str, float, float]] = []  # (key, label, low, high)
     for key, label in MULTIPLIERS.items():
         inputs.append((key, label, ranges[key][0], ranges[key][2]))
@@ -214,8 +288,8 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
         (
             "estimated_throughput",
             "estimated throughput",
-            float(np.quantile(spread, 0.1)),
-            float(np.quantile(spread, 0.9)),
+            float(np.exp(mu - Z90 * sd)),  # the P10 and P90 of the distribution the draws take
+            float(np.exp(mu + Z90 * sd)),
         )
     )
     porting_lo = np.array([ranges[f"porting_days_{lvl}"][0] for lvl in SUPPORT_ORDER])
@@ -233,7 +307,8 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     n = 1 + 2 * len(inputs)  # row 0 nominal, then low/high per input
     d = len(t.ids)
     m = {k: np.ones((n, 1)) for k in (*MULTIPLIERS, "estimated_throughput")}
-    a = _nominal_assumptions(x, n)
+    wall = _wall_nominal(cat)
+    a = _nominal_assumptions(x, n, wall)
     volumes = np.full(n, scenario.requests_per_day)
     for i, (key, _label, lo, hi) in enumerate(inputs):
         for j, val in ((1 + 2 * i, lo), (2 + 2 * i, hi)):
@@ -255,7 +330,7 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
                 a[key][j] = val
     m = {k: np.broadcast_to(v, (n, d)) for k, v in m.items()}
     nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
-    t2, x2 = _perturbed(t, x, m, a)
+    t2, x2 = _perturbed(t, x, m, a, wall)
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=nominal.train_device_index)
     tco = np.where(nominal.available, c.tco, np.nan)
     first = int(np.nanargmin(tco[0]))

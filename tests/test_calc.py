@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -278,3 +279,74 @@ def test_a_dropped_catalog_takes_its_caches_with_it() -> None:
         del cat
     gc.collect()
     assert set(_device_table.caches) <= kept
+
+
+# -- calibration: each run against the ceiling of the formats it ran (issue 14) -----------------------
+
+
+def test_a_run_above_its_workload_precision_ceiling_is_compared_in_a_narrower_format() -> None:
+    """Llama-3.1-8B is served in BF16, but the H200 and B200 MLPerf runs (formats not printed) beat their
+    BF16 compute ceilings (64.5 vs 51.9 and 134 vs 118 requests/s): they are compared with their 8-bit
+    rooflines (62 % and 57 %), and the factor is 0.59, not the 1.19 a BF16 roofline gave."""
+    from explorer.calc import calibration, fit_efficiency
+
+    rows = {c.device_id: c for c in calibration(CAT) if c.workload == "llama-3.1-8b"}
+    assert set(rows) == {"nvidia-h200", "nvidia-b200"}
+    for c in rows.values():
+        assert c.compute_precision in ("int8", "fp8") and c.formats.startswith("not stated: above its bf16")
+    assert rows["nvidia-h200"].ratio == pytest.approx(0.621, abs=2e-3)
+    assert rows["nvidia-b200"].ratio == pytest.approx(0.566, abs=2e-3)
+    eff = fit_efficiency(CAT, "llama-3.1-8b")
+    assert eff.value == pytest.approx(math.sqrt(0.621 * 0.566), abs=3e-3)
+    assert "fewer than 2 devices measured in 16-bit" in eff.basis
+
+
+def test_a_run_above_every_ceiling_counts_at_efficiency_one() -> None:
+    """BERT-Large on the A100 80 GB: 3,534/s measured where its 624 TOPS INT8 peak allows 2,532/s over the
+    workload's 384-token sequences (MLPerf's harness drops the padding): the run counts at 1, never more."""
+    from explorer.calc import calibration, fit_efficiency
+
+    a100 = next(
+        c for c in calibration(CAT) if c.workload == "bert-large" and c.device_id.startswith("nvidia-a100-80")
+    )
+    assert a100.ratio == pytest.approx(1.396, abs=2e-3) and a100.efficiency == 1.0
+    assert all(c.efficiency <= 1 for c in calibration(CAT))
+    assert fit_efficiency(CAT, "bert-large").value < 1
+
+
+def test_a_format_without_a_published_peak_gets_no_speed_up() -> None:
+    """The A10G publishes a BF16 peak and no 8-bit one: 8-bit work runs at 125 TFLOPS, not at twice it."""
+    a10g = DEV.loc["nvidia-a10g"]
+    assert pd.isna(a10g.peak_int8_tops) and pd.isna(a10g.peak_fp8_tflops)
+    assert _peak_ops(a10g, "int8") == _peak_ops(a10g, "bf16") == pytest.approx(a10g.peak_bf16_tflops * 1e12)
+
+
+def test_an_estimate_names_its_precision_and_its_fit() -> None:
+    from explorer.calc import device_table, estimate_throughput
+
+    t = device_table(CAT, "llama-3.1-8b")
+    i = list(t.ids).index("aws-inferentia2")
+    assert not t.rps_measured[i]
+    assert "at bf16" in t.rps_source[i] and "efficiency 0.59 fitted on 2 measured results" in t.rps_source[i]
+    est = estimate_throughput(CAT, "llama-3.1-8b", "aws-inferentia2")
+    assert t.rps[i] == pytest.approx(est.rps)
+    # 190 TFLOPS BF16 over 19,070 GFLOP per request: 9.96/s at most, times 0.59
+    assert est.compute_rps == pytest.approx(190e12 / 19070e9) and est.rps <= est.compute_rps
+
+
+@pytest.mark.parametrize("workload", ["llama-3.1-8b", "resnet-50", "bert-large", "sdxl", "llama-2-70b"])
+@pytest.mark.parametrize("changes", [0, 4, 52])
+def test_the_crossover_note_never_contradicts_the_answer(workload, changes) -> None:
+    """'A GPU is cheaper at every volume' must hold at the scenario's own volume too (whole devices make
+    the totals steps, so the two kinds can cross more than once)."""
+    r = evaluate(Scenario(workload=workload, model_changes_per_year=changes))
+    gpu, acc = (
+        r.option(r.best_gpu) if r.best_gpu else None,
+        r.option(r.best_accelerator) if r.best_accelerator else None,
+    )
+    if gpu is None or acc is None:
+        return
+    if r.crossover_note.startswith("a GPU is cheaper at every volume"):
+        assert gpu.tco_usd <= acc.tco_usd, r.crossover_note
+    if r.crossover_note.startswith("an accelerator is cheaper at every volume"):
+        assert acc.tco_usd < gpu.tco_usd, r.crossover_note

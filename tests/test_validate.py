@@ -1,7 +1,9 @@
-"""Leave-one-out validation: recomputed here and compared with what the app and the CLI show."""
+"""Held-out validation: the model's own estimator against every measurement, both ways of holding out,
+compared with what the app, the CLI and the uncertainty ranges use."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -11,8 +13,10 @@ import pytest
 
 from explorer import charts as C
 from explorer.app import validation_view
+from explorer.calc import build_device_table
 from explorer.catalog import load_catalog
-from explorer.validate import TARGET_ERROR, leave_one_out, summarise
+from explorer.uncertainty import estimate_spread
+from explorer.validate import HOLD_OUTS, KNOWN_REASONS, OFF_FACTOR, TARGET_ERROR, leave_one_out, summarise
 
 from .conftest import cli
 
@@ -54,13 +58,86 @@ def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) 
     assert (others.to_numpy() != before.to_numpy()).all(), "the other devices' estimates do use it"
 
 
+def test_validation_measures_what_users_get(loo) -> None:
+    """Device held out = the device's results removed from the catalog: the estimate the model then gives
+    users for it (the device table's) is the one validation compares with its measurement."""
+    r = CAT.results
+    checked = 0
+    for device_id in ("nvidia-h200", "amd-mi300x", "google-tpu-v6e", "qualcomm-cloud-ai-100"):
+        without = dataclasses.replace(CAT, results=r[r.device_id != device_id])
+        for row in loo[loo.device_id == device_id].itertuples():
+            p = CAT.workloads.set_index("id").loc[row.workload, "precision"]
+            if row.estimated_in != f"{p}/{p}":
+                continue  # a row that states its formats is estimated in them, not at the workload's
+            t = build_device_table(without, row.workload)
+            i = list(t.ids).index(device_id)
+            assert not t.rps_measured[i]
+            assert row.estimated_rps == pytest.approx(t.rps[i], rel=1e-12), (device_id, row.workload)
+            checked += 1
+    assert checked >= 8
+
+
+def test_result_hold_out_keeps_the_devices_other_results() -> None:
+    """Held out alone, a result is predicted with its device's other results still in the fit: the H100's
+    two ResNet-50 runs predict each other, so the two kinds differ there; the held-out figure itself never
+    informs its estimate (scaled tenfold, the estimate does not move)."""
+    by_result = leave_one_out(CAT, "result")
+    by_device = leave_one_out(CAT, "device")
+    assert (by_result.hold_out == "result").all() and (by_device.hold_out == "device").all()
+    assert len(by_result) == len(by_device)
+    h100 = (by_result.workload == "resnet-50") & (by_result.device_id == "nvidia-h100-sxm")
+    assert (by_result[h100].estimated_rps.to_numpy() != by_device[h100].estimated_rps.to_numpy()).all()
+    r = CAT.results.copy()
+    row = r.index[(r.workload == "resnet-50") & (r.device_id == "nvidia-h100-sxm")][0]
+    r.loc[row, "requests_per_s_per_accelerator"] *= 10
+    changed = leave_one_out(dataclasses.replace(CAT, results=r), "result")
+    at = list(CAT.results[CAT.results.comparable & CAT.results.requests_per_s_per_accelerator.notna()].index)
+    i = at.index(row)
+    assert changed.estimated_rps.iloc[i] == pytest.approx(by_result.estimated_rps.iloc[i])
+    with pytest.raises(ValueError, match="hold_out: 'workload' is not allowed; allowed: device, result"):
+        leave_one_out(CAT, "workload")
+
+
+@pytest.mark.parametrize("hold_out", HOLD_OUTS)
+def test_every_pair_off_by_2x_says_why(hold_out) -> None:
+    """A pair off by more than 2x either way carries a reason; no other pair does; every reason recorded
+    by hand (KNOWN_REASONS) belongs to a pair that is still off (else it leaves the list)."""
+    held = leave_one_out(CAT, hold_out)
+    factor = held.estimated_rps / held.measured_rps
+    off = (factor > OFF_FACTOR) | (factor < 1 / OFF_FACTOR)
+    assert (held.off_by_2x == off).all()
+    assert held[off].reason.str.len().gt(40).all()
+    assert (held[~off].reason == "").all()
+    off_pairs = set(zip(held[off].workload, held[off].device_id, strict=True))
+    if hold_out == "device":
+        assert set(KNOWN_REASONS) <= off_pairs, set(KNOWN_REASONS) - off_pairs
+        for pair in off_pairs:
+            assert pair in KNOWN_REASONS, f"{pair} is off by more than 2x with no recorded reason"
+    summary = summarise(held)
+    assert len(summary.off) == off.sum() and summary.hold_out == hold_out
+
+
+def test_the_estimate_uncertainty_covers_the_pairs_that_stay_off(loo) -> None:
+    """Estimated throughput is drawn from a log-normal fitted to the device-held-out residuals, the pairs
+    off by 2x included (its draws reach past the worst miss in each direction: tests/test_uncertainty.py)."""
+    spread = estimate_spread(CAT)
+    assert sorted(spread) == pytest.approx(sorted(loo.measured_rps / loo.estimated_rps))
+    off = loo[loo.off_by_2x]
+    assert len(off)
+    for o in off.itertuples():
+        assert spread.min() <= o.measured_rps / o.estimated_rps <= spread.max()
+
+
 #: Pairs of devices the measurements order one way by more than the target error while the model
 #: orders them the other way, each left with its reason. A new pair fails the test.
 KNOWN_CONTRADICTIONS = {
-    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8: 16.0 vs 15.1 samples/s); the
+    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8: 16.0 vs 14.5 samples/s); the
     # measured H200 lead (14.8 vs 11.8 samples/s, 26 %) is software (TensorRT-LLM vs vLLM on ROCm). Any
-    # one factor per workload keeps the roofline order, and held out, each device's factor is fitted on
-    # the other's: the estimates come out 15.8 (MI300X) vs 13.2 (H200). Tried and not adopted: a factor
+    # one factor per workload keeps the roofline order, and held out (all of a device's results), each
+    # device's factor is fitted on the other's: since issue 14 (each run against its own ceiling, capped
+    # at 1) the estimates come out 13.1 (MI300X) vs 11.0 (H200). (With --hold-out result, Orin > T4 on BERT
+    # is contradicted too: the Orin's MaxN run is then fitted with its own slow non-MaxN run in the pool;
+    # this list is for the device hold-out, what users get.) Tried and not adopted: a factor
     # per vendor (fitted on the workload's other devices of the same vendor, as a software-stack factor),
     # with MI325X's MLPerf v5.0/v5.1 Llama-2-70B results added as the other AMD device. It removes this
     # pair, but applied to every vendor it fits each of Google's two TPUs on SDXL on the other alone and
@@ -106,20 +183,50 @@ def test_summary_figures(loo) -> None:
 def test_the_app_shows_the_same_numbers(loo) -> None:
     view = validation_view(CAT)
     pd.testing.assert_frame_equal(view.loo.reset_index(drop=True), loo.reset_index(drop=True))
-    chart = view.children[1].chart.to_dict()
+    chart = view.residuals.chart.to_dict()
     shown = next(
         d for layer in chart["layer"] for d in [layer.get("data", {})] if d.get("name") == "validation"
     )
     assert [round(v["estimated_rps"], 6) for v in shown["values"]] == [round(x, 6) for x in loo.estimated_rps]
-    assert f"{summarise(loo).median_error:.0%}" in view.children[0].value
+    assert f"{summarise(loo).median_error:.0%}" in view.text.value
 
 
-def test_cli_validate_json_matches(loo) -> None:
-    p = subprocess.run([*cli(), "validate", "--format", "json"], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("hold_out", HOLD_OUTS)
+def test_cli_validate_json_matches(hold_out) -> None:
+    held = leave_one_out(CAT, hold_out)
+    p = subprocess.run(
+        [*cli(), "validate", "--format", "json", "--hold-out", hold_out],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert out["median_error"] == pytest.approx(loo.error.median())
-    assert [r["estimated_rps"] for r in out["results"]] == pytest.approx(list(loo.estimated_rps))
+    assert out["hold_out"] == hold_out
+    assert out["median_error"] == pytest.approx(held.error.median())
+    assert [r["estimated_rps"] for r in out["results"]] == pytest.approx(list(held.estimated_rps))
+    assert [(o["workload"], o["device_id"], o["reason"]) for o in out["off_by_2x"]] == list(
+        zip(
+            held[held.off_by_2x].workload,
+            held[held.off_by_2x].device_id,
+            held[held.off_by_2x].reason,
+            strict=True,
+        )
+    )
+
+
+def test_cli_validate_table_names_the_pairs_off_and_refuses_a_bad_hold_out() -> None:
+    p = subprocess.run([*cli(), "validate"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    held = leave_one_out(CAT)
+    assert f"{summarise(held).median_error:.0%} over {len(held)} results" in p.stdout
+    for o in held[held.off_by_2x].itertuples():
+        assert f"{o.workload} on {o.device_id}: {o.reason}" in p.stdout
+    bad = subprocess.run(
+        [*cli(), "validate", "--hold-out", "all"], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and "--hold-out: invalid choice: 'all'" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_validation_chart_has_band_and_sources(loo) -> None:

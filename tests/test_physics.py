@@ -1,0 +1,200 @@
+"""Physical invariants of the throughput model, as properties over the whole catalog (issue 14).
+
+A device without its own measurement gets the roofline at the precision it runs times an efficiency
+fitted on the workload's measurements. Whatever the catalog holds, that estimate must stay physical:
+
+* never above the compute ceiling or the memory ceiling at the precision it runs, nor above what the
+  device's fastest published peak allows;
+* an efficiency factor is never above 1;
+* more bandwidth or more compute never lowers an estimate; a bigger model (more compute and traffic per
+  request) never raises it;
+* a measurement above its own ceiling (a narrower format than stated, sparsity, a wrong figure) never
+  lifts another device above its ceilings.
+
+The perturbations are made in copies of the catalog's frames; the estimate is the model's own
+(``estimate_throughput``, the device held out of the fit as for a device the catalog never measured).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer.calc import _roofline_rps, build_device_table, estimate_throughput, roofline_estimate
+from explorer.catalog import load_catalog
+
+CAT = load_catalog()
+DEVICES = sorted(CAT.devices.id)
+WORKLOADS = sorted(CAT.workloads.id)
+DEV = CAT.devices.set_index("id")
+WL = CAT.workloads.set_index("id")
+PRECISIONS = ("bf16", "fp16", "fp8", "int8")
+TOL = 1 + 1e-9
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _fastest_published_ceiling(device_id: str, workload: str) -> float:
+    """Requests/s the device's fastest published peak (any format) allows on the workload's compute."""
+    d = DEV.loc[device_id]
+    peaks = [d[k] for k in ("peak_bf16_tflops", "peak_fp16_tflops", "peak_int8_tops", "peak_fp8_tflops")]
+    peaks = [float(p) for p in peaks if p == p and p is not None]
+    return max(peaks) * 1e12 / (WL.loc[workload, "compute_gflop_per_request"] * 1e9) if peaks else math.inf
+
+
+def _ceilings(cat, device_id: str, workload: str, precision: str | None = None) -> tuple[float, float]:
+    """(compute, memory) ceilings from the catalog's figures: peak / compute, bandwidth / DRAM traffic."""
+    from explorer.calc import ceilings
+
+    d = cat.devices.set_index("id").loc[device_id]
+    w = cat.workloads.set_index("id").loc[workload]
+    return ceilings(d, w, precision, precision)
+
+
+def _under(rps: float, compute: float, memory: float) -> bool:
+    return all(c != c or rps <= c * TOL for c in (compute, memory))
+
+
+@pytest.mark.parametrize("workload", WORKLOADS)
+def test_no_estimate_in_the_model_is_above_the_devices_ceilings(workload) -> None:
+    """What users get: every estimated (not measured) throughput in the device table is at or under the
+    roofline at the workload's precision, and under the device's fastest published peak."""
+    t = build_device_table(CAT, workload)
+    above = []
+    for i, device_id in enumerate(t.ids):
+        if t.rps_measured[i] or not t.rps[i] > 0:
+            continue
+        roof = _roofline_rps(DEV.loc[device_id], WL.loc[workload])
+        fastest = _fastest_published_ceiling(device_id, workload)
+        if not (t.rps[i] <= roof * TOL and t.rps[i] <= fastest * TOL):
+            above.append(f"{device_id}: {t.rps[i]:.4g} > min({roof:.4g}, {fastest:.4g})")
+    assert not above, f"{workload}: estimates above the physics: {above}"
+
+
+@pytest.mark.parametrize("workload", WORKLOADS)
+def test_the_efficiency_factor_is_never_above_one(workload) -> None:
+    t = build_device_table(CAT, workload)
+    assert 0 < t.efficiency <= 1, f"{workload}: efficiency {t.efficiency:.3f}"
+
+
+@pytest.mark.parametrize("device_id", DEVICES)
+def test_every_device_workload_precision_stays_under_its_ceilings(device_id) -> None:
+    for workload in WORKLOADS:
+        for precision in (None, *PRECISIONS):
+            est = estimate_throughput(
+                CAT,
+                workload,
+                device_id,
+                compute_precision=precision,
+                storage_precision=precision,
+                exclude_device=device_id,
+            )
+            assert est.efficiency.value <= 1
+            compute, memory = _ceilings(CAT, device_id, workload, precision)
+            assert est.rps != est.rps or _under(est.rps, compute, memory), (device_id, workload, precision)
+
+
+def _scaled_device(device_id: str, fields: tuple[str, ...], k: float):
+    d = CAT.devices.copy()
+    at = d.index[d.id == device_id]
+    for f in fields:
+        d.loc[at, f] = d.loc[at, f] * k
+    return dataclasses.replace(CAT, devices=d)
+
+
+def _held_out(cat, workload: str, device_id: str, precision: str | None = None) -> float:
+    return estimate_throughput(
+        cat,
+        workload,
+        device_id,
+        compute_precision=precision,
+        storage_precision=precision,
+        exclude_device=device_id,
+    ).rps
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DEVICES),
+    st.sampled_from(WORKLOADS),
+    st.sampled_from((None, *PRECISIONS)),
+    st.floats(1.0, 16.0),
+)
+def test_more_bandwidth_never_lowers_an_estimate(device_id, workload, precision, k) -> None:
+    before = _held_out(CAT, workload, device_id, precision)
+    after = _held_out(
+        _scaled_device(device_id, ("memory_bandwidth_gbps",), k), workload, device_id, precision
+    )
+    assert before != before or after >= before / TOL
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DEVICES),
+    st.sampled_from(WORKLOADS),
+    st.sampled_from((None, *PRECISIONS)),
+    st.floats(1.0, 16.0),
+)
+def test_more_compute_never_lowers_an_estimate(device_id, workload, precision, k) -> None:
+    peaks = ("peak_bf16_tflops", "peak_fp16_tflops", "peak_int8_tops", "peak_fp8_tflops")
+    before = _held_out(CAT, workload, device_id, precision)
+    after = _held_out(_scaled_device(device_id, peaks, k), workload, device_id, precision)
+    assert before != before or after >= before / TOL
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DEVICES),
+    st.sampled_from(WORKLOADS),
+    st.sampled_from((None, *PRECISIONS)),
+    st.floats(1.0, 16.0),
+)
+def test_a_bigger_model_never_raises_an_estimate(device_id, workload, precision, k) -> None:
+    """More compute, traffic, weights and activations per request at the same fitted efficiency.
+
+    (Not refitted: the catalog's measurements are of the workload as it is. Refitting them against a
+    model they did not run can raise a factor by more than k where the bigger model no longer fits other
+    devices' on-chip memory, e.g. ResNet-50 x2 on the L4's L2; hypothesis found that.)
+    """
+    w = CAT.workloads.copy()
+    at = w.index[w.id == workload]
+    for f in (
+        "compute_gflop_per_request",
+        "memory_traffic_mb_per_request",
+        "parameters",
+        "activations_per_request",
+        "peak_activations_per_request",
+    ):
+        w.loc[at, f] = w.loc[at, f] * k
+    est = estimate_throughput(
+        CAT,
+        workload,
+        device_id,
+        compute_precision=precision,
+        storage_precision=precision,
+        exclude_device=device_id,
+    )
+    after = roofline_estimate(
+        DEV.loc[device_id], w.set_index("id").loc[workload], est.efficiency, precision, precision
+    )
+    assert est.rps != est.rps or after.rps <= est.rps * TOL
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(CAT.results.index[CAT.results.comparable])), st.floats(1.0, 20.0))
+def test_a_measurement_above_its_ceiling_lifts_no_other_device_above_its_own(row, k) -> None:
+    """Scale one measured result up to 20x (a format the device has no published peak for, a wrong
+    figure): every other device's estimate on that workload stays under its ceilings."""
+    r = CAT.results.copy()
+    r.loc[row, "requests_per_s_per_accelerator"] *= k
+    cat = dataclasses.replace(CAT, results=r)
+    workload, measured_device = r.loc[row, "workload"], r.loc[row, "device_id"]
+    for device_id in DEVICES:
+        if device_id == measured_device:
+            continue
+        est = estimate_throughput(cat, workload, device_id)
+        assert est.efficiency.value <= 1
+        assert est.rps != est.rps or _under(est.rps, *_ceilings(cat, device_id, workload))

@@ -36,17 +36,23 @@ ANSWERS: dict[int, Answer] = {
         "one model, two views. Common slip: answering with the name; it is accepted.",
     ),
     2: Answer(
-        work="result = evaluate(Scenario(), cat)\nresult.crossover_requests_per_day, result.crossover_note",
+        work="sdxl = Scenario(workload='sdxl')\n"
+        "result = evaluate(sdxl, cat)\n"
+        "result.crossover_requests_per_day, result.crossover_note",
         answer="result.crossover_requests_per_day",
         notes="Slider readings land within a few percent (it moves in 2 % steps). Ask why there is a "
-        "crossover at all: porting is a fixed cost, rental scales with the fleet. A learner who enters "
+        "crossover at all: porting is a fixed cost, rental scales with the fleet. Then ask why the "
+        "exercise is not on the defaults: Llama-3.1-8B has no lasting crossover (printed below by running "
+        "this file): fleets are whole devices, so totals are steps and the lead changes hands in bands of "
+        "volume. A learner who keeps dragging below the SDXL crossover sees that too. A learner who enters "
         "the peak rate per second gets told it is 86,400 times too small.",
     ),
     3: Answer(
         work="weekly = Scenario(framework_mix={'jax': 0.5, 'cuda': 0.5}, model_changes_per_year=52)\n"
         "evaluate(weekly, cat).recommendation",
         answer="evaluate(weekly, cat).recommendation.kind",
-        notes="The follow-up (which change alone flips it) is printed below by running this file. Point at "
+        notes="The follow-up (which change alone flips it) is printed below by running this file: with "
+        "the default's narrow lead either can be enough, so ask how far each moves the margin. Point at "
         "the porting reason: the cost repeats at every model change.",
     ),
     4: Answer(
@@ -64,14 +70,14 @@ ANSWERS: dict[int, Answer] = {
         "mine = evaluate(Scenario(), my_cat)\n"
         "mine.recommendation.device_id",
         answer="mine.option('nvidia-h100-sxm').tco_usd",
-        notes="The H100 goes first at the quoted price. The break-even price (printed below by running this "
-        "file) is the figure a buyer takes into the negotiation.",
+        notes="Whether the H100 goes first at the quoted price, and the break-even price (both printed "
+        "below by running this file), are the figures a buyer takes into the negotiation.",
     ),
     6: Answer(
         work="odds = monte_carlo(Scenario(), cat, draws=2000, seed=0)\nodds.probability_accelerator_cheaper",
         answer="odds.probability_accelerator_cheaper",
-        notes="The headline's odds use 500 draws, so they differ by a point or two: the tolerance is 5 "
-        "points. The tornado's top bar (printed below) is the figure to check first.",
+        notes="The headline's odds use 500 draws, so they differ by a few points (both printed below): "
+        "the tolerance is 5 points. The tornado's top bar (printed below) is the figure to check first.",
     ),
 }
 
@@ -90,10 +96,22 @@ def follow_ups() -> list[str]:
     from explorer import fmt
     from explorer.calc import evaluate
     from explorer.scenario import Scenario
-    from explorer.uncertainty import tornado
-    from explorer.workshop import own_cloud_price
+    from explorer.uncertainty import monte_carlo, tornado
+    from explorer.widgets import HEADLINE_DRAWS
+    from explorer.workshop import CROSSOVER_WORKLOAD, QUOTE_USD_PER_GPU_HOUR, own_cloud_price
 
     lines = []
+    default = evaluate(Scenario())
+    lines.append(
+        f"2. {CROSSOVER_WORKLOAD} crosses over at "
+        f"{fmt.volume(evaluate(Scenario(workload=CROSSOVER_WORKLOAD)).crossover_requests_per_day)}"
+        " requests/day; the defaults (Llama-3.1-8B): "
+        + (
+            f"crossover at {fmt.volume(default.crossover_requests_per_day)} requests/day."
+            if default.crossover_requests_per_day is not None
+            else f"{default.crossover_note}."
+        )
+    )
     mix_only = evaluate(Scenario(framework_mix={"jax": 0.5, "cuda": 0.5})).recommendation
     weekly_only = evaluate(Scenario(model_changes_per_year=52)).recommendation
     assert mix_only is not None and weekly_only is not None
@@ -101,6 +119,11 @@ def follow_ups() -> list[str]:
         f"3. JAX/CUDA mix alone: {mix_only.kind} first ({mix_only.device_id}); weekly changes alone: "
         f"{weekly_only.kind} first ({weekly_only.device_id})."
     )
+
+    quote = QUOTE_USD_PER_GPU_HOUR
+    quoted = evaluate(Scenario(), own_cloud_price("nvidia-h100-sxm", quote, quiet=True)).recommendation
+    assert quoted is not None
+    lines.append(f"5. At {fmt.usd(quote)} per GPU-hour the first option is {quoted.device_id}.")
 
     def h100_first(price: float) -> bool:
         rec = evaluate(Scenario(), own_cloud_price("nvidia-h100-sxm", price, quiet=True)).recommendation
@@ -112,6 +135,9 @@ def follow_ups() -> list[str]:
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if h100_first(mid) else (lo, mid)
         lines.append(f"5. The H100 stays first up to about {fmt.usd(lo)} per GPU-hour.")
+    headline = monte_carlo(Scenario(), draws=HEADLINE_DRAWS, seed=0).probability_accelerator_cheaper
+    if headline is not None:
+        lines.append(f"6. The headline's odds ({HEADLINE_DRAWS} draws): {fmt.percent(headline)}.")
     top = tornado(Scenario()).iloc[0]
     lines.append(
         f"6. Tornado's top input: {top['input']} ({fmt.usd(top['total_at_low_usd'])} to "

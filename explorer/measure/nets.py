@@ -1,0 +1,221 @@
+"""The catalog's workloads written in plain PyTorch, with random weights: nothing is downloaded.
+
+Imported only by ``explorer.measure.bench`` once a measurement starts, so that the package and the test
+suite need no torch. Shapes come from the catalog's workload files (see each function's docstring);
+``tiny=True`` keeps the same code with small shapes for the CPU dry run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# -- ResNet-50 v1.5 (catalog/workloads/resnet-50.toml: 224x224 RGB, 1,000 classes) ---------------------
+
+
+class Bottleneck(nn.Module):
+    """v1.5: the stride sits on the 3x3 convolution (torchvision's ResNet-50)."""
+
+    def __init__(self, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = width * 4
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        idt = x if self.down is None else self.down(x)
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        return F.relu(self.bn3(self.conv3(y)) + idt)
+
+
+class ResNet50(nn.Module):
+    def __init__(self, base: int = 64, classes: int = 1000) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, base, 7, 2, 3, bias=False), nn.BatchNorm2d(base), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
+        )
+        layers, cin = [], base
+        for i, blocks in enumerate((3, 4, 6, 3)):
+            width = base * 2**i
+            for b in range(blocks):
+                layers.append(Bottleneck(cin, width, 2 if (b == 0 and i > 0) else 1))
+                cin = width * 4
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.layers(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
+# -- BERT-Large encoder (catalog/workloads/bert-large.toml: 24 layers, hidden 1024, 16 heads, 384 tokens)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, hidden: int, heads: int, ffn: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.ln1 = nn.LayerNorm(hidden)
+        self.up = nn.Linear(hidden, ffn)
+        self.down = nn.Linear(ffn, hidden)
+        self.ln2 = nn.LayerNorm(hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, h = x.shape
+        q, k, v = self.qkv(x).view(b, s, 3, self.heads, h // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, s, h)
+        x = self.ln1(x + self.out(a))
+        return self.ln2(x + self.down(F.gelu(self.up(x))))
+
+
+class BertQA(nn.Module):
+    """BERT encoder with the SQuAD span head (start and end logits)."""
+
+    def __init__(self, layers: int, hidden: int, heads: int, ffn: int, vocab: int, positions: int) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(vocab, hidden)
+        self.pos = nn.Embedding(positions, hidden)
+        self.typ = nn.Embedding(2, hidden)
+        self.ln = nn.LayerNorm(hidden)
+        self.layers = nn.ModuleList(EncoderLayer(hidden, heads, ffn) for _ in range(layers))
+        self.qa = nn.Linear(hidden, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        pos = torch.arange(ids.shape[1], device=ids.device)
+        x = self.ln(self.tok(ids) + self.pos(pos) + self.typ(torch.zeros_like(ids)))
+        for layer in self.layers:
+            x = layer(x)
+        return self.qa(x)
+
+
+# -- Llama-style decoder with a KV cache (catalog/workloads/llama-3.1-8b.toml) --------------------------
+
+
+@dataclass(frozen=True)
+class LlamaShape:
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    ffn: int
+    vocab: int
+    rope_theta: float = 500_000.0
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+    def parameters(self) -> int:
+        hd = self.head_dim
+        attn = self.hidden * hd * (2 * self.heads + 2 * self.kv_heads)
+        per_layer = attn + 3 * self.hidden * self.ffn + 2 * self.hidden
+        return self.layers * per_layer + 2 * self.vocab * self.hidden + self.hidden
+
+
+#: Llama-3.1-8B's published configuration (the workload file's note: hidden 4096, 32 layers, 32 heads,
+#: 8 KV heads, head dim 128); FFN 14,336 and vocabulary 128,256 as in its config.json.
+LLAMA_3_1_8B = LlamaShape(layers=32, hidden=4096, heads=32, kv_heads=8, ffn=14336, vocab=128256)
+LLAMA_TINY = LlamaShape(layers=2, hidden=64, heads=4, kv_heads=2, ffn=128, vocab=256)
+
+
+def rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype) * w
+
+
+def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate halves (the Hugging Face Llama layout); x is [batch, heads, tokens, head_dim]."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, s: LlamaShape) -> None:
+        super().__init__()
+        self.s = s
+        hd = s.head_dim
+        self.wq = nn.Linear(s.hidden, s.heads * hd, bias=False)
+        self.wk = nn.Linear(s.hidden, s.kv_heads * hd, bias=False)
+        self.wv = nn.Linear(s.hidden, s.kv_heads * hd, bias=False)
+        self.wo = nn.Linear(s.heads * hd, s.hidden, bias=False)
+        self.gate = nn.Linear(s.hidden, s.ffn, bias=False)
+        self.up = nn.Linear(s.hidden, s.ffn, bias=False)
+        self.down = nn.Linear(s.ffn, s.hidden, bias=False)
+        self.n1 = nn.Parameter(torch.ones(s.hidden))
+        self.n2 = nn.Parameter(torch.ones(s.hidden))
+
+    def forward(
+        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor], start: int, cs
+    ) -> torch.Tensor:
+        b, t, _ = x.shape
+        s, hd = self.s, self.s.head_dim
+        h = rms_norm(x, self.n1)
+        q = self.wq(h).view(b, t, s.heads, hd).transpose(1, 2)
+        k = self.wk(h).view(b, t, s.kv_heads, hd).transpose(1, 2)
+        v = self.wv(h).view(b, t, s.kv_heads, hd).transpose(1, 2)
+        cos, sin = cs
+        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        kc, vc = cache
+        kc[:b, :, start : start + t] = k
+        vc[:b, :, start : start + t] = v
+        keys, values = kc[:b, :, : start + t], vc[:b, :, : start + t]
+        # prefill: causal over the prompt; decode (one new token): it sees the whole cache, no mask
+        a = F.scaled_dot_product_attention(q, keys, values, is_causal=t > 1, enable_gqa=True)
+        x = x + self.wo(a.transpose(1, 2).reshape(b, t, s.heads * hd))
+        h = rms_norm(x, self.n2)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Llama(nn.Module):
+    def __init__(self, s: LlamaShape) -> None:
+        super().__init__()
+        self.s = s
+        self.embed = nn.Embedding(s.vocab, s.hidden)
+        self.layers = nn.ModuleList(DecoderLayer(s) for _ in range(s.layers))
+        self.norm = nn.Parameter(torch.ones(s.hidden))
+        self.head = nn.Linear(s.hidden, s.vocab, bias=False)
+
+    def new_cache(self, batch: int, tokens: int, device, dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        shape = (batch, self.s.kv_heads, tokens, self.s.head_dim)
+        return [
+            (torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
+            for _ in range(self.s.layers)
+        ]
+
+    def _rope_tables(self, start: int, t: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        hd = self.s.head_dim
+        inv = 1.0 / (self.s.rope_theta ** (torch.arange(0, hd, 2, device=device).float() / hd))
+        ang = torch.outer(torch.arange(start, start + t, device=device).float(), inv)
+        ang = torch.cat((ang, ang), dim=-1)
+        return ang.cos().to(dtype), ang.sin().to(dtype)
+
+    def forward(self, ids: torch.Tensor, cache, start: int) -> torch.Tensor:
+        """Logits of the last position only (a full-vocabulary logit for every prompt token is not needed)."""
+        x = self.embed(ids)
+        cs = self._rope_tables(start, ids.shape[1], ids.device, x.dtype)
+        for layer, c in zip(self.layers, cache, strict=True):
+            x = layer(x, c, start, cs)
+        return self.head(rms_norm(x[:, -1:], self.norm))
+
+
+def init_random_(model: nn.Module) -> nn.Module:
+    """Random weights with a small spread, so that bf16/fp16 activations stay finite through the stack."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0.0, 1.0 / math.sqrt(p.shape[-1]))
+    return model

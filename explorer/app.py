@@ -122,13 +122,11 @@ class LazySection(W.Accordion):
 
 def uncertainty_data(scenario: Any, cat: Catalog) -> dict[str, Any]:
     """The tornado's and the 50 x 50 break-even map's datasets for a scenario (about 15 ms together)."""
-    import numpy as np
-
-    from .calc import breakeven_map
+    from .calc import breakeven_grid, breakeven_map
     from .charts import tornado_data
     from .uncertainty import tornado
 
-    grid = breakeven_map(scenario, np.logspace(2, np.log10(5e11), 50), np.linspace(0, 52, 50), cat)
+    grid = breakeven_map(scenario, *breakeven_grid(50), cat)
     return {**tornado_data(tornado(scenario, cat)), "breakeven_map": grid}
 
 
@@ -336,13 +334,10 @@ class ExplorerApp(W.VBox):
 
     def apply_query(self, query: str) -> None:
         """Show a shared link's scenario (one update; none for no query); see `apply_query`."""
-        from .scenario import from_query_lenient
+        from .scenario import from_query_lenient, known_ids
 
         explorer = self.explorer
-        cat = explorer.cat
-        scenario, notes = from_query_lenient(
-            query or "", {"workload": set(cat.workloads.id), "region": set(cat.regions.id)}
-        )
+        scenario, notes = from_query_lenient(query or "", known_ids(explorer.cat))
         if scenario != explorer.result.scenario:
             explorer.set_scenario(scenario)
         explorer.show_notes(["Some settings in the link were not used:", *notes] if notes else [])

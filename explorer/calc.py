@@ -50,7 +50,7 @@ import pandas as pd
 from . import fmt
 from .catalog import Catalog, load_catalog
 from .catalog.units import convert
-from .scenario import FRAMEWORK_LABELS, FRAMEWORKS, MAJOR_CLOUDS, Scenario, ScenarioError
+from .scenario import FIELD_SPECS, FRAMEWORK_LABELS, FRAMEWORKS, MAJOR_CLOUDS, Scenario, ScenarioError
 
 T = TypeVar("T")
 
@@ -989,7 +989,7 @@ _DEFAULT_VOLUME = Scenario().requests_per_day
 
 def volume_free(s: Scenario) -> Scenario:
     """`s` at the default request volume: the cache key of what a request-volume change leaves as is."""
-    return replace(s, requests_per_day=_DEFAULT_VOLUME)
+    return replace(s, requests_per_day=_DEFAULT_VOLUME, current_device=None)  # nor the baseline
 
 
 def resolve(cat: Catalog, s: Scenario) -> Inputs:
@@ -1316,6 +1316,36 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The fleet the team runs now (``Scenario.current_device``), costed as one of the options: same
+    prices, same scenario. ``tco_usd`` and ``savings_usd`` are None where it cannot serve the scenario."""
+
+    device_id: str
+    name: str
+    available: bool
+    unavailable_reason: str | None
+    devices_needed: int | None
+    tco_usd: float | None
+    savings_usd: float | None  # the baseline's total minus the recommendation's (>= 0: it is the cheapest)
+
+    @property
+    def savings_share(self) -> float | None:
+        """The savings as a share of the baseline's total."""
+        if self.savings_usd is None or not self.tco_usd:
+            return None
+        return self.savings_usd / self.tco_usd
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id,
+            "tco_usd": self.tco_usd,
+            "savings_usd": self.savings_usd,
+            "available": self.available,
+            "unavailable_reason": self.unavailable_reason,
+        }
+
+
+@dataclass(frozen=True)
 class EvaluationResult:
     scenario: Scenario
     inputs: Inputs
@@ -1328,6 +1358,7 @@ class EvaluationResult:
     timeline: pd.DataFrame  # long form: month, device_id, cumulative_usd (available options)
     break_even_month: int | None
     sweep: Sweep | None = field(default=None, repr=False)
+    baseline: Baseline | None = None  # the fleet run now, where the scenario names one
 
     @property
     def volume_curve(self) -> pd.DataFrame:
@@ -1356,6 +1387,7 @@ class EvaluationResult:
                 "from_catalog": self.inputs.origin,
             },
             "recommendation": self.recommendation.to_dict() if self.recommendation else None,
+            "baseline": self.baseline.to_dict() if self.baseline else None,
             "options": [o.to_dict() for o in self.options],
             "best_gpu": self.best_gpu,
             "best_accelerator": self.best_accelerator,
@@ -1399,6 +1431,9 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     """Evaluate a scenario over every device in the catalog."""
     cat = cat if cat is not None else load_catalog()
     t = device_table(cat, scenario.workload, scenario.cloud_market)
+    if scenario.current_device is not None and scenario.current_device not in set(t.ids):
+        allowed = "allowed: " + ", ".join(sorted(map(str, t.ids))) + ", or empty for none"
+        raise ScenarioError("current_device", scenario.current_device, allowed)
     x = resolve(cat, scenario)
     c = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
     s = scenario
@@ -1481,8 +1516,9 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
         sweep, cross, cross_note = _volume_sweep(cat, volume_free(s))
     else:
         sweep, cross, cross_note = None, None, "not computed"
+    baseline = _baseline(options, s.current_device)
     rec = (
-        _recommend(options, t, x, gi, ai, break_even, cross, cross_note)
+        _recommend(options, t, x, gi, ai, break_even, cross, cross_note, baseline)
         if options and options[0].available
         else None
     )
@@ -1498,6 +1534,40 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
         timeline=timeline,
         break_even_month=break_even,
         sweep=sweep,
+        baseline=baseline,
+    )
+
+
+def _baseline(options: list[Option], device_id: str | None) -> Baseline | None:
+    """The fleet run now, against the cheapest option (``options`` ranked, the cheapest first)."""
+    if device_id is None:
+        return None
+    o = next(o for o in options if o.device_id == device_id)
+    best = options[0] if options and options[0].available else None
+    ok = o.available and o.tco_usd is not None and best is not None and best.tco_usd is not None
+    return Baseline(
+        device_id=o.device_id,
+        name=o.name,
+        available=o.available,
+        unavailable_reason=o.unavailable_reason,
+        devices_needed=o.devices_needed,
+        tco_usd=o.tco_usd,
+        # exactly zero when the fleet run now is the recommendation
+        savings_usd=(0.0 if o is best else o.tco_usd - best.tco_usd) if ok else None,  # type: ignore[operator]
+    )
+
+
+def _baseline_reason(b: Baseline, deployment: str, horizon: str) -> str:
+    """The headline's sentence on the fleet run now."""
+    if not b.available or b.savings_usd is None:
+        why = f": {b.unavailable_reason.rstrip('.')}" if b.unavailable_reason else ""
+        return f"Your current {b.name} fleet cannot serve this scenario ({deployment} deployment){why}."
+    if b.savings_usd <= 0:
+        return f"It is the fleet you run now ({b.name}): staying on it is the cheapest option over {horizon}."
+    return (
+        f"Against the fleet you run now: {usd(b.savings_usd)} ({fmt.percent(b.savings_share)}) less over "
+        f"{horizon} than your {b.name} fleet ({fmt.plural(b.devices_needed, 'device')}, {usd(b.tco_usd)} "
+        "on the same prices and scenario)."
     )
 
 
@@ -1511,7 +1581,20 @@ def _volume_sweep(cat: Catalog, s: Scenario) -> tuple[Sweep, float | None, str]:
     return (sweep, *crossover_volume(t, x, sweep))
 
 
-VOLUME_GRID = np.logspace(2, math.log10(5e11), 241)  # 0.03 decades apart
+def volume_grid(points: int) -> np.ndarray:
+    """`points` request volumes, evenly spaced on a log scale over the field's bounds (100 to 500 B a day)."""
+    lo, hi = FIELD_SPECS["requests_per_day"].bounds or (1.0, 1.0)
+    return np.logspace(math.log10(lo), math.log10(hi), max(points, 2))
+
+
+def breakeven_grid(points: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """The break-even map's axes over the fields' bounds: request volumes (log) and model changes per year
+    (linear), `points` of each; for `breakeven_map`."""
+    lo, hi = FIELD_SPECS["model_changes_per_year"].bounds or (0.0, 0.0)
+    return volume_grid(points), np.linspace(lo, hi, max(points, 2))
+
+
+VOLUME_GRID = volume_grid(241)  # 0.03 decades apart
 FINE_POINTS = 64  # refinement inside the bracketing grid step: 0.6 % resolution
 
 
@@ -1576,10 +1659,11 @@ def crossover_volume(t: DeviceTable, x: Inputs, coarse: Sweep | None = None) -> 
     if np.all(np.isnan(ta)):
         return None, "no accelerator is available for this deployment"
     if acc_wins.all():
-        return float(VOLUME_GRID[0]), "an accelerator is cheaper at every volume from 100 requests/day"
+        lowest = fmt.requests_per_day(VOLUME_GRID[0])
+        return float(VOLUME_GRID[0]), f"an accelerator is cheaper at every volume from {lowest}"
     if not acc_wins[-1]:
         if not acc_wins.any():
-            return None, "a GPU is cheaper at every volume up to 500 B requests/day"
+            return None, f"a GPU is cheaper at every volume up to {fmt.requests_per_day(VOLUME_GRID[-1])}"
         # the two cross more than once (whole devices and instances make the totals steps): say where
         # the accelerator wins rather than name one volume above which it always would
         won = coarse.volumes[acc_wins]
@@ -1644,6 +1728,7 @@ def _recommend(
     break_even: int | None,
     cross: float | None,
     cross_note: str,
+    baseline: Baseline | None = None,
 ) -> Recommendation:
     s = x.scenario
     best = options[0]
@@ -1665,6 +1750,8 @@ def _recommend(
             f"Lowest total cost over {h}: {usd(best.tco_usd)}; no "
             f"{'accelerator' if t.is_gpu[i] else 'GPU'} is available for a {s.deployment} deployment."
         )
+    if baseline is not None:
+        reasons.append(_baseline_reason(baseline, s.deployment, h))
     peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
     how = "measured" if best.throughput_measured else "estimated"
     reasons.append(
@@ -1697,7 +1784,8 @@ def _recommend(
         vendors = int(t.bare_vendor_count[i])
         clouds = len(t.cloud_providers[i])
         reasons.append(
-            f"Keeps options open: {len(native)} of 6 frameworks run natively ({', '.join(native)}); sold by "
+            f"Keeps options open: {len(native)} of {len(FRAMEWORKS)} frameworks run natively "
+            f"({', '.join(native)}); sold by "
             f"{vendors} server vendor{'s' if vendors != 1 else ''} and rented in {clouds} "
             f"cloud{'s' if clouds != 1 else ''}."
         )

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--scenario", metavar="FILE.json", help="a scenario as JSON (keys as the flags, with _)")
     for spec in SPECS:
         default = (
-            "from the catalog"
+            ("none" if spec.kind == "id" else "from the catalog")
             if spec.default is None
             else (str(spec.default) if spec.kind != "mix" else "pytorch=1")
         )
@@ -450,13 +450,9 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
 
 
 def _breakeven(scenario: Scenario, cat: Catalog, n: int) -> pd.DataFrame:
-    import numpy as np
+    from .calc import breakeven_grid, breakeven_map
 
-    from .calc import breakeven_map
-
-    return breakeven_map(
-        scenario, np.logspace(2, np.log10(5e11), max(n, 2)), np.linspace(0, 52, max(n, 2)), cat
-    )
+    return breakeven_map(scenario, *breakeven_grid(n), cat)
 
 
 def _uncertainty(scenario: Scenario, cat: Catalog, draws: int, seed: int) -> dict[str, Any]:

@@ -15,20 +15,8 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from .calc import volume
 from .catalog import Catalog
-from .scenario import (
-    FIELD_SPECS,
-    FRAMEWORK_LABELS,
-    FRAMEWORKS,
-    FieldSpec,
-    Scenario,
-    ScenarioError,
-    parse_text,
-    parse_volume,
-)
-
-CHANGE_LABELS = [(0, "frozen"), (1, "yearly"), (4, "quarterly"), (12, "monthly"), (52, "weekly")]
+from .scenario import FIELD_SPECS, FieldSpec, Scenario, ScenarioError, parse_text, parse_volume
 
 #: Framework mix presets (shares in %): illustrative team profiles, not catalog figures.
 MIX_PRESETS: dict[str, dict[str, float]] = {
@@ -38,21 +26,9 @@ MIX_PRESETS: dict[str, dict[str, float]] = {
     "mixed": {"pytorch": 35, "tensorflow": 15, "jax": 15, "cuda": 10, "onnx": 10, "huggingface": 15},
 }
 
-DEPLOYMENT_LABELS = {"cloud": "Cloud", "bare-metal": "Bare metal", "edge": "Edge"}
-MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
-
 _LABEL_W = "140px"
 _CTRL_W = "370px"
 _TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the controls' column
-
-
-def changes_label(n: float) -> str:
-    """'quarterly (4 per year)' and the like, for the model-stability slider."""
-    nearest = min(CHANGE_LABELS, key=lambda p: abs(math.log1p(p[0]) - math.log1p(n)))
-    if n == 0:
-        return "frozen: the model never changes"
-    approx = "" if abs(nearest[0] - n) < 0.5 else "about "
-    return f"{approx}{nearest[1]} ({n:g} per year)"
 
 
 def _help(spec: FieldSpec) -> str:
@@ -65,12 +41,12 @@ def _style() -> dict[str, str]:
 
 
 class MixControl(W.VBox):
-    """One slider per framework; the shares always add up to 100 %, with presets."""
+    """One slider per part of a mix field (its ``choices``: the frameworks); the shares always add up to
+    100 %, with presets."""
 
     value = traitlets.Dict(help="framework -> share (0-1), summing to 1")
 
-    def __init__(self, initial: dict[str, float], **kwargs: Any):
-        spec = FIELD_SPECS["framework_mix"]
+    def __init__(self, spec: FieldSpec, initial: dict[str, float], **kwargs: Any):
         self.preset = W.Dropdown(
             options=["(custom)", *MIX_PRESETS],
             value="(custom)",
@@ -84,14 +60,14 @@ class MixControl(W.VBox):
                 min=0,
                 max=100,
                 step=1,
-                description=FRAMEWORK_LABELS[f].replace(" custom kernels", " kernels"),
+                description=spec.label_of(f).replace(" custom kernels", " kernels"),
                 readout_format=".0f",
                 continuous_update=False,
                 style=_style(),
                 layout=W.Layout(width=_CTRL_W),
-                tooltip=f"Share of {FRAMEWORK_LABELS[f]} code, %",
+                tooltip=f"Share of {spec.label_of(f)} code, %",
             )
-            for f in FRAMEWORKS
+            for f in spec.choices
         }
         self._busy = False
         title = W.HTML(
@@ -152,13 +128,14 @@ class ScenarioControls(W.VBox):
     exactly as the controls hold it (validated later, by ``Scenario``)."""
 
     value = traitlets.Dict(help="the scenario's fields as the controls hold them")
-    input_error = traitlets.Unicode("", help="why the last typed request volume was not used, if it was not")
+    input_error = traitlets.Unicode("", help="why the last typed value was not used, if it was not")
 
     def __init__(self, cat: Catalog, scenario: Scenario | None = None, **kwargs: Any):
         s = scenario or Scenario()
         self.cat = cat
         self.fields: dict[str, W.Widget] = {}
         self.readouts: dict[str, W.HTML] = {}
+        self.typed: dict[str, W.Text] = {}  # a typed count beside its slider ("50M"), by field name
         main, assumptions = [], []
         for name, spec in FIELD_SPECS.items():
             box = self._build(spec, getattr(s, name))
@@ -180,13 +157,12 @@ class ScenarioControls(W.VBox):
             "tooltip": tip,
         }
         if spec.kind == "mix":
-            w = MixControl(value.as_dict())
+            w = MixControl(spec, value.as_dict())
             self.fields[spec.name] = w
             return w
         if spec.kind == "choice":
-            labels = DEPLOYMENT_LABELS if spec.name == "deployment" else MARKET_LABELS
             w = W.ToggleButtons(
-                options=[(labels.get(c, c), c) for c in spec.choices],
+                options=[(spec.label_of(c), c) for c in spec.choices],
                 value=value,
                 tooltips=[tip] * len(spec.choices),
                 style={"button_width": "auto", **_style()},
@@ -194,12 +170,12 @@ class ScenarioControls(W.VBox):
                 layout=W.Layout(width=_CTRL_W),
             ).add_class("ax-toggle")
         elif spec.kind == "id":
-            table = self.cat.workloads if spec.name == "workload" else self.cat.regions
+            table = getattr(self.cat, spec.ids)  # the catalog table the field's ids come from
+            none = [(spec.none_choice, "")] if spec.none_choice else []  # an optional id: "" is None
             w = W.Dropdown(
-                options=[
-                    (n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])
-                ],
-                value=value,
+                options=none
+                + [(n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])],
+                value="" if value is None else value,
                 **common,
             )
         elif spec.default is None:  # optional: empty takes the catalog's figure
@@ -217,18 +193,17 @@ class ScenarioControls(W.VBox):
                     base=10,
                     min=math.log10(lo),
                     max=math.log10(hi),
-                    step=0.01,
+                    step=spec.slider_step,
                     readout=False,
                     continuous_update=False,
                     **common,
                 )
             else:
-                step = 1.0 if spec.name == "model_changes_per_year" else (0.05 if hi <= 1 else 0.1)
                 w = W.FloatSlider(
                     value=value,
                     min=lo,
                     max=hi,
-                    step=step,
+                    step=spec.slider_step,
                     readout=True,
                     readout_format=".2g",
                     continuous_update=False,
@@ -245,55 +220,51 @@ class ScenarioControls(W.VBox):
                 [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 1 auto", min_width="0"))],
                 layout=W.Layout(align_items="center", width=_CTRL_W),
             )
-        if spec.name not in ("requests_per_day", "model_changes_per_year", "edge_sites"):
+        if spec.readout is None:
             return w
         # a human readout under the slider ("2.5 B requests/day", "quarterly (4 per year)")
         readout = W.HTML(layout=W.Layout(margin="-6px 0 4px 146px"))
         self.readouts[spec.name] = readout
         self._refresh_readout(spec.name)
-        if spec.name != "requests_per_day":
+        if not spec.typed:
             return W.VBox([w, readout])
-        # the volume can be typed too ("50M", "2.5 B", "1e9"): dragging to an exact figure is slow
-        self.typed_volume = W.Text(
-            placeholder="or type: 50M, 2.5 B, 1e9",
+        # a count can be typed too ("50M", "2.5 B", "1e9"): dragging to an exact figure is slow
+        placeholder, tooltip = spec.typed
+        box = W.Text(
+            placeholder=placeholder,
             continuous_update=False,
-            tooltip="Type a request volume and press Enter: 50M, 2.5 B, 200k, 1e9",
+            tooltip=tooltip,
             layout=W.Layout(width="224px", margin="0 0 6px 146px"),
-        ).add_class("ax-typed-volume")
-        self.typed_volume.observe(self._on_typed_volume, names=["value"])
-        return W.VBox([w, readout, self.typed_volume])
+        ).add_class("ax-typed")
+        box.observe(lambda ch, n=spec.name: self._on_typed(n, ch), names=["value"])
+        self.typed[spec.name] = box
+        return W.VBox([w, readout, box])
 
-    def _on_typed_volume(self, change: dict[str, Any]) -> None:
+    def _on_typed(self, name: str, change: dict[str, Any]) -> None:
         text = change["new"].strip()
         if not text:
             return
         try:
-            value = parse_volume(text, "requests_per_day")
+            value = parse_volume(text, name)
         except ScenarioError as err:
             # shown by the explorer; the text stays in the box, so the visitor can correct it
             self.input_error = ""
             self.input_error = str(err)
             return
         self.input_error = ""
-        self.fields["requests_per_day"].value = value
-        self.typed_volume.value = ""  # the readout beside it now says the volume in words
+        self.fields[name].value = value
+        self.typed[name].value = ""  # the readout beside it now says the figure in words
 
     def _refresh_readout(self, name: str) -> None:
-        if name not in self.readouts:
-            return
-        w = self.fields[name]
-        if name == "requests_per_day":
-            self.readouts[name].value = f"<b>{volume(w.value)}</b> requests/day"
-        elif name == "model_changes_per_year":
-            self.readouts[name].value = changes_label(w.value)
-        elif name == "edge_sites":
-            self.readouts[name].value = f"{w.value:,.0f} sites"
+        readout = FIELD_SPECS[name].readout
+        if name in self.readouts and readout is not None:
+            self.readouts[name].value = readout(self.fields[name].value)
 
     # -- reading ---------------------------------------------------------------------------------------
     def _collect(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, w in self.fields.items():
-            out[name] = w.value if name != "framework_mix" else dict(w.value)
+            out[name] = dict(w.value) if isinstance(w, MixControl) else w.value
         return out
 
     def _changed(self, name: str) -> None:
@@ -334,10 +305,10 @@ class ScenarioControls(W.VBox):
         with self.hold_trait_notifications():
             for name, w in self.fields.items():
                 v = getattr(s, name)
-                if name == "framework_mix":
+                if isinstance(w, MixControl):
                     w.set_shares(v.as_dict())
                 elif isinstance(w, W.Text):
                     w.value = "" if v is None else f"{v:g}"
                 else:
-                    w.value = v
+                    w.value = "" if v is None else v  # an optional id's "(none)"
         self.value = self._collect()

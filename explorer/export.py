@@ -209,6 +209,7 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
     x = result.inputs
     names = dict(zip(cat.workloads.id, cat.workloads.name, strict=True))
     regions = dict(zip(cat.regions.id, cat.regions.name, strict=True))
+    devices = dict(zip(cat.devices.id, cat.devices.name, strict=True))
 
     def origin(field: str) -> str:
         return f" (from the catalog: {x.origin[field]})" if field in x.origin else " (yours)"
@@ -217,6 +218,7 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
         "requests_per_day": fmt.requests_per_day(s.requests_per_day),
         "peak_to_average": f"peak {fmt.number(s.peak_to_average)}× the average",
         "workload": names.get(s.workload, s.workload),
+        "current_device": devices.get(s.current_device, s.current_device) if s.current_device else "none",
         "model_changes_per_year": f"{fmt.number(s.model_changes_per_year)} a year",
         "framework_mix": s.framework_mix.label(),
         "deployment": _DEPLOYMENT_NAMES.get(s.deployment, s.deployment),
@@ -255,9 +257,7 @@ def _charts_svg(
 ) -> tuple[dict[str, str], list[str]]:
     """Every chart of the page as inline SVG (the grid's six, then the tornado and the break-even map),
     and notes for any that could not be drawn."""
-    import numpy as np
-
-    from .calc import breakeven_map
+    from .calc import breakeven_grid, breakeven_map
     from .uncertainty import tornado
 
     data = C.chart_data(result, cat, boundary, bands.options if bands is not None else None)
@@ -267,7 +267,7 @@ def _charts_svg(
         figures["tornado"] = C.tornado_chart(**C.tornado_data(tornado(result.scenario, cat)))
     except Exception as err:  # the report still goes out, and says what is missing
         notes.append(f"The tornado could not be computed ({type(err).__name__}).")
-    grid = breakeven_map(result.scenario, np.logspace(2, np.log10(5e11), 50), np.linspace(0, 52, 50), cat)
+    grid = breakeven_map(result.scenario, *breakeven_grid(50), cat)
     # 2,500 cells: without their ARIA labels (each a tooltip's text) the SVG is 180 kB instead of 950 kB
     figures["breakeven_map"] = C.breakeven_map_chart(grid).configure(aria=False)
     return {name: chart_svg(chart) for name, chart in figures.items()}, notes

@@ -228,6 +228,19 @@ def years(h: Any) -> str:
     return f"{v:g} year{'' if v == 1 else 's'}"
 
 
+#: How often a model changes, in words: (changes per year, word), for `changes_per_year`.
+CHANGE_WORDS = ((0, "frozen"), (1, "yearly"), (4, "quarterly"), (12, "monthly"), (52, "weekly"))
+
+
+def changes_per_year(n: float) -> str:
+    """ "quarterly (4 per year)", "about monthly (10 per year)", "frozen: the model never changes"."""
+    nearest = min(CHANGE_WORDS, key=lambda p: abs(math.log1p(p[0]) - math.log1p(n)))
+    if n == 0:
+        return "frozen: the model never changes"
+    approx = "" if abs(nearest[0] - n) < 0.5 else "about "
+    return f"{approx}{nearest[1]} ({n:g} per year)"
+
+
 def break_even(month: int | None, horizon_years: float | None = None) -> str:
     """When the accelerator's cumulative cost goes below the GPU's and stays there, short: "from the
     start" (month 0: cheaper up front too), "within the first month", "month 14"; None: "none within
@@ -280,6 +293,7 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
         ("devices", devices),
         (f"total, {years(s.horizon_years)}", usd(o.tco_usd)),
         ("per million requests", usd(o.cost_per_million_requests_usd)),
+        *_baseline_figure(getattr(result, "baseline", None)),
         ("energy per year", _or_unpublished(o.energy_kwh_per_year, energy_kwh)),
         ("CO2 per year", _or_unpublished(o.co2_tonnes_per_year, co2_tonnes)),
         ("provisioned power", _or_unpublished(getattr(o, "provisioned_power_kw", None), power_kw)),
@@ -293,6 +307,22 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
         if bands.probability_accelerator_cheaper is not None:
             figs.append(("odds accelerator cheaper", odds(bands.probability_accelerator_cheaper)))
     return figs
+
+
+BASELINE_LABEL = "saves vs your fleet"
+
+
+def _baseline_figure(b: Any) -> list[tuple[str, str]]:
+    """What the recommendation saves against the fleet run now (``explorer.calc.Baseline``): "$2.1 M (42%)";
+    "$0 (your fleet)" where the fleet run now is the recommendation; "not available" where it cannot serve
+    the scenario (the reasons say why). Nothing without a baseline."""
+    if b is None:
+        return []
+    if b.savings_usd is None:
+        return [(BASELINE_LABEL, "not available")]
+    if b.savings_usd <= 0:
+        return [(BASELINE_LABEL, "$0 (your fleet)")]
+    return [(BASELINE_LABEL, f"{usd(b.savings_usd)} ({percent(b.savings_share)})")]
 
 
 def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dict[str, str]]:

@@ -1,8 +1,11 @@
 """The deployment scenario, declared once.
 
 Every input carries its doc, unit, default and bounds in its field's metadata (Param's ``bounds=``/``doc=``
-habit). The CLI flags, JSON files, URL query strings and the widgets are all generated from, and validated
-against, this one declaration: no bound or label is typed twice.
+habit), and how it is shown: its choices' labels, slider step, readout in words and the catalog table its
+ids come from. The CLI flags, JSON files, URL query strings and the widgets are all generated from, and
+validated against, this one declaration: no bound or label is typed twice, and adding a field is one edit
+(its ``_f(...)`` here) plus its use in the model. The frameworks and deployments are declared once, in the
+catalog layer (``explorer.catalog.schema``), and read from there.
 
 Fields left at ``None`` take their value from the catalog (the region's electricity price and grid carbon
 intensity, the deployment's PUE, the sourced engineer-day cost); ``explorer.calc`` says which it used.
@@ -13,12 +16,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-FRAMEWORKS = ("tensorflow", "pytorch", "jax", "cuda", "onnx", "huggingface")
+from . import fmt
+from .catalog.schema import DEPLOYMENTS, FRAMEWORKS
+
 FRAMEWORK_LABELS = {
     "tensorflow": "TensorFlow",
     "pytorch": "PyTorch",
@@ -27,8 +32,10 @@ FRAMEWORK_LABELS = {
     "onnx": "ONNX",
     "huggingface": "Hugging Face",
 }
-DEPLOYMENTS = ("cloud", "bare-metal", "edge")
+DEPLOYMENT_LABELS = {"cloud": "Cloud", "bare-metal": "Bare metal", "edge": "Edge"}
 CLOUD_MARKETS = ("major-clouds", "any-provider")
+MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
+VOLUME_EXAMPLES = "50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"
 #: The clouds whose list prices count under cloud_market = "major-clouds".
 MAJOR_CLOUDS = ("AWS", "Google Cloud", "Microsoft Azure", "Oracle Cloud Infrastructure")
 
@@ -89,10 +96,36 @@ class FieldSpec:
     group: str = "main"  # "main" controls, or "assumptions"
     from_catalog: str = ""  # where a None default comes from
     human_count: bool = False  # text may be written as 50M, 2.5 B, 1e9, 200k, 1,000,000 (parse_volume)
+    #: How each choice (or each part of a mix) reads for people: ((value, label), ...); unlisted: the value.
+    choice_labels: tuple[tuple[str, str], ...] = ()
+    #: A slider's step; None: 0.01 of a decade on a log scale, else 0.05 up to a bound of 1, else 0.1.
+    step: float | None = None
+    #: The figure in words under the control: value -> text (HTML-safe), e.g. "quarterly (4 per year)".
+    readout: Callable[[Any], str] | None = None
+    #: For a human count: a text box beside the slider, (placeholder, tooltip); empty: none.
+    typed: tuple[str, str] = ()
+    #: For a human count: how it may be written, as the error message says; empty: a generic list.
+    examples: str = ""
+    #: For an "id": the catalog table (a `Catalog` attribute with an ``id`` column) the ids come from.
+    ids: str = ""
+    #: For an "id" whose default is None: the label of the choice that means none (e.g. "(none)").
+    none_choice: str = ""
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    def label_of(self, choice: str) -> str:
+        """How one choice reads for people ("Bare metal" for bare-metal)."""
+        return dict(self.choice_labels).get(choice, choice)
+
+    @property
+    def slider_step(self) -> float:
+        if self.step is not None:
+            return self.step
+        if self.scale == "log":
+            return 0.01
+        return 0.05 if self.bounds is not None and self.bounds[1] <= 1 else 0.1
 
     def describe_allowed(self) -> str:
         if self.kind == "choice":
@@ -100,16 +133,16 @@ class FieldSpec:
         if self.kind == "mix":
             return (
                 "allowed: non-negative weights for "
-                + ", ".join(FRAMEWORKS)
+                + ", ".join(self.choices)
                 + ", not all zero, e.g. pytorch=0.6,onnx=0.4"
             )
         if self.kind == "id":
-            return "allowed: an id from the catalog"
+            return "allowed: an id from the catalog" + (", or empty for none" if self.default is None else "")
         assert self.bounds is not None
         lo, hi = self.bounds
         allowed = f"allowed: a number from {_num(lo)} to {_num(hi)} {self.unit}".rstrip()
         if self.human_count:
-            examples = VOLUME_EXAMPLES if self.name == "requests_per_day" else "1000, 2.5k, 1,000,000 or 1M"
+            examples = self.examples or "1000, 2.5k, 1,000,000 or 1M"
             allowed += f", written like {examples}"
         return allowed
 
@@ -133,7 +166,9 @@ def _f(
     group: str = "main",
     from_catalog: str = "",
     human_count: bool = False,
+    **presentation: Any,
 ) -> Any:
+    """A scenario field; `presentation` takes FieldSpec's other fields (choice_labels, step, readout, ...)."""
     meta = {
         "human_count": human_count,
         "label": label,
@@ -145,6 +180,7 @@ def _f(
         "scale": scale,
         "group": group,
         "from_catalog": from_catalog,
+        **presentation,
     }
     if isinstance(default, dict):
         frozen = dict(default)
@@ -152,16 +188,12 @@ def _f(
     return field(default=default, metadata=meta)
 
 
-@dataclass(frozen=True)
-class FrameworkMix:
-    """Shares of the team's model code per framework, normalised to sum to 1."""
+class _Shares:
+    """Shares of the team's model code per framework, normalised to sum to 1.
 
-    tensorflow: float = 0.0
-    pytorch: float = 0.0
-    jax: float = 0.0
-    cuda: float = 0.0
-    onnx: float = 0.0
-    huggingface: float = 0.0
+    One float field per framework of `FRAMEWORKS` (declared in ``explorer.catalog.schema``), 0 by default:
+    `FrameworkMix` is this class made a frozen dataclass with those fields, below.
+    """
 
     @classmethod
     def of(
@@ -196,8 +228,8 @@ class FrameworkMix:
             raise ScenarioError(field_name, dict(weights), "the shares must not all be zero")
         if largest <= 1.0 and abs(math.fsum(clean.values()) - 1.0) < 1e-9:
             return cls(**clean)  # already shares: keep them bit for bit (lossless round trips)
-        # Scale by the largest first: the sum of the scaled weights lies in [1, 6], so it cannot overflow
-        # (1e308 + 1e308 is inf) nor underflow, and every share is finite.
+        # Scale by the largest first: the sum of the scaled weights lies in [1, len(FRAMEWORKS)], so it
+        # cannot overflow (1e308 + 1e308 is inf) nor underflow, and every share is finite.
         scaled = {k: v / largest for k, v in clean.items()}
         total = math.fsum(scaled.values())
         return cls(**{k: v / total for k, v in scaled.items()})
@@ -231,6 +263,23 @@ class FrameworkMix:
         return iter(self.as_dict().items())
 
 
+FrameworkMix = make_dataclass(
+    "FrameworkMix",
+    [(name, float, 0.0) for name in FRAMEWORKS],
+    bases=(_Shares,),
+    frozen=True,
+)
+FrameworkMix.__module__, FrameworkMix.__doc__ = __name__, _Shares.__doc__
+
+
+def _volume_readout(v: float) -> str:
+    return f"<b>{fmt.volume(v)}</b> requests/day"
+
+
+def _sites_readout(v: float) -> str:
+    return f"{fmt.count(v)} sites"
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A deployment scenario: the workload, how much of it, how it changes, where it runs, what it costs."""
@@ -243,6 +292,9 @@ class Scenario:
         bounds=(100, 5e11),
         scale="log",
         human_count=True,
+        examples=VOLUME_EXAMPLES,
+        readout=_volume_readout,
+        typed=("or type: 50M, 2.5 B, 1e9", "Type a request volume and press Enter: 50M, 2.5 B, 200k, 1e9"),
     )
     peak_to_average: float = _f(
         2.0,
@@ -257,6 +309,17 @@ class Scenario:
         "The model served, as a catalog workload id (what one request is comes from the catalog)",
         "",
         "id",
+        ids="workloads",
+    )
+    current_device: str | None = _f(
+        None,
+        "Your fleet now",
+        "The device you run this workload on today, as a catalog device id (empty: none): the headline "
+        "then says what the recommendation saves against it, on the same prices and scenario",
+        "",
+        "id",
+        ids="devices",
+        none_choice="(none)",
     )
     model_changes_per_year: float = _f(
         4.0,
@@ -265,6 +328,8 @@ class Scenario:
         "every change repeats part of the porting work on devices without native support",
         "changes/year",
         bounds=(0.0, 52.0),
+        step=1.0,
+        readout=fmt.changes_per_year,
     )
     framework_mix: FrameworkMix = _f(
         {"pytorch": 1.0},
@@ -272,6 +337,8 @@ class Scenario:
         "Shares of the team's model code per framework (weights, normalised to 100 %)",
         "",
         "mix",
+        choices=FRAMEWORKS,
+        choice_labels=tuple(FRAMEWORK_LABELS.items()),
     )
     deployment: str = _f(
         "cloud",
@@ -281,6 +348,7 @@ class Scenario:
         "",
         "choice",
         choices=DEPLOYMENTS,
+        choice_labels=tuple(DEPLOYMENT_LABELS.items()),
     )
     edge_sites: float = _f(
         1000.0,
@@ -291,6 +359,7 @@ class Scenario:
         bounds=(1.0, 10_000_000.0),
         scale="log",
         human_count=True,
+        readout=_sites_readout,
     )
     volume_uncertainty: float = _f(
         0.0,
@@ -310,6 +379,7 @@ class Scenario:
         "",
         "choice",
         choices=CLOUD_MARKETS,
+        choice_labels=tuple(MARKET_LABELS.items()),
         group="assumptions",
     )
     training_share: float = _f(
@@ -337,6 +407,7 @@ class Scenario:
         "",
         "id",
         group="assumptions",
+        ids="regions",
     )
     electricity_usd_per_kwh: float | None = _f(
         None,
@@ -484,7 +555,6 @@ def parse_text(spec: FieldSpec, text: str) -> Any:
 
 
 _MAX_NUMBER_TEXT = 64
-VOLUME_EXAMPLES = "50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"
 _VOLUME_MULTIPLIERS = {
     "": 1.0,
     "k": 1e3,
@@ -570,6 +640,8 @@ def _check(spec: FieldSpec, value: Any) -> Any:
             raise ScenarioError(spec.name, value, spec.describe_allowed())
         return value
     if spec.kind == "id":
+        if spec.default is None and value in (None, ""):  # an optional id (current_device): none
+            return None
         if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", value):
             raise ScenarioError(spec.name, value, "allowed: a lower-kebab catalog id")
         return value
@@ -597,28 +669,18 @@ def _specs() -> tuple[FieldSpec, ...]:
     for f in fields(Scenario):
         m = f.metadata
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        out.append(
-            FieldSpec(
-                f.name,
-                m["label"],
-                m["doc"],
-                m["unit"],
-                m["kind"],
-                default,
-                m["bounds"],
-                m["choices"],
-                m["scale"],
-                m["group"],
-                m["from_catalog"],
-                m["human_count"],
-            )
-        )
+        out.append(FieldSpec(name=f.name, default=default, **m))
     return tuple(out)
 
 
 SPECS: tuple[FieldSpec, ...] = ()
 SPECS = _specs()
 FIELD_SPECS: dict[str, FieldSpec] = {s.name: s for s in SPECS}
+
+
+def known_ids(cat: Any) -> dict[str, set[str]]:
+    """The ids a catalog knows for each id field, from the table its FieldSpec names (``ids``)."""
+    return {spec.name: set(getattr(cat, spec.ids).id) for spec in SPECS if spec.ids}
 
 
 def from_query_lenient(
@@ -640,14 +702,14 @@ def from_query_lenient(
         spec = FIELD_SPECS[key]
         default = spec.default if spec.kind != "mix" else FrameworkMix.of(spec.default)
         shown_default = (
-            "from the catalog"
+            ("none" if spec.kind == "id" else "from the catalog")
             if default is None
             else (default.label() if isinstance(default, FrameworkMix) else _to_text(default))
         )
         try:
             value = _check(spec, parse_text(spec, text))
             ids = (known_ids or {}).get(key)
-            if ids is not None and value not in ids:
+            if ids is not None and value is not None and value not in ids:
                 raise ScenarioError(key, value, "allowed: " + ", ".join(sorted(ids)))
         except ScenarioError as err:
             notes.append(f"{err}; the default ({shown_default}) is used instead")

@@ -60,6 +60,9 @@ throughput is measured or estimated. Assumptions (prices, PUE, engineer-day cost
 </div>
 """
 
+#: Values said instead of a figure: shown in smaller type.
+_NOT_A_FIGURE = ("not published", "not available")
+
 #: The recommendation's plan, as the headline and the report name it.
 PLAN_NAMES = {"gpu": "GPU plan", "accelerator": "Accelerator plan", "hybrid": "Hybrid plan"}
 
@@ -76,7 +79,7 @@ def headline_html(r: EvaluationResult, bands: Any = None) -> str:
     figs = fmt.headline_figures(r, bands)  # the report shows the same list
     cells = "".join(
         # a figure no source gives is said in smaller type: the row of figures then fits a laptop screen
-        f"<div class='ax-fig'><div class='ax-val{' ax-na' if v == 'not published' else ''}'>"
+        f"<div class='ax-fig'><div class='ax-val{' ax-na' if v in _NOT_A_FIGURE else ''}'>"
         f"{html.escape(v)}</div><div class='ax-lbl'>{html.escape(k)}</div></div>"
         for k, v in figs
     )

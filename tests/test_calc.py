@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from explorer import fmt
 from explorer.calc import (
     _peak_ops,
     _roofline_rps,
@@ -350,3 +351,58 @@ def test_the_crossover_note_never_contradicts_the_answer(workload, changes) -> N
         assert gpu.tco_usd <= acc.tco_usd, r.crossover_note
     if r.crossover_note.startswith("an accelerator is cheaper at every volume"):
         assert acc.tco_usd < gpu.tco_usd, r.crossover_note
+
+
+# -- the fleet run now (Scenario.current_device) -----------------------------------------------------------
+
+DEVICES = sorted(CAT.devices.id)
+
+
+def test_the_baseline_is_the_fleet_run_now_on_the_same_basis() -> None:
+    s = Scenario(requests_per_day=5e7, model_changes_per_year=12)
+    plain = evaluate(s, CAT)
+    r = evaluate(s.replace(current_device="nvidia-h100-sxm"), CAT)
+    assert plain.baseline is None and plain.to_dict()["baseline"] is None
+    # the same options and answer: a baseline changes what is said, not what is costed
+    assert [o.tco_usd for o in r.options] == [o.tco_usd for o in plain.options]
+    assert r.recommendation.device_id == plain.recommendation.device_id
+    h100, best = r.option("nvidia-h100-sxm"), r.options[0]
+    d = r.to_dict()["baseline"]
+    assert {"device_id", "tco_usd", "savings_usd"} <= set(d)
+    assert d["device_id"] == "nvidia-h100-sxm" and d["tco_usd"] == h100.tco_usd
+    assert d["savings_usd"] == h100.tco_usd - best.tco_usd and d["savings_usd"] > 0
+    line = next(x for x in r.recommendation.reasons if "your NVIDIA H100 SXM5 80GB fleet" in x)
+    assert fmt.usd(d["savings_usd"]) in line and fmt.percent(d["savings_usd"] / h100.tco_usd) in line
+    assert fmt.usd(h100.tco_usd) in line and fmt.plural(h100.devices_needed, "device") in line
+
+
+def test_a_baseline_that_cannot_serve_the_deployment_says_so() -> None:
+    r = evaluate(Scenario(current_device="nvidia-jetson-agx-orin"), CAT)  # cloud: no Jetson
+    b = r.to_dict()["baseline"]
+    assert b["device_id"] == "nvidia-jetson-agx-orin" and b["tco_usd"] is None and b["savings_usd"] is None
+    assert not b["available"] and b["unavailable_reason"]
+    line = next(x for x in r.recommendation.reasons if "Your current" in x)
+    assert "cannot serve this scenario (cloud deployment)" in line and ".." not in line
+    assert dict(fmt.headline_figures(r))["saves vs your fleet"] == "not available"
+
+
+def test_an_unknown_current_device_names_the_field() -> None:
+    with pytest.raises(ScenarioError, match=r"^current_device: nvidia-h99 is not allowed; allowed: amd-"):
+        evaluate(Scenario(current_device="nvidia-h99"), CAT)
+
+
+@SETTINGS
+@given(scenarios, st.sampled_from(DEVICES))
+def test_savings_are_the_baselines_total_minus_the_recommendations(s: Scenario, device: str) -> None:
+    r = evaluate(s.replace(current_device=device), CAT, crossover=False)
+    b = r.baseline
+    assert b is not None and b.device_id == device
+    if r.recommendation is None or not r.option(device).available:
+        assert b.tco_usd is None and b.savings_usd is None
+        return
+    assert b.tco_usd == r.option(device).tco_usd
+    assert b.savings_usd == b.tco_usd - r.option(r.recommendation.device_id).tco_usd
+    assert b.savings_usd >= 0, "the recommendation is the cheapest option"
+    if device == r.recommendation.device_id:
+        assert b.savings_usd == 0
+        assert any("It is the fleet you run now" in x for x in r.recommendation.reasons)

@@ -171,6 +171,26 @@ def test_evaluate_scenario_file_and_flags_override(tmp_path: Path) -> None:
     assert s["framework_mix"]["pytorch"] == pytest.approx(0.75)
 
 
+def test_evaluate_against_the_fleet_you_run_now(tmp_path: Path) -> None:
+    """--current-device (and the same field in a scenario file): the JSON's baseline, the table's reason."""
+    common = ("evaluate", "--draws", "0", "--requests-per-day", "50M")
+    p = run(*common, "--current-device", "nvidia-h100-sxm", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["scenario"]["current_device"] == "nvidia-h100-sxm"
+    base, options = out["baseline"], {o["device_id"]: o for o in out["options"]}
+    assert base["device_id"] == "nvidia-h100-sxm" and base["tco_usd"] == options["nvidia-h100-sxm"]["tco_usd"]
+    assert base["savings_usd"] == pytest.approx(base["tco_usd"] - out["options"][0]["tco_usd"])
+    assert base["savings_usd"] > 0
+    assert json.loads(run(*common, "--format", "json").stdout)["baseline"] is None, "none by default"
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"requests_per_day": 5e7, "current_device": "nvidia-h100-sxm"}), encoding="utf-8")
+    table = run("evaluate", "--draws", "0", "--scenario", str(f))
+    assert table.returncode == 0, table.stderr
+    assert "less over 3 years than your NVIDIA H100 SXM5 80GB fleet" in table.stdout
+    assert "--current-device" in run("evaluate", "--help").stdout
+
+
 def test_evaluate_table() -> None:
     p = run("evaluate", "--workload", "resnet-50", "--deployment", "edge")
     assert p.returncode == 0, p.stderr
@@ -186,6 +206,8 @@ def test_evaluate_table() -> None:
         (["--utilization", "3"], "utilization: 3.0 is not allowed; allowed: a number from 0.05 to 1"),
         (["--workload", "gpt-9"], "workload: gpt-9 is not allowed; allowed: bert-large"),
         (["--region", "atlantis"], "region: atlantis is not allowed; allowed:"),
+        (["--current-device", "nvidia-h99"], "current_device: nvidia-h99 is not allowed; allowed: amd-"),
+        (["--current-device", "H100 SXM"], "current_device: H100 SXM is not allowed; allowed: a lower-kebab"),
         (["--deployment", "space"], "deployment: space is not allowed; allowed: cloud, bare-metal, edge"),
         (
             ["--framework-mix", "pytorch=-1"],

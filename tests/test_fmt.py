@@ -227,3 +227,25 @@ def test_option_rows_are_text_in_human_units() -> None:
         for value in row.values():
             assert not re.search(r"\bnan\b|\bNone\b|e\+\d", value), row
     assert all(math.isfinite(o.tco_usd) for o in r.options if o.available)
+
+
+def test_the_headline_says_what_the_recommendation_saves_against_your_fleet() -> None:
+    from explorer.views import headline_html
+
+    s = Scenario(requests_per_day=5e7, model_changes_per_year=12)
+    assert "saves vs your fleet" not in dict(fmt.headline_figures(evaluate(s, CAT))), "none by default"
+    r = evaluate(s.replace(current_device="nvidia-h100-sxm"), CAT)
+    b = r.baseline
+    figs = fmt.headline_figures(r)
+    labels = [k for k, _ in figs]
+    assert labels.index("saves vs your fleet") == labels.index("per million requests") + 1
+    shown = dict(figs)["saves vs your fleet"]
+    assert shown == f"{fmt.usd(b.savings_usd)} ({fmt.percent(b.savings_usd / b.tco_usd)})"
+    assert re.fullmatch(r"\$\d[\d.]* [kMB] \(\d+%\)", shown), shown
+    head = html.unescape(headline_html(r))
+    assert shown in head and "less over 3 years than your NVIDIA H100 SXM5 80GB fleet" in head
+    same = evaluate(s.replace(current_device=r.recommendation.device_id), CAT)
+    assert dict(fmt.headline_figures(same))["saves vs your fleet"] == "$0 (your fleet)"
+    gone = evaluate(s.replace(current_device="hailo-8"), CAT)  # an edge module, not rented in a cloud
+    assert dict(fmt.headline_figures(gone))["saves vs your fleet"] == "not available"
+    assert "ax-na'>not available" in headline_html(gone)

@@ -11,6 +11,8 @@ import signal
 import psutil
 import pytest
 
+from explorer import fmt
+from explorer.calc import evaluate
 from explorer.catalog import load_catalog
 from explorer.scenario import Scenario
 
@@ -26,7 +28,9 @@ CAT = load_catalog()
 LINKS = {
     "bare metal": Scenario(requests_per_day=2e8, workload="resnet-50", deployment="bare-metal"),
     "edge": Scenario(workload="resnet-50", deployment="edge", edge_sites=500),
-    "cloud, frozen model": Scenario(workload="sdxl", requests_per_day=1e7, model_changes_per_year=0),
+    "cloud, frozen model, H100s now": Scenario(
+        workload="sdxl", requests_per_day=1e7, model_changes_per_year=0, current_device="nvidia-h100-sxm"
+    ),
     "cloud, weekly changes, CUDA and JAX": Scenario(
         model_changes_per_year=52, framework_mix={"cuda": 50, "jax": 50}
     ),
@@ -70,6 +74,9 @@ def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
         for label, scenario in LINKS.items():
             page.goto(url + "?" + scenario.to_query(only_changed=True), timeout=120_000)
             shows(page, scenario, expected[label])
+            if scenario.current_device:  # the saving against the fleet run now: a fresh evaluation's
+                saving = dict(fmt.headline_figures(evaluate(scenario, CAT)))["saves vs your fleet"]
+                assert saving in page.locator(".ax-headline .ax-figs").inner_text()
 
         # an uploaded scenario file, into a page that shows another scenario
         saved = LINKS["bare metal"]
@@ -90,7 +97,7 @@ def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
 
         # a typed request volume ("50M") moves the slider, the headline and every chart
         typed = dataclasses.replace(saved, requests_per_day=5e7)
-        box = page.locator(".ax-typed-volume input")
+        box = page.locator(".ax-typed input")
         box.fill("50M")
         box.press("Enter")
         shows(page, typed, cli_recommendation(typed, tmp_path))

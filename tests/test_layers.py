@@ -59,8 +59,12 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("app", ("explorer.app",)),
-    # entry points: the command line, the hardened server (its forked kernels too), the workshop room's server
-    ("cli, serve", ("explorer.cli", "explorer.serve", "explorer.forkserver", "explorer.room")),
+    # entry points: the command line, the hardened server (its forked kernels too), the workshop room's
+    # server, the GPU measurement script (python -m explorer.measure)
+    (
+        "cli, serve",
+        ("explorer.cli", "explorer.serve", "explorer.forkserver", "explorer.room", "explorer.measure"),
+    ),
 ]
 LAYER_NAMES = [name for name, _ in LAYERS]
 

@@ -57,6 +57,7 @@ _scenarios = st.builds(
     requests_per_day=st.floats(100, 5e11),
     peak_to_average=st.floats(1, 10),
     workload=st.sampled_from(["llama-3.1-8b", "resnet-50", "sdxl"]),
+    current_device=st.none() | st.sampled_from(["nvidia-h100-sxm", "amd-mi300x", "hailo-8"]),
     model_changes_per_year=st.floats(0, 52),
     framework_mix=st.dictionaries(st.sampled_from(FRAMEWORKS), st.floats(0.01, 100), min_size=1),
     deployment=st.sampled_from(["cloud", "bare-metal", "edge"]),
@@ -103,6 +104,8 @@ def test_missing_keys_take_defaults() -> None:
         ({"framework_mix": {"fortran": 1}}, "framework_mix.fortran", "allowed frameworks"),
         ({"colour": "blue"}, "colour", "unknown field"),
         ({"workload": "Not An Id!"}, "workload", "lower-kebab"),
+        ({"current_device": "NVIDIA H100"}, "current_device", "lower-kebab"),
+        ({"current_device": 7}, "current_device", "lower-kebab"),
     ],
 )
 def test_bad_values_name_field_value_and_allowed(data: dict, field: str, fragment: str) -> None:
@@ -111,6 +114,39 @@ def test_bad_values_name_field_value_and_allowed(data: dict, field: str, fragmen
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
     assert fragment in str(info.value)
+
+
+def test_current_device_round_trips_through_json_links_and_the_cli() -> None:
+    from explorer.cli import build_parser, scenario_from_args
+    from explorer.scenario import from_query_lenient
+
+    spec = FIELD_SPECS["current_device"]
+    assert (spec.kind, spec.default, spec.group, spec.flag) == ("id", None, "main", "--current-device")
+    assert list(FIELD_SPECS).index("current_device") == list(FIELD_SPECS).index("workload") + 1
+    s = Scenario(current_device="nvidia-h100-sxm", requests_per_day=5e7)
+    assert Scenario.from_json(s.to_json()) == s
+    assert json.loads(s.to_json())["current_device"] == "nvidia-h100-sxm"
+    assert s.to_query(only_changed=True) == "requests_per_day=50000000.0&current_device=nvidia-h100-sxm"
+    assert Scenario.from_query(s.to_query()) == s
+    assert Scenario.from_query("current_device=") == Scenario() == Scenario(current_device="")
+    assert Scenario().current_device is None and json.loads(Scenario().to_json())["current_device"] is None
+    args = build_parser().parse_args(["evaluate", "--current-device", "nvidia-h100-sxm"])
+    assert scenario_from_args(args).current_device == "nvidia-h100-sxm"
+    args = build_parser().parse_args(["evaluate", "--current-device", ""])
+    assert scenario_from_args(args).current_device is None
+    # a link naming a device the catalog lacks: a note, and no baseline; the link's other settings stay
+    known = {"current_device": {"nvidia-h100-sxm"}}
+    back, notes = from_query_lenient("current_device=nvidia-h99&peak_to_average=3", known)
+    assert back.current_device is None and back.peak_to_average == 3
+    assert notes == [
+        "current_device: nvidia-h99 is not allowed; allowed: nvidia-h100-sxm; "
+        "the default (none) is used instead"
+    ]
+    assert from_query_lenient("current_device=nvidia-h100-sxm", known) == (
+        Scenario(current_device="nvidia-h100-sxm"),
+        [],
+    )
+    assert from_query_lenient("current_device=", known) == (Scenario(), [])
 
 
 def test_malformed_json() -> None:

@@ -32,7 +32,11 @@ from explorer.uploads import (
 from .conftest import CATALOG
 
 CAT = load_catalog()
-IDS = {"workload": set(CAT.workloads.id), "region": set(CAT.regions.id)}
+IDS = {
+    "workload": set(CAT.workloads.id),
+    "region": set(CAT.regions.id),
+    "current_device": set(CAT.devices.id),
+}
 
 
 # -- deep links --------------------------------------------------------------------------------------
@@ -43,6 +47,7 @@ def test_every_field_survives_a_link() -> None:
         requests_per_day=2.5e9,
         peak_to_average=3.5,
         workload="sdxl",
+        current_device="nvidia-h100-sxm",
         model_changes_per_year=12,
         framework_mix={"pytorch": 3, "jax": 1},
         deployment="bare-metal",
@@ -71,6 +76,7 @@ def test_every_field_survives_a_link() -> None:
         ("deployment=moon", "deployment", "allowed: cloud, bare-metal, edge"),
         ("workload=gpt-9", "workload", "allowed: bert-large"),
         ("region=atlantis", "region", "allowed: finland"),
+        ("current_device=nvidia-h99", "current_device", "allowed: amd-mi300x"),
         ("framework_mix=cobol%3D1", "framework_mix.cobol", "allowed frameworks"),
         ("framework_mix=pytorch%3D0", "framework_mix", "must not all be zero"),
         ("colour=blue", "colour", "is not a setting of the explorer"),

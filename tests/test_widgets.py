@@ -11,7 +11,8 @@ import ipywidgets as W
 import pytest
 
 from explorer.catalog import load_catalog
-from explorer.controls import MixControl, changes_label
+from explorer.controls import MixControl
+from explorer.fmt import changes_per_year as changes_label
 from explorer.runtime import chart_view
 from explorer.scenario import FIELD_SPECS, Scenario
 from explorer.widgets import Explorer
@@ -107,7 +108,7 @@ def test_edge_changes_which_devices_are_available(ex) -> None:
 
 
 def test_mix_always_adds_up_to_100() -> None:
-    m = MixControl({"pytorch": 1.0})
+    m = MixControl(FIELD_SPECS["framework_mix"], {"pytorch": 1.0})
     m.sliders["jax"].value = 40
     shares = {f: s.value for f, s in m.sliders.items()}
     assert sum(shares.values()) == pytest.approx(100, abs=0.5)
@@ -206,17 +207,18 @@ def test_a_view_rendered_after_an_update_draws_that_update(ex) -> None:
 
 
 def test_a_typed_request_volume_moves_the_slider_and_a_bad_one_says_why(ex) -> None:
-    ex.controls.typed_volume.value = "50M"
+    box = ex.controls.typed["requests_per_day"]
+    box.value = "50M"
     assert ex.result.scenario.requests_per_day == 5e7
-    assert ex.controls.typed_volume.value == "" and "50 M" in ex.controls.readouts["requests_per_day"].value
-    ex.controls.typed_volume.value = "2.5 B"
+    assert box.value == "" and "50 M" in ex.controls.readouts["requests_per_day"].value
+    box.value = "2.5 B"
     assert ex.result.scenario.requests_per_day == 2.5e9
     before = ex.evaluations
-    ex.controls.typed_volume.value = "lots"
+    box.value = "lots"
     assert ex.evaluations == before and ex.result.scenario.requests_per_day == 2.5e9
     assert "requests_per_day" in ex.message and "lots" in ex.message
-    assert ex.controls.typed_volume.value == "lots"  # what the visitor typed stays, to be corrected
-    ex.controls.typed_volume.value = "1e9"
+    assert box.value == "lots"  # what the visitor typed stays, to be corrected
+    box.value = "1e9"
     assert ex.result.scenario.requests_per_day == 1e9 and ex.message == ""
 
 
@@ -255,3 +257,21 @@ def test_a_forged_nan_is_refused_and_the_control_goes_back(ex) -> None:
     assert "peak_to_average" in ex.message and "not allowed" in ex.message
     slider.value = 3.0  # and the control works again
     assert ex.result.scenario.peak_to_average == 3.0 and ex.message == ""
+
+
+def test_your_fleet_now_is_a_device_dropdown_under_the_workload(ex) -> None:
+    w = ex.controls.fields["current_device"]
+    assert isinstance(w, W.Dropdown) and w.description == "Your fleet now"
+    assert w.options[0] == ("(none)", "") and w.value == "" and ex.result.baseline is None
+    assert dict(w.options[1:]) == dict(zip(CAT.devices.name, CAT.devices.id, strict=True))
+    main = list(ex.controls.children)
+    assert main.index(w) == main.index(ex.controls.fields["workload"]) + 1, "in the main group, under it"
+    w.value = "nvidia-h100-sxm"
+    assert ex.result.baseline.device_id == "nvidia-h100-sxm" and ex.message == ""
+    assert "saves vs your fleet" in ex.headline.value and "current_device=nvidia-h100-sxm" in ex.query
+    w.value = ""
+    assert ex.result.baseline is None and "saves vs your fleet" not in ex.headline.value
+    ex.set_scenario(Scenario(current_device="amd-mi300x"))
+    assert w.value == "amd-mi300x" and ex.result.baseline.device_id == "amd-mi300x"
+    ex.set_scenario(Scenario())
+    assert w.value == "" and ex.scenario_value["current_device"] is None

@@ -23,8 +23,14 @@ SEGMENTS = ("datacenter", "edge")
 POWER_BASES = ("rated", "typical", "measured")
 POWER_BOUNDARIES = ("chip", "board", "server")
 SUPPORT_LEVELS = ("native", "sdk", "converter", "none")
+#: The frameworks a team's model code is written in: declared once, here. The catalog's [frameworks] tables,
+#: the scenario's framework mix (``explorer.scenario.FrameworkMix``, one field each) and the model read it.
 FRAMEWORKS = ("tensorflow", "pytorch", "jax", "cuda", "onnx", "huggingface")
-DEPLOYMENTS = ("cloud", "bare_metal", "edge")
+#: Where a fleet runs, declared once, spelt as people type it: the scenario, links, JSON and the CLI.
+DEPLOYMENTS = ("cloud", "bare-metal", "edge")
+#: A deployment's table in a device file (``[deployment.bare_metal]``) and its loaded columns
+#: (``bare_metal_available``) take an underscore: the one place where the two spellings meet.
+DEPLOYMENT_KEYS = {name: name.replace("-", "_") for name in DEPLOYMENTS}
 # Number formats a measured result may name for its matrix maths (the device has a peak for each) and
 # for the tensors it keeps in memory (weights and activations).
 COMPUTE_PRECISIONS = ("int8", "fp8", "bf16", "fp16")
@@ -421,12 +427,13 @@ def validate_device(path: str, doc: dict[str, Any]) -> list[Issue]:
         _validate_server(v, server)
     dep = doc.get("deployment")
     if not isinstance(dep, dict):
-        v.error("deployment", "missing: [deployment.cloud], [deployment.bare_metal], [deployment.edge]")
+        v.error("deployment", "missing: " + ", ".join(f"[deployment.{k}]" for k in DEPLOYMENT_KEYS.values()))
     else:
-        for name in DEPLOYMENTS:
+        for name in DEPLOYMENT_KEYS.values():
             _validate_deployment(v, name, dep.get(name))
-        for key in set(dep) - set(DEPLOYMENTS):
-            v.error(f"deployment.{key}", f"unknown deployment; allowed: {', '.join(DEPLOYMENTS)}")
+        keys = DEPLOYMENT_KEYS.values()
+        for key in set(dep) - set(keys):
+            v.error(f"deployment.{key}", f"unknown deployment; allowed: {', '.join(keys)}")
     fw = doc.get("frameworks")
     if not isinstance(fw, dict):
         v.error("frameworks", f"missing: a [frameworks] table with {', '.join(FRAMEWORKS)}")

@@ -1,6 +1,7 @@
 # Two commands do all the set-up themselves on a fresh machine with Python >= 3.11 and git:
 #   make app    create .venv, install the explorer, serve the app with Voila
 #   make test   create .venv, install the explorer with its test extra, run the whole test suite
+#   make workshop  serve JupyterLab (one notebook per seat) and the app to a room (notebooks/WORKSHOP.md)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8866
 PYTEST_ARGS ?=
 
-.PHONY: app test test-fast lab clean
+.PHONY: app test test-fast lab workshop clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed: make PYTHON=python3.11 ...")'
@@ -19,6 +20,10 @@ $(STAMP): pyproject.toml
 
 app: $(STAMP)
 	$(BIN)/accel-explorer app --port=$(PORT)
+
+# a room: JupyterLab with the app and a workshop notebook per seat, reachable from the room's laptops
+workshop: $(STAMP)
+	$(BIN)/accel-explorer workshop --ip 0.0.0.0 --port=$(or $(WORKSHOP_PORT),8888)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

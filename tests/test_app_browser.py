@@ -54,7 +54,14 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
             lambda: name.inner_text() == jax_weekly.recommendation.name,
             what=f"the headline to name {jax_weekly.recommendation.name}",
         )
-        assert "weekly (52 per year)" in page.inner_text("body") and "GPU plan" in headline.inner_text()
+        # the preset alone may already name that device: wait for the slider's own readout too
+        wait_for(lambda: "weekly (52 per year)" in page.inner_text("body"), what="the weekly readout")
+        wait_for(
+            lambda: (
+                name.inner_text() == jax_weekly.recommendation.name and "GPU plan" in headline.inner_text()
+            ),
+            what="the headline for the weekly JAX scenario",
+        )
         page.screenshot(path=str(SHOTS / "app-jax.png"))
         first = headline.inner_text()
 

@@ -42,7 +42,8 @@ def explorer_widget_modules() -> dict[str, str]:
     import anywidget
 
     for info in pkgutil.walk_packages(explorer.__path__, "explorer."):
-        if not info.name.endswith("__main__"):
+        # explorer.measure needs the optional torch extra, and holds no widgets
+        if not info.name.endswith("__main__") and not info.name.startswith("explorer.measure"):
             importlib.import_module(info.name)
     found, todo = {}, list(anywidget.AnyWidget.__subclasses__())
     while todo:

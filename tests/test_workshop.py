@@ -320,7 +320,11 @@ def test_workshop_command_serves_jupyterlab_and_the_app_and_stops_cleanly(tmp_pa
             assert "Traceback" not in page.inner_text("body")
             # each seat's link opens its notebook in a workspace of its own: no other learner's tabs
             for n in (1, 2):
-                page.goto(seat_1.replace("01", f"{n:02d}"), timeout=120_000)
+                # only the seat's own "01"s: the port or the token may hold an "01" too
+                seat = seat_1.replace("seat-01/", f"seat-{n:02d}/").replace(
+                    "workshop-01.", f"workshop-{n:02d}."
+                )
+                page.goto(seat, timeout=120_000)
                 title = page.locator(".jp-RenderedMarkdown h1").filter(
                     has_text="Workshop: GPU or accelerator?"
                 )

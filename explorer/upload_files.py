@@ -113,10 +113,6 @@ def _nesting(text: str, opening: str, closing: str) -> int:
     return deepest
 
 
-def _big_number(_text_value: str) -> Any:
-    raise OverflowError
-
-
 def load_json(name: str, text: str) -> Any:
     """JSON with bounded nesting and numbers; raises UploadError naming the file and what is allowed."""
     if _nesting(text, "[{", "]}") > MAX_NESTING:

@@ -67,6 +67,8 @@ def test_file_is_valid(path: Path) -> None:
         "regions": lambda: S.validate_region(str(path), doc),
         "pue": lambda: S.validate_pue(str(path), doc),
         "assumptions": lambda: S.validate_assumptions(str(path), doc),
+        "apis": lambda: S.validate_api(str(path), doc),
+        "market": lambda: S.validate_market(str(path), doc),
     }[path.parent.name]
     issues = validate()
     assert not issues, "\n".join(map(str, issues))
@@ -154,9 +156,9 @@ def test_workloads_define_a_request(cat) -> None:
     assert (w.compute_gflop_per_request > 0).all()
     assert (w.memory_traffic_mb_per_request > 0).all()
     for llm in ["llama-3.1-8b", "llama-2-70b"]:
-        # output tokens convert measured tokens/s into requests/s; the input length may be unpublished
-        # (MLPerf gives only the 1,024-token cap for Llama-2-70B), so it is recorded absent, not guessed
+        # output tokens convert measured tokens/s into requests/s; the input tokens are the prefill
         assert w.loc[llm, "output_tokens_per_request"] > 0
+        assert w.loc[llm, "input_tokens_per_request"] > 0
 
 
 def test_measured_results_convert_to_requests(cat) -> None:
@@ -192,7 +194,8 @@ def test_comparable_results_stay_below_the_compute_ceiling(cat) -> None:
     bad = []
     for r in cat.results[cat.results.comparable].itertuples():
         dev = d.loc[r.device_id]
-        peak_tops = max(x for x in (dev.peak_int8_tops, dev.peak_bf16_tflops) if x == x)
+        peaks = (dev.peak_int8_tops, dev.peak_bf16_tflops, dev.peak_fp8_tflops, dev.peak_fp4_tflops)
+        peak_tops = max(x for x in peaks if x == x)  # FP8/FP4 rows (Blackwell Ultra cut INT8) run there
         ceiling = peak_tops * 1e12 / (w.loc[r.workload].compute_gflop_per_request * 1e9)
         if r.requests_per_s_per_accelerator > 1.5 * ceiling:
             bad.append(

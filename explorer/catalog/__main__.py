@@ -1,10 +1,10 @@
-"""``python -m explorer.catalog check [DIR ...]``: the same as ``accel-explorer catalog check``."""
+"""``python -m explorer.catalog check [--catalog DIR ...]``: the same as ``accel-explorer catalog check``."""
 
 from __future__ import annotations
 
 import sys
 
-from explorer.cli import main
+from .check import main
 
 if __name__ == "__main__":
-    sys.exit(main(["catalog", *sys.argv[1:]]))
+    sys.exit(main(sys.argv[1:]))

@@ -1,16 +1,16 @@
 """Load the catalog's TOML files into pandas, with units converted and provenance kept for every figure.
 
+Reading the folders is ``explorer.catalog.documents``; the rows of each frame, ``explorer.catalog.frames``;
+this module assembles the `Catalog` from them and caches it until a file changes.
+
 Layering: this module imports pandas and the standard library only (no ipywidgets, altair, IPython).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
-import stat
-import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,22 +19,32 @@ from typing import Any
 import pandas as pd
 
 from . import schema
-from .files import MAX_TOML_BYTES, InputRefused, load_toml_file
-from .schema import CatalogError, Issue, Quantity
+from .assumptions import assumptions_frame
+from .documents import (
+    COLLECTIONS,
+    MAX_FOLDER_ENTRIES,
+    USER_CATALOG_ENV,
+    default_catalog_dir,
+    merge_documents,
+    read_documents,
+)
+from .documents import folder_problem as _folder_problem
+from .documents import toml_files as _toml_files
+from .documents import user_dirs_from_env as _user_dirs_from_env
+from .frames import API_COLS as _API_COLS
+from .frames import CLOUD_COLS as _CLOUD_COLS
+from .frames import MARKET_COLS as _MARKET_COLS
+from .frames import PURCHASE_COLS as _PURCHASE_COLS
+from .frames import api_rows as _api_rows
+from .frames import device_row as _device_row
+from .frames import market_rows as _market_rows
+from .frames import number_of as _num
+from .frames import price_bases as _price_bases
+from .frames import provenance_rows as _provenance_rows
+from .frames import source_cols as _source_cols
+from .frames import walk_refs as _walk_refs
+from .schema import CatalogError, Issue
 from .units import UNITS, convert
-
-COLLECTIONS = ("devices", "prices", "workloads", "results", "regions", "pue", "assumptions")
-
-#: Environment variable naming user catalog folders (os.pathsep-separated), loaded after the built-in one.
-USER_CATALOG_ENV = "ACCEL_EXPLORER_CATALOG"
-
-
-def default_catalog_dir() -> Path:
-    """The built-in catalog: a copy inside an installed wheel, or the repository's ``catalog/``."""
-    packaged = Path(__file__).resolve().parent.parent / "_catalog"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "catalog"
 
 
 @dataclass(frozen=True)
@@ -57,19 +67,26 @@ class Catalog:
     provenance: pd.DataFrame
     documents: dict[str, dict[str, dict[str, Any]]] = field(repr=False)
     files: dict[str, dict[str, list[str]]] = field(repr=False)
+    #: Serverless API offers priced per token (catalog/apis), one row per offer; see `_api_rows`.
+    api_prices: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: Every assumption (catalog/assumptions), one row per key in its canonical unit, with its range and
+    #: source: what the model and the uncertainty analysis read (`explorer.catalog.assumptions`).
+    assumptions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: Published costs per million tokens (catalog/market), one row per point; see `_market_rows`.
+    market: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def source_of(self, collection: str, item: str, field_name: str) -> dict[str, Any] | None:
         """The provenance row of one figure, or None where the catalog has no such figure."""
         p = self.provenance
         rows = p[(p.collection == collection) & (p.item == item) & (p.field == field_name)]
         # an empty cell is None, not NaN: NaN is truthy, so `rec.get("absent")` took every figure as absent
-        return None if rows.empty else {k: _jsonable(v) for k, v in rows.iloc[0].to_dict().items()}
+        return None if rows.empty else {k: jsonable(v) for k, v in rows.iloc[0].to_dict().items()}
 
     def device_records(self) -> list[dict[str, Any]]:
         """Devices as JSON-ready records in canonical units, each with the sources of its figures."""
         out = []
         for row in self.devices.to_dict("records"):
-            rec = {k: _jsonable(v) for k, v in row.items()}
+            rec = {k: jsonable(v) for k, v in row.items()}
             rec["sources"] = self._sources_for("devices", row["id"])
             out.append(rec)
         return out
@@ -77,7 +94,7 @@ class Catalog:
     def workload_records(self) -> list[dict[str, Any]]:
         out = []
         for row in self.workloads.to_dict("records"):
-            rec = {k: _jsonable(v) for k, v in row.items()}
+            rec = {k: jsonable(v) for k, v in row.items()}
             rec["sources"] = self._sources_for("workloads", row["id"])
             out.append(rec)
         return out
@@ -98,15 +115,32 @@ class Catalog:
                     "title": src["title"],
                     "publisher": src.get("publisher"),
                     "url": src["url"],
-                    "published": _jsonable(src.get("published")),
-                    "retrieved": _jsonable(src["retrieved"]),
+                    "published": jsonable(src.get("published")),
+                    "retrieved": jsonable(src["retrieved"]),
                     "fields": fields,
                 }
             )
         return sources
 
+    def item_sources(self, collection: str, item: str) -> dict[str, dict[str, Any]]:
+        """The sources one catalog item lists, by key (title, publisher, url, published, retrieved, note):
+        empty for an item the documents do not hold (an uploaded offer carries its source in its row)."""
+        doc = self.documents.get(collection, {}).get(item, {})
+        sources = doc.get("sources", {}) if isinstance(doc, dict) else {}
+        return {key: dict(src) for key, src in sources.items()}
 
-def _jsonable(v: Any) -> Any:
+    def source_records(self) -> list[dict[str, Any]]:
+        """Every source of every item, in catalog order: collection, item, key and the source's fields."""
+        return [
+            {"collection": collection, "item": item, "key": key, **src}
+            for collection, docs in self.documents.items()
+            for item in docs
+            for key, src in self.item_sources(collection, item).items()
+        ]
+
+
+def jsonable(v: Any) -> Any:
+    """A value as JSON holds it: dates as ISO text, NaN as None, numpy scalars as Python ones."""
     if v is None:
         return None
     if isinstance(v, dt.date):
@@ -117,386 +151,12 @@ def _jsonable(v: Any) -> Any:
         return None
     if hasattr(v, "item") and not isinstance(v, list | tuple | dict | str):
         try:
-            return _jsonable(v.item())
+            return jsonable(v.item())
         except (ValueError, AttributeError):
             return v
     if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     return v
-
-
-# -- reading files ------------------------------------------------------------------------------------
-
-
-def _user_dirs_from_env() -> list[Path]:
-    raw = os.environ.get(USER_CATALOG_ENV, "")
-    return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
-
-
-#: A catalog folder is read to this many entries (files and folders together); past it, one issue says so.
-MAX_FOLDER_ENTRIES = 10_000
-
-
-def _folder_problem(root: Path) -> str | None:
-    """Why `root` cannot be a catalog folder, or None if it is one."""
-    try:
-        st = os.stat(root)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            return "is a symbolic link that leads back to itself (a loop); give a catalog folder"
-        if root.is_symlink():
-            return "is a symbolic link to a folder that does not exist; give a catalog folder"
-        return "catalog folder does not exist"
-    if not stat.S_ISDIR(st.st_mode):
-        return "is not a folder; give a folder with the catalog's layout (devices/, prices/ ...)"
-    return None
-
-
-def _list_dir(path: Path, budget: list[int]) -> list[os.DirEntry[str]] | None:
-    """The entries of one folder, sorted by name, counted against `budget`; None if unreadable."""
-    out = []
-    try:
-        with os.scandir(path) as it:
-            for entry in it:
-                budget[0] -= 1
-                if budget[0] < 0:
-                    break
-                out.append(entry)
-    except OSError:
-        return None
-    return sorted(out, key=lambda e: e.name)
-
-
-def _is_dir(entry: os.DirEntry[str], follow: bool) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=follow)
-    except OSError:
-        return False
-
-
-def _toml_files(root: Path, budget: list[int]) -> tuple[list[tuple[Path, bool]], bool]:
-    """``(path, in_place)`` for *.toml files up to two folders down; and whether the budget ran out.
-
-    ``in_place`` is true for ``<collection>/<file>.toml``. Collection folders may be symbolic links; no
-    other link to a folder is followed, and nothing deeper than two folders is read, so a catalog
-    folder given as ``/`` or holding a link loop is scanned in bounded time.
-    """
-    found: list[tuple[Path, bool]] = []
-    top = _list_dir(root, budget) or []
-    for entry in top:
-        if entry.name.endswith(".toml") and not _is_dir(entry, True):
-            found.append((Path(entry.path), False))
-        elif _is_dir(entry, entry.name in COLLECTIONS):
-            sub = _list_dir(Path(entry.path), budget) or []
-            for e in sub:
-                if e.name.endswith(".toml") and not _is_dir(e, True):
-                    found.append((Path(e.path), entry.name in COLLECTIONS))
-                elif entry.name in COLLECTIONS and _is_dir(e, False):
-                    for deeper in _list_dir(Path(e.path), budget) or []:
-                        if deeper.name.endswith(".toml"):
-                            found.append((Path(deeper.path), False))
-    return found, budget[0] < 0
-
-
-def _scan(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, list[Path]]], list[Issue]]:
-    """Files per collection and id, in load order (built-in first, then each user folder)."""
-    found: dict[str, dict[str, list[Path]]] = {c: {} for c in COLLECTIONS}
-    issues: list[Issue] = []
-    for i, root in enumerate(dirs):
-        problem = _folder_problem(root)
-        if problem:
-            issues.append(Issue(str(root), "", problem))
-            continue
-        files, overflow = _toml_files(root, [MAX_FOLDER_ENTRIES])
-        if overflow:
-            issues.append(
-                Issue(
-                    str(root),
-                    "",
-                    f"holds more than {MAX_FOLDER_ENTRIES:,} files and folders; a catalog folder holds "
-                    + ", ".join(f"{c}/" for c in COLLECTIONS)
-                    + " with one file per item",
-                )
-            )
-            continue
-        for path, in_place in files:
-            rel = path.relative_to(root)
-            if not in_place:
-                if i > 0:  # a user's stray file would be silently ignored: say so
-                    issues.append(
-                        Issue(
-                            str(path),
-                            "",
-                            "not in a catalog folder; put it in one of "
-                            + ", ".join(f"{c}/" for c in COLLECTIONS),
-                        )
-                    )
-                continue
-            item_id = path.stem
-            if not schema.ID_PATTERN.match(item_id):
-                issues.append(
-                    Issue(
-                        str(path),
-                        "id",
-                        f"{item_id!r} is not a lower-kebab id "
-                        "(lower-case letters, digits and dots, words joined by '-')",
-                    )
-                )
-                continue
-            found[rel.parts[0]].setdefault(item_id, []).append(path)
-    return found, issues
-
-
-def _parse(path: Path) -> tuple[dict[str, Any] | None, Issue | None]:
-    """One catalog file, read only if it is a regular file of at most 1 MB, parsed with bounds."""
-    try:
-        return load_toml_file(path, MAX_TOML_BYTES), None
-    except tomllib.TOMLDecodeError as err:
-        return None, Issue(str(path), "", f"malformed TOML: {err}")
-    except InputRefused as err:
-        return None, Issue(str(path), "", str(err))
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """A user's file overrides the built-in one key by key; tables merge, arrays are replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-_VALIDATORS: dict[str, Callable[[str, dict[str, Any], str], list[Issue]]] = {
-    "devices": lambda p, d, i: schema.validate_device(p, d),
-    "prices": schema.validate_prices,
-    "workloads": lambda p, d, i: schema.validate_workload(p, d),
-    "results": schema.validate_results,
-    "regions": lambda p, d, i: schema.validate_region(p, d),
-    "pue": lambda p, d, i: schema.validate_pue(p, d),
-    "assumptions": lambda p, d, i: schema.validate_assumptions(p, d),
-}
-
-
-def read_documents(
-    dirs: Sequence[Path],
-) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict[str, list[str]]]]:
-    """Parse, merge and validate every file; raise CatalogError listing every problem found."""
-    found, issues = _scan(dirs)
-    docs: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in COLLECTIONS}
-    files: dict[str, dict[str, list[str]]] = {c: {} for c in COLLECTIONS}
-    for collection, items in found.items():
-        for item_id, paths in sorted(items.items()):
-            merged: dict[str, Any] | None = {}
-            for path in paths:
-                doc, issue = _parse(path)
-                if issue:
-                    issues.append(issue)
-                    merged = None
-                    break
-                assert merged is not None
-                merged = _merge(merged, doc or {})
-            if merged is None:
-                continue
-            label = " + ".join(str(p) for p in paths)
-            file_issues = _VALIDATORS[collection](label, merged, item_id)
-            issues.extend(file_issues)
-            if not file_issues:
-                docs[collection][item_id] = merged
-                files[collection][item_id] = [str(p) for p in paths]
-    issues.extend(_cross_check(docs))
-    if issues:
-        raise CatalogError(issues)
-    return docs, files
-
-
-def _cross_check(docs: dict[str, dict[str, dict[str, Any]]]) -> list[Issue]:
-    issues = []
-    devices, workloads = docs["devices"], docs["workloads"]
-    for price_id in docs["prices"]:
-        if price_id not in devices:
-            issues.append(
-                Issue(f"prices/{price_id}.toml", "device", f"{price_id!r} is not a device in the catalog")
-            )
-    for workload_id, doc in docs["results"].items():
-        if workload_id not in workloads:
-            issues.append(
-                Issue(
-                    f"results/{workload_id}.toml",
-                    "workload",
-                    f"{workload_id!r} is not a workload in the catalog",
-                )
-            )
-        for i, row in enumerate(doc["result"]):
-            if row["device"] not in devices:
-                issues.append(
-                    Issue(
-                        f"results/{workload_id}.toml",
-                        f"result[{i}].device",
-                        f"{row['device']!r} is not a device in the catalog",
-                    )
-                )
-    return issues
-
-
-# -- value records -> frames ----------------------------------------------------------------------------
-
-
-def _walk_refs(doc: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, dict[str, Any]]]:
-    """Every table holding a `source` key, with its dotted path."""
-    for key, value in doc.items():
-        if key == "sources":
-            continue
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if "source" in value:
-                yield path, value
-            yield from _walk_refs({k: v for k, v in value.items() if isinstance(v, dict | list)}, path + ".")
-        elif isinstance(value, list):
-            for i, elem in enumerate(value):
-                if isinstance(elem, dict):
-                    yield from _walk_list(elem, f"{path}[{i}]")
-
-
-def _walk_list(elem: dict[str, Any], path: str) -> Iterable[tuple[str, dict[str, Any]]]:
-    if "source" in elem:
-        yield path, elem
-    yield from _walk_refs({k: v for k, v in elem.items() if isinstance(v, dict | list)}, path + ".")
-
-
-def _spec_for(collection: str, path: str) -> Quantity | None:
-    leaf = path.rsplit(".", 1)[-1]
-    if collection == "devices":
-        spec = schema.DEVICE_FIELDS.get(leaf)
-        if path == "server":
-            return Quantity("Reference server power", "power", "W")
-        return spec if isinstance(spec, Quantity) else None
-    if collection == "prices":
-        return schema.PRICE_PURCHASE if path.startswith("purchase") else schema.PRICE_CLOUD
-    if collection == "workloads":
-        spec = schema.WORKLOAD_FIELDS.get(leaf)
-        return spec if isinstance(spec, Quantity) else None
-    if collection == "results":
-        return schema.RESULT_POWER if leaf == "power" else schema.RESULT_THROUGHPUT
-    if collection == "regions":
-        spec = schema.REGION_FIELDS.get(leaf)
-        return spec if isinstance(spec, Quantity) else None
-    if collection == "pue":
-        return schema.PUE_FIELDS["pue"]  # type: ignore[return-value]
-    if collection == "assumptions":
-        return None  # kept as printed; explorer.calc converts to the unit it needs
-    return None
-
-
-def _provenance_rows(collection: str, item: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for path, rec in _walk_refs(doc):
-        if path == "server":
-            rec = {**rec, "value": rec.get("power")}
-        if "value" not in rec and "absent" not in rec:
-            continue  # a support level or deployment fact: no figure
-        spec = _spec_for(collection, path)
-        value, unit = rec.get("value"), rec.get("unit")
-        canonical_unit = ""
-        canonical = None
-        if spec is not None and unit in UNITS and isinstance(value, int | float):
-            canonical_unit = spec.canonical or (
-                "samples/s"
-                if UNITS[unit].dimension == "request_rate"
-                else "tokens/s"
-                if UNITS[unit].dimension == "token_rate"
-                else unit
-            )
-            canonical = convert(float(value), unit, canonical_unit)
-        refs = rec["source"] if isinstance(rec["source"], list) else [rec["source"]]
-        srcs = [doc["sources"][r] for r in refs]
-        rows.append(
-            {
-                "collection": collection,
-                "item": item,
-                "field": path,
-                "value": value if not isinstance(value, dt.date) else value.isoformat(),
-                "unit": unit,
-                "canonical_value": canonical,
-                "canonical_unit": canonical_unit,
-                "absent": rec.get("absent"),
-                "estimate": bool(rec.get("estimate", False)),
-                "method": rec.get("method"),
-                "note": rec.get("note"),
-                "as_of": rec.get("as_of"),
-                "source_key": ", ".join(refs),
-                "source_title": "; ".join(s["title"] for s in srcs),
-                "source_url": " ".join(s["url"] for s in srcs),
-                "source_published": ", ".join(str(s["published"]) for s in srcs if s.get("published"))
-                or None,
-                "retrieved": max(s["retrieved"] for s in srcs),
-            }
-        )
-    return rows
-
-
-def _num(doc: dict[str, Any], key: str, unit: str) -> float | None:
-    rec = doc.get(key)
-    if not isinstance(rec, dict) or "value" not in rec:
-        return None
-    return convert(float(rec["value"]), rec["unit"], unit)
-
-
-def _device_row(item: str, d: dict[str, Any]) -> dict[str, Any]:
-    bf16, fp16 = _num(d, "peak_bf16_dense", "TFLOPS"), _num(d, "peak_fp16_dense", "TFLOPS")
-    server = d.get("server") or {}
-    dep = d["deployment"]
-    power = d["power"]
-    row: dict[str, Any] = {
-        "id": item,
-        "name": d["name"],
-        "vendor": d["vendor"],
-        "kind": d["kind"],
-        "segment": d["segment"],
-        "form_factor": d["form_factor"],
-        "release_date": d["release"].get("value"),
-        "memory_gb": _num(d, "memory", "GB"),
-        "memory_bandwidth_gbps": _num(d, "memory_bandwidth", "GB/s"),
-        # BF16 where the device has it, else FP16 (e.g. T4): `peak_16bit_format` says which.
-        "peak_bf16_tflops": bf16 if bf16 is not None else fp16,
-        "peak_16bit_format": "bf16" if bf16 is not None else ("fp16" if fp16 is not None else None),
-        "peak_fp16_tflops": fp16,
-        "peak_int8_tops": _num(d, "peak_int8_dense", "TOPS"),
-        "peak_fp8_tflops": _num(d, "peak_fp8_dense", "TFLOPS"),
-        "on_chip_memory_mb": _num(d, "on_chip_memory", "MB"),
-        "power_w": _num(d, "power", "W"),
-        "power_basis": power.get("basis"),
-        "power_boundary": power.get("boundary"),
-        "power_estimated": bool(power.get("estimate", False)),
-        "server_system": server.get("system"),
-        "server_devices": server.get("devices"),
-        "server_power_w": convert(float(server["power"]), server["unit"], "W") if server else None,
-        "server_power_basis": server.get("basis"),
-        "cloud_available": dep["cloud"]["available"],
-        "cloud_providers": list(dep["cloud"].get("providers", [])),
-        "cloud_instances": list(dep["cloud"].get("instances", [])),
-        "bare_metal_available": dep["bare_metal"]["available"],
-        "bare_metal_vendors": list(dep["bare_metal"].get("vendors", [])),
-        "bare_metal_vendor_count": len(dep["bare_metal"].get("vendors", [])),
-        "edge_available": dep["edge"]["available"],
-        "cloud_note": dep["cloud"].get("note"),
-        "bare_metal_note": dep["bare_metal"].get("note"),
-        "edge_note": dep["edge"].get("note"),
-    }
-    for fw in schema.FRAMEWORKS:
-        row[fw] = d["frameworks"][fw]["support"]
-    return row
-
-
-def _source_cols(doc: dict[str, Any], ref: str | list[str]) -> dict[str, Any]:
-    refs = ref if isinstance(ref, list) else [ref]
-    srcs = [doc["sources"][r] for r in refs]
-    return {
-        "source_title": "; ".join(s["title"] for s in srcs),
-        "source_url": " ".join(s["url"] for s in srcs),
-        "retrieved": max(s["retrieved"] for s in srcs),
-    }
 
 
 def build_catalog(
@@ -539,6 +199,7 @@ def build_catalog(
                     "estimate": bool(p.get("estimate", False)),
                     "note": row.get("note") or p.get("note"),
                     **_source_cols(d, p["source"]),
+                    **_price_bases(d, row),
                 }
             )
         purchase = d.get("purchase")
@@ -575,6 +236,11 @@ def build_catalog(
                 "peak_activations_per_request": _num(d, "peak_activations_per_request", "count"),
                 "input_tokens_per_request": _num(d, "input_tokens_per_request", "count"),
                 "output_tokens_per_request": _num(d, "output_tokens_per_request", "count"),
+                "active_parameters": _num(d, "active_parameters", "count"),
+                "layers": _num(d, "layers", "count"),
+                "attention_heads": _num(d, "attention_heads", "count"),
+                "kv_heads": _num(d, "kv_heads", "count"),
+                "head_dim": _num(d, "head_dim", "count"),
             }
         )
     workloads = pd.DataFrame(workload_rows)
@@ -616,6 +282,10 @@ def build_catalog(
                     "power_boundary": pw.get("boundary"),
                     "note": row.get("note"),
                     "comparable": bool(row.get("comparable", True)),
+                    "result_id": row.get("id"),
+                    "ttft_limit_ms": _num(row, "ttft_limit", "ms"),
+                    "tpot_limit_ms": _num(row, "tpot_limit", "ms"),
+                    "latency_limit_ms": _num(row, "latency_limit", "ms"),
                     "why_not_comparable": row.get("why_not_comparable"),
                     **_source_cols(d, t["source"]),
                 }
@@ -660,36 +330,10 @@ def build_catalog(
         provenance=pd.DataFrame(prov),
         documents=docs,
         files=files,
+        api_prices=pd.DataFrame(_api_rows(docs["apis"]), columns=_API_COLS),
+        market=pd.DataFrame(_market_rows(docs["market"]), columns=_MARKET_COLS),
+        assumptions=assumptions_frame(docs["assumptions"]),
     )
-
-
-_CLOUD_COLS = [
-    "device_id",
-    "provider",
-    "instance",
-    "region",
-    "chips",
-    "price_usd_per_hour",
-    "price_usd_per_chip_hour",
-    "as_of",
-    "estimate",
-    "note",
-    "source_title",
-    "source_url",
-    "retrieved",
-]
-_PURCHASE_COLS = [
-    "device_id",
-    "price_usd",
-    "unit_sold",
-    "as_of",
-    "estimate",
-    "method",
-    "note",
-    "source_title",
-    "source_url",
-    "retrieved",
-]
 
 
 def _fingerprint(dirs: Sequence[Path]) -> tuple[Any, ...]:
@@ -732,4 +376,17 @@ def load_catalog(
     return _load_cached(resolved, _fingerprint(resolved))
 
 
-__all__ = ["Catalog", "CatalogError", "Issue", "default_catalog_dir", "load_catalog", "read_documents"]
+__all__ = [
+    "COLLECTIONS",
+    "MAX_FOLDER_ENTRIES",
+    "USER_CATALOG_ENV",
+    "Catalog",
+    "CatalogError",
+    "Issue",
+    "build_catalog",
+    "default_catalog_dir",
+    "jsonable",
+    "load_catalog",
+    "merge_documents",
+    "read_documents",
+]

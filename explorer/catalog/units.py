@@ -55,11 +55,17 @@ _UNITS = [
     Unit("USD/hour", "money_per_hour", 1.0),
     Unit("USD/day", "money_per_day", 1.0),
     Unit("USD/year", "money_per_year", 1.0),
+    # a serverless API's price per token, base USD per million tokens
+    Unit("USD/Mtoken", "token_price", 1.0),
+    Unit("USD/ktoken", "token_price", 1e3),
     # durations, base day
     Unit("days", "duration", 1.0),
     Unit("weeks", "duration", 7.0),
     Unit("months", "duration", 365.25 / 12),
     Unit("years", "duration", 365.25),
+    # latency (a result's bounds: time to first token, time per output token), base ms
+    Unit("ms", "latency", 1.0),
+    Unit("s", "latency", 1e3),
     Unit("USD/kWh", "energy_price", 1.0),
     Unit("USD/MWh", "energy_price", 1e-3),
     Unit("cents/kWh", "energy_price", 1e-2),

@@ -157,6 +157,7 @@ def requests_per_s(x: Any) -> str:
 ENERGY_KWH = ((1.0, "kWh"), (1e3, "MWh"), (1e6, "GWh"), (1e9, "TWh"))
 POWER_KW = ((1e-3, "W"), (1.0, "kW"), (1e3, "MW"), (1e6, "GW"))
 CO2_TONNES = ((1e-6, "g"), (1e-3, "kg"), (1.0, "t"))
+MEMORY_GB = ((1e-3, "MB"), (1.0, "GB"), (1e3, "TB"))
 
 
 def _unit_ladder(x: Any, ladder: tuple[tuple[float, str], ...], zero: str) -> str:
@@ -193,6 +194,11 @@ def power_w(x: Any) -> str:
 def co2_tonnes(x: Any) -> str:
     """CO2 given in tonnes: "0.31 kg", "166 kg", "4.12 t", "1,230 t" (never "0 t" for a non-zero mass)."""
     return _unit_ladder(x, CO2_TONNES, "kg")
+
+
+def memory_gb(x: Any) -> str:
+    """Memory or weights given in GB (decimal): "6.4 MB", "25.6 MB", "141 GB", "1.5 TB"."""
+    return _unit_ladder(x, MEMORY_GB, "GB")
 
 
 # -- shares, odds, time ---------------------------------------------------------------------------------
@@ -287,8 +293,15 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
     s = result.scenario
     both = bool(result.best_gpu and result.best_accelerator)
     devices = count(o.devices_needed)
+    low = getattr(o, "devices_min", None)
+    if low is not None and low != o.devices_needed:  # a cloud fleet that follows the day
+        devices = f"{devices} peak, {count(o.devices_average)} avg, {count(low)} min"
     if o.training_devices:
-        devices += f" + {plural(o.training_devices, 'GPU')}"
+        trainer = result.option(o.training_device_id) if getattr(o, "training_device_id", None) else None
+        devices += f" + {count(o.training_devices)} {trainer.name if trainer else 'devices'} training"
+    if getattr(o, "servers", None) is not None:  # bare metal: whole servers, spares included, in racks
+        racks = getattr(o, "racks", None)
+        devices += f" in {plural(o.servers, 'server')}" + (f", {plural(racks, 'rack')}" if racks else "")
     figs = [
         ("devices", devices),
         (f"total, {years(s.horizon_years)}", usd(o.tco_usd)),
@@ -344,6 +357,14 @@ def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dic
             "device": o.name if by == "name" else o.device_id,
             "kind": "GPU" if o.kind == "gpu" else "accelerator",
             "devices": count(o.devices_needed) if ok else DASH,
+        }
+        if getattr(result.scenario, "deployment", None) == "bare-metal":  # a plan one could order from
+            row |= {
+                "servers": count(getattr(o, "servers", None)) if ok else DASH,
+                "racks": count(getattr(o, "racks", None)) if ok else DASH,
+                "provisioned": _or_unpublished(o.provisioned_power_kw, power_kw) if ok else DASH,
+            }
+        row |= {
             "throughput": ("m " if o.throughput_measured else "e ") + number(o.throughput_per_device_rps),
             "total": usd(o.tco_usd),
         }

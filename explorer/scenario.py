@@ -14,270 +14,82 @@ intensity, the deployment's PUE, the sourced engineer-day cost); ``explorer.calc
 from __future__ import annotations
 
 import json
-import math
-import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields, make_dataclass, replace
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from . import fmt
-from .catalog.schema import DEPLOYMENTS, FRAMEWORKS
-
-FRAMEWORK_LABELS = {
-    "tensorflow": "TensorFlow",
-    "pytorch": "PyTorch",
-    "jax": "JAX",
-    "cuda": "CUDA custom kernels",
-    "onnx": "ONNX",
-    "huggingface": "Hugging Face",
-}
-DEPLOYMENT_LABELS = {"cloud": "Cloud", "bare-metal": "Bare metal", "edge": "Edge"}
-CLOUD_MARKETS = ("major-clouds", "any-provider")
-MARKET_LABELS = {"major-clouds": "Major clouds", "any-provider": "Any provider"}
-VOLUME_EXAMPLES = "50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"
-#: The clouds whose list prices count under cloud_market = "major-clouds".
-MAJOR_CLOUDS = ("AWS", "Google Cloud", "Microsoft Azure", "Oracle Cloud Infrastructure")
-
-
-class ScenarioError(ValueError):
-    """A scenario value that is not allowed: names the field, the value, and what is allowed.
-
-    The message is one line: a value with line breaks or control characters is shown escaped, a long
-    one shortened, a huge integer by its number of digits.
-    """
-
-    def __init__(self, field_name: str, value: Any, allowed: str):
-        self.field = field_name
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{shown_value(field_name, 300)}: {shown_value(value)} is not allowed; {allowed}")
-
-
-class Described(str):
-    """Text that describes a value rather than being one (``malformed JSON (...)``): shown whole."""
-
-
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def shown_value(value: Any, limit: int = 80) -> str:
-    """A value as an error message shows it: on one line, at most about `limit` characters."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-        return f"a number of about {int(value.bit_length() * 0.30103) + 1:,} digits"
-    if isinstance(value, Described):
-        return _UNPRINTABLE.sub("?", value)
-    if isinstance(value, str):
-        text = value if value.strip() and not _UNPRINTABLE.search(value) else repr(value)
-    else:
-        try:
-            text = repr(value)
-        except (RecursionError, ValueError):
-            text = f"a {type(value).__name__} too large to show"
-        text = _UNPRINTABLE.sub("?", text)
-    if len(text) > limit:
-        text = f"{text[: limit - 20]}... ({len(text):,} characters)"
-    return text
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """What one scenario field is: read from the dataclass metadata, never typed twice."""
-
-    name: str
-    label: str
-    doc: str
-    unit: str
-    kind: str  # "float" | "int" | "choice" | "id" | "mix"
-    default: Any
-    bounds: tuple[float, float] | None = None
-    choices: tuple[str, ...] = ()
-    scale: str = "linear"  # "log" for request volume
-    group: str = "main"  # "main" controls, or "assumptions"
-    from_catalog: str = ""  # where a None default comes from
-    human_count: bool = False  # text may be written as 50M, 2.5 B, 1e9, 200k, 1,000,000 (parse_volume)
-    #: How each choice (or each part of a mix) reads for people: ((value, label), ...); unlisted: the value.
-    choice_labels: tuple[tuple[str, str], ...] = ()
-    #: A slider's step; None: 0.01 of a decade on a log scale, else 0.05 up to a bound of 1, else 0.1.
-    step: float | None = None
-    #: The figure in words under the control: value -> text (HTML-safe), e.g. "quarterly (4 per year)".
-    readout: Callable[[Any], str] | None = None
-    #: For a human count: a text box beside the slider, (placeholder, tooltip); empty: none.
-    typed: tuple[str, str] = ()
-    #: For a human count: how it may be written, as the error message says; empty: a generic list.
-    examples: str = ""
-    #: For an "id": the catalog table (a `Catalog` attribute with an ``id`` column) the ids come from.
-    ids: str = ""
-    #: For an "id" whose default is None: the label of the choice that means none (e.g. "(none)").
-    none_choice: str = ""
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    def label_of(self, choice: str) -> str:
-        """How one choice reads for people ("Bare metal" for bare-metal)."""
-        return dict(self.choice_labels).get(choice, choice)
-
-    @property
-    def slider_step(self) -> float:
-        if self.step is not None:
-            return self.step
-        if self.scale == "log":
-            return 0.01
-        return 0.05 if self.bounds is not None and self.bounds[1] <= 1 else 0.1
-
-    def describe_allowed(self) -> str:
-        if self.kind == "choice":
-            return "allowed: " + ", ".join(self.choices)
-        if self.kind == "mix":
-            return (
-                "allowed: non-negative weights for "
-                + ", ".join(self.choices)
-                + ", not all zero, e.g. pytorch=0.6,onnx=0.4"
-            )
-        if self.kind == "id":
-            return "allowed: an id from the catalog" + (", or empty for none" if self.default is None else "")
-        assert self.bounds is not None
-        lo, hi = self.bounds
-        allowed = f"allowed: a number from {_num(lo)} to {_num(hi)} {self.unit}".rstrip()
-        if self.human_count:
-            examples = self.examples or "1000, 2.5k, 1,000,000 or 1M"
-            allowed += f", written like {examples}"
-        return allowed
-
-
-def _num(x: float) -> str:
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
-        return f"{x:,.0f}" if abs(x) >= 1e6 else f"{x:g}"
-    return f"{x:g}"
-
-
-def _f(
-    default: Any,
-    label: str,
-    doc: str,
-    unit: str,
-    kind: str = "float",
-    *,
-    bounds: tuple[float, float] | None = None,
-    choices: tuple[str, ...] = (),
-    scale: str = "linear",
-    group: str = "main",
-    from_catalog: str = "",
-    human_count: bool = False,
-    **presentation: Any,
-) -> Any:
-    """A scenario field; `presentation` takes FieldSpec's other fields (choice_labels, step, readout, ...)."""
-    meta = {
-        "human_count": human_count,
-        "label": label,
-        "doc": doc,
-        "unit": unit,
-        "kind": kind,
-        "bounds": bounds,
-        "choices": choices,
-        "scale": scale,
-        "group": group,
-        "from_catalog": from_catalog,
-        **presentation,
-    }
-    if isinstance(default, dict):
-        frozen = dict(default)
-        return field(default_factory=lambda: FrameworkMix.of(frozen), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-class _Shares:
-    """Shares of the team's model code per framework, normalised to sum to 1.
-
-    One float field per framework of `FRAMEWORKS` (declared in ``explorer.catalog.schema``), 0 by default:
-    `FrameworkMix` is this class made a frozen dataclass with those fields, below.
-    """
-
-    @classmethod
-    def of(
-        cls, weights: Mapping[str, Any] | FrameworkMix | str, field_name: str = "framework_mix"
-    ) -> FrameworkMix:
-        """From weights per framework (a mapping, or text as `parse` takes it), normalised to shares.
-
-        Weights may be any non-negative finite numbers, however large: they are scaled by the largest
-        before summing, so ``pytorch=1e308,jax=1e308`` is half and half, not an overflow to nothing.
-        """
-        if isinstance(weights, FrameworkMix):
-            weights = weights.as_dict()
-        if isinstance(weights, str):
-            return cls.parse(weights, field_name)
-        if not isinstance(weights, Mapping):
-            raise ScenarioError(field_name, weights, FIELD_SPECS["framework_mix"].describe_allowed())
-        clean: dict[str, float] = {}
-        for name, w in weights.items():
-            if name not in FRAMEWORKS:
-                raise ScenarioError(f"{field_name}.{name}", w, "allowed frameworks: " + ", ".join(FRAMEWORKS))
-            try:
-                value = float(w)
-            except (TypeError, ValueError, OverflowError):
-                raise ScenarioError(
-                    f"{field_name}.{name}", w, "allowed: a non-negative finite number, e.g. 0.6"
-                ) from None
-            if isinstance(w, bool) or not math.isfinite(value) or value < 0:
-                raise ScenarioError(f"{field_name}.{name}", w, "allowed: a non-negative finite number")
-            clean[name] = value
-        largest = max(clean.values(), default=0.0)
-        if largest <= 0:
-            raise ScenarioError(field_name, dict(weights), "the shares must not all be zero")
-        if largest <= 1.0 and abs(math.fsum(clean.values()) - 1.0) < 1e-9:
-            return cls(**clean)  # already shares: keep them bit for bit (lossless round trips)
-        # Scale by the largest first: the sum of the scaled weights lies in [1, len(FRAMEWORKS)], so it
-        # cannot overflow (1e308 + 1e308 is inf) nor underflow, and every share is finite.
-        scaled = {k: v / largest for k, v in clean.items()}
-        total = math.fsum(scaled.values())
-        return cls(**{k: v / total for k, v in scaled.items()})
-
-    @classmethod
-    def parse(cls, text: str, field_name: str = "framework_mix") -> FrameworkMix:
-        """``pytorch=0.6,onnx=0.4`` (weights; normalised). ``pytorch`` alone means all PyTorch."""
-        weights: dict[str, Any] = {}
-        for part in filter(None, (p.strip() for p in str(text).split(","))):
-            name, sep, w = part.partition("=")
-            if not sep:
-                name, sep, w = part.partition(":")
-            name = name.strip().lower()
-            if name in weights:
-                raise ScenarioError(f"{field_name}.{name}", text, "each framework may appear once")
-            weights[name] = w.strip() if sep else 1.0
-        return cls.of(weights, field_name)
-
-    def as_dict(self) -> dict[str, float]:
-        return {name: getattr(self, name) for name in FRAMEWORKS}
-
-    def __str__(self) -> str:
-        """Lossless text, as the CLI and URLs take it: ``pytorch=0.75,jax=0.25``."""
-        return ",".join(f"{k}={v!r}" for k, v in self.as_dict().items() if v > 0)
-
-    def label(self) -> str:
-        """For people: ``PyTorch 75 %, JAX 25 %``."""
-        return ", ".join(f"{FRAMEWORK_LABELS[k]} {v:.0%}" for k, v in self.as_dict().items() if v > 0)
-
-    def __iter__(self) -> Iterator[tuple[str, float]]:
-        return iter(self.as_dict().items())
-
-
-FrameworkMix = make_dataclass(
-    "FrameworkMix",
-    [(name, float, 0.0) for name in FRAMEWORKS],
-    bases=(_Shares,),
-    frozen=True,
+from .catalog.schema import COMPUTE_PRECISIONS, DEPLOYMENTS, FRAMEWORKS
+from .scenario_fields import (
+    CLOUD_MARKETS,
+    CLOUD_PRICINGS,
+    CUSTOM_KIND_LABELS,
+    CUSTOM_KINDS,
+    CUSTOM_WORKLOAD,
+    DEPLOYMENT_LABELS,
+    FRAMEWORK_LABELS,
+    LATENCY_TARGET_LABELS,
+    LATENCY_TARGETS,
+    MAJOR_CLOUDS,
+    MARKET_LABELS,
+    PARAMETER_EXAMPLES,
+    PRICING_LABELS,
+    SERVING_PRECISION_LABELS,
+    SERVING_PRECISIONS,
+    VOLUME_EXAMPLES,
+    Described,
+    FieldSpec,
+    FrameworkMix,
+    ScenarioError,
+    shown_value,
 )
-FrameworkMix.__module__, FrameworkMix.__doc__ = __name__, _Shares.__doc__
+from .scenario_fields import WHEN_CUSTOM as _CUSTOM
+from .scenario_fields import WHEN_CUSTOM_LATENCY as _CUSTOM_LATENCY
+from .scenario_fields import WHEN_CUSTOM_LLM as _CUSTOM_LLM
+from .scenario_fields import WHEN_CUSTOM_OTHER as _CUSTOM_OTHER
+from .scenario_fields import declare as _f
+from .scenario_fields import parameters_readout as _parameters_readout
+from .scenario_fields import sites_readout as _sites_readout
+from .scenario_fields import volume_readout as _volume_readout
+from .scenario_parse import check_value as _check
+from .scenario_parse import from_query_lenient, known_ids, parse_text, parse_volume
+from .scenario_parse import to_text as _to_text
 
-
-def _volume_readout(v: float) -> str:
-    return f"<b>{fmt.volume(v)}</b> requests/day"
-
-
-def _sites_readout(v: float) -> str:
-    return f"{fmt.count(v)} sites"
+#: Re-exported: ``from explorer.scenario import ...`` keeps working for every name that moved.
+__all__ = [
+    "CLOUD_MARKETS",
+    "CLOUD_PRICINGS",
+    "COMPUTE_PRECISIONS",
+    "CUSTOM_KINDS",
+    "CUSTOM_KIND_LABELS",
+    "CUSTOM_WORKLOAD",
+    "DEPLOYMENTS",
+    "DEPLOYMENT_LABELS",
+    "FIELD_SPECS",
+    "FRAMEWORKS",
+    "FRAMEWORK_LABELS",
+    "LATENCY_TARGETS",
+    "LATENCY_TARGET_LABELS",
+    "MAJOR_CLOUDS",
+    "MARKET_LABELS",
+    "PARAMETER_EXAMPLES",
+    "PRICING_LABELS",
+    "SERVING_PRECISIONS",
+    "SERVING_PRECISION_LABELS",
+    "SPECS",
+    "VOLUME_EXAMPLES",
+    "Described",
+    "FieldSpec",
+    "FrameworkMix",
+    "Scenario",
+    "ScenarioError",
+    "from_query_lenient",
+    "known_ids",
+    "parse_text",
+    "parse_volume",
+    "shown_value",
+]
 
 
 @dataclass(frozen=True)
@@ -310,6 +122,170 @@ class Scenario:
         "",
         "id",
         ids="workloads",
+        extra_ids=((CUSTOM_WORKLOAD, "Your model…"),),
+    )
+    custom_name: str = _f(
+        "My model",
+        "Model name",
+        "Your model's name, as the page and the report show it",
+        "",
+        "text",
+        max_length=60,
+        visible_when=(_CUSTOM,),
+    )
+    custom_kind: str = _f(
+        "llm",
+        "Model type",
+        "What one request to your model is: an LLM's input and output tokens, or (any other model) a "
+        "compute and memory-traffic figure per request",
+        "",
+        "choice",
+        choices=CUSTOM_KINDS,
+        choice_labels=tuple(CUSTOM_KIND_LABELS.items()),
+        visible_when=(_CUSTOM,),
+    )
+    custom_parameters: float = _f(
+        13e9,
+        "Parameters",
+        "Your model's total parameters (all experts of a mixture-of-experts model): they set the memory "
+        "its weights need",
+        "parameters",
+        bounds=(1e6, 1e13),
+        scale="log",
+        human_count=True,
+        examples=PARAMETER_EXAMPLES,
+        readout=_parameters_readout,
+        typed=("or type: 13B, 47 B, 340M", "Type the parameter count and press Enter: 13B, 47 B, 340M"),
+        visible_when=(_CUSTOM,),
+    )
+    custom_active_parameters: float | None = _f(
+        None,
+        "Active parameters",
+        "For a mixture-of-experts model: the parameters one token runs through (e.g. 13B of a 47B model); "
+        "they set the compute per token (empty: all of them, a dense model)",
+        "parameters",
+        bounds=(1e6, 1e13),
+        scale="log",
+        human_count=True,
+        examples=PARAMETER_EXAMPLES,
+        at_most="custom_parameters",
+        empty_means="all: a dense model",
+        visible_when=(_CUSTOM,),
+    )
+    custom_precision: str = _f(
+        "bf16",
+        "Native precision",
+        "The number format your model's weights and maths run in as built: what the precision choice "
+        "'auto' means for it",
+        "",
+        "choice",
+        choices=COMPUTE_PRECISIONS,
+        choice_labels=tuple((p, p.upper()) for p in COMPUTE_PRECISIONS),
+        visible_when=(_CUSTOM,),
+    )
+    custom_layers: float | None = _f(
+        None,
+        "Layers",
+        "Transformer layers (num_hidden_layers in the model's config.json); they set the KV cache per "
+        "token (empty: estimated from the active parameters)",
+        "layers",
+        bounds=(1.0, 1000.0),
+        whole=True,
+        empty_means="estimated",
+        visible_when=_CUSTOM_LLM,
+    )
+    custom_kv_heads: float | None = _f(
+        None,
+        "KV heads",
+        "Key-value heads per layer (num_key_value_heads in config.json; equal to the attention heads "
+        "without grouped-query attention) (empty: 8, as the catalog's Llama models)",
+        "heads",
+        bounds=(1.0, 1024.0),
+        whole=True,
+        empty_means="8, as Llama",
+        visible_when=_CUSTOM_LLM,
+    )
+    custom_gflop_per_request: float | None = _f(
+        None,
+        "Compute per request",
+        "Floating-point operations one request takes (2 per multiply-accumulate), e.g. from "
+        "torch.utils.flop_counter",
+        "GFLOP",
+        bounds=(1e-3, 1e9),
+        required_when_shown="a model other than an LLM needs its compute per request",
+        visible_when=_CUSTOM_OTHER,
+    )
+    custom_traffic_mb_per_request: float | None = _f(
+        None,
+        "Memory traffic per request",
+        "Bytes one request moves to and from device memory (empty: the weights read once per batch of "
+        "32 requests, activations not counted: a lower bound)",
+        "MB",
+        bounds=(1e-3, 1e9),
+        empty_means="estimated",
+        visible_when=_CUSTOM_OTHER,
+    )
+    precision: str = _f(
+        "auto",
+        "Precision",
+        "For an LLM: the number format the deployment keeps its weights in and runs its maths at (the "
+        "workload's own by default). Where a device publishes no peak for an 8- or 4-bit format, its maths "
+        "run at the next wider peak it publishes (weight-only quantization); BF16 needs a 16-bit peak, and a "
+        "device without one is unavailable. Other workloads ignore it",
+        "",
+        "choice",
+        choices=SERVING_PRECISIONS,
+        choice_labels=tuple(SERVING_PRECISION_LABELS.items()),
+    )
+    input_tokens: float | None = _f(
+        None,
+        "Input tokens",
+        "For an LLM: prompt tokens per request (empty: the workload's sourced figure). Other "
+        "workloads ignore it",
+        "tokens",
+        bounds=(1.0, 1e6),
+        whole=True,
+        empty_means="the workload's figure",
+    )
+    output_tokens: float | None = _f(
+        None,
+        "Output tokens",
+        "For an LLM: generated tokens per request (empty: the workload's sourced figure). Other "
+        "workloads ignore it",
+        "tokens",
+        bounds=(1.0, 1e6),
+        whole=True,
+        empty_means="the workload's figure",
+    )
+    latency_target: str = _f(
+        "batch",
+        "Latency target",
+        "For an LLM: what each user must get. Batch: no per-user bound (the Offline capacity); server and "
+        "interactive chat: MLPerf Inference's Llama 3.1 8B Server and Interactive bounds (time per output "
+        "token 100 ms and 30 ms, first token within 2 s and 0.5 s); custom: the two figures below. The "
+        "capacity is the largest batch that meets it. Other workloads ignore it",
+        "",
+        "choice",
+        choices=(*LATENCY_TARGETS, "custom"),
+        choice_labels=tuple(LATENCY_TARGET_LABELS.items()),
+    )
+    tokens_per_s_per_user: float | None = _f(
+        None,
+        "Tokens/s per user",
+        "For a custom latency target: the output tokens per second each user must see (empty: no bound)",
+        "tokens/s",
+        bounds=(0.1, 10_000.0),
+        empty_means="no bound",
+        visible_when=_CUSTOM_LATENCY,
+    )
+    ttft_s: float | None = _f(
+        None,
+        "Time to first token",
+        "For a custom latency target: the most a user waits for the first token (empty: no bound)",
+        "s",
+        bounds=(0.001, 600.0),
+        empty_means="no bound",
+        visible_when=_CUSTOM_LATENCY,
     )
     current_device: str | None = _f(
         None,
@@ -382,13 +358,51 @@ class Scenario:
         choice_labels=tuple(MARKET_LABELS.items()),
         group="assumptions",
     )
+    cloud_pricing: str = _f(
+        "1-year",
+        "Cloud pricing",
+        "How cloud capacity is paid for. The fleet follows the daily load curve; a 1- or 3-year commitment "
+        "(reservation, savings plan, committed-use discount) covers the base and on-demand the rest, in "
+        "the cheapest mix; on-demand pays by the hour for what runs; spot is capacity the provider may "
+        "reclaim at any moment, for batch work only. Default 1-year: teams at scale commit (CoreWeave's "
+        "backlog is 96-98 % take-or-pay contracts; 1-year H100 commitments run 30-40 % below on-demand), "
+        "and one year does not lock a fleet into a device generation past its successor",
+        "",
+        "choice",
+        choices=CLOUD_PRICINGS,
+        choice_labels=tuple(PRICING_LABELS.items()),
+        group="assumptions",
+    )
     training_share: float = _f(
         0.0,
         "Training share",
-        "Share of the compute that is training rather than inference (training runs on "
-        "GPUs; with accelerators for inference that is the hybrid plan)",
+        "Share of the compute that is training rather than inference (it runs on devices that train: "
+        "its elastic share in the serving fleet's troughs, the rest on a dedicated fleet of the cheapest "
+        "device that trains; a dedicated fleet of the other kind is the hybrid plan)",
         "fraction",
         bounds=(0.0, 0.95),
+        group="assumptions",
+    )
+    elastic_training_share: float = _f(
+        0.3,
+        "Elastic training",
+        "Share of the training that is preemptible and checkpointed, so it can run in the troughs of an "
+        "inference fleet of a device that trains (at the catalog's elastic_training_efficiency); the rest "
+        "runs on a dedicated fleet of the cheapest device that trains. Default: an estimate with its method "
+        "in catalog/assumptions/training.toml (elastic_training_share)",
+        "fraction",
+        bounds=(0.0, 1.0),
+        group="assumptions",
+    )
+    spare_servers: float = _f(
+        1.0,
+        "Spare servers",
+        "Bare metal: whole servers bought beyond those the peak needs, so the fleet carries the peak with "
+        "that many servers down (N+1 redundancy: 1; 0 for none). Default: N+1, the usual redundancy level "
+        "(catalog/assumptions/servers.toml, spare_servers)",
+        "servers",
+        bounds=(0.0, 100.0),
+        step=1.0,
         group="assumptions",
     )
     horizon_years: float = _f(
@@ -460,6 +474,19 @@ class Scenario:
         for spec in SPECS:
             value = getattr(self, spec.name)
             object.__setattr__(self, spec.name, _check(spec, value))
+        values = {spec.name: getattr(self, spec.name) for spec in _RELATED}
+        for spec in _RELATED:  # what one field allows given the others, as declared
+            value = values[spec.name]
+            if value is None and spec.required_when_shown and spec.shown(values):
+                raise ScenarioError(
+                    spec.name, Described("empty"), f"{spec.required_when_shown}; " + spec.describe_allowed()
+                )
+            bound = values.get(spec.at_most) if spec.at_most else None
+            if value is not None and bound is not None and value > bound:
+                other = FIELD_SPECS[spec.at_most]
+                shown = fmt.volume(bound) if other.human_count else _to_text(bound)
+                mine = Described(fmt.volume(value)) if spec.human_count else value
+                raise ScenarioError(spec.name, mine, f"allowed: at most the {other.label.lower()} ({shown})")
 
     # -- conversions --------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -527,143 +554,6 @@ class Scenario:
         return replace(self, **changes)
 
 
-def _to_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def parse_text(spec: FieldSpec, text: str) -> Any:
-    """Parse one field from text (a CLI flag or a URL query value)."""
-    text = str(text).strip()
-    if spec.kind == "mix":
-        return FrameworkMix.parse(text, spec.name)
-    if spec.kind in ("choice", "id"):
-        return text
-    if text == "" and spec.default is None:
-        return None
-    if spec.human_count:
-        return parse_volume(text, spec.name, check_bounds=False)
-    if len(text) > _MAX_NUMBER_TEXT:
-        raise ScenarioError(spec.name, text, spec.describe_allowed())
-    try:
-        return float(text.replace("_", ""))
-    except ValueError:
-        raise ScenarioError(spec.name, text, spec.describe_allowed()) from None
-
-
-_MAX_NUMBER_TEXT = 64
-_VOLUME_MULTIPLIERS = {
-    "": 1.0,
-    "k": 1e3,
-    "thousand": 1e3,
-    "m": 1e6,
-    "mn": 1e6,
-    "mio": 1e6,
-    "million": 1e6,
-    "b": 1e9,
-    "bn": 1e9,
-    "g": 1e9,
-    "billion": 1e9,
-    "t": 1e12,
-    "tn": 1e12,
-    "trillion": 1e12,
-}
-_VOLUME = re.compile(
-    r"(?P<number>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:e[+-]?\d+)?|[+-]?\.\d+(?:e[+-]?\d+)?)"
-    r"(?: ?(?P<suffix>thousand|million|billion|trillion|mio|mn|bn|tn|[kmbgt])(?![a-z]))?"
-    r"(?: ?requests?)?(?: ?(?:/ ?day|per day|a day))?",
-    re.IGNORECASE,
-)
-
-
-def parse_volume(text: str | float, field_name: str = "requests_per_day", check_bounds: bool = True) -> float:
-    """A count as people write it: ``"50M"``, ``"50 M"``, ``"2.5 B"``, ``"1e9"``, ``"200k"``, ``"1,000,000"``.
-
-    The one parser for typed request volumes: the CLI's ``--requests-per-day`` and ``--edge-sites``,
-    scenario files, links and the app's typed field all use it. Accepted, case-insensitively:
-
-    - a plain number: ``100000000``, ``1e8``, ``2.5e9``, ``1_000_000``, ``1,000,000`` (commas only as
-      thousands separators: ``2,5 M`` is refused, since a decimal comma is ambiguous);
-    - a number and a multiplier, with or without a space: ``k``/``thousand`` (10^3),
-      ``M``/``mn``/``million`` (10^6; a lower-case ``m`` means million here, never milli),
-      ``B``/``bn``/``G``/``billion`` (10^9), ``T``/``trillion`` (10^12), as `explorer.fmt.volume`
-      writes them (``50 M``, ``2.5 B``);
-    - optionally followed by ``requests/day``, ``/day`` or ``per day``.
-
-    Returns the number as a float. Raises `ScenarioError` naming `field_name`, the text and what is
-    allowed, with examples; with `check_bounds` (the default) a value outside the field's bounds is
-    refused too.
-    """
-    spec = FIELD_SPECS.get(field_name)
-    allowed = (
-        spec.describe_allowed()
-        if spec is not None and spec.bounds is not None
-        else f"allowed: a number, written like {VOLUME_EXAMPLES}"
-    )
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        value = float(text)
-    else:
-        raw = str(text)
-        if len(raw) > _MAX_NUMBER_TEXT:
-            raise ScenarioError(field_name, raw, allowed)
-        clean = re.sub(r"(?<=\d)_(?=\d)", "", re.sub(r"\s+", " ", raw).strip())  # 1_000_000
-        m = _VOLUME.fullmatch(clean)
-        if m is None:
-            try:  # nan, inf, infinity: say why they are refused
-                finite = math.isfinite(float(clean))
-            except ValueError:
-                finite = True
-            if not finite:
-                raise ScenarioError(field_name, raw, "not a finite number; " + allowed)
-            if re.search(r"\d,\d{1,2}(?!\d)", clean):
-                allowed = "a decimal comma is not read (write 2.5 M, not 2,5 M); " + allowed
-            raise ScenarioError(field_name, raw, allowed)
-        number = m.group("number").replace(",", "")
-        value = float(number) * _VOLUME_MULTIPLIERS[(m.group("suffix") or "").lower()]
-    if not math.isfinite(value):
-        raise ScenarioError(field_name, text, "not a finite number; " + allowed)
-    if check_bounds and spec is not None and spec.bounds is not None:
-        lo, hi = spec.bounds
-        if not lo <= value <= hi:
-            raise ScenarioError(field_name, text, allowed)
-    return value
-
-
-def _check(spec: FieldSpec, value: Any) -> Any:
-    if spec.kind == "mix":
-        return FrameworkMix.of(value, spec.name) if not isinstance(value, FrameworkMix) else value
-    if spec.kind == "choice":
-        if value not in spec.choices:
-            raise ScenarioError(spec.name, value, spec.describe_allowed())
-        return value
-    if spec.kind == "id":
-        if spec.default is None and value in (None, ""):  # an optional id (current_device): none
-            return None
-        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", value):
-            raise ScenarioError(spec.name, value, "allowed: a lower-kebab catalog id")
-        return value
-    if value is None and spec.default is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        if isinstance(value, str):
-            return _check(spec, parse_text(spec, value))
-        raise ScenarioError(spec.name, value, spec.describe_allowed())
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond a float's range (about 1e308)
-        raise ScenarioError(spec.name, value, "too large; " + spec.describe_allowed()) from None
-    if not math.isfinite(value):
-        raise ScenarioError(spec.name, value, "not a finite number; " + spec.describe_allowed())
-    assert spec.bounds is not None
-    lo, hi = spec.bounds
-    if not lo <= value <= hi:
-        raise ScenarioError(spec.name, value, spec.describe_allowed())
-    return value
-
-
 def _specs() -> tuple[FieldSpec, ...]:
     out = []
     for f in fields(Scenario):
@@ -676,53 +566,8 @@ def _specs() -> tuple[FieldSpec, ...]:
 SPECS: tuple[FieldSpec, ...] = ()
 SPECS = _specs()
 FIELD_SPECS: dict[str, FieldSpec] = {s.name: s for s in SPECS}
-
-
-def known_ids(cat: Any) -> dict[str, set[str]]:
-    """The ids a catalog knows for each id field, from the table its FieldSpec names (``ids``)."""
-    return {spec.name: set(getattr(cat, spec.ids).id) for spec in SPECS if spec.ids}
-
-
-def from_query_lenient(
-    query: str, known_ids: Mapping[str, set[str]] | None = None
-) -> tuple[Scenario, list[str]]:
-    """A scenario from a shared link, keeping every valid field.
-
-    A bad or unknown value takes that field's default and adds a note saying which value was ignored and
-    why; the notes are meant to be shown to the person who opened the link. ``known_ids`` lists the ids
-    the catalog knows for id fields (``{"workload": {...}, "region": {...}}``).
-    """
-    notes: list[str] = []
-    data: dict[str, Any] = {}
-    for key, text in parse_qsl(query.lstrip("?"), keep_blank_values=True):
-        if key not in FIELD_SPECS:
-            shown = shown_value(f"{key}={text}")
-            notes.append(f"'{shown}' was ignored: '{shown_value(key)}' is not a setting of the explorer")
-            continue
-        spec = FIELD_SPECS[key]
-        default = spec.default if spec.kind != "mix" else FrameworkMix.of(spec.default)
-        shown_default = (
-            ("none" if spec.kind == "id" else "from the catalog")
-            if default is None
-            else (default.label() if isinstance(default, FrameworkMix) else _to_text(default))
-        )
-        try:
-            value = _check(spec, parse_text(spec, text))
-            ids = (known_ids or {}).get(key)
-            if ids is not None and value is not None and value not in ids:
-                raise ScenarioError(key, value, "allowed: " + ", ".join(sorted(ids)))
-        except ScenarioError as err:
-            notes.append(f"{err}; the default ({shown_default}) is used instead")
-            continue
-        except (ValueError, TypeError, OverflowError):  # never drop the link's other settings
-            notes.append(
-                f"{key}: {shown_value(text)} could not be read; the default ({shown_default}) is used instead"
-            )
-            continue
-        data[key] = value
-    if len(notes) > _MAX_NOTES:
-        notes = [*notes[:_MAX_NOTES], f"... and {len(notes) - _MAX_NOTES:,} more values were ignored"]
-    return Scenario(**data), notes
-
-
-_MAX_NOTES = 20
+#: The fields a cross-field rule reads: those with a rule (required when shown, at most another) and those
+#: the rules name.
+_RULED = [s for s in SPECS if s.required_when_shown or s.at_most]
+_NAMED = {n for r in _RULED for n in (r.at_most, *(k for k, _ in r.visible_when))}
+_RELATED = tuple(s for s in SPECS if s in _RULED or s.name in _NAMED)

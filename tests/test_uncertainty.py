@@ -161,14 +161,14 @@ def test_the_app_section_shows_the_tornado_and_map_and_follows_the_controls() ->
     section.selected_index = 0
     live = section.live
     assert live["tornado"].widget.chart.to_dict()["title"] == "What moves the answer (tornado)"
-    before = live["map"].pushes
+    before = live["breakeven_map"].pushes
     app.explorer.controls.fields["requests_per_day"].value = 5e9
     nominal = live["tornado"].datasets["tornado_nominal"][0]["nominal"]
     assert nominal == pytest.approx(app.explorer.result.options[0].tco_usd)
-    assert live["tornado"].pushes >= 1 and live["map"].rebuilds == 0
-    assert live["map"].pushes == before, "the map does not depend on the volume slider: nothing to push"
+    assert live["tornado"].pushes >= 1 and live["breakeven_map"].rebuilds == 0
+    assert live["breakeven_map"].pushes == before, "the map does not depend on the volume: nothing to push"
     app.explorer.controls.fields["deployment"].value = "bare-metal"
-    assert live["map"].pushes == before + 1
+    assert live["breakeven_map"].pushes == before + 1
     headline = app.explorer.headline.value
     assert "P10-P90" in headline and "odds accelerator cheaper" in headline
 

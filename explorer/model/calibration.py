@@ -1,0 +1,352 @@
+"""Calibration: measured results against the roofline of what they ran, the efficiency factor fitted on
+them (never above 1 against the right-precision roofline), and the throughput estimate built from it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..catalog import Catalog
+from ..scenario import ScenarioError
+from .assumptions import ModelError
+from .cache import per_catalog
+from .request import precision_bytes
+from .roofline import ceilings, roofline_rps, stated_precision
+from .serving import Architecture, Target
+from .serving_catalog import memory_efficiency_of, row_capacity
+
+
+def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
+    """The measured result used per device: Offline scenario first, then Server, then any; the best."""
+    r = cat.results
+    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.comparable]
+    if r.empty:
+        return r
+    tier = r.scenario.str.lower().map({"offline": 0, "server": 1}).fillna(2)
+    r = r.assign(_tier=tier).sort_values(
+        ["device_id", "_tier", "requests_per_s_per_accelerator"], ascending=[True, True, False]
+    )
+    # head(1), not first(): first() would fill a row's empty fields from the device's other rows
+    return r.groupby("device_id").head(1).reset_index(drop=True)
+
+
+def narrower_formats(dev: pd.Series, precision: str) -> list[str]:
+    """The formats narrower than ``precision`` the device publishes a peak for, widest first.
+
+    16-bit where it has a BF16 peak, then 8-bit (FP8 where the catalog has that peak, else INT8). No 4-bit
+    peak is catalogued, so no run is taken to compute in fewer than 8 bits unless its source says so.
+    """
+    width = precision_bytes(precision)
+    out = []
+    if width > 2 and pd.notna(dev.peak_bf16_tflops):
+        out.append("bf16")
+    if width > 1:
+        fp8 = getattr(dev, "peak_fp8_tflops", None)
+        if fp8 is not None and pd.notna(fp8):
+            out.append("fp8")
+        elif pd.notna(dev.peak_int8_tops):
+            out.append("int8")
+    return out
+
+
+def _bits(precision: str) -> str:
+    return f"{precision_bytes(precision) * 8:g}-bit"
+
+
+def run_formats(dev: pd.Series, w: pd.Series, row: Any) -> tuple[str, str, str]:
+    """(compute format, storage format, how it is known) of a measured result row.
+
+    What the source states comes first. Where it states nothing, the workload's serving precision is
+    assumed, unless the measurement is above the device's ceiling at that precision: then the run must
+    have used a narrower format (MLPerf's closed division lets submitters quantize), and it is compared
+    with the widest format the device publishes a peak for whose roofline holds the measurement (the
+    narrowest one if none does). The factor fitted on it then measures the software, not a precision gap.
+    """
+    cp = stated_precision(getattr(row, "compute_precision", None))
+    sp = stated_precision(getattr(row, "storage_precision", None))
+    if sp and not cp and Architecture.of(w) is not None:  # an LLM's weights in 8 or 4 bits: so its maths
+        return sp, sp, "stated by the source (the weights' format; the maths run in it where the device can)"
+    if cp or sp:
+        return cp or w.precision, sp or w.precision, "stated by the source"
+    measured = float(row.requests_per_s_per_accelerator)
+    if not measured > roofline_rps(dev, w):
+        return w.precision, w.precision, "not stated: the workload's"
+    candidates = narrower_formats(dev, w.precision)
+    for f in candidates:
+        if roofline_rps(dev, w, f, f) >= measured:
+            return f, f, f"not stated: above its {w.precision} ceiling, so {_bits(f)} at least"
+    if candidates:
+        f = candidates[-1]
+        return f, f, f"not stated: above its ceiling even in {_bits(f)}"
+    return w.precision, w.precision, f"not stated: above its {w.precision} ceiling"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One comparable measured result against the roofline of the formats it ran (``run_formats``)."""
+
+    result: Any  # the row's index in cat.results
+    workload: str
+    device_id: str
+    tier: int  # Offline 0, Server 1, other 2 (best_measured's order)
+    measured_rps: float
+    compute_precision: str
+    storage_precision: str
+    formats: str  # how the formats are known
+    roofline_rps: float
+    ratio: float  # measured / roofline
+    efficiency: float  # the ratio, never above 1
+
+
+@per_catalog(maxsize=1)
+def calibration(cat: Catalog) -> tuple[Calibration, ...]:
+    """Every comparable measured result against the roofline of what it ran, once per catalog.
+
+    A ratio above 1 (a run above its ceiling: a format narrower than the device publishes a peak for,
+    sparsity, padding removed from the requests, or a catalog figure off) counts as efficiency 1: it shows
+    the device can reach its ceiling, never that another device can pass its own.
+    """
+    devices = cat.devices.set_index("id")
+    workloads = cat.workloads.set_index("id")
+    r = cat.results
+    if r.empty:
+        return ()
+    r = r[r.comparable & r.requests_per_s_per_accelerator.notna()]
+    out = []
+    for row in r.itertuples():
+        if row.device_id not in devices.index or row.workload not in workloads.index:
+            continue
+        dev, w = devices.loc[row.device_id], workloads.loc[row.workload]
+        cp, sp, how = run_formats(dev, w, row)
+        bounds = Target.measured(getattr(row, "tpot_limit_ms", None), getattr(row, "ttft_limit_ms", None))
+        roof = roofline_rps(dev, w, cp, sp, bounds)  # an LLM run under latency bounds: its capacity there
+        if not roof > 0:
+            continue
+        ratio = float(row.requests_per_s_per_accelerator) / roof
+        out.append(
+            Calibration(
+                result=row.Index,
+                workload=row.workload,
+                device_id=row.device_id,
+                tier={"offline": 0, "server": 1}.get(str(row.scenario).lower(), 2),
+                measured_rps=float(row.requests_per_s_per_accelerator),
+                compute_precision=cp,
+                storage_precision=sp,
+                formats=how,
+                roofline_rps=roof,
+                ratio=ratio,
+                efficiency=min(ratio, 1.0),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """The factor an estimate multiplies its roofline by, and what it was fitted on."""
+
+    value: float  # geometric mean of the chosen rows' efficiencies: never above 1
+    n: int
+    basis: str  # in words, for the estimate's source
+    results: tuple[Any, ...] = ()  # the rows of cat.results it was fitted on
+
+    def __iter__(self):  # ``eff, n = fit_efficiency(...)`` as before
+        return iter((self.value, self.n))
+
+
+def _one_per_device(rows: list[Calibration]) -> list[Calibration]:
+    """best_measured's choice per (workload, device): Offline first, then Server, then any; the fastest."""
+    best: dict[tuple[str, str], Calibration] = {}
+    for c in rows:
+        key = (c.workload, c.device_id)
+        b = best.get(key)
+        if b is None or (c.tier, -c.measured_rps) < (b.tier, -b.measured_rps):
+            best[key] = c
+    return list(best.values())
+
+
+def efficiency_workload(workloads: pd.DataFrame, workload: str) -> str:
+    """The workload whose measured results fit `workload`'s efficiency: its own, or for your model the
+    nearest catalog workload its row names (``efficiency_from``; explorer.model.custom)."""
+    if "efficiency_from" in workloads.columns and workload in workloads.index:
+        near = workloads.loc[workload, "efficiency_from"]
+        if isinstance(near, str) and near:
+            return near
+    return workload
+
+
+def fit_efficiency(
+    cat: Catalog,
+    workload: str,
+    precision: str | None = None,
+    *,
+    exclude_device: str | None = None,
+    exclude_result: Any = None,
+) -> Efficiency:
+    """The efficiency factor of estimates on ``workload`` at ``precision`` (the workload's by default).
+
+    The geometric mean of measured / roofline (``calibration``: each result against the roofline of the
+    formats it ran, never above 1) over one result per measured device, as the model uses one per device:
+    the results that ran at the estimate's precision where at least two devices did, else all of them;
+    every workload's where this one has none. ``exclude_device`` leaves out all of a device's results (on
+    every workload) and ``exclude_result`` one result row: validation's two ways of holding data out.
+    """
+    workloads = cat.workloads.set_index("id")
+    p = precision or (workloads.loc[workload, "precision"] if workload in workloads.index else "bf16")
+    pool = [
+        c
+        for c in calibration(cat)
+        if c.device_id != exclude_device and not (exclude_result is not None and c.result == exclude_result)
+    ]
+    # your model (explorer.model.custom) has no results: its row names the nearest catalog workload
+    basis_id = efficiency_workload(workloads, workload)
+    rows = _one_per_device([c for c in pool if c.workload == basis_id])
+    where = f"on {basis_id}" + (", the nearest catalog workload to yours" if basis_id != workload else "")
+    if not rows:
+        rows = _one_per_device(pool)
+        where = f"on the other workloads ({workload} has none)"
+    if not rows:
+        return Efficiency(0.3, 0, "no measured result: a default of 0.3")  # pragma: no cover
+    same = [c for c in rows if precision_bytes(c.compute_precision) == precision_bytes(p)]
+    if len({c.device_id for c in same}) >= 2:
+        used, formats, notes = same, f"run in {_bits(p)} formats", []
+    else:
+        used = rows
+        ran = sorted({_bits(c.compute_precision) for c in rows})
+        formats = f"run in {' and '.join(ran)} formats"
+        notes = [] if ran == [_bits(p)] else [f"fewer than 2 devices measured in {_bits(p)}"]
+    capped = sum(c.ratio > 1 for c in used)
+    if capped:
+        notes.append(f"{capped} above their ceiling counted at 1")
+    value = float(np.exp(np.mean([math.log(c.efficiency) for c in used])))
+    basis = f"{len(used)} measured result{'s' if len(used) != 1 else ''} {where}, {formats}" + (
+        f" ({'; '.join(notes)})" if notes else ""
+    )
+    return Efficiency(min(value, 1.0), len(used), basis, tuple(c.result for c in used))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimated throughput and the ceilings it stays under."""
+
+    rps: float  # requests/s per device: the roofline x efficiency, never above either ceiling
+    compute_rps: float  # compute ceiling (NaN where no peak is published)
+    memory_rps: float  # memory ceiling (inf where the working set stays on chip; NaN with no bandwidth)
+    efficiency: Efficiency
+    compute_precision: str
+    storage_precision: str
+
+
+def roofline_estimate(
+    dev: pd.Series,
+    w: pd.Series,
+    efficiency: Efficiency,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+    memory_efficiency: float | None = None,
+) -> Estimate:
+    """The estimate of a device on a workload from a fitted efficiency: min(compute ceiling, memory
+    ceiling) at the precision it runs x the efficiency, which is never above 1. An LLM's is its serving
+    capacity (``serving_catalog.row_capacity``) with its maths at the efficiency and its decode reads at
+    ``memory_efficiency`` (``decode_memory_efficiency``; None: the same efficiency)."""
+    cp, sp = compute_precision or w.precision, storage_precision or w.precision
+    compute, memory = ceilings(dev, w, cp, sp)
+    e = min(efficiency.value, 1.0)
+    served = row_capacity(dev, w, cp, sp, efficiency=e, memory_efficiency=memory_efficiency)
+    if served is not None:
+        rps = float(served.rps[0]) if served.rps[0] > 0 else math.nan
+    else:
+        rps = roofline_rps(dev, w, cp, sp) * e
+    return Estimate(float(rps), float(compute), float(memory), efficiency, cp, sp)
+
+
+def estimate_throughput(
+    cat: Catalog,
+    workload: str,
+    device_id: str,
+    *,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+    exclude_device: str | None = None,
+    exclude_result: Any = None,
+) -> Estimate:
+    """The model's throughput estimate of one device on one workload: what a device without its own
+    measurement gets (``build_device_table``), and what validation compares with each held-out result.
+
+    ``exclude_device`` / ``exclude_result`` hold data out of the efficiency fit (``fit_efficiency``).
+    """
+    workloads = cat.workloads.set_index("id")
+    if workload not in workloads.index:
+        raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
+    devices = cat.devices.set_index("id")
+    if device_id not in devices.index:
+        raise ModelError(f"the catalog has no device {device_id!r}")
+    w = workloads.loc[workload]
+    if compute_precision is None and storage_precision and Architecture.of(w) is not None:
+        compute_precision = storage_precision  # an LLM's maths run in its weights' format (``run_formats``)
+    eff = fit_efficiency(
+        cat, workload, compute_precision, exclude_device=exclude_device, exclude_result=exclude_result
+    )
+    memory_eff = None
+    if Architecture.of(w) is not None:  # an LLM: decode reads at the efficiency latency-bound runs show
+        fitted_on = efficiency_workload(workloads, workload)
+        memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value, exclude_device)[0]
+    return roofline_estimate(devices.loc[device_id], w, eff, compute_precision, storage_precision, memory_eff)
+
+
+def measured_runs(cat: Catalog, workload: str) -> dict[str, Any]:
+    """Each measured device's calibration row (``calibration``) on ``workload``: best_measured's choice,
+    Offline first, then Server, then any; the fastest."""
+    chosen: dict[str, Any] = {}
+    for c in calibration(cat):
+        b = chosen.get(c.device_id)
+        if c.workload == workload and (b is None or (c.tier, -c.measured_rps) < (b.tier, -b.measured_rps)):
+            chosen[c.device_id] = c
+    return chosen
+
+
+@per_catalog(maxsize=16)
+def decode_memory_efficiency(
+    cat: Catalog, workload: str, compute_efficiency: float, exclude_device: str | None = None
+) -> tuple[float | None, dict[str, float]]:
+    """The decode-read efficiency of an LLM, fitted on its results measured under latency bounds (MLPerf
+    Server and Interactive: small batches, where reading the weights and KV cache sets the pace): per
+    device, the efficiency at which the model meets its result with the tightest bound (then the fastest)
+    (``serving.memory_efficiency_of``, at most 1), and their geometric mean for the devices without one.
+    (None, {}) where no such result exists: the decode reads then take the fitted (compute) efficiency.
+    ``exclude_device`` leaves a device's results out (validation's device hold-out)."""
+    r = cat.results
+    if r.empty or "tpot_limit_ms" not in r.columns:
+        return None, {}
+    # MLPerf Server and Interactive rows are kept out of the Offline fit (comparable = false) for their
+    # scenario alone: here their scenario is the point.
+    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.tpot_limit_ms.notna()]
+    r = r[r.device_id != exclude_device]
+    r = r[r.benchmark.astype(str).str.startswith("MLPerf")]
+    r = r.sort_values(["tpot_limit_ms", "requests_per_s_per_accelerator"], ascending=[True, False])
+    devices = cat.devices.set_index("id")
+    w = cat.workloads.set_index("id").loc[workload]
+    if not w.get("input_tokens_per_request", 0) > 0:
+        # no sourced prompt length: the prompts' share of a latency bound (their prefill, the
+        # first token) cannot be told from the reads', and a fit would charge the reads with both
+        return None, {}
+    runs = measured_runs(cat, workload)  # a device's maths run at its own measured efficiency
+    found: dict[str, float] = {}
+    for row in r.itertuples():
+        if row.device_id in found or row.device_id not in devices.index:
+            continue
+        dev = devices.loc[row.device_id]
+        cp, sp, _ = run_formats(dev, w, row)
+        target = Target.measured(row.tpot_limit_ms, getattr(row, "ttft_limit_ms", None))
+        rps = float(row.requests_per_s_per_accelerator)
+        own = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
+        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own)
+        if e == e and e > 0:
+            found[row.device_id] = e
+    if not found:
+        return None, {}
+    return float(min(1.0, np.exp(np.mean(np.log(list(found.values())))))), found

@@ -1,0 +1,228 @@
+"""Cost: the cheapest cloud offer and the purchase price of each device, its framework support (what porting
+costs), and the hardware cost per device over the horizon."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .. import fmt
+from ..catalog import Catalog
+from ..scenario import FRAMEWORKS, MAJOR_CLOUDS
+from .pricing import all_term_ratio
+
+if TYPE_CHECKING:
+    from .devices import DeviceTable
+    from .inputs import Inputs
+
+HOURS_PER_YEAR = 8766.0  # 365.25 days
+SUPPORT_ORDER = ("native", "sdk", "converter", "none")
+
+
+def cheapest_cloud(cat: Catalog, market: str, replica: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Each device's cheapest offer in ``market`` per chip that serves, among the instances that hold a whole
+    model copy of ``replica[device]`` devices (``placed_offers``; one device per copy where not given)."""
+    c = placed_offers(market_offers(cat, market), replica or {})
+    if c.empty:
+        return c
+    # stable: of offers equally cheap per serving chip, the first listed (as ``pricing.cheapest_offers``)
+    ranked = c.sort_values(["price_usd_per_chip_hour"], kind="stable")
+    return ranked.groupby("device_id", as_index=False).first()
+
+
+def placed_offers(offers: pd.DataFrame, replica: Mapping[str, float]) -> pd.DataFrame:
+    """Cloud offers as whole instances that hold whole model copies (``explorer.model.placement``).
+
+    An instance of N chips holds floor(N / r) copies of r devices (``replica[device]``, 1 where not given)
+    and is paid whole: each offer's prices per chip-hour (every ``*_usd_per_chip_hour`` column, so every
+    pricing basis) become prices per chip that serves, the instance's price over the chips its copies use,
+    and ``chips`` the chips that serve. ``instance_chips`` keeps the instance's own count and ``copies``
+    the copies it holds. Offers whose instance holds no whole copy are left out.
+    """
+    if offers.empty:
+        return offers.assign(instance_chips=offers.get("chips"), copies=offers.get("chips"))
+    r = offers.device_id.map(lambda dev: float(replica.get(dev, 1.0))).astype(float)
+    chips = offers.chips.astype(float)
+    copies = np.floor(chips / r + 1e-9)
+    serving = copies * r
+    out = offers.assign(instance_chips=chips, copies=copies, chips=serving)[copies >= 1]
+    scale = (chips / serving)[copies >= 1]
+    for col in [c for c in out.columns if c.endswith("_usd_per_chip_hour")]:
+        out[col] = out[col].astype(float) * scale
+    return out
+
+
+def market_offers(cat: Catalog, market: str) -> pd.DataFrame:
+    """The cloud offers that count in ``market``; a device with uploaded offers keeps only those."""
+    c = cat.cloud_prices
+    if c.empty:
+        return c
+    # A visitor's own prices (explorer.uploads labels them in `upload_label`) count in every market and come
+    # first: a device with an uploaded cloud offer is costed at its cheapest uploaded offer.
+    if "upload_label" in c.columns:
+        mine = c.upload_label.map(is_upload_label)
+    else:
+        mine = pd.Series(False, index=c.index)
+    if market == "major-clouds":
+        in_market = c.provider.isin(MAJOR_CLOUDS) | mine
+        c, mine = c[in_market], mine[in_market]
+    if mine.any():
+        c = c[mine | ~c.device_id.isin(c.device_id[mine])]
+    return c
+
+
+def is_upload_label(x: Any) -> bool:
+    return isinstance(x, str) and bool(x)
+
+
+def upload_label(frame: pd.DataFrame, device_id: str) -> str | None:
+    """The source of an uploaded price ("your upload, <file> ..."), or None for the catalog's own."""
+    if "upload_label" not in frame.columns:
+        return None
+    label = frame.loc[device_id, "upload_label"]
+    return label if is_upload_label(label) else None
+
+
+def offer_name(frame: pd.DataFrame, device_id: str) -> str:
+    """A cloud offer (a row of ``frame``, indexed by device id) in words, with its region and date; for a
+    placed offer (``placed_offers``) whose instance does not hold one copy per chip, what it holds."""
+    named = upload_label(frame, device_id) or (
+        f"{frame.loc[device_id, 'provider']} {frame.loc[device_id, 'instance']} "
+        f"({frame.loc[device_id, 'region']}, as of {frame.loc[device_id, 'as_of']})"
+    )
+    return named + holding(frame.loc[device_id])
+
+
+def holding(offer: pd.Series) -> str:
+    """What a placed offer's instance holds, where it does not hold one copy per chip ("" otherwise, and for
+    an offer not placed): "; one instance of 8 chips holds 2 copies of 3 devices, 2 chips idle and paid"."""
+    if "copies" not in offer.index or not offer.copies >= 1:
+        return ""
+    chips, copies, serving = int(offer.instance_chips), int(offer.copies), int(offer.chips)
+    if chips == copies:
+        return ""
+    idle = chips - serving
+    held = (
+        f"; one instance of {fmt.plural(chips, 'chip')} holds {fmt.plural(copies, 'copy', 'copies')} of "
+        f"{fmt.plural(serving // copies, 'device')}"
+    )
+    return held + (f", {fmt.plural(idle, 'chip')} idle and paid" if idle else "")
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Each device's cheapest cloud offer and purchase price (arrays and lists over devices)."""
+
+    cloud_price: np.ndarray  # USD per chip-hour, cheapest on-demand; nan where none
+    cloud_chips: np.ndarray  # chips of that offer's instance that serve (its copies x devices per copy)
+    cloud_offer: list[str]
+    purchase_usd: np.ndarray  # nan where none
+    purchase_offer: list[str]
+    cloud_copies: np.ndarray  # model copies one instance of that offer holds (0 where none)
+    cloud_instance: list[str]  # that instance and its chips, in words ("" where none)
+    cloud_largest: list[str]  # where the market offers the device but no instance holds a copy: the largest
+
+
+def prices(cat: Catalog, d: pd.DataFrame, market: str, replica: Mapping[str, float] | None = None) -> Prices:
+    """The cloud offer (in ``market``, the cheapest per chip that serves among the instances that hold a
+    whole copy of ``replica[device]`` devices) and the purchase price of each device (rows of ``d``)."""
+    cheapest = (
+        cheapest_cloud(cat, market, replica).set_index("device_id")
+        if not cat.cloud_prices.empty
+        else pd.DataFrame()
+    )
+    offered = market_offers(cat, market)
+    largest = (
+        offered.sort_values("chips").groupby("device_id").last() if not offered.empty else pd.DataFrame()
+    )
+    cloud_copies = np.array([cheapest.loc[i, "copies"] if i in cheapest.index else 0 for i in d.id], float)
+    cloud_instance = [instance_words(cheapest.loc[i]) if i in cheapest.index else "" for i in d.id]
+    cloud_largest = [
+        f"{largest.loc[i, 'provider']} {largest.loc[i, 'instance']} "
+        f"({fmt.plural(int(largest.loc[i, 'chips']), 'chip')})"
+        if i in largest.index and i not in cheapest.index
+        else ""
+        for i in d.id
+    ]
+    purchase = cat.purchase_prices.set_index("device_id") if not cat.purchase_prices.empty else pd.DataFrame()
+    cloud_price = np.array(
+        [cheapest.loc[i, "price_usd_per_chip_hour"] if i in cheapest.index else np.nan for i in d.id]
+    )
+    cloud_chips = np.array([cheapest.loc[i, "chips"] if i in cheapest.index else 1 for i in d.id], float)
+    cloud_offer = [offer_name(cheapest, i) if i in cheapest.index else "" for i in d.id]
+    purchase_usd = np.array([purchase.loc[i, "price_usd"] if i in purchase.index else np.nan for i in d.id])
+    purchase_offer = [
+        upload_label(purchase, i)
+        or (
+            ("estimate" if purchase.loc[i, "estimate"] else "published")
+            + f": {purchase.loc[i, 'source_title']} (as of {purchase.loc[i, 'as_of']})"
+        )
+        if i in purchase.index
+        else ""
+        for i in d.id
+    ]
+    return Prices(
+        cloud_price,
+        cloud_chips,
+        cloud_offer,
+        purchase_usd,
+        purchase_offer,
+        cloud_copies,
+        cloud_instance,
+        cloud_largest,
+    )
+
+
+def instance_words(offer: pd.Series) -> str:
+    """A placed offer's instance and what it holds: "inf2.48xlarge (12 chips: 4 copies)"."""
+    chips, copies, serving = int(offer.instance_chips), int(offer.copies), int(offer.chips)
+    idle = chips - serving
+    held = f"{fmt.plural(chips, 'chip')}: {fmt.plural(copies, 'copy', 'copies')}"
+    if idle:
+        held += f", {fmt.plural(idle, 'chip')} idle and paid"
+    return f"{offer.instance} ({held})"
+
+
+def framework_support(cat: Catalog, d: pd.DataFrame) -> tuple[np.ndarray, list[list[str | None]]]:
+    """(support level per device and framework, an index into SUPPORT_ORDER; the tool it goes through)."""
+    fw = cat.frameworks.set_index(["device_id", "framework"])
+    support = np.zeros((len(d), len(FRAMEWORKS)), int)
+    via: list[list[str | None]] = []
+    for i, dev_id in enumerate(d.id):
+        row_via = []
+        for j, f in enumerate(FRAMEWORKS):
+            rec = fw.loc[(dev_id, f)]
+            support[i, j] = SUPPORT_ORDER.index(rec.support)
+            row_via.append(rec.via if isinstance(rec.via, str) else None)
+        via.append(row_via)
+    return support, via
+
+
+def per_device_cost_rates(t: DeviceTable, x: Inputs, deployment: str) -> tuple[np.ndarray, np.ndarray]:
+    """(hardware cost per device over the horizon, electricity-paying flag) for each device."""
+    h = x.scenario.horizon_years
+    if deployment == "cloud":  # a device that runs all term: on a commitment where that is cheaper
+        basis = t.cloud_bases.get(x.scenario.cloud_pricing)
+        ratio = all_term_ratio(basis, x.scenario.cloud_pricing, h)
+        return t.cloud_price * ratio * HOURS_PER_YEAR * h, np.zeros(len(t.ids), bool)
+    buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
+    if deployment == "bare-metal":  # the owner's cost: servers and their network at each purchase, and
+        # every year their support and the rack space and power they are provisioned for
+        servers = t.purchase_usd * (1 + x.host_cost_ratio)
+        kit = servers * (1 + x.network_cost_ratio) * buys
+        return kit + owner_recurring_per_year(t, x) * h, np.ones(len(t.ids), bool)
+    # edge: an add-in accelerator (M.2, HAT, USB) needs the host computer it plugs into, bought with it
+    host = np.where(t.power_class == "edge-addin", x.edge_host_usd, 0.0)
+    return (t.purchase_usd + host) * buys, np.ones(len(t.ids), bool)
+
+
+def owner_recurring_per_year(t: DeviceTable, x: Inputs) -> np.ndarray:
+    """Bare metal, per device and year: support on its server and its share of the rack space and power
+    (colocation per provisioned kW at the server wall; unknown power counts none, as for energy)."""
+    support = t.purchase_usd * (1 + x.host_cost_ratio) * x.support_cost_ratio_per_year
+    space = np.nan_to_num(t.provisioned_w / 1e3 * x.colocation_usd_per_kw_month * 12)
+    return support + space

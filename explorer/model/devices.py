@@ -1,0 +1,315 @@
+"""The per-workload device table: each device's throughput, placement, power, prices, framework support and
+availability on one workload, as arrays over devices (axis -1), built once per catalog, workload and cloud
+market from the steps in ``request``, ``roofline``, ``calibration``, ``placement``, ``power`` and ``cost``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..catalog import Catalog
+from ..scenario import ScenarioError
+from .cache import per_catalog
+from .calibration import (
+    Efficiency,
+    best_measured,
+    decode_memory_efficiency,
+    efficiency_workload,
+    fit_efficiency,
+    measured_runs,
+    roofline_estimate,
+)
+from .cost import framework_support, market_offers, offer_name, placed_offers, prices
+from .placement import place_copies, where_offered
+from .power import power_sources, wall_power
+from .pricing import CloudBasis, cloud_bases, provider_discounts
+from .request import dram_traffic_mb, fits_on_chip, on_chip_batch
+from .serving import Architecture
+from .serving_catalog import Request, serve
+
+
+@dataclass(frozen=True)
+class DeviceTable:
+    """Arrays over devices (axis -1) for one workload; built once per catalog and workload."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    vendors: np.ndarray
+    kinds: np.ndarray
+    segments: np.ndarray
+    is_gpu: np.ndarray
+    trains: np.ndarray  # bool: trains with the team's frameworks (catalog `trains`, sourced)
+    rps: np.ndarray  # requests/s per device (measured or estimated); nan where unknown
+    rps_measured: np.ndarray  # bool
+    rps_source: list[str]
+    replica: np.ndarray  # devices per model copy
+    fits: np.ndarray  # bool
+    fit_reason: list[str]
+    power_w: np.ndarray  # rated device power; nan where unpublished
+    wall_ratio: np.ndarray  # average server wall power / device power at full load (class model)
+    wall_w: np.ndarray  # average wall power per device at full load that scales with load; nan: unknown
+    host_w: np.ndarray  # average wall power per device drawn whatever the load (its share of the host)
+    provisioned_w: np.ndarray  # rated (provisioned) wall power per device, for racks and circuits
+    power_class: np.ndarray  # server class (POWER_CLASSES)
+    power_estimated: np.ndarray  # bool: the device's power figure is an estimate
+    wall_source: list[str]  # where the average wall power comes from
+    bf16_tflops: np.ndarray
+    cloud_price: np.ndarray  # USD per serving chip-hour (the instance's price over the chips its copies use)
+    cloud_chips: np.ndarray  # chips of that offer's instance that serve: copies x devices per copy
+    cloud_offer: list[str]
+    cloud_copies: np.ndarray  # model copies one instance of that offer holds (0 where none holds one)
+    #: where a device's model copies live, per deployment (cloud, bare-metal, edge), in words; "" where
+    #: it cannot serve there (``explorer.model.placement``)
+    placement: dict[str, list[str]]
+    interconnect: list[str]  # the device's scale-up interconnect in words ("" where none catalogued)
+    server_devices: np.ndarray  # devices one bare-metal server holds (placement.server_size)
+    purchase_usd: np.ndarray  # nan where none
+    purchase_offer: list[str]
+    power_source: list[str]
+    support: np.ndarray  # (devices, frameworks) index into SUPPORT_ORDER
+    support_via: list[list[str | None]]
+    cloud_ok: np.ndarray
+    bare_ok: np.ndarray
+    edge_ok: np.ndarray
+    cloud_why: list[str]
+    bare_why: list[str]
+    edge_why: list[str]
+    bare_vendor_count: np.ndarray
+    cloud_providers: list[list[str]]
+    efficiency: float
+    efficiency_n: int
+    workload: dict[str, Any] = field(repr=False)
+    #: The offer and its price on every pricing basis (Scenario.cloud_pricing), per device (pricing.py).
+    cloud_bases: dict[str, CloudBasis] = field(default_factory=dict, repr=False)
+
+
+def device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
+    """The per-workload device table, cached per catalog, workload and cloud market."""
+    return cached_device_table(cat, workload, market)
+
+
+@per_catalog(maxsize=64)
+def cached_device_table(cat: Catalog, workload: str, market: str) -> DeviceTable:
+    return build_device_table(cat, workload, market)
+
+
+def throughputs(
+    d: pd.DataFrame, w: pd.Series, eff: Efficiency, measured: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(requests/s per device, whether it is measured, where it comes from) for each device (rows of ``d``):
+    the measured result where ``measured`` (``best_measured``, by device) has one, else the roofline x the
+    fitted efficiency ``eff``."""
+    n = len(d)
+    rps = np.full(n, np.nan)
+    rps_measured = np.zeros(n, bool)
+    rps_source: list[str] = []
+    for i, dev in d.iterrows():
+        if dev.id in measured.index:
+            m = measured.loc[dev.id]
+            rps[i] = m.requests_per_s_per_accelerator
+            rps_measured[i] = True
+            rps_source.append(
+                f"measured: {m.benchmark}, {m.scenario}, {m.system} ({m.source_title}, "
+                f"retrieved {m.retrieved})"
+            )
+        else:
+            rps[i] = roofline_estimate(dev, w, eff).rps
+            traffic = dram_traffic_mb(dev, w)
+            if fits_on_chip(dev, w):
+                on_chip = " (weights and activations fit on chip: compute bound)"
+            elif pd.notna(dev.memory_bandwidth_gbps) and traffic < w.memory_traffic_mb_per_request:
+                on_chip = (
+                    f" (activations of {on_chip_batch(dev, w)} requests fit on chip: "
+                    f"{traffic:,.1f} MB of weights per request from DRAM)"
+                )
+            else:
+                on_chip = ""
+            rps_source.append(
+                f"estimated: roofline from peak compute and memory bandwidth at {w.precision}{on_chip} x "
+                f"efficiency {eff.value:.2f} fitted on {eff.basis}"
+            )
+    return rps, rps_measured, rps_source
+
+
+def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
+    """The device table of ``workload`` (uncached; ``device_table`` caches it)."""
+    workloads = cat.workloads.set_index("id")
+    if workload not in workloads.index:
+        raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
+    w = workloads.loc[workload]
+    d = cat.devices.sort_values("id").reset_index(drop=True)
+    eff = fit_efficiency(cat, workload)
+    measured = (
+        best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
+    )
+    rps, rps_measured, rps_source = throughputs(d, w, eff, measured)
+    placed = place_copies(cat, d, w, rps_measured, rps)
+    replica, fits, fit_reason = placed.replica, placed.fits, placed.fit_reason
+    copies_of = dict(zip(d.id, replica, strict=True))
+    wall = wall_power(cat, d, workload, rps)
+    p = prices(cat, d, market, copies_of)
+    support, via = framework_support(cat, d)
+    ok, why, where = where_offered(cat, d, w, market, p, placed)
+    return DeviceTable(
+        ids=d.id.to_numpy(),
+        names=d.name.to_numpy(),
+        vendors=d.vendor.to_numpy(),
+        kinds=d.kind.to_numpy(),
+        segments=d.segment.to_numpy(),
+        is_gpu=(d.kind == "gpu").to_numpy(),
+        trains=d.trains.astype(bool).to_numpy() if "trains" in d else np.zeros(len(d), bool),
+        rps=rps,
+        rps_measured=rps_measured,
+        rps_source=rps_source,
+        replica=replica,
+        fits=fits,
+        fit_reason=fit_reason,
+        power_w=d.power_w.astype(float).to_numpy(),
+        wall_ratio=wall.wall_ratio,
+        wall_w=wall.wall_w,
+        host_w=wall.host_w,
+        provisioned_w=wall.provisioned_w,
+        power_class=wall.power_class,
+        power_estimated=wall.power_estimated,
+        wall_source=wall.wall_source,
+        bf16_tflops=d.peak_bf16_tflops.astype(float).to_numpy(),
+        cloud_price=p.cloud_price,
+        cloud_chips=p.cloud_chips,
+        cloud_offer=p.cloud_offer,
+        cloud_copies=p.cloud_copies,
+        placement=where,
+        interconnect=placed.interconnect,
+        server_devices=np.asarray(placed.server_devices, float),
+        purchase_usd=p.purchase_usd,
+        purchase_offer=p.purchase_offer,
+        power_source=power_sources(cat, d),
+        support=support,
+        support_via=via,
+        cloud_ok=ok["cloud"],
+        bare_ok=ok["bare-metal"],
+        edge_ok=ok["edge"],
+        cloud_why=why["cloud"],
+        bare_why=why["bare-metal"],
+        edge_why=why["edge"],
+        bare_vendor_count=d.bare_metal_vendor_count.to_numpy(),
+        cloud_providers=list(d.cloud_providers),
+        efficiency=eff.value,
+        efficiency_n=eff.n,
+        workload=w.to_dict() | {"id": workload},
+        cloud_bases=cloud_bases(
+            placed_offers(market_offers(cat, market), copies_of),
+            d.id.to_numpy(),
+            p.cloud_price,
+            provider_discounts(cat.assumptions),
+            offer_name,
+        ),
+    )
+
+
+def scenario_device_table(cat: Catalog, scenario: Any) -> DeviceTable:
+    """The device table a scenario reads: ``device_table``, with an LLM's throughput served as the
+    scenario asks (its precision, tokens and latency target: ``serving.serve``), cached per request."""
+    t = device_table(cat, scenario.workload, scenario.cloud_market)
+    if not serves_tokens(cat, scenario.workload, scenario.cloud_market):
+        return t
+    r = Request.of(scenario)
+    return served_device_table(cat, scenario.workload, scenario.cloud_market, r)
+
+
+@per_catalog(maxsize=64)
+def serves_tokens(cat: Catalog, workload: str, market: str) -> bool:
+    """Whether ``workload`` is an LLM the serving model reads (its architecture records are all there)."""
+    return Architecture.of(pd.Series(device_table(cat, workload, market).workload)) is not None
+
+
+@per_catalog(maxsize=64)
+def served_device_table(cat: Catalog, workload: str, market: str, request: Request) -> DeviceTable:
+    """``device_table`` of an LLM with each device's throughput, availability and source for ``request``."""
+    from dataclasses import replace
+
+    t = device_table(cat, workload, market)
+    w = pd.Series(t.workload)
+    d = serving_rows(cat)
+    ids = list(t.ids)
+    chosen = measured_runs(cat, workload)
+    measured = np.where(t.rps_measured, t.rps, np.nan)
+    runs = [
+        (chosen[i].compute_precision, chosen[i].storage_precision)
+        if t.rps_measured[k] and i in chosen
+        else None
+        for k, i in enumerate(ids)
+    ]
+    run_eff = np.array([chosen[i].efficiency if i in chosen else np.nan for i in ids])
+    precision = None if request.precision == "auto" else request.precision
+    eff = fitted_efficiency(cat, workload, precision)
+    # your model (explorer.model.custom): the nearest catalog LLM's latency-bound runs stand in for its own
+    fitted_on = efficiency_workload(cat.workloads.set_index("id"), workload)
+    memory_eff, own_memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)
+    per_device = (
+        None
+        if memory_eff is None
+        else np.array(
+            [
+                own_memory_eff.get(i, memory_eff) if t.rps_measured[k] else memory_eff
+                for k, i in enumerate(ids)
+            ]
+        )
+    )
+    s = serve(
+        d,
+        w,
+        request,
+        efficiency=eff.value,
+        measured_rps=measured,
+        run_formats=runs,
+        run_efficiency=run_eff,
+        memory_efficiency=per_device,
+    )
+    ok = np.isfinite(s.rps) & (s.rps > 0)
+    same = ok & t.rps_measured & np.isclose(s.rps, t.rps, rtol=1e-12)
+    source = [
+        t.rps_source[k]
+        if same[k]
+        else (
+            f"{t.rps_source[k]}; {s.words[k]}"
+            if t.rps_measured[k]
+            else f"estimated: {s.words[k]} x efficiency {eff.value:.2f} fitted on {eff.basis}"
+            + (
+                f"; decode reads at {memory_eff:.2f} of the bandwidth, fitted on latency-bound runs"
+                if memory_eff
+                else ""
+            )
+        )
+        if ok[k]
+        else t.rps_source[k]
+        for k in range(len(ids))
+    ]
+    why = request.words(w)
+    return replace(
+        t,
+        rps=np.where(ok, s.rps, np.nan),
+        rps_measured=same,
+        rps_source=source,
+        fits=t.fits & ok,
+        fit_reason=[
+            t.fit_reason[k] or (f"{s.reason[k]} ({why})" if not ok[k] else "") for k in range(len(ids))
+        ],
+    )
+
+
+@per_catalog(maxsize=1)
+def serving_rows(cat: Catalog) -> tuple[Any, ...]:
+    """The device figures the serving model reads, one row per device in the table's order (by id)."""
+    cols = ["id", "memory_gb", "memory_bandwidth_gbps"] + [
+        c for c in cat.devices.columns if c.startswith("peak_") or c == "scale_up_domain"
+    ]
+    return tuple(cat.devices.sort_values("id")[cols].itertuples(index=False))
+
+
+@per_catalog(maxsize=32)
+def fitted_efficiency(cat: Catalog, workload: str, precision: str | None) -> Efficiency:
+    """``fit_efficiency``, cached per catalog, workload and precision (a token slider refits nothing)."""
+    return fit_efficiency(cat, workload, precision)

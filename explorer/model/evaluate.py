@@ -1,0 +1,184 @@
+"""One evaluation of a scenario over every device in the catalog (``evaluate``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..catalog import Catalog, load_catalog
+from ..scenario import FRAMEWORKS, Scenario, ScenarioError
+from .cost import SUPPORT_ORDER
+from .custom import api_options, api_reason, catalog_for, custom_workload, workload_json
+from .devices import scenario_device_table
+from .fleet import best_by_kind, core, cumulative_cost, stays_below_from
+from .inputs import resolve, volume_free
+from .results import Baseline, EvaluationResult, Option
+from .sweep import volume_sweep
+from .words import plan_of, recommend
+
+
+def _offer(t: Any, s: Scenario, i: int, basis_offer: bool) -> str:
+    """The cloud offer device `i` is costed at on the scenario's pricing basis, with that price's source."""
+    basis = t.cloud_bases.get(s.cloud_pricing)
+    if basis is None or not basis.offer[i]:
+        return t.cloud_offer[i]
+    if not basis_offer:  # plain on-demand won: a commitment would cost more for this fleet
+        return f"{t.cloud_offer[i]}; on-demand, no commitment: a {s.cloud_pricing} commitment costs more here"
+    return basis.offer[i]
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool = True) -> EvaluationResult:
+    """Evaluate a scenario over every device in the catalog."""
+    cat = catalog_for(cat if cat is not None else load_catalog(), scenario)  # with your model's row
+    t = scenario_device_table(cat, scenario)
+    if scenario.current_device is not None and scenario.current_device not in set(t.ids):
+        allowed = "allowed: " + ", ".join(sorted(map(str, t.ids))) + ", or empty for none"
+        raise ScenarioError("current_device", scenario.current_device, allowed)
+    x = resolve(cat, scenario)
+    c = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
+    s = scenario
+    gi, ai = (int(v) for v in best_by_kind(c, t.is_gpu))
+    total_requests = s.requests_per_day * 365.25 * s.horizon_years
+
+    avail_idx = np.flatnonzero(c.available)
+    cum = cumulative_cost(c, x, avail_idx)
+    months = np.arange(cum.shape[0])
+    timeline = pd.DataFrame(
+        {
+            "month": np.repeat(months, len(avail_idx)),
+            "device_id": np.tile(t.ids[avail_idx], len(months)),
+            "kind": np.tile(t.kinds[avail_idx], len(months)),
+            "cumulative_usd": cum.ravel(),
+        }
+    )
+    break_even = None
+    if gi >= 0 and ai >= 0:
+        cg = cum[:, list(avail_idx).index(gi)]
+        ca = cum[:, list(avail_idx).index(ai)]
+        break_even = stays_below_from(ca, cg)
+
+    options = []
+    for i in range(len(t.ids)):
+        ok = bool(c.available[i])
+        be = None
+        # Against the best device of the other kind: from which month this one stays cheaper.
+        if ok and ((gi >= 0 and not t.is_gpu[i]) or (ai >= 0 and t.is_gpu[i])):
+            rival = gi if not t.is_gpu[i] else ai
+            be = stays_below_from(cum[:, list(avail_idx).index(i)], cum[:, list(avail_idx).index(rival)])
+        energy_j = c.energy_kwh_year[i] * 3.6e6
+        tg = c.train_device_index
+        plan = plan_of(t, i, tg, c.train_devices[i] if ok else 0)
+        options.append(
+            Option(
+                device_id=str(t.ids[i]),
+                name=str(t.names[i]),
+                vendor=str(t.vendors[i]),
+                kind=str(t.kinds[i]),
+                segment=str(t.segments[i]),
+                available=ok,
+                unavailable_reason=None if ok else c.reasons[i],
+                throughput_per_device_rps=_f(t.rps[i]),
+                throughput_source=t.rps_source[i],
+                throughput_measured=bool(t.rps_measured[i]),
+                devices_needed=int(c.devices[i]) if ok else None,
+                training_devices=int(c.train_devices[i]) if ok else 0,
+                training_device_id=str(t.ids[tg]) if ok and c.train_devices[i] > 0 and tg >= 0 else None,
+                device_power_kw=_f(c.device_power_kw[i]) if ok else None,
+                wall_power_kw=_f(c.wall_power_kw[i]) if ok else None,
+                provisioned_power_kw=_f(c.provisioned_power_kw[i]) if ok else None,
+                facility_power_kw=_f(c.facility_power_kw[i]) if ok else None,
+                energy_kwh_per_year=_f(c.energy_kwh_year[i]) if ok else None,
+                energy_cost_usd_per_year=_f(c.energy_cost_year[i]) if ok else None,
+                hardware_cost_usd=_f(c.hardware_cost[i]) if ok else None,
+                porting_cost_usd=_f(c.porting_cost[i]) if ok else None,
+                porting_initial_usd=_f(c.porting_initial[i]) if ok else None,
+                porting_updates_usd=_f(c.porting_updates[i]) if ok else None,
+                tco_usd=_f(c.tco[i]) if ok else None,
+                cost_per_million_requests_usd=_f(c.tco[i] / total_requests * 1e6) if ok else None,
+                requests_per_joule=_f(s.requests_per_day * 365.25 / energy_j)
+                if ok and energy_j > 0
+                else None,
+                co2_tonnes_per_year=_f(c.energy_kwh_year[i] * x.grid_gco2_per_kwh / 1e6) if ok else None,
+                break_even_month=be,
+                plan=plan,
+                framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
+                cloud_offer=_offer(t, s, i, c.basis_offer[i]),
+                price_source=(
+                    _offer(t, s, i, c.basis_offer[i]) if s.deployment == "cloud" else t.purchase_offer[i]
+                ),
+                power_w=_f(t.power_w[i]),
+                power_source=t.power_source[i],
+                wall_power_source=t.wall_source[i],
+                energy_known=bool(np.isfinite(t.wall_w[i])),
+                placement=t.placement[s.deployment][i] if ok else "",
+                devices_min=int(c.devices_min[i]) if ok else None,
+                servers=int(c.servers[i]) if ok and np.isfinite(c.servers[i]) else None,
+                racks=int(c.racks[i]) if ok and np.isfinite(c.racks[i]) else None,
+                devices_average=_f(c.devices_average[i]) if ok else None,
+                committed_devices=int(c.committed_devices[i]) if ok else None,
+                cloud_pricing=s.cloud_pricing if s.deployment == "cloud" else None,
+            )
+        )
+    options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
+
+    if crossover:
+        sweep, cross, cross_note = volume_sweep(cat, volume_free(s))
+    else:
+        sweep, cross, cross_note = None, None, "not computed"
+    baseline = _baseline(options, s.current_device)
+    rec = (
+        recommend(options, t, x, gi, ai, break_even, cross, cross_note, baseline)
+        if options and options[0].available
+        else None
+    )
+    apis = api_options(cat, s, t.workload)
+    mine = custom_workload(cat, s)
+    if rec is not None:  # your model's estimates, and a cheaper serverless API, said in words
+        more = [*(mine.reasons if mine else ()), api_reason(apis[0] if apis else None, options[0].tco_usd, s)]
+        rec = replace(rec, reasons=[*rec.reasons, *filter(None, more)])
+    return EvaluationResult(
+        scenario=s,
+        inputs=x,
+        options=options,
+        recommendation=rec,
+        best_gpu=str(t.ids[gi]) if gi >= 0 else None,
+        best_accelerator=str(t.ids[ai]) if ai >= 0 else None,
+        crossover_requests_per_day=cross,
+        crossover_note=cross_note,
+        timeline=timeline,
+        break_even_month=break_even,
+        sweep=sweep,
+        baseline=baseline,
+        api_options=apis,
+        custom_workload=workload_json(mine),
+    )
+
+
+def _baseline(options: list[Option], device_id: str | None) -> Baseline | None:
+    """The fleet run now, against the cheapest option (``options`` ranked, the cheapest first)."""
+    if device_id is None:
+        return None
+    o = next(o for o in options if o.device_id == device_id)
+    best = options[0] if options and options[0].available else None
+    ok = o.available and o.tco_usd is not None and best is not None and best.tco_usd is not None
+    return Baseline(
+        device_id=o.device_id,
+        name=o.name,
+        available=o.available,
+        unavailable_reason=o.unavailable_reason,
+        devices_needed=o.devices_needed,
+        tco_usd=o.tco_usd,
+        # exactly zero when the fleet run now is the recommendation
+        savings_usd=(0.0 if o is best else o.tco_usd - best.tco_usd) if ok else None,  # type: ignore[operator]
+    )

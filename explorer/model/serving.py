@@ -1,0 +1,353 @@
+"""LLM serving, in tokens: prefill, decode, the KV cache and a latency target (issue 14, point 2).
+
+A language-model request is input tokens (the prompt) plus output tokens. One model copy spans ``D``
+devices (tensor parallel: their peaks, bandwidths and memories add up) and serves a batch of ``B``
+sequences by continuous batching with chunked prefill (vLLM's and TensorRT-LLM's default):
+
+* **prefill** runs a prompt through the model once: ``2 x active parameters`` FLOP per prompt token plus
+  causal attention (``2 x layers x heads x head dim x I^2``): compute, at the precision's peak x the
+  compute efficiency;
+* **decode** makes one token for every sequence in the batch per step. A step reads the weights (at their
+  storage precision) once and every sequence's KV cache (at the memory efficiency), and does
+  ``2 x active parameters`` FLOP per sequence plus attention over its context, plus its share of the
+  prompts of the sequences that replace those finishing (B / output tokens prompts a step, in chunks):
+  step time = max(memory time, compute time), the two overlapping;
+* the **batch** is limited by the memory the weights leave for KV cache (``memory x headroom - weights``
+  over ``KV bytes per token x (input + output)`` per sequence) and by the **latency target**: the time
+  per output token (the step) and the time to first token (one prompt's prefill, alone, plus a step).
+
+``B / output tokens`` requests finish every step, and requests/s never falls as the batch grows, so the
+capacity is the largest batch that meets the target, found in closed form (every bound is linear in
+``B``). Everything here is a pure function of arrays over devices (numpy, no catalog; ``serving_catalog``
+reads catalog rows into it): tests/test_serving.py checks its physics over the whole catalog. The two
+efficiencies (maths; decode's reads) are fitted on measured results (``devices``), each at most 1.
+
+At efficiencies up to 1 the capacity is never above the compute ceiling (peak over a request's FLOP) nor
+the memory ceiling (bandwidth over a request's bytes at the largest batch the memory holds).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..scenario import LATENCY_TARGETS
+
+#: Bytes per weight in each serving precision (the formats a scenario may choose).
+FORMAT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5}
+#: The KV cache is kept in 16 bits whatever the weights' format (the catalog's Llama-2-70B notes: FP8
+#: weights, an FP16 KV cache, as NVIDIA's MLPerf submission builds it): the conservative choice.
+KV_BYTES = 2.0
+#: Share of each device's memory the weights may fill when counting the fewest devices per copy: placement's
+#: MEMORY_HEADROOM (tests/test_serving.py holds the two equal).
+WEIGHTS_HEADROOM = 0.8
+#: Share of a copy's device memory that weights and KV cache may fill; the rest is activations and
+#: workspace. vLLM's default ``gpu_memory_utilization`` is 0.9.
+KV_HEADROOM = 0.9
+#: Catalog device columns whose peak each format's maths runs at, in order. 8-bit formats take the FP8 or
+#: INT8 peak (the catalog's schema: "where [the FP8 peak] is omitted FP8 work runs at the INT8 peak";
+#: Gaudi's only 8-bit format is FP8); without either, the weights are kept in 8 bits and the maths runs
+#: at the 16-bit peak (weight-only quantization: never faster than a published peak). FP4 takes an FP4
+#: peak, else an 8-bit one, else a 16-bit one, likewise. 16-bit maths needs a 16-bit peak: an NPU that
+#: publishes only INT8 cannot run a model in BF16.
+PEAK_COLUMNS = {
+    "bf16": ("peak_bf16_tflops", "peak_fp16_tflops"),
+    "fp16": ("peak_fp16_tflops", "peak_bf16_tflops"),
+    "fp8": ("peak_fp8_tflops", "peak_int8_tops", "peak_bf16_tflops", "peak_fp16_tflops"),
+    "int8": ("peak_int8_tops", "peak_fp8_tflops", "peak_bf16_tflops", "peak_fp16_tflops"),
+    "fp4": ("peak_fp4_tflops", "peak_fp8_tflops", "peak_int8_tops", "peak_bf16_tflops", "peak_fp16_tflops"),
+}
+COLUMN_FORMATS = {
+    "peak_bf16_tflops": "BF16",
+    "peak_fp16_tflops": "FP16",
+    "peak_fp8_tflops": "FP8",
+    "peak_int8_tops": "INT8",
+    "peak_fp4_tflops": "FP4",
+}
+FORMAT_NAMES = {"bf16": "BF16", "fp16": "FP16", "fp8": "FP8", "int8": "INT8", "fp4": "FP4", "int4": "INT4"}
+
+
+def serving_format(precision: str | None, workload_precision: str) -> str:
+    """The format a deployment runs: the scenario's choice, or the workload's own for ``auto``/None."""
+    p = (precision or "auto").lower()
+    if p == "auto":
+        p = str(workload_precision).lower()
+    for key in FORMAT_BYTES:  # "fp8 (weights)" and the like
+        if key in p:
+            return key
+    return "bf16"
+
+
+def peak_flops(device: Any, fmt: str) -> float:
+    """A device's peak in FLOP/s for a format's maths (``PEAK_COLUMNS``' order); NaN where none applies.
+
+    ``device`` is a catalog device row (a pandas Series or a namedtuple).
+    """
+    return peak_used(device, fmt)[0]
+
+
+def peak_used(device: Any, fmt: str) -> tuple[float, str]:
+    """(peak in FLOP/s, the format whose peak it is) for a format's maths; (NaN, "") where none applies."""
+    for col in PEAK_COLUMNS.get(fmt, ()):
+        v = getattr(device, col, None)
+        if v is not None and v == v and float(v) > 0:
+            return float(v) * 1e12, COLUMN_FORMATS[col]
+    return math.nan, ""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """What the serving model needs of an LLM, from the workload's sourced records."""
+
+    layers: float
+    kv_heads: float
+    head_dim: float
+    attention_heads: float
+    total_params: float
+    active_params: float  # = total for a dense model; fewer for a mixture of experts
+
+    @classmethod
+    def of(cls, workload: Any) -> Architecture | None:
+        """From a catalog workload row; None where it is not an LLM (any figure missing)."""
+        vals = [getattr(workload, k, None) for k in ("layers", "kv_heads", "head_dim", "attention_heads")]
+        total = getattr(workload, "parameters", None)
+        active = getattr(workload, "active_parameters", None)
+        if active is None or active != active:
+            active = total
+        if any(v is None or v != v or v <= 0 for v in [*vals, total, active]):
+            return None
+        return cls(*(float(v) for v in vals), float(total), float(active))
+
+    def kv_bytes_per_token(self, kv_bytes: float = KV_BYTES) -> float:
+        """Keys and values of every layer for one token: 2 x layers x KV heads x head dim x bytes."""
+        return 2.0 * self.layers * self.kv_heads * self.head_dim * kv_bytes
+
+    @property
+    def attention_width(self) -> float:
+        return self.attention_heads * self.head_dim
+
+    def prefill_flop(self, input_tokens: float) -> float:
+        """FLOP to prefill one prompt: 2 x active parameters per token, plus causal attention (QK^T and
+        AV over half the square: 2 x layers x heads x head dim x I^2)."""
+        i = float(input_tokens)
+        return 2.0 * self.active_params * i + 2.0 * self.layers * self.attention_width * i * i
+
+    def decode_flop(self, context: float) -> float:
+        """FLOP for one output token of one sequence at a context length: 2 x active parameters plus
+        attention over the context (4 x layers x heads x head dim x context)."""
+        return 2.0 * self.active_params + 4.0 * self.layers * self.attention_width * float(context)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A latency target: time per output token and time to first token (inf: no bound)."""
+
+    name: str = "batch"
+    tpot_s: float = math.inf
+    ttft_s: float = math.inf
+
+    @classmethod
+    def of(cls, name: str, tokens_per_s_per_user: float | None = None, ttft_s: float | None = None) -> Target:
+        """A preset (``explorer.scenario.LATENCY_TARGETS``), or ``custom`` with its two figures (a None
+        figure: no bound)."""
+        if name == "custom":
+            tps = tokens_per_s_per_user
+            return cls(
+                "custom",
+                1.0 / tps if tps is not None and tps > 0 else math.inf,
+                ttft_s if ttft_s is not None and ttft_s > 0 else math.inf,
+            )
+        preset = LATENCY_TARGETS[name]
+        tps, ttft = preset["tokens_per_s_per_user"], preset["ttft_s"]
+        return cls(name, 1.0 / tps if tps else math.inf, ttft if ttft else math.inf)
+
+    @classmethod
+    def measured(cls, tpot_ms: Any, ttft_ms: Any) -> Target | None:
+        """The bounds a measured result met (its p99 time per output token and to first token, in ms),
+        or None where it states neither (an Offline run)."""
+
+        def s(x: Any) -> float:
+            return float(x) / 1000 if x is not None and x == x and float(x) > 0 else math.inf
+
+        t = cls("as measured", s(tpot_ms), s(ttft_ms))
+        return t if t.bounded else None
+
+    @property
+    def bounded(self) -> bool:
+        return math.isfinite(self.tpot_s) or math.isfinite(self.ttft_s)
+
+    def words(self) -> str:
+        parts = []
+        if math.isfinite(self.tpot_s):
+            parts.append(f"{1 / self.tpot_s:.3g} tokens/s per user")
+        if math.isfinite(self.ttft_s):
+            parts.append(f"first token within {self.ttft_s:.3g} s")
+        return ", ".join(parts) or "no latency bound (batch)"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Requests/s per device serving an LLM at a target, over devices (arrays), and what limits it."""
+
+    rps: np.ndarray  # requests/s per device at the best batch meeting the target; NaN: unavailable
+    batch: np.ndarray  # sequences in flight per model copy
+    compute_rps: np.ndarray  # compute ceiling per device (efficiency 1)
+    memory_rps: np.ndarray  # memory ceiling per device (efficiency 1, at the largest batch memory holds)
+    max_batch: np.ndarray  # the largest batch the memory left for KV cache holds
+    tpot_s: np.ndarray  # time per output token a user sees at that batch
+    ttft_s: np.ndarray  # time to first token at that batch
+    limit: list[str]  # what bounds the batch, in words ("" where unavailable)
+    reason: list[str]  # why a device is unavailable ("" where it is available)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _arr(x: Any, n: int) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    return np.broadcast_to(a, (n,)).astype(float) if a.ndim == 0 else a.astype(float)
+
+
+def capacity(
+    arch: Architecture,
+    *,
+    peak: Any,
+    bandwidth: Any,
+    memory: Any,
+    devices_per_copy: Any = 1.0,
+    input_tokens: float,
+    output_tokens: float,
+    weight_bytes: float,
+    target: Target = Target(),
+    compute_efficiency: Any = 1.0,
+    memory_efficiency: Any = None,
+    headroom: float = KV_HEADROOM,
+    fmt: str = "",
+) -> Capacity:
+    """Serving capacity over devices: ``peak`` FLOP/s, ``bandwidth`` bytes/s and ``memory`` bytes per
+    device (arrays or scalars), ``devices_per_copy`` devices per model copy; the request's tokens; the
+    weights' bytes per parameter; a latency target and the two phases' efficiencies (each at most 1).
+    """
+    peak_a = np.asarray(peak, dtype=float)
+    n = int(max(peak_a.size, np.asarray(bandwidth).size, np.asarray(memory).size))
+    n = max(n, np.asarray(devices_per_copy).size)
+    p1, bw1, mem1 = _arr(peak, n), _arr(bandwidth, n), _arr(memory, n)
+    d = _arr(devices_per_copy, n)
+    e_pf = np.minimum(_arr(compute_efficiency, n), 1.0)  # prefill, and decode's maths
+    e_m = e_pf if memory_efficiency is None else np.minimum(_arr(memory_efficiency, n), 1.0)  # decode's reads
+    i, o = float(input_tokens), float(output_tokens)
+    kv = arch.kv_bytes_per_token()
+    ctx_end = i + o
+    ctx_dec = i + (o + 1.0) / 2.0  # mean context over the decode steps
+    weights = arch.total_params * weight_bytes
+    f_pf = arch.prefill_flop(i)
+    f_tok = arch.decode_flop(ctx_dec)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        p, bw, mem = p1 * d, bw1 * d, mem1 * d  # the copy's
+        # sequences as a continuous count (at least 1): a whole-sequence floor would let a copy on more
+        # devices lose less to rounding, and a bigger model serve more per device
+        b_max = (mem * headroom - weights) / (kv * ctx_end)
+        timed = (p1 > 0) & (bw1 > 0)  # a peak in the format and a bandwidth: steps can be timed
+        t_pf = f_pf / (p * e_pf)  # one prompt's prefill
+        a = weights / (bw * e_m)  # a step's weight read
+        b = kv * ctx_dec / (bw * e_m)  # a step's KV read, per sequence
+        # a step's maths per sequence: its token, and 1 / output tokens of a newcomer's prompt (chunked
+        # prefill: the prompts of the sequences that replace those finishing ride in the decode steps)
+        c = f_tok / (p * e_pf) + t_pf / o
+        t_first = np.maximum(t_pf, weights / (bw * e_m))  # one prompt alone reads the weights too
+        bounds = {"memory for the KV cache": b_max}
+        if math.isfinite(target.tpot_s):
+            tp = target.tpot_s
+            bounds["time per output token"] = np.minimum((tp - a) / b, tp / c)
+        if math.isfinite(target.ttft_s):
+            room = target.ttft_s - t_first
+            bounds["time to first token"] = np.minimum((room - a) / b, room / c)
+        names = list(bounds)
+        stack = np.vstack([np.asarray(bounds[k], float) for k in names])
+        stack = np.where(np.isnan(stack), -np.inf, stack)
+        which = np.argmin(stack, axis=0)
+        batch = np.min(stack, axis=0)
+        ok = (batch >= 1) & timed
+        batch = np.where(ok, batch, np.nan)
+        step = np.maximum(a + b * batch, c * batch)  # reads and maths overlap within a step
+        rps = batch / (o * step) / d  # every step, batch / output tokens requests finish
+        compute_rps = p1 / (f_pf + o * f_tok)
+        memory_rps = np.where(
+            b_max >= 1, bw / (o * (weights / np.maximum(b_max, 1.0) + kv * ctx_dec)) / d, 0.0
+        )
+        tpot = step
+        ttft = t_first + step
+    limit, reason = [], []
+    name = FORMAT_NAMES.get(fmt, fmt or "this precision")
+    for k in range(n):
+        if ok[k]:
+            reason.append("")
+            limit.append(f"{names[which[k]]} (batch {int(batch[k]):,} per copy)")
+            continue
+        limit.append("")
+        reason.append(
+            _why_not(arch, k, name, p1, bw1, mem1, d, b_max, weights, kv, ctx_end, a, b, c, t_first, target)
+        )
+    return Capacity(
+        rps=rps,
+        batch=batch,
+        compute_rps=compute_rps,
+        memory_rps=memory_rps,
+        max_batch=b_max,
+        tpot_s=tpot,
+        ttft_s=ttft,
+        limit=limit,
+        reason=reason,
+    )
+
+
+def _why_not(
+    arch: Architecture,
+    k: int,
+    fmt_name: str,
+    peak: np.ndarray,
+    bw: np.ndarray,
+    mem: np.ndarray,
+    d: np.ndarray,
+    b_max: np.ndarray,
+    weights: float,
+    kv: float,
+    ctx_end: float,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    t_first: np.ndarray,
+    target: Target,
+) -> str:
+    """Why no batch of at least one sequence serves this request on device ``k``, in words."""
+    copies = f"{int(d[k])} devices" if d[k] > 1 else "one device"
+    if not peak[k] > 0:
+        return f"no published {fmt_name} peak to run the model in {fmt_name}"
+    if not bw[k] > 0:
+        return "no published memory bandwidth to time the decode steps"
+    if not mem[k] > 0:
+        return "no published memory to hold the model's weights and KV cache"
+    if not b_max[k] >= 1:
+        return (
+            f"the {weights / 1e9:,.1f} GB of weights leave no room in {copies} "
+            f"({mem[k] * d[k] / 1e9:,.0f} GB, {KV_HEADROOM:.0%} usable) for one sequence's KV cache "
+            f"({kv * ctx_end / 1e9:,.2f} GB)"
+        )
+    if math.isfinite(target.ttft_s) and t_first[k] + max(a[k] + b[k], c[k]) > target.ttft_s:
+        return (
+            f"the first token takes {t_first[k] + max(a[k] + b[k], c[k]):.2g} s even alone, over the "
+            f"{target.ttft_s:g} s target"
+        )
+    if math.isfinite(target.tpot_s):
+        alone = max(a[k] + b[k], c[k])
+        return (
+            f"even one user gets {1 / alone:.3g} tokens/s (a step reads {weights / 1e9:,.1f} GB of weights), "
+            f"under the {1 / target.tpot_s:.3g} tokens/s per user target"
+        )
+    return "no batch of one sequence fits"  # pragma: no cover
+
+
+def ceilings(cap: Capacity) -> tuple[np.ndarray, np.ndarray]:
+    """(compute ceiling, memory ceiling) in requests/s per device."""
+    return cap.compute_rps, cap.memory_rps

@@ -1,0 +1,285 @@
+"""LLM serving on the catalog's rows: one device on one workload (``row_capacity``, what the roofline and the
+calibration call), a scenario's request over the device table (``serve``), and the decode-read efficiency
+that a result measured under latency bounds implies (``memory_efficiency_of``). The physics is in
+``serving``; this module reads catalog rows and scenarios into it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .serving import (
+    FORMAT_BYTES,
+    FORMAT_NAMES,
+    WEIGHTS_HEADROOM,
+    Architecture,
+    Capacity,
+    Target,
+    capacity,
+    peak_flops,
+    peak_used,
+    serving_format,
+)
+
+
+def default_tokens(workload: Any) -> tuple[float, float]:
+    """(input, output) tokens per request from the workload's sourced records. A workload without a
+    sourced prompt length (a user's catalog row that leaves it out) counts no prefill: a lower bound.
+    NaN output: not a serving workload."""
+    i = getattr(workload, "input_tokens_per_request", None)
+    o = getattr(workload, "output_tokens_per_request", None)
+    i = float(i) if i is not None and i == i else 0.0
+    o = float(o) if o is not None and o == o else math.nan
+    return i, o
+
+
+def copy_devices(
+    arch: Architecture, memory_gb: Any, weight_bytes: float, headroom: float, domain: Any = 1.0
+) -> np.ndarray:
+    """The devices' worth one copy is spread over: its whole scale-up ``domain`` (tensor parallel over
+    the interconnect: the most memory per device left for KV cache), or, for a model too large for it,
+    its weights over ``headroom`` of a device's memory. At least 1; NaN domains count as 1.
+
+    A share past the domain, not placement's whole count (``placement``: whole devices): whole devices
+    leave a copy slack for KV cache that would let a bigger model serve more per device; the share is
+    the lower estimate there, and monotone in the model's size. (Inside the domain, a copy on too few
+    devices is what the catalog's 70B runs on an 8-GPU H100 server avoid: they spread it.)"""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = arch.total_params * weight_bytes / 1e9 / (np.asarray(memory_gb, float) * headroom)
+    dom = np.asarray(domain, float)
+    dom = np.where(np.isfinite(dom) & (dom >= 1), dom, 1.0)
+    need = np.where(np.isfinite(need), need, 1.0)
+    return np.maximum(np.maximum(need, dom), 1.0)
+
+
+def row_capacity(
+    dev: Any,
+    w: Any,
+    compute_precision: str | None = None,
+    storage_precision: str | None = None,
+    *,
+    weights_headroom: float = WEIGHTS_HEADROOM,
+    devices_per_copy: float | None = None,
+    input_tokens: float | None = None,
+    output_tokens: float | None = None,
+    target: Target | None = None,
+    efficiency: float = 1.0,
+    memory_efficiency: float | None = None,
+) -> Capacity | None:
+    """The serving capacity of one catalog device (row) on one catalog workload (row), or None where the
+    workload is not an LLM. Compute runs at the peak of ``compute_precision`` and the weights are read in
+    ``storage_precision`` (both default to the workload's); the copy spans ``devices_per_copy`` devices
+    (default: the fewest whose memory x ``weights_headroom`` holds the weights); the request's tokens
+    default to the workload's (``default_tokens``)."""
+    arch = Architecture.of(w)
+    i0, o0 = default_tokens(w)
+    if arch is None or o0 != o0:
+        return None
+    cf = serving_format(compute_precision, w.precision)
+    sf = serving_format(storage_precision, w.precision)
+    wb = FORMAT_BYTES[sf]
+    memory_gb = getattr(dev, "memory_gb", math.nan)
+    memory_gb = float(memory_gb) if memory_gb is not None and memory_gb == memory_gb else math.nan
+    bw = getattr(dev, "memory_bandwidth_gbps", math.nan)
+    bw = float(bw) if bw is not None and bw == bw else math.nan
+    d = (
+        devices_per_copy
+        if devices_per_copy is not None
+        else float(copy_devices(arch, memory_gb, wb, weights_headroom, _val(dev, "scale_up_domain")))
+    )
+    return capacity(
+        arch,
+        peak=peak_flops(dev, cf),
+        bandwidth=bw * 1e9,
+        memory=memory_gb * 1e9,
+        devices_per_copy=d,
+        input_tokens=i0 if input_tokens is None else input_tokens,
+        output_tokens=o0 if output_tokens is None else output_tokens,
+        weight_bytes=wb,
+        target=target or Target(),
+        compute_efficiency=efficiency,
+        memory_efficiency=memory_efficiency,
+        fmt=cf,
+    )
+
+
+# -- a scenario's serving request over the device table ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a scenario asks of an LLM deployment: precision, tokens (None: the workload's) and target."""
+
+    precision: str = "auto"
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    target: Target = field(default_factory=Target)
+
+    @classmethod
+    def of(cls, scenario: Any) -> Request:
+        """From a ``Scenario`` (its precision, input/output tokens and latency fields)."""
+        return cls(
+            scenario.precision,
+            scenario.input_tokens,
+            scenario.output_tokens,
+            Target.of(scenario.latency_target, scenario.tokens_per_s_per_user, scenario.ttft_s),
+        )
+
+    def tokens(self, workload: Any) -> tuple[float, float]:
+        i0, o0 = default_tokens(workload)
+        return (
+            i0 if self.input_tokens is None else float(self.input_tokens),
+            o0 if self.output_tokens is None else float(self.output_tokens),
+        )
+
+    def words(self, workload: Any) -> str:
+        i, o = self.tokens(workload)
+        fmt = FORMAT_NAMES[serving_format(self.precision, workload.precision)]
+        return f"{fmt}, {i:,.0f} input and {o:,.0f} output tokens, {self.target.words()}"
+
+
+@dataclass(frozen=True)
+class Served:
+    """Requests/s per device serving a scenario's request, and what limits each (``serve``)."""
+
+    rps: np.ndarray  # NaN where no batch meets the request
+    devices_per_copy: np.ndarray
+    reason: list[str]  # why unavailable ("" where available)
+    words: list[str]  # how it was obtained, for the throughput's source
+
+
+def serve(
+    devices: Any,
+    w: Any,
+    request: Request,
+    *,
+    efficiency: float,
+    measured_rps: np.ndarray,
+    run_formats: list[tuple[str, str] | None],
+    run_efficiency: np.ndarray,
+    memory_efficiency: float | np.ndarray | None = None,
+) -> Served:
+    """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
+    on LLM ``w``.
+
+    A device without a measurement gets its capacity at the fitted ``efficiency`` (its maths) and
+    ``memory_efficiency`` (decode's reads, one for all or one per device; None: the same). A measured
+    device keeps its measurement where the request is the one measured (its formats, the workload's
+    tokens, no latency bound) and otherwise scales it by the model: measured x capacity(request) /
+    capacity(as measured), both at the device's own efficiency (``run_efficiency``: measured / its
+    capacity as run, at most 1). A copy takes ``copy_devices`` of each device at its weights' format.
+    Vectorised: one ``capacity`` call per group of devices that run the same formats.
+    """
+    arch = Architecture.of(w)
+    if arch is None:
+        raise ValueError(f"{w.get('name', 'this workload')} is not an LLM: it has no architecture records")
+    fmt = serving_format(request.precision, w.precision)
+    i0, o0 = default_tokens(w)
+    i, o = request.tokens(w)
+    rows = list(devices.itertuples()) if hasattr(devices, "itertuples") else list(devices)
+    n = len(rows)
+    memory_gb = np.array([_val(r, "memory_gb") for r in rows])
+    bandwidth = np.array([_val(r, "memory_bandwidth_gbps") for r in rows]) * 1e9
+    domain = np.array([_val(r, "scale_up_domain") for r in rows])
+    measured = np.isfinite(np.asarray(measured_rps, float))
+    eff = np.where(measured, np.asarray(run_efficiency, float), float(efficiency))
+    eff = np.where(np.isfinite(eff) & (eff > 0), eff, float(efficiency))
+    mem_eff = (
+        eff if memory_efficiency is None else np.broadcast_to(np.asarray(memory_efficiency, float), (n,))
+    )
+    auto = request.precision in (None, "auto")
+    # (maths, weights) each device runs now, and ran when measured
+    now_f = [(run_formats[k] if auto and measured[k] and run_formats[k] else (fmt, fmt)) for k in range(n)]
+    then_f = [run_formats[k] if measured[k] and run_formats[k] else None for k in range(n)]
+
+    def grouped(formats: list[tuple[str, str] | None], tokens: tuple[float, float], target: Target):
+        rps, reason, limit = np.full(n, np.nan), [""] * n, [""] * n
+        for f in sorted({f for f in formats if f is not None}):
+            idx = [k for k in range(n) if formats[k] == f]
+            cf, sf = serving_format(f[0], w.precision), serving_format(f[1], w.precision)
+            wb = FORMAT_BYTES[sf]
+            c = capacity(
+                arch,
+                peak=np.array([peak_flops(rows[k], cf) for k in idx]),
+                bandwidth=bandwidth[idx],
+                memory=memory_gb[idx] * 1e9,
+                devices_per_copy=copy_devices(arch, memory_gb[idx], wb, WEIGHTS_HEADROOM, domain[idx]),
+                input_tokens=tokens[0],
+                output_tokens=tokens[1],
+                weight_bytes=wb,
+                target=target,
+                compute_efficiency=eff[idx],
+                memory_efficiency=mem_eff[idx],
+                fmt=cf,
+            )
+            for j, k in enumerate(idx):
+                rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
+        return rps, reason, limit
+
+    now, reason, limit = grouped(now_f, (i, o), request.target)
+    then, _, _ = grouped(then_f, (i0, o0), Target())
+    rps = now.copy()
+    scaled = measured & (then > 0)
+    rps[scaled] = np.asarray(measured_rps, float)[scaled] * now[scaled] / then[scaled]
+    name = FORMAT_NAMES[fmt]
+    words = []
+    for k, r in enumerate(rows):
+        if not rps[k] > 0:
+            words.append("")
+        elif scaled[k]:
+            cp, sp = now_f[k]
+            how = f"as measured ({cp} maths, {sp} weights)" if auto else name
+            words.append(f"measured, scaled by the serving model to {how}: {limit[k]}")
+        else:
+            maths = peak_used(r, fmt)[1]
+            how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")
+            words.append(f"serving model, {how}: {limit[k]}")
+    d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, domain)
+    return Served(rps=rps, devices_per_copy=d, reason=reason, words=words)
+
+
+def _val(row: Any, key: str) -> float:
+    v = getattr(row, key, None)
+    return float(v) if v is not None and v == v else math.nan
+
+
+def memory_efficiency_of(
+    dev: Any,
+    w: Any,
+    compute_precision: str,
+    storage_precision: str,
+    measured_rps: float,
+    target: Target,
+    compute_efficiency: float,
+) -> float:
+    """The decode-read efficiency at which the model's capacity at ``target`` (with the maths at
+    ``compute_efficiency``) equals a measurement made under that latency bound; at most 1 (a measurement
+    above the capacity at 1 counts as 1), NaN where the model has no capacity to compare. Capacity rises
+    with this efficiency, so bisection finds it."""
+
+    def at(e: float) -> float:
+        c = row_capacity(
+            dev,
+            w,
+            compute_precision,
+            storage_precision,
+            target=target,
+            efficiency=compute_efficiency,
+            memory_efficiency=e,
+        )
+        r = float(c.rps[0]) if c is not None else math.nan
+        return r if r == r else 0.0
+
+    if not at(1.0) > 0:
+        return math.nan
+    if at(1.0) <= measured_rps:
+        return 1.0
+    lo, hi = 1e-4, 1.0
+    for _ in range(40):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if at(mid) < measured_rps else (lo, mid)
+    return hi

@@ -1,0 +1,123 @@
+"""The market check (issue 15 point 8): the tool's cost per million tokens beside published serving analyses
+(catalog/market), each on the conditions its source states; the CLI as a subprocess, the rest in-process."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import pytest
+
+from explorer.calc import scenario_device_table
+from explorer.catalog import load_catalog
+from explorer.catalog.schema import validate_market
+from explorer.scenario import Scenario
+from explorer.validate import MARKET_FACTOR, market_check, summarise_market
+from explorer.views import market_html
+
+from .conftest import cli
+
+CAT = load_catalog()
+
+
+@pytest.fixture(scope="module")
+def market():
+    return market_check(CAT)
+
+
+def test_every_published_point_has_its_source_date_and_conditions() -> None:
+    m = CAT.market
+    assert len(m) >= 4 and m.device_id.nunique() >= 3  # Artificial Analysis and InferenceX, several devices
+    assert m.source_url.str.startswith("https://").all()
+    assert m.retrieved.notna().all() and m.as_of.notna().all()
+    assert (m.usd_per_mtoken > 0).all() and (m.tokens_per_s_per_user > 0).all()
+    assert (m.input_tokens > 0).all() and (m.output_tokens > 0).all()
+    assert set(m.device_id) <= set(CAT.devices.id) and set(m.workload) <= set(CAT.workloads.id)
+    stated = m[m.pricing == "stated"]
+    assert stated.gpu_usd_per_hour.gt(0).all()
+
+
+def test_a_bad_market_file_is_refused_with_field_and_reason() -> None:
+    doc = {
+        "title": "t",
+        "publisher": "p",
+        "workload": "llama-2-70b",
+        "pricing": "stated",
+        "tokens": "total",
+        "software": "vLLM",
+        "precision": "fp8",
+        "input_tokens": {"value": 1000, "unit": "count", "source": "s"},
+        "output_tokens": {"value": 1000, "unit": "count", "source": "s"},
+        "point": [{"device": "nvidia-b200", "cost": {"value": 0.1, "unit": "USD/Mtoken", "source": "s"}}],
+        "sources": {"s": {"title": "x", "url": "https://example.org", "retrieved": "2026-12-03"}},
+    }
+    issues = {(i.field, i.message.split(";")[0].split(":")[0]) for i in validate_market("m.toml", doc)}
+    fields = {f for f, _ in issues}
+    assert "gpu_price" in fields  # pricing = stated needs the stated price
+    assert "point[0].cost.as_of" in fields  # a price needs its date
+    assert "point[0].tokens_per_s_per_user" in fields  # a cost means nothing without its interactivity
+
+
+def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) -> None:
+    """Recomputed from the device table a user gets for the same scenario (custom latency target at the
+    point's tokens/s per user, its tokens, its precision), on the point's price basis."""
+    assert len(market) == len(CAT.market)
+    checked = 0
+    for p, row in zip(CAT.market.itertuples(), market.itertuples(), strict=True):
+        s = Scenario(
+            workload=p.workload,
+            precision=p.precision if p.precision in ("bf16", "fp8", "int8", "fp4") else "auto",
+            input_tokens=p.input_tokens,
+            output_tokens=p.output_tokens,
+            latency_target="custom",
+            tokens_per_s_per_user=p.tokens_per_s_per_user,
+            cloud_market="any-provider",
+            cloud_pricing="on-demand",
+        )
+        t = scenario_device_table(CAT, s)
+        i = list(t.ids).index(p.device_id)
+        price = p.gpu_usd_per_hour if p.pricing == "stated" else t.cloud_price[i]
+        tokens = (p.input_tokens + p.output_tokens) if p.tokens == "total" else p.output_tokens
+        if not (t.rps[i] > 0):
+            assert math.isnan(row.tool_usd_per_mtoken) and "does not serve" in row.why and not row.within
+            continue
+        assert row.tool_usd_per_mtoken == pytest.approx(price / (t.rps[i] * tokens * 3600) * 1e6)
+        assert row.factor == pytest.approx(row.tool_usd_per_mtoken / p.usd_per_mtoken)
+        assert row.within == (1 / MARKET_FACTOR <= row.factor <= MARKET_FACTOR)
+        assert (row.why == "") == row.within  # a miss says why
+        checked += 1
+    s = summarise_market(market)
+    assert s.matched == checked and s.within == int(market.within.sum())
+
+
+def test_the_validation_view_reports_the_market_check(market) -> None:
+    s = summarise_market(market)
+    html = market_html(s)
+    assert f"{s.within} of {s.matched}</b> priced points within 1.5x" in html
+    for p in market.itertuples():
+        assert p.publisher in html and str(p.as_of) in html
+
+
+def test_cli_validate_market_json_matches() -> None:
+    p = subprocess.run(
+        [*cli(), "validate", "--market", "--format", "json"], capture_output=True, text=True, timeout=180
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    m = summarise_market(market_check(CAT))
+    assert (out["points"], out["matched"], out["within"]) == (len(m.points), m.matched, m.within)
+    assert [r["device_id"] for r in out["results"]] == list(m.points.device_id)
+    assert [r["published_usd_per_mtoken"] for r in out["results"]] == list(m.points.published_usd_per_mtoken)
+    tool = [r["tool_usd_per_mtoken"] for r in out["results"]]
+    assert [x if x is not None else math.nan for x in tool] == pytest.approx(
+        list(m.points.tool_usd_per_mtoken), nan_ok=True
+    )
+
+
+def test_a_catalog_without_market_files_reports_no_points() -> None:
+    import dataclasses
+
+    s = summarise_market(market_check(dataclasses.replace(CAT, market=CAT.market.iloc[:0])))
+    assert (len(s.points), s.matched, s.within) == (0, 0, 0) and math.isnan(s.worst_factor)
+    assert "<b>0 of 0</b>" in market_html(s)

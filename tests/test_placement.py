@@ -1,0 +1,153 @@
+"""Placement (issue 14, point 4), as properties over the whole catalog.
+
+A model copy lives inside one interconnect domain: one cloud instance, one server on bare metal, one device
+at the edge. Cloud offers are whole instances that hold whole copies and are paid whole; a device that
+cannot hold a copy inside one domain is unavailable, with the reason in words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from explorer.calc import (
+    MEMORY_HEADROOM,
+    device_table,
+    evaluate,
+    placed_offers,
+    precision_bytes,
+    server_size,
+)
+from explorer.catalog import load_catalog
+from explorer.model.cost import market_offers
+from explorer.scenario import Scenario
+
+CAT = load_catalog()
+WORKLOADS = sorted(CAT.workloads.id)
+MARKETS = ("major-clouds", "any-provider")
+DEVICES = CAT.devices.set_index("id")
+
+
+def tables():
+    return [(w, m, device_table(CAT, w, m)) for w in WORKLOADS for m in MARKETS]
+
+
+def test_a_copy_fits_inside_one_domain_everywhere_it_is_offered() -> None:
+    """Where a deployment can use a device, one copy's weights (at the workload's storage precision, in
+    MEMORY_HEADROOM of each device's memory) fit on the devices of one instance, server or device."""
+    checked = 0
+    for w, _market, t in tables():
+        weights = t.workload["parameters"] * precision_bytes(t.workload["precision"]) / 1e9
+        for i, dev_id in enumerate(t.ids):
+            dev = DEVICES.loc[dev_id]
+            r = int(t.replica[i])
+            if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
+                assert r * dev.memory_gb * MEMORY_HEADROOM >= weights - 1e-9, (w, dev_id)
+            if t.cloud_ok[i]:  # inside one instance: its chips hold whole copies
+                assert t.cloud_copies[i] >= 1 and t.cloud_chips[i] == t.cloud_copies[i] * r, (w, dev_id)
+                checked += 1
+            if t.bare_ok[i]:  # inside one server
+                assert r <= server_size(CAT, dev)[0], (w, dev_id)
+                checked += 1
+            if t.edge_ok[i]:  # on the one device an edge site runs
+                assert r == 1, (w, dev_id)
+    assert checked > 100
+
+
+def test_every_cloud_option_is_priced_as_whole_instances() -> None:
+    """Paying for the chips that serve at the table's rate pays exactly for whole instances of the offer
+    chosen, chips no copy uses included; a fleet is a whole number of instances."""
+    for w, market, t in tables():
+        placed = placed_offers(market_offers(CAT, market), dict(zip(t.ids, t.replica, strict=True)))
+        for i, dev_id in enumerate(t.ids):
+            if not t.cloud_ok[i]:
+                continue
+            rows = placed[placed.device_id == dev_id]
+            match = rows[np.isclose(rows.price_usd_per_chip_hour, t.cloud_price[i], rtol=1e-12)]
+            assert not match.empty, (w, dev_id)
+            row = match.iloc[0]
+            raw = CAT.cloud_prices.loc[row.name]  # the offer as the catalog lists it
+            instance_usd_per_hour = raw.price_usd_per_chip_hour * raw.chips
+            assert t.cloud_price[i] * t.cloud_chips[i] == pytest.approx(instance_usd_per_hour, rel=1e-12)
+            assert row.instance_chips == raw.chips and row.copies == math.floor(raw.chips / t.replica[i])
+    for w in WORKLOADS:
+        for pricing in ("on-demand", "3-year"):
+            s = Scenario(workload=w, cloud_pricing=pricing)
+            r = evaluate(s, CAT)
+            t = device_table(CAT, w, s.cloud_market)
+            basis = t.cloud_bases.get(pricing) if hasattr(t, "cloud_bases") else None
+            for o in r.options:
+                if o.available:
+                    i = list(t.ids).index(o.device_id)
+                    step = basis.chips[i] if basis is not None else t.cloud_chips[i]
+                    assert o.devices_needed % step == 0, (w, pricing, o.device_id, o.devices_needed, step)
+
+
+def test_llama_2_70b_on_inferentia2_runs_on_whole_neuronlink_instances() -> None:
+    """Issue 14's case: a copy needs several Inferentia2 chips joined by NeuronLink inside one inf2.24xlarge
+    or inf2.48xlarge, never separate inf2.xlarge instances."""
+    r = evaluate(Scenario(workload="llama-2-70b", cloud_pricing="on-demand"), CAT)
+    o = r.option("aws-inferentia2")
+    t = device_table(CAT, "llama-2-70b")
+    assert t.replica[list(t.ids).index("aws-inferentia2")] > 1
+    assert o.available and "NeuronLink" in o.placement
+    assert any(k in o.cloud_offer for k in ("inf2.24xlarge", "inf2.48xlarge")), o.cloud_offer
+    assert "inf2.xlarge" not in o.cloud_offer and "inf2.8xlarge" not in o.cloud_offer
+
+
+def test_a_device_that_cannot_hold_a_copy_in_one_domain_says_why() -> None:
+    """Every unavailable option has a reason; where the reason is placement, it says what the model needs,
+    what the largest instance or the server holds, and that a copy cannot span them."""
+    found = 0
+    for w in WORKLOADS:
+        for deployment in ("cloud", "bare-metal", "edge"):
+            for market in MARKETS:
+                r = evaluate(Scenario(workload=w, deployment=deployment, cloud_market=market), CAT)
+                t = device_table(CAT, w, market)
+                for o in r.options:
+                    if o.available:
+                        assert o.placement, (w, deployment, o.device_id)
+                        continue
+                    assert o.unavailable_reason and o.unavailable_reason.strip(), (w, deployment, o.device_id)
+                    i = list(t.ids).index(o.device_id)
+                    if "cannot span" in o.unavailable_reason:
+                        found += 1
+                        assert re.search(r"needs [\d.,]+ [MGT]B for its weights", o.unavailable_reason)
+                        assert t.replica[i] > 1
+    assert found > 0
+    t4 = evaluate(Scenario(workload="llama-2-70b"), CAT).option("nvidia-t4")
+    assert not t4.available and "g4dn.12xlarge (4 chips)" in t4.unavailable_reason
+    assert "PCIe" in t4.unavailable_reason  # the interconnect, named
+
+
+@pytest.mark.parametrize("factor", [3])
+def test_more_chips_per_instance_never_makes_a_copy_not_fit(factor: int) -> None:
+    """Every offer's instance made `factor` times larger at the same price per chip: a device that could hold
+    a copy in the cloud still can, at a price per serving chip that never rises (a larger instance wastes
+    no larger share of its chips: floor(k x) / k x >= floor(x) / x)."""
+    prices = CAT.cloud_prices.assign(chips=CAT.cloud_prices.chips * factor)
+    bigger = replace(CAT, cloud_prices=prices)
+    for w in WORKLOADS:
+        for market in MARKETS:
+            before, after = device_table(CAT, w, market), device_table(bigger, w, market)
+            assert np.all(after.cloud_ok >= before.cloud_ok), (w, market)
+            ok = before.cloud_ok
+            assert np.all(after.cloud_price[ok] <= before.cloud_price[ok] * (1 + 1e-12)), (w, market)
+
+
+def test_without_a_scale_up_domain_or_interconnect_the_model_still_places_copies_and_says_so() -> None:
+    """A catalog (an upload, an older folder) without the columns: copies still placed, within the instance
+    or the server class, and the words say the domain is unknown."""
+    bare = replace(
+        CAT, devices=CAT.devices.drop(columns=["scale_up_domain", "interconnect"], errors="ignore")
+    )
+    t = device_table(bare, "llama-2-70b")
+    i = list(t.ids).index("aws-inferentia2")
+    assert t.cloud_ok[i] and "no scale-up domain" in t.placement["cloud"][i]
+    r = evaluate(Scenario(workload="llama-2-70b"), bare)
+    assert r.options[0].available and r.options[0].placement

@@ -1,0 +1,319 @@
+"""LLM serving in tokens (explorer.model.serving): physics as properties over the whole catalog.
+
+Over every device x LLM workload x serving precision, with request shapes and latency targets drawn by
+hypothesis, the capacity (requests/s per device at the largest batch meeting the target):
+
+* is never above the compute ceiling (peak over a request's FLOP) nor the memory ceiling (bandwidth over a
+  request's bytes at the largest batch the memory holds), at any efficiency up to 1;
+* never uses an efficiency above 1 (a larger one counts as 1);
+* never falls when a device gets more bandwidth or more compute;
+* never rises for a bigger model, a stricter latency target, or more output tokens per request;
+* is unavailable, with the reason in words, where no batch of one sequence meets the target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer.calc import scenario_device_table
+from explorer.catalog import load_catalog
+from explorer.model.placement import MEMORY_HEADROOM
+from explorer.model.serving import (
+    FORMAT_BYTES,
+    WEIGHTS_HEADROOM,
+    Architecture,
+    Target,
+    capacity,
+    peak_flops,
+    serving_format,
+)
+from explorer.model.serving_catalog import copy_devices
+from explorer.scenario import LATENCY_TARGETS, SERVING_PRECISIONS, Scenario
+
+CAT = load_catalog()
+DEV = CAT.devices.sort_values("id").reset_index(drop=True)
+WL = CAT.workloads.set_index("id")
+LLMS = sorted(i for i, w in WL.iterrows() if Architecture.of(w) is not None)
+TOL = 1 + 1e-9
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SHAPES = st.tuples(st.integers(1, 8192), st.integers(1, 4096))
+TARGETS = st.sampled_from([*LATENCY_TARGETS, "custom"])
+
+
+def _devices(fmt: str) -> dict[str, np.ndarray]:
+    return {
+        "peak": np.array([peak_flops(d, fmt) for d in DEV.itertuples()]),
+        "bandwidth": DEV.memory_bandwidth_gbps.astype(float).to_numpy() * 1e9,
+        "memory": DEV.memory_gb.astype(float).to_numpy() * 1e9,
+    }
+
+
+def _copy(arch: Architecture, memory: np.ndarray, fmt: str) -> np.ndarray:
+    """Devices per copy, as the model spreads them: the scale-up domain, or the weights' share past it."""
+    domain = DEV.scale_up_domain.astype(float).to_numpy() if "scale_up_domain" in DEV else 1.0
+    return copy_devices(arch, memory / 1e9, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, domain)
+
+
+def test_the_weights_share_is_placements() -> None:
+    assert WEIGHTS_HEADROOM == MEMORY_HEADROOM
+
+
+def _cap(workload: str, precision: str, tokens=None, target=None, eff=1.0, scale=None, arch=None):
+    w = WL.loc[workload]
+    arch = arch or Architecture.of(w)
+    fmt = serving_format(precision, w.precision)
+    dev = _devices(fmt)
+    for key, factor in (scale or {}).items():
+        dev[key] = dev[key] * factor
+    i, o = tokens or (w.input_tokens_per_request, w.output_tokens_per_request)
+    i = 0.0 if i != i else i  # no sourced prompt length: prefill not counted (the workload's own bound)
+    return capacity(
+        arch,
+        **dev,
+        devices_per_copy=_copy(Architecture.of(w), dev["memory"], fmt),
+        input_tokens=i,
+        output_tokens=o,
+        weight_bytes=FORMAT_BYTES[fmt],
+        target=target or Target(),
+        compute_efficiency=eff,
+        memory_efficiency=eff,
+        fmt=fmt,
+    )
+
+
+def _target(name: str, tps: float | None, ttft: float | None) -> Target:
+    return Target.of(name, tps, ttft)
+
+
+def _not_above(a: np.ndarray, b: np.ndarray) -> list[int]:
+    """Devices where a is above b (an unavailable device counts as 0)."""
+    a0, b0 = np.nan_to_num(a, nan=0.0), np.nan_to_num(b, nan=0.0)
+    return [k for k in range(len(a0)) if a0[k] > b0[k] * TOL + 1e-12]
+
+
+def test_the_catalog_llms_carry_their_architecture() -> None:
+    """Both catalog LLMs are read as LLMs, with Meta's published shapes (and no other workload is)."""
+    assert LLMS == ["llama-2-70b", "llama-3.1-8b"]
+    a70, a8 = Architecture.of(WL.loc["llama-2-70b"]), Architecture.of(WL.loc["llama-3.1-8b"])
+    assert (a70.layers, a70.kv_heads, a70.head_dim, a70.attention_heads) == (80, 8, 128, 64)
+    assert (a8.layers, a8.kv_heads, a8.head_dim, a8.attention_heads) == (32, 8, 128, 32)
+    assert a70.kv_bytes_per_token() == 327_680 and a8.kv_bytes_per_token() == 131_072  # as the TOMLs derive
+    assert a70.active_params == a70.total_params  # dense
+
+
+@pytest.mark.parametrize("precision", SERVING_PRECISIONS)
+@pytest.mark.parametrize("workload", LLMS)
+@SETTINGS
+@given(shape=SHAPES, name=TARGETS, tps=st.floats(1, 200), ttft=st.floats(0.05, 30), eff=st.floats(0.05, 1))
+def test_never_above_the_compute_or_the_memory_ceiling(
+    workload, precision, shape, name, tps, ttft, eff
+) -> None:
+    c = _cap(workload, precision, shape, _target(name, tps, ttft), eff)
+    assert not _not_above(c.rps, c.compute_rps * eff), "above the compute ceiling"
+    assert not _not_above(c.rps, c.memory_rps * eff), "above the memory ceiling"
+    ok = np.isfinite(c.rps)
+    assert np.all(c.batch[ok] >= 1) and np.all(c.batch[ok] <= c.max_batch[ok])
+    target = _target(name, tps, ttft)
+    assert np.all(c.tpot_s[ok] <= target.tpot_s * TOL) and np.all(c.ttft_s[ok] <= target.ttft_s * TOL)
+
+
+@pytest.mark.parametrize("workload", LLMS)
+def test_an_efficiency_above_one_counts_as_one(workload) -> None:
+    one, more = _cap(workload, "auto", eff=1.0), _cap(workload, "auto", eff=3.0)
+    np.testing.assert_array_equal(one.rps, more.rps)
+
+
+@pytest.mark.parametrize("workload", LLMS)
+def test_without_a_latency_bound_the_capacity_scales_with_the_efficiency(workload) -> None:
+    """Batch (Offline): the efficiency is a plain factor on the roofline, as the calibration assumes."""
+    one, half = _cap(workload, "auto", eff=1.0), _cap(workload, "auto", eff=0.5)
+    np.testing.assert_allclose(half.rps, one.rps * 0.5, rtol=1e-12)
+
+
+@pytest.mark.parametrize("precision", SERVING_PRECISIONS)
+@pytest.mark.parametrize("workload", LLMS)
+@SETTINGS
+@given(
+    shape=SHAPES,
+    name=TARGETS,
+    tps=st.floats(1, 200),
+    ttft=st.floats(0.05, 30),
+    what=st.sampled_from(["peak", "bandwidth"]),
+    factor=st.floats(1.0, 4.0),
+)
+def test_more_bandwidth_or_compute_never_lowers_it(workload, precision, shape, name, tps, ttft, what, factor):
+    target = _target(name, tps, ttft)
+    base = _cap(workload, precision, shape, target)
+    more = _cap(workload, precision, shape, target, scale={what: factor})
+    assert not _not_above(base.rps, more.rps), f"more {what} lowered the capacity"
+
+
+@pytest.mark.parametrize("precision", SERVING_PRECISIONS)
+@pytest.mark.parametrize("workload", LLMS)
+@SETTINGS
+@given(
+    shape=SHAPES, name=TARGETS, tps=st.floats(1, 200), ttft=st.floats(0.05, 30), factor=st.floats(1.0, 3.0)
+)
+def test_a_bigger_model_never_raises_it(workload, precision, shape, name, tps, ttft, factor) -> None:
+    a = Architecture.of(WL.loc[workload])
+    bigger = Architecture(
+        a.layers * factor,
+        a.kv_heads,
+        a.head_dim,
+        a.attention_heads,
+        a.total_params * factor,
+        a.active_params * factor,
+    )
+    target = _target(name, tps, ttft)
+    base = _cap(workload, precision, shape, target)
+    big = _cap(workload, precision, shape, target, arch=bigger)
+    assert not _not_above(big.rps, base.rps), "a bigger model got more requests/s"
+
+
+@pytest.mark.parametrize("precision", SERVING_PRECISIONS)
+@pytest.mark.parametrize("workload", LLMS)
+@SETTINGS
+@given(shape=SHAPES, tps=st.floats(1, 200), ttft=st.floats(0.05, 30), k=st.floats(1.0, 10.0))
+def test_a_stricter_latency_target_never_raises_it(workload, precision, shape, tps, ttft, k) -> None:
+    loose = _cap(workload, precision, shape, _target("custom", tps, ttft))
+    strict = _cap(workload, precision, shape, _target("custom", tps * k, ttft / k))
+    assert not _not_above(strict.rps, loose.rps)
+    # and the presets, in order: batch >= server >= interactive chat
+    caps = [
+        _cap(workload, precision, shape, Target.of(n)).rps for n in ("batch", "server", "interactive-chat")
+    ]
+    assert not _not_above(caps[1], caps[0]) and not _not_above(caps[2], caps[1])
+
+
+@pytest.mark.parametrize("precision", SERVING_PRECISIONS)
+@pytest.mark.parametrize("workload", LLMS)
+@SETTINGS
+@given(
+    shape=SHAPES, name=TARGETS, tps=st.floats(1, 200), ttft=st.floats(0.05, 30), extra=st.integers(1, 4096)
+)
+def test_more_output_tokens_never_raise_requests_per_s(
+    workload, precision, shape, name, tps, ttft, extra
+) -> None:
+    """Wherever the shorter request can be served at all. (A longer answer can make a strict token rate
+    reachable where a shorter one is not: each step carries 1 / output tokens of a newcomer's prompt, so
+    with a 1-token answer a whole prompt rides in every step. hypothesis found TPU v4 on Llama 2 70B: no
+    batch at 1 output token, 13 requests/s at 2. Past that edge, longer answers never serve more.)"""
+    target = _target(name, tps, ttft)
+    base = _cap(workload, precision, shape, target)
+    longer = _cap(workload, precision, (shape[0], shape[1] + extra), target)
+    served = np.isfinite(base.rps)
+    assert not _not_above(longer.rps[served], base.rps[served])
+
+
+def test_unavailable_devices_say_why() -> None:
+    """A format without a published peak, a model that leaves no room for a KV cache, a target that even
+    one user cannot get: each is NaN with its reason; every available device has none."""
+    ids = list(DEV.id)
+    bf16 = _cap("llama-3.1-8b", "bf16")
+    for k, dev in enumerate(ids):
+        if not peak_flops(DEV.iloc[k], "bf16") > 0:  # 8-bit NPUs: no 16-bit maths
+            assert math.isnan(bf16.rps[k]) and "no published BF16 peak" in bf16.reason[k], dev
+    assert "rockchip-rk3588-npu" in ids and math.isnan(bf16.rps[ids.index("rockchip-rk3588-npu")])
+    fp4 = _cap("llama-3.1-8b", "fp4")
+    chat = _cap("llama-3.1-8b", "auto", target=Target.of("interactive-chat"))
+    orin = ids.index("nvidia-jetson-agx-orin")  # 204.8 GB/s over 16 GB of BF16 weights: ~12 tokens/s
+    assert math.isnan(chat.rps[orin]) and "tokens/s per user target" in chat.reason[orin]
+    assert _cap("llama-3.1-8b", "auto", target=Target.of("batch")).rps[orin] > 0
+    a = Architecture.of(WL.loc["llama-2-70b"])
+    one = capacity(
+        a, peak=918e12, bandwidth=1.638e12, memory=32e9, input_tokens=1, output_tokens=294, weight_bytes=1.0
+    )
+    assert math.isnan(one.rps[0]) and "leave no room" in one.reason[0]
+    for c in (fp4, chat):
+        for k in range(len(ids)):
+            assert (c.reason[k] == "") == bool(np.isfinite(c.rps[k])), ids[k]
+            assert (c.limit[k] != "") == bool(np.isfinite(c.rps[k])), ids[k]
+
+
+def test_a_latency_target_shrinks_the_batch_not_the_physics() -> None:
+    """At 33 tokens/s per user the batch is smaller than memory allows, and each user's time per output
+    token is within 30 ms; without a bound the batch is what the KV-cache memory holds."""
+    batch = _cap("llama-3.1-8b", "auto")
+    chat = _cap("llama-3.1-8b", "auto", target=Target.of("interactive-chat"))
+    h200 = list(DEV.id).index("nvidia-h200")
+    assert batch.batch[h200] == batch.max_batch[h200] and "KV cache" in batch.limit[h200]
+    assert chat.batch[h200] < batch.batch[h200] and chat.tpot_s[h200] <= 0.030 * TOL
+    assert "time per output token" in chat.limit[h200]
+    assert chat.rps[h200] <= batch.rps[h200] * TOL  # equal where the maths bind: prefill-heavy at e = 1
+
+
+# -- the model in the device table, at MLPerf's fixed interactivity ------------------------------------------
+
+
+def _interactive(cat, workload: str) -> pd.DataFrame:
+    """MLPerf Interactive results of ``workload`` (fixed time per output token and to first token): the
+    fastest per device."""
+    r = cat.results
+    r = r[(r.workload == workload) & (r.scenario == "Interactive") & r.tpot_limit_ms.notna()]
+    return r.sort_values("requests_per_s_per_accelerator", ascending=False).groupby("device_id").head(1)
+
+
+def _at_bounds(cat, workload: str, rows: pd.DataFrame) -> dict[str, float]:
+    tpot, ttft = float(rows.tpot_limit_ms.iloc[0]), float(rows.ttft_limit_ms.iloc[0])
+    s = Scenario(
+        workload=workload, latency_target="custom", tokens_per_s_per_user=1000 / tpot, ttft_s=ttft / 1000
+    )
+    t = scenario_device_table(cat, s)
+    return dict(zip(t.ids, t.rps, strict=True))
+
+
+def _discordant(measured: dict[str, float], model: dict[str, float]) -> list[str]:
+    """Pairs of devices whose measurements differ by more than 25 % and the model orders the other way.
+
+    25 %: MLPerf v5.1 submissions of one device at one latency bound differ by up to 20 % (B200 on
+    Llama 2 70B Interactive: 52,141 to 62,851 tokens/s across submitters; catalog/incoming/mlperf-v5.md).
+    """
+    out = []
+    for a, b in itertools.combinations(sorted(measured), 2):
+        if max(measured[a], measured[b]) <= 1.25 * min(measured[a], measured[b]):
+            continue
+        hi, lo = (a, b) if measured[a] > measured[b] else (b, a)
+        if not model.get(hi, 0.0) > model.get(lo, 0.0):
+            out.append(
+                f"{hi} {measured[hi]:.3g} > {lo} {measured[lo]:.3g} measured; "
+                f"model {model.get(hi)} vs {model.get(lo)}"
+            )
+    return out
+
+
+@pytest.mark.parametrize("workload", LLMS)
+def test_the_model_keeps_mlperfs_order_at_fixed_interactivity(workload) -> None:
+    """Issue 14: at a fixed interactivity (MLPerf Interactive: Llama 2 70B at 25 tokens/s per user and the
+    first token within 450 ms; Llama 3.1 8B at 33 and 500 ms) the devices rank as their measurements do.
+
+    Llama 2 70B: nothing is fitted on these runs (it has no sourced prompt length, so no decode-read fit):
+    each device's Offline result, scaled by the serving model to the bounds. Llama 3.1 8B: the decode-read
+    efficiency is fitted on them, so this is in sample; the held-out test below predicts."""
+    rows = _interactive(CAT, workload)
+    assert len(rows) >= 3, f"{workload}: too few MLPerf Interactive results to rank ({len(rows)})"
+    measured = dict(zip(rows.device_id, rows.requests_per_s_per_accelerator, strict=True))
+    assert not _discordant(measured, _at_bounds(CAT, workload, rows))
+
+
+def test_a_devices_interactive_capacity_is_predicted_without_its_own_interactive_runs() -> None:
+    """Held out: each device's latency-bound results (Server and Interactive) removed, its Llama 3.1 8B
+    capacity at MLPerf's Interactive bounds comes from its Offline result and the other devices' decode
+    efficiency; the order still matches the measurements, and each is within a factor of 2."""
+    rows = _interactive(CAT, "llama-3.1-8b")
+    measured = dict(zip(rows.device_id, rows.requests_per_s_per_accelerator, strict=True))
+    model = {}
+    for dev in measured:
+        r = CAT.results
+        held = dataclasses.replace(CAT, results=r[~((r.device_id == dev) & r.tpot_limit_ms.notna())])
+        model[dev] = _at_bounds(held, "llama-3.1-8b", rows)[dev]
+    assert not _discordant(measured, model)
+    off = {d: model[d] / measured[d] for d in measured if not 0.5 <= model[d] / measured[d] <= 2}
+    assert not off, f"held-out interactive capacity off by more than 2x: {off}"

@@ -1,14 +1,21 @@
-"""The CLI, run as a subprocess like a user would."""
+"""The CLI: most cases call its ``main(argv)`` in this process, with stdout and stderr captured and the exit
+status it returns (or exits with), which is fast; a few run the installed console script as a subprocess,
+like a user would, to prove it works end to end (marked slow)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from explorer.cli import main
 
 from .conftest import cli
 
@@ -28,8 +35,88 @@ DEVICE_KEYS = {
 }
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*cli(), *args], capture_output=True, text=True, timeout=120, env=env)
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``accel-explorer ARGS`` in this process: its exit status, stdout and stderr, as a subprocess has them.
+
+    main() runs in a thread so that a hang (a FIFO opened for reading, say) fails the test after `timeout`
+    instead of blocking the suite; the thread is a daemon and is left behind."""
+    out, err, done = io.StringIO(), io.StringIO(), {}
+
+    def call() -> None:
+        try:
+            done["code"] = main(list(args))
+        except SystemExit as exit_:  # argparse: usage errors and --help
+            done["code"] = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except BaseException as error:  # what escapes main() is the test's failure, shown whole
+            done["error"] = error
+
+    worker = threading.Thread(target=call, daemon=True)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        worker.start()
+        worker.join(timeout)
+    if worker.is_alive():
+        pytest.fail(f"accel-explorer {' '.join(args)[:200]} did not finish within {timeout} s (a hang)")
+    if "error" in done:
+        raise done["error"]
+    return subprocess.CompletedProcess(
+        ["accel-explorer", *args], done["code"], out.getvalue(), err.getvalue()
+    )
+
+
+def run_script(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The installed console script as a subprocess, like a user runs it."""
+    return subprocess.run([*cli(), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("argv", "code", "shown"),
+    [
+        (["catalog", "check"], 0, "catalog OK:"),
+        (
+            ["evaluate", "--draws", "0", "--workload", "resnet-50", "--deployment", "edge"],
+            0,
+            "Recommendation:",
+        ),
+        (["evaluate", "--requests-per-day", "nan"], 2, "requests_per_day: nan is not allowed"),
+        (["frobnicate"], 2, "error: argument COMMAND: invalid choice"),
+    ],
+    ids=["check", "evaluate", "bad-value", "usage"],
+)
+def test_the_console_script_runs_end_to_end(argv: list[str], code: int, shown: str) -> None:
+    p = run_script(*argv)
+    assert p.returncode == code, (p.stdout[-2000:], p.stderr[-2000:])
+    assert shown in (p.stdout if code == 0 else p.stderr), (p.stdout[-2000:], p.stderr[-2000:])
+    assert "Traceback" not in p.stderr
+    here = run(*argv)
+    assert (p.returncode, p.stdout, p.stderr) == (here.returncode, here.stdout, here.stderr), "as in-process"
+
+
+@pytest.mark.slow
+def test_the_catalog_check_runs_as_a_module_without_the_command_line(tmp_path: Path) -> None:
+    """``python -m explorer.catalog check``: the catalog layer's own entry point; it never imports the CLI."""
+    for argv, code in ((["check"], 0), (["check", "--catalog", str(tmp_path / "nope")], 2)):
+        p = subprocess.run(
+            [sys.executable, "-m", "explorer.catalog", *argv], capture_output=True, text=True, timeout=120
+        )
+        assert p.returncode == code and "Traceback" not in p.stderr, p.stderr
+        assert ("catalog OK:" in p.stdout) if code == 0 else ("catalog folder does not exist" in p.stderr)
+    probe = (
+        "import sys, explorer.catalog.__main__; print(sorted(m for m in sys.modules if 'explorer.cli' in m))"
+    )
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert p.stdout.strip() == "[]", (p.stdout, p.stderr)
+
+
+def test_the_catalog_check_module_says_what_the_cli_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from explorer.catalog.check import main as check
+
+    assert check(["check"]) == 0
+    assert capsys.readouterr().out == run("catalog", "check").stdout
+    assert check(["--catalog", str(tmp_path / "nope")], prog="accel-explorer") == 2
+    assert capsys.readouterr().err == run("catalog", "check", "--catalog", str(tmp_path / "nope")).stderr
 
 
 def test_devices_json_has_canonical_keys_and_sources() -> None:
@@ -256,9 +343,8 @@ def test_evaluate_breakeven_map() -> None:
         assert p.returncode == 2 and "--map:" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_a_catalog_the_model_cannot_use_is_one_line(tmp_path: Path) -> None:
+def test_a_catalog_the_model_cannot_use_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A catalog the model cannot use (no assumptions) gets one clear line, not a traceback."""
-    import os
     import shutil
 
     from .conftest import CATALOG
@@ -266,29 +352,16 @@ def test_a_catalog_the_model_cannot_use_is_one_line(tmp_path: Path) -> None:
     base = tmp_path / "catalog"
     shutil.copytree(CATALOG, base)
     shutil.rmtree(base / "assumptions")
-    env = {**os.environ, "PYTHONPATH": ""}
-    code = (
-        "import sys; from explorer import catalog; from explorer.cli import main; "
-        f"catalog.load.default_catalog_dir = lambda: __import__('pathlib').Path({str(base)!r}); "
-        "sys.exit(main(['evaluate', '--draws', '0']))"
-    )
-    import sys
+    from explorer.catalog import load
 
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    monkeypatch.setattr(load, "default_catalog_dir", lambda: base)
+    p = run("evaluate", "--draws", "0")
     assert p.returncode == 2, p.stderr
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "the catalog cannot be used by the model: catalog/assumptions has no '" in p.stderr
 
 
 # -- hostile input (issue 13.7, 12.7): one line, exit 2, never a traceback or a hang ---------------------
-
-
-def run_bounded(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """The CLI as a subprocess; a run past `timeout` (a hang) fails the test instead of blocking it."""
-    try:
-        return subprocess.run([*cli(), *args], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"accel-explorer {' '.join(args)[:200]} did not finish within {timeout} s (a hang)")
 
 
 def assert_one_clear_line(p: subprocess.CompletedProcess[str], *fragments: str) -> str:
@@ -347,13 +420,13 @@ def _bad_scenario_file(tmp_path: Path, kind: str) -> Path:
 )
 def test_hostile_scenario_file_is_one_clear_line(tmp_path: Path, kind: str, fragment: str) -> None:
     f = _bad_scenario_file(tmp_path, kind)
-    line = assert_one_clear_line(run_bounded("evaluate", "--draws", "0", "--scenario", str(f)), fragment)
+    line = assert_one_clear_line(run("evaluate", "--draws", "0", "--scenario", str(f)), fragment)
     assert "--scenario" in line and f.name in line
 
 
 def test_a_program_given_as_scenario_is_refused() -> None:
     exe = Path(sys.executable).resolve()
-    assert_one_clear_line(run_bounded("evaluate", "--scenario", str(exe)), "--scenario", "binary file")
+    assert_one_clear_line(run("evaluate", "--scenario", str(exe)), "--scenario", "binary file")
 
 
 @pytest.mark.parametrize(
@@ -371,14 +444,14 @@ def test_a_program_given_as_scenario_is_refused() -> None:
     ],
 )
 def test_hostile_flags_are_one_clear_line(argv: list[str], fragment: str) -> None:
-    assert_one_clear_line(run_bounded("evaluate", "--draws", "10", *argv), fragment)
+    assert_one_clear_line(run("evaluate", "--draws", "10", *argv), fragment)
 
 
 @pytest.mark.parametrize(
     "text", ["50M", "50 M", "50 m", "5e7", "50,000,000", "50 million", "50 M requests/day"]
 )
 def test_requests_per_day_takes_what_people_and_the_app_write(text: str) -> None:
-    p = run_bounded("evaluate", "--draws", "0", "--format", "json", "--requests-per-day", text)
+    p = run("evaluate", "--draws", "0", "--format", "json", "--requests-per-day", text)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["scenario"]["requests_per_day"] == 5e7
 
@@ -386,7 +459,7 @@ def test_requests_per_day_takes_what_people_and_the_app_write(text: str) -> None
 def test_scenario_file_takes_volume_and_mix_as_text(tmp_path: Path) -> None:
     f = tmp_path / "s.json"
     f.write_text(json.dumps({"requests_per_day": "2.5 B", "framework_mix": "pytorch=0.6,onnx=0.4"}), "utf-8")
-    p = run_bounded("evaluate", "--draws", "0", "--format", "json", "--scenario", str(f))
+    p = run("evaluate", "--draws", "0", "--format", "json", "--scenario", str(f))
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)["scenario"]
     assert s["requests_per_day"] == 2.5e9
@@ -396,14 +469,12 @@ def test_scenario_file_takes_volume_and_mix_as_text(tmp_path: Path) -> None:
 
 def test_huge_framework_weights_do_not_overflow_to_nothing() -> None:
     """1e308 + 1e308 overflows: the shares were all 0 and every device reported no porting."""
-    p = run_bounded(
-        "evaluate", "--draws", "0", "--format", "json", "--framework-mix", "pytorch=1e308,jax=1e308"
-    )
+    p = run("evaluate", "--draws", "0", "--format", "json", "--framework-mix", "pytorch=1e308,jax=1e308")
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     mix = out["scenario"]["framework_mix"]
     assert mix["pytorch"] == pytest.approx(0.5) and mix["jax"] == pytest.approx(0.5)
-    ref = run_bounded("evaluate", "--draws", "0", "--format", "json", "--framework-mix", "pytorch=1,jax=1")
+    ref = run("evaluate", "--draws", "0", "--format", "json", "--framework-mix", "pytorch=1,jax=1")
     assert [o["porting_cost_usd"] for o in out["options"]] == [
         o["porting_cost_usd"] for o in json.loads(ref.stdout)["options"]
     ]
@@ -413,7 +484,7 @@ def test_huge_framework_weights_do_not_overflow_to_nothing() -> None:
 def test_export_to_a_fifo_does_not_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "out.json"
     os.mkfifo(fifo)
-    assert_one_clear_line(run_bounded("evaluate", "--draws", "0", "--export", str(fifo)), "--export")
+    assert_one_clear_line(run("evaluate", "--draws", "0", "--export", str(fifo)), "--export")
 
 
 def _user_folder(tmp_path: Path, kind: str) -> Path:
@@ -464,7 +535,7 @@ def _user_folder(tmp_path: Path, kind: str) -> Path:
 )
 def test_hostile_catalog_folder_is_one_clear_line(tmp_path: Path, kind: str, fragment: str) -> None:
     user = _user_folder(tmp_path, kind)
-    assert_one_clear_line(run_bounded("catalog", "check", "--catalog", str(user), timeout=30), fragment)
+    assert_one_clear_line(run("catalog", "check", "--catalog", str(user), timeout=30), fragment)
 
 
 @pytest.mark.parametrize("target", ["self-link", "/dev/zero", "regular-file"])
@@ -476,7 +547,7 @@ def test_a_catalog_folder_that_is_no_folder_is_refused(tmp_path: Path, target: s
         path.write_text("x", encoding="utf-8")
     else:
         path.symlink_to(target)
-    assert_one_clear_line(run_bounded("catalog", "check", "--catalog", str(path), timeout=30), "cat")
+    assert_one_clear_line(run("catalog", "check", "--catalog", str(path), timeout=30), "cat")
 
 
 def test_sources_mixing_dates_and_date_times_load(tmp_path: Path) -> None:
@@ -489,7 +560,7 @@ def test_sources_mixing_dates_and_date_times_load(tmp_path: Path) -> None:
     user = tmp_path / "mine"
     (user / "workloads").mkdir(parents=True)
     (user / "workloads" / "llama-2-70b.toml").write_text(new, encoding="utf-8")
-    p = run_bounded("catalog", "workloads", "--format", "json", "--catalog", str(user))
+    p = run("catalog", "workloads", "--format", "json", "--catalog", str(user))
     assert p.returncode == 0, p.stderr
     rec = next(r for r in json.loads(p.stdout) if r["id"] == "llama-2-70b")
     assert all(len(s["retrieved"]) == 10 for s in rec["sources"])  # dates, as the catalog keeps them
@@ -503,6 +574,6 @@ def test_an_assumption_too_large_for_the_model_is_refused(tmp_path: Path) -> Non
         'engineer_day_usd = { value = 1.7e308, unit = "USD/day", low = 1, high = 1.7e308 }\n',
         encoding="utf-8",
     )
-    p = run_bounded("evaluate", "--draws", "10", "--format", "json", "--catalog", str(user))
+    p = run("evaluate", "--draws", "10", "--format", "json", "--catalog", str(user))
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[-2000:]
     assert "engineer_day_usd.value: 1.7e+308 USD/day is outside the plausible range" in p.stderr

@@ -1,0 +1,320 @@
+"""`ExplorerVoila`: Voila with a cap on visitor kernels, a sweep that reclaims unopened pages and dead
+kernels, a pre-started pool that grows in a burst, and the guarded handlers (explorer.serve_handlers).
+
+Imports Voila: imported only when serving (by explorer.serve.main)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from collections import deque
+from typing import Any
+
+from tornado.ioloop import PeriodicCallback
+from traitlets import Bool, Integer
+from voila.app import Voila
+from voila.request_info_handler import RequestInfoSocketHandler
+from voila.static_file_handler import TemplateStaticFileHandler
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+
+from .serve import CONNECT_SECONDS, MAX_SESSIONS, PAGES_PER_CLIENT, POOL_MAX
+from .serve_handlers import (
+    CappedVoilaHandler,
+    GuardedKernelWebsocketHandler,
+    GuardedRequestInfoHandler,
+    GuardedTemplateStaticFileHandler,
+    QueryGuard,
+)
+from .serve_limits import MAX_FRAME_BYTES, MAX_HEADER_BYTES
+
+
+class ExplorerVoila(Voila):
+    """Voila with a cap on the number of visitor kernels (pre-started kernels are not counted), and the
+    guards listed in explorer.serve's docstring."""
+
+    max_sessions = Integer(
+        MAX_SESSIONS,
+        config=True,
+        help="Most visitors served at once; past it a visitor gets a 'busy, try again' page (HTTP 503).",
+    )
+    connect_seconds = Integer(
+        CONNECT_SECONDS,
+        config=True,
+        help="A page's kernel that no browser connects to within this many seconds is shut down.",
+    )
+    pages_per_client = Integer(
+        PAGES_PER_CLIENT,
+        config=True,
+        help="Pages one client address may hold that no browser has connected to (HTTP 429 past it).",
+    )
+    pool_max = Integer(
+        POOL_MAX,
+        config=True,
+        help="Most pre-started kernels while visitors arrive in a burst (the pool grows with arrivals).",
+    )
+    fork_kernels = Bool(
+        True,
+        config=True,
+        help="Start kernels as forks of a process that has imported the app already (a fraction of the "
+        "CPU of a new process); off: each kernel is a new process.",
+    )
+    starting = 0
+    stopping = False
+
+    def initialize(self, argv: Any = None) -> None:
+        super().initialize(argv)
+        if self.fork_kernels:
+            from . import forkserver
+
+            forkserver.install()
+        self.owner: dict[str, str] = {}  # kernel id -> client address of its page
+        self.sent_at: dict[str, float] = {}  # kernel id -> when its page was sent
+        self.connected: set[str] = set()  # kernel ids a browser has connected to
+        self.request_info_asked: set[str] = set()
+        self.arrivals: deque[float] = deque()
+        self.pool_base: int | None = None  # the configured pool size (the kernel manager comes later)
+
+    # -- counting ---------------------------------------------------------------------------------
+
+    def pooled_ids(self) -> set[str]:
+        # Voila keeps its pre-started kernels as tasks in `_pools` (no public accessor): a done task is
+        # a started kernel that no visitor holds yet.
+        pools = getattr(self.kernel_manager, "_pools", {}).values()
+        return {
+            task.result()["kernel_id"]
+            for pool in pools
+            for task in pool
+            if task.done() and not task.cancelled() and not task.exception()
+        }
+
+    def sessions(self) -> int:
+        """Visitor kernels (those whose page was sent, or any running kernel beyond the pre-started
+        pool, counting kernels still starting for it), plus pages being made."""
+        km = self.kernel_manager
+        running = set(km.list_kernel_ids())
+        beyond_pool = (
+            len(running)
+            - len(self.pooled_ids())
+            - sum(1 for pool in getattr(km, "_pools", {}).values() for task in pool if not task.done())
+        )
+        return max(len(running & set(self.owner)), beyond_pool, 0) + self.starting
+
+    def unconnected_pages(self, client: str) -> int:
+        """Pages sent to `client` whose kernel no browser has connected to yet. (Pages still being made
+        are not counted: in a room arriving at once, behind one address, many wait together; they count
+        against the cap on visitors.)"""
+        running = set(self.kernel_manager.list_kernel_ids())
+        return sum(
+            1
+            for k, c in self.owner.items()
+            if c == client and k in self.sent_at and k not in self.connected and k in running
+        )
+
+    def page_started(self, kernel_id: str, client: str) -> None:
+        self.owner[kernel_id] = client
+
+    def page_sent(self, kernel_id: str) -> None:
+        self.sent_at[kernel_id] = time.monotonic()
+
+    def may_ask_request_info(self, kernel_id: str) -> bool:
+        km = self.kernel_manager
+        preheated = any(kernel_id in d.get("kernel_ids", ()) for d in km.notebook_data.values())
+        return (
+            preheated
+            and kernel_id in km.list_kernel_ids()
+            and kernel_id not in self.request_info_asked
+            and kernel_id not in RequestInfoSocketHandler._waiters
+        )
+
+    # -- the pool ---------------------------------------------------------------------------------
+
+    def _pool_size(self) -> int:
+        config = getattr(self.kernel_manager, "kernel_pools_config", {}).get("default", {})
+        return int(config.get("pool_size", 0))
+
+    def arrived(self) -> None:
+        """A visitor asks for a page: in a burst, the pool grows so that the next ones find kernels."""
+        now = time.monotonic()
+        self.arrivals.append(now)
+        self._resize_pool(now)
+
+    def _resize_pool(self, now: float) -> None:
+        km = self.kernel_manager
+        if self.stopping:
+            return
+        if self.pool_base is None:
+            self.pool_base = self._pool_size()
+        if self.pool_base <= 0 or not hasattr(km, "fill_if_needed"):
+            return
+        while self.arrivals and now - self.arrivals[0] > 60:
+            self.arrivals.popleft()
+        # one more pre-started kernel per two arrivals in the last minute, up to pool_max
+        target = min(max(self.pool_max, self.pool_base), self.pool_base + len(self.arrivals) // 2)
+        if target != self._pool_size():
+            km.kernel_pools_config["default"]["pool_size"] = target
+            self.log.info(
+                "Pre-started pool: %d kernels (%d arrivals in a minute)", target, len(self.arrivals)
+            )
+        if km._pools:
+            for name in list(km._pools):
+                km.fill_if_needed(delay=0, notebook_name=name)
+
+    async def _alive(self, kernel_id: str) -> bool:
+        try:
+            return bool(await self.kernel_manager.get_kernel(kernel_id).is_alive())
+        except Exception:  # gone from the map, or its process cannot be polled
+            return False
+
+    async def _shutdown(self, kernel_id: str, why: str) -> None:
+        self.owner.pop(kernel_id, None)
+        self.sent_at.pop(kernel_id, None)
+        if kernel_id not in self.kernel_manager.list_kernel_ids():
+            return  # already shut down (a visitor who left, while this was looking)
+        self.log.warning("Shutting kernel %s down: %s", kernel_id, why)
+        try:
+            await self.kernel_manager.shutdown_kernel(kernel_id, now=True)
+        except Exception as err:  # already gone
+            self.log.info("Kernel %s was already gone (%s)", kernel_id, err)
+
+    async def _healthy(self, task: Any) -> bool:
+        """A finished pool task holds a live kernel whose notebook has not failed."""
+        if task.cancelled() or task.exception() is not None:
+            return False
+        content = task.result()
+        render = content.get("task")
+        if render is not None and render.done() and (render.cancelled() or render.exception()):
+            return False
+        return await self._alive(content["kernel_id"])
+
+    async def _discard(self, name: str, pool: list, task: Any) -> None:
+        if task in pool:
+            pool.remove(task)
+        if not task.cancelled() and task.exception() is None:
+            await self._shutdown(task.result()["kernel_id"], "a pre-started kernel that died")
+        else:
+            self.log.warning("A pre-started kernel failed to start")
+        if not self.stopping:
+            self.kernel_manager.fill_if_needed(delay=0, notebook_name=name)
+
+    async def prune_pool(self, handing_out: bool = False) -> None:
+        """Remove dead or failed pre-started kernels from the pool, and start their replacements.
+
+        `handing_out`: a visitor is about to be given the first one, so wait for it to be started and
+        make sure it is alive (a kernel can die while starting, too).
+        """
+        km = self.kernel_manager
+        for name, pool in list(getattr(km, "_pools", {}).items()):
+            for task in [t for t in pool if t.done()]:
+                if not await self._healthy(task):
+                    await self._discard(name, pool, task)
+            for _ in range(len(pool) + 2 if handing_out else 0):
+                if not pool:
+                    break
+                first = pool[0]
+                if not first.done():
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(asyncio.shield(first), 120)
+                if not first.done() or await self._healthy(first):
+                    break
+                await self._discard(name, pool, first)
+
+    # -- the sweep --------------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Every few seconds: replace dead pooled kernels, remove dead ones, reclaim unopened pages."""
+        try:
+            await self._sweep()
+        except Exception:
+            self.log.exception("The explorer's sweep failed")
+
+    async def _sweep(self) -> None:
+        if self.stopping:
+            return
+        km = self.kernel_manager
+        now = time.monotonic()
+        await self.prune_pool()
+        self._resize_pool(now)
+        await self._shrink_pool()
+        running = set(km.list_kernel_ids())
+        pooled = self.pooled_ids()
+        for kernel_id in running - pooled:
+            if not await self._alive(kernel_id):
+                await self._shutdown(kernel_id, "its process has died")
+                continue
+            sent = self.sent_at.get(kernel_id)
+            if sent is not None and kernel_id not in self.connected and now - sent > self.connect_seconds:
+                await self._shutdown(
+                    kernel_id, f"no browser connected within {self.connect_seconds} s of its page"
+                )
+        running = set(km.list_kernel_ids())
+        for table in (self.owner, self.sent_at):
+            for kernel_id in list(table):
+                if kernel_id not in running:
+                    del table[kernel_id]
+        self.connected &= running
+        self.request_info_asked &= running
+
+    async def _shrink_pool(self) -> None:
+        """Once a burst is over, shut down the pre-started kernels beyond the target (their memory)."""
+        km = self.kernel_manager
+        target = self._pool_size()
+        for pool in getattr(km, "_pools", {}).values():
+            ready = [t for t in pool if t.done() and not t.exception()]
+            while len(pool) > target and ready:
+                task = ready.pop()
+                if task not in pool:  # handed to a visitor meanwhile
+                    continue
+                pool.remove(task)
+                content = task.result()
+                if content.get("task") is not None:
+                    content["task"].cancel()  # its notebook waits for a visitor who will not come
+                await self._shutdown(content["kernel_id"], "the pre-started pool shrinks")
+
+    # -- wiring -----------------------------------------------------------------------------------
+
+    def init_settings(self) -> dict:
+        return {
+            **super().init_settings(),
+            "explorer_voila": self,
+            "websocket_max_message_size": MAX_FRAME_BYTES,
+        }
+
+    def init_handlers(self) -> list:
+        replace = {
+            TornadoVoilaHandler: CappedVoilaHandler,
+            VoilaKernelWebsocketHandler: GuardedKernelWebsocketHandler,
+            RequestInfoSocketHandler: GuardedRequestInfoHandler,
+            TemplateStaticFileHandler: GuardedTemplateStaticFileHandler,
+        }
+        return [(h[0], replace.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
+
+    def stop(self) -> None:
+        self.stopping = True  # no more kernels: the sweep stops, the pool is not refilled
+        if getattr(self, "_sweeper", None) is not None:
+            self._sweeper.stop()
+        try:
+            super().stop()
+        except Exception as err:  # a kernel that went while the server was stopping
+            self.log.warning("While stopping: %s", err)
+        # Voila removes its folder of connection files before shutting the kernels down; a kernel
+        # started meanwhile (a pool refill) wrote it again, and it was left in /tmp
+        shutil.rmtree(self.connection_dir, ignore_errors=True)
+
+    def listen(self) -> None:
+        app, listen, start_request = self.app, self.app.listen, self.app.start_request
+        home = "/" + self.base_url.strip("/")
+
+        def guarded_start_request(server_conn: Any, request_conn: Any) -> Any:
+            return QueryGuard(start_request(server_conn, request_conn), request_conn, home)
+
+        app.start_request = guarded_start_request
+        app.listen = lambda port, address="", **kw: listen(
+            port, address, max_header_size=MAX_HEADER_BYTES, **kw
+        )
+        interval = max(0.5, min(5.0, self.connect_seconds / 3))
+        self._sweeper = PeriodicCallback(self.sweep, interval * 1000)
+        self._sweeper.start()
+        super().listen()

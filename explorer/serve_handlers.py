@@ -1,0 +1,196 @@
+"""The public server's request handlers: Voila's own, each with a guard (see explorer.serve's docstring).
+
+Imports Voila: imported only when serving (by explorer.serve_app)."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any
+
+from tornado import httputil, web
+from voila.request_info_handler import RequestInfoSocketHandler
+from voila.static_file_handler import TemplateStaticFileHandler
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
+
+from .serve_limits import BUSY_PAGE, REFUSED_PAGE, frame_problem, query_problem
+
+if TYPE_CHECKING:
+    from .serve_app import ExplorerVoila
+
+_KERNEL_ID = re.compile(r'kernelId": "([0-9a-f-]{36})"')
+
+
+def page(handler: web.RequestHandler, status: int, title: str, message: str) -> None:
+    handler.set_status(status)
+    handler.set_header("Cache-Control", "no-store")
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.finish(REFUSED_PAGE.format(title=title, message=html.escape(message), home=_home(handler)))
+
+
+def _home(handler: web.RequestHandler) -> str:
+    """The app's own address as a path on this server: never `//host/...`, which leaves the origin."""
+    return "/" + handler.settings.get("base_url", "/").strip("/")
+
+
+class CappedVoilaHandler(TornadoVoilaHandler):
+    """Voila's page handler; past the cap, a new visitor gets a friendly page (HTTP 503), no kernel."""
+
+    @web.authenticated
+    async def get(self, path=None):
+        app: ExplorerVoila = self.settings["explorer_voila"]
+        client = self.request.remote_ip or "?"
+        if self.notebook_path and path:  # Voila redirected any other path to /voila/files/ (refused)
+            page(self, 404, "No such page", "This server shows one page, the explorer.")
+            return
+        if app.sessions() >= app.max_sessions:
+            self.log.warning("Busy: %d visitor kernels, cap %d", app.sessions(), app.max_sessions)
+            self.set_status(503)
+            self.set_header("Retry-After", "30")
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            # the same page again, as a path on this server (a request for `//evil.invalid/x` must not
+            # send the visitor to another site)
+            again = _home(self) + (f"?{self.request.query}" if self.request.query else "")
+            again = html.escape(again, quote=True)
+            self.finish(BUSY_PAGE.format(cap=app.max_sessions, retry=30, again=again))
+            return
+        if app.unconnected_pages(client) >= app.pages_per_client:
+            self.log.warning("Refused a page to %s: %d pages no browser opened", client, app.pages_per_client)
+            self.set_header("Retry-After", str(app.connect_seconds))
+            page(
+                self,
+                429,
+                "Too many pages at once",
+                f"This address has {app.pages_per_client} pages of the explorer that no browser has "
+                f"opened yet. Open one of them, or wait {app.connect_seconds} seconds and reload.",
+            )
+            return
+        app.arrived()
+        # Voila's page sends a beacon on closing to shut its kernel down at once, signed with the `_xsrf`
+        # cookie, which voila 0.5 never sets: without this line the beacon gets a 403 and a closed tab's
+        # kernel lingers until it is culled.
+        _ = self.xsrf_token
+        # What TornadoVoilaHandler.get does, plus the count of pages in the making: a page is counted
+        # as starting until its first part is sent, which Voila does once the page has its kernel
+        # (from then on the kernel itself is counted).
+        app.starting += 1
+        starting, kernel_id, head = True, None, ""
+        try:
+            await app.prune_pool(handing_out=True)  # a dead pre-started kernel is never handed out
+            async for part in self.get_generator(path=path):
+                if starting:
+                    app.starting -= 1
+                    starting = False
+                if kernel_id is None and len(head) < 1_000_000:
+                    head += part
+                    found = _KERNEL_ID.search(head)
+                    if found:
+                        kernel_id = found.group(1)
+                        app.page_started(kernel_id, client)
+                self.write(part)
+                self.flush()
+        finally:
+            if starting:
+                app.starting -= 1
+            if kernel_id is not None:
+                app.page_sent(kernel_id)
+
+    def should_use_rendered_notebook(self, notebook_data, pool_size, template_name, theme, request_args):
+        # ?template= and ?theme= are ignored (overrides are off), so they must not cost a cold kernel
+        return super().should_use_rendered_notebook(notebook_data, pool_size, None, None, request_args)
+
+
+class GuardedTemplateStaticFileHandler(TemplateStaticFileHandler):
+    """Voila's template files: a malformed path was an AssertionError (HTTP 500); now a 404."""
+
+    def parse_url_path(self, path):
+        template, static, rest = ([*path.split("/", 2), "", ""])[:3]
+        if (
+            static != "static"
+            or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", template)
+            or ".." in rest.replace("\\", "/").split("/")
+        ):
+            raise web.HTTPError(404)
+        return super().parse_url_path(path)
+
+
+class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
+    """The kernel websocket: frames are checked before they are deserialized; connections are noted."""
+
+    async def open(self, kernel_id):
+        self.settings["explorer_voila"].connected.add(kernel_id)
+        return await super().open(kernel_id)
+
+    def on_message(self, ws_message):
+        problem = frame_problem(ws_message, self.selected_subprotocol)
+        if problem is not None:
+            self.log.warning("Dropped a websocket frame for kernel %s: %s", self.kernel_id, problem)
+            return None
+        return super().on_message(ws_message)
+
+
+class GuardedRequestInfoHandler(RequestInfoSocketHandler):
+    """How a pre-started kernel learns its visitor's request: only for such a kernel, once, one socket."""
+
+    async def get(self, kernel_id, *args, **kwargs):
+        app: ExplorerVoila = self.settings["explorer_voila"]
+        if not app.may_ask_request_info(kernel_id):
+            app.log.warning("Refused /voila/query/ for %s: not a pre-started kernel waiting", kernel_id)
+            raise web.HTTPError(403)
+        app.request_info_asked.add(kernel_id)
+        return await super().get(kernel_id, *args, **kwargs)
+
+    def open(self, kernel_id: str) -> None:
+        self.kernel_id = kernel_id
+        RequestInfoSocketHandler._waiters[kernel_id] = self
+        if kernel_id in RequestInfoSocketHandler._cache:
+            self.write_message(RequestInfoSocketHandler._cache.pop(kernel_id))
+
+    def on_close(self) -> None:
+        # Voila's own deleted whichever entry its loop ended on when this socket was not found
+        kernel_id = getattr(self, "kernel_id", None)
+        if RequestInfoSocketHandler._waiters.get(kernel_id) is self:
+            del RequestInfoSocketHandler._waiters[kernel_id]
+
+
+class QueryGuard(httputil.HTTPMessageDelegate):
+    """Refuses an over-long query string with a page, before tornado parses it (its own answer to more
+    than 1,000 fields was a blank 400; past its header limit, a dropped connection)."""
+
+    def __init__(self, inner: httputil.HTTPMessageDelegate, connection: Any, base_url: str) -> None:
+        self.inner, self.connection, self.base_url, self.refused = inner, connection, base_url, False
+
+    def headers_received(self, start_line, headers):
+        problem = query_problem(start_line.path.partition("?")[2])
+        if problem is None:
+            return self.inner.headers_received(start_line, headers)
+        self.refused = True
+        title = "This link is too long"
+        body = REFUSED_PAGE.format(title=title, message=html.escape(problem), home=self.base_url).encode()
+        self.connection.write_headers(
+            httputil.ResponseStartLine("HTTP/1.1", 414, "URI Too Long"),
+            httputil.HTTPHeaders(
+                {
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Content-Length": str(len(body)),
+                    "Cache-Control": "no-store",
+                    "Connection": "close",
+                }
+            ),
+            body,
+        )
+        self.connection.finish()
+        return None
+
+    def data_received(self, chunk):
+        return None if self.refused else self.inner.data_received(chunk)
+
+    def finish(self):
+        if not self.refused:
+            self.inner.finish()
+
+    def on_connection_close(self):
+        if not self.refused:
+            self.inner.on_connection_close()

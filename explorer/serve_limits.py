@@ -1,0 +1,103 @@
+"""The server's limits on what a browser sends, checked before Voila or jupyter_server sees it, and the pages
+that say no (busy, refused). Pure functions and text: no Voila import (explorer.serve's docstring says why
+each limit exists; tests/test_hardening.py attacks them)."""
+
+from __future__ import annotations
+
+import itertools
+import struct
+
+# Requests: a link to the app carries a scenario in a few hundred bytes; anything far beyond is refused early.
+MAX_QUERY_BYTES = 16 * 1024
+MAX_QUERY_FIELDS = 256
+MAX_HEADER_BYTES = 512 * 1024  # tornado's own limit (64 KB) dropped the connection without a word
+# Websocket frames: tornado's default limit, made explicit; parts per kernel message (5 + its buffers).
+MAX_FRAME_BYTES = 10 * 1024 * 1024
+MAX_FRAME_PARTS = 1024
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+BUSY_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{retry}">
+<title>The explorer is busy</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 36rem; margin: 12vh auto; padding: 0 1rem;
+ color: #222; }}
+h1 {{ font-size: 1.5rem; }} a.button {{ display: inline-block; padding: .5rem 1rem; background: #1f6feb;
+color: #fff; border-radius: 4px; text-decoration: none; }}
+</style></head>
+<body>
+<h1>The explorer is busy right now</h1>
+<p id="busy-message">This server takes {cap} visitors at a time, and it is full. Nothing is lost: this
+page tries again by itself in {retry} seconds, with the same link.</p>
+<p><a class="button" href="{again}">Try again now</a></p>
+</body></html>
+"""
+
+REFUSED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 36rem; margin: 12vh auto; padding: 0 1rem;
+ color: #222; }}
+h1 {{ font-size: 1.5rem; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p id="refused-message">{message}</p>
+<p><a href="{home}">Open the explorer</a></p>
+</body></html>
+"""
+
+
+def query_problem(query: str) -> str | None:
+    """What is wrong with a request's query string for this app, or None (checked before it is parsed)."""
+    if len(query) > MAX_QUERY_BYTES:
+        return (
+            f"This link's settings part is {len(query):,} characters long; the explorer accepts up to "
+            f"{MAX_QUERY_BYTES:,}. A link made by the explorer's own 'copy link' button is far shorter."
+        )
+    fields = query.count("&") + query.count(";") + 1 if query else 0
+    if fields > MAX_QUERY_FIELDS:
+        return (
+            f"This link has {fields:,} settings; the explorer accepts up to {MAX_QUERY_FIELDS}. "
+            "A link made by the explorer's own 'copy link' button has far fewer."
+        )
+    return None
+
+
+def frame_problem(frame: bytes | str, subprotocol: str | None) -> str | None:
+    """What is wrong with a websocket frame from a browser, or None; cheap, and before any deserializing.
+
+    jupyter_server's deserializers trust the count of parts at the start of a binary frame: the v1 protocol's
+    loops that many times (0.5 us and 16 bytes each, on the server's only thread), the legacy one builds a
+    format string that long. A browser's frame has a handful of parts (header, parent header, metadata,
+    content, buffers), each offset inside the frame.
+    """
+    if len(frame) > MAX_FRAME_BYTES:
+        return f"a frame of {len(frame):,} bytes (allowed: up to {MAX_FRAME_BYTES:,})"
+    if subprotocol == V1_PROTOCOL:
+        if not isinstance(frame, bytes):
+            return "a text frame on the v1 protocol, which sends binary frames only"
+        if len(frame) < 8:
+            return "a binary frame shorter than its count of parts"
+        count = int.from_bytes(frame[:8], "little")
+        if not 6 <= count <= MAX_FRAME_PARTS or 8 * (count + 1) > len(frame):
+            return f"a binary frame announcing {count} offsets in {len(frame)} bytes"
+        offsets = [int.from_bytes(frame[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
+        size = 8 * (count + 1)
+    elif isinstance(frame, bytes):
+        if len(frame) < 4:
+            return "a binary frame shorter than its count of parts"
+        (count,) = struct.unpack("!i", frame[:4])
+        if not 1 <= count <= MAX_FRAME_PARTS or 4 * (count + 1) > len(frame):
+            return f"a binary frame announcing {count} parts in {len(frame)} bytes"
+        offsets = list(struct.unpack(f"!{count}I", frame[4 : 4 * (count + 1)]))
+        size = 4 * (count + 1)
+    else:
+        return None
+    if offsets[0] < size or any(b < a for a, b in itertools.pairwise(offsets)) or offsets[-1] > len(frame):
+        return "a binary frame whose offsets are not inside it, in order"
+    return None

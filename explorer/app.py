@@ -21,6 +21,7 @@ import traitlets
 
 from . import views
 from .catalog import Catalog, load_catalog
+from .columns import summary_fields
 
 # -- the catalog browser and the validation view -----------------------------------------------------
 
@@ -49,22 +50,10 @@ def catalog_browser(cat: Catalog | None = None) -> CatalogBrowser:
 
 
 def catalog_summary(cat: Catalog | None = None) -> pd.DataFrame:
-    """The devices as a compact frame, for a quick look in JupyterLab."""
+    """The devices as a compact frame, for a quick look in JupyterLab: the fields of the device table's
+    declared columns (``explorer.columns``), in canonical units."""
     cat = cat if cat is not None else load_catalog()
-    cols = [
-        "id",
-        "vendor",
-        "kind",
-        "segment",
-        "power_w",
-        "power_basis",
-        "power_boundary",
-        "peak_bf16_tflops",
-        "peak_int8_tops",
-        "memory_gb",
-        "memory_bandwidth_gbps",
-    ]
-    return cat.devices[cols].sort_values(["segment", "kind", "id"]).reset_index(drop=True)
+    return cat.devices[summary_fields()].sort_values(["segment", "kind", "id"]).reset_index(drop=True)
 
 
 class ValidationView(W.VBox):
@@ -81,11 +70,12 @@ def validation_view(cat: Catalog) -> ValidationView:
     whose tooltips name the measurement's source."""
     from .charts import validation_chart
     from .runtime import chart_view
-    from .validate import TARGET_ERROR, leave_one_out, summarise
+    from .validate import TARGET_ERROR, leave_one_out, market_check, summarise, summarise_market
 
     loo = leave_one_out(cat)
     per_result = summarise(leave_one_out(cat, "result"))
-    text = W.HTML(views.validation_html(loo, summarise(loo), TARGET_ERROR, per_result))
+    market = summarise_market(market_check(cat))
+    text = W.HTML(views.validation_html(loo, summarise(loo), TARGET_ERROR, per_result, market))
     residuals = chart_view(validation_chart(loo))
     return ValidationView([text, residuals], loo=loo, text=text, residuals=residuals)
 
@@ -120,22 +110,14 @@ class LazySection(W.Accordion):
         self.children[0].children = [self.content]
 
 
-def uncertainty_data(scenario: Any, cat: Catalog) -> dict[str, Any]:
-    """The tornado's and the 50 x 50 break-even map's datasets for a scenario (about 15 ms together)."""
-    from .calc import breakeven_grid, breakeven_map
-    from .charts import tornado_data
-    from .uncertainty import tornado
-
-    grid = breakeven_map(scenario, *breakeven_grid(50), cat)
-    return {**tornado_data(tornado(scenario, cat)), "breakeven_map": grid}
-
-
 class UncertaintySection(W.Accordion):
     """How sure is this: the tornado and the break-even map, built when first opened; from then on they
     follow the explorer's scenario and catalog (their rows pushed, the charts not rebuilt)."""
 
     explorer = traitlets.Instance("explorer.widgets.Explorer", help="the controller whose scenario is shown")
-    live = traitlets.Dict(help="the live charts by name ('tornado', 'map'), once the section was opened")
+    live = traitlets.Dict(
+        help="the live charts by name (the section's charts in explorer.charts.CHARTS), once opened"
+    )
 
     def __init__(self, explorer: Any, **kwargs: Any):
         super().__init__(children=[W.VBox()], selected_index=None, explorer=explorer, **kwargs)
@@ -146,33 +128,21 @@ class UncertaintySection(W.Accordion):
     def _refresh(self, _change: Any = None) -> None:
         if self.selected_index != 0:
             return
+        from .charts import CHARTS, uncertainty_data
+
         data = uncertainty_data(self.explorer.result.scenario, self.explorer.cat)
         if self.live:  # opened before: only the charts' rows change
             for live in self.live.values():
                 live.push(data)
             return
-        from .charts import breakeven_map_chart, tornado_chart
         from .live import LiveChart
 
-        live = {
-            "tornado": LiveChart("tornado", tornado_chart(data["tornado"], data["tornado_nominal"]), data),
-            "map": LiveChart("breakeven_map", breakeven_map_chart(data["breakeven_map"]), data),
-        }
-        self.children[0].children = [W.HBox([live["tornado"].widget, live["map"].widget])]
+        live = {c.name: LiveChart(c.name, c.chart(data), data) for c in CHARTS if c.section == "uncertainty"}
+        self.children[0].children = [W.HBox([chart.widget for chart in live.values()])]
         self.live = live
 
 
 # -- the share panel ---------------------------------------------------------------------------------
-
-#: The charts a visitor can download, as the chart picker names them.
-DOWNLOADABLE_CHARTS = {
-    "cumulative_cost": "Cumulative cost",
-    "cost_per_request": "Cost per million requests",
-    "cost_vs_volume": "Cost against volume",
-    "perf_per_watt": "Performance per watt",
-    "framework_support": "Framework support",
-    "power": "Power",
-}
 
 
 class SharePanel(W.VBox):
@@ -190,12 +160,13 @@ class SharePanel(W.VBox):
     status = traitlets.Instance(W.HTML, help="what the last download or upload did, or why it failed")
 
     def __init__(self, explorer: Any, **kwargs: Any):
+        from .charts import CHART, PAGE_CHARTS
         from .share import Downloader, LinkBar, upload_section
 
         link = LinkBar(query=explorer.query)
         W.dlink((explorer, "query"), (link, "query"))  # the link is part of the one update (Explorer.update)
         chart_pick = W.Dropdown(
-            options=[(title, name) for name, title in DOWNLOADABLE_CHARTS.items()],
+            options=[(CHART[name].title, name) for name in PAGE_CHARTS],  # the page's grid
             value="cost_per_request",
             description="Chart",
             layout=W.Layout(width="300px"),

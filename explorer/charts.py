@@ -1,8 +1,11 @@
-"""Charts: evaluation results -> long-form frames -> ``alt.Chart`` (no ipywidgets here).
+"""Charts: the long-form frames of ``explorer.chart_frames`` -> ``alt.Chart`` (no ipywidgets here).
 
-Every chart reads named inline datasets (``DATASETS[chart]``). A view that shows the chart can then
-replace a dataset's rows in place when only the data changed, instead of rebuilding the chart: the
-dataset names are the contract between ``chart_data`` and the builders.
+Every chart is declared once, in ``CHARTS`` (at the end of this module): its name, its title, the named
+inline datasets it reads and its builder. Everything that lists charts reads that declaration: the page's
+grid and its live charts (``build_all``, ``explorer.widgets``), the section under it (``explorer.app``),
+the download picker, the report (``explorer.export``) and the tests. A view that shows a chart can replace
+a dataset's rows in place when only the data changed, instead of rebuilding the chart: the dataset names
+are the contract between ``chart_data`` and the builders.
 
 Tooltips carry each figure's source and date and whether it is measured or estimated. Axis labels and
 tooltip figures are formatted in the browser by the Vega expressions of ``explorer.fmt``, which follow
@@ -12,40 +15,29 @@ request volumes as k, M and B (never G or T), power in W, kW or MW.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
-import numpy as np
 import pandas as pd
 
 from . import fmt
-from .calc import EvaluationResult, per_catalog
-from .catalog import Catalog
-from .scenario import FRAMEWORK_LABELS, FRAMEWORKS
+from .chart_frames import (  # noqa: F401  (re-exported: the charts' data, as callers have always found it)
+    BOUNDARIES,
+    KIND_LABEL,
+    breakeven_map_frames,
+    chart_data,
+    records,
+    tornado_data,
+    tornado_frames,
+    uncertainty_data,
+)
 
-KIND_LABEL = {"gpu": "GPU", "accelerator": "accelerator"}
 KIND_COLORS = alt.Scale(domain=["GPU", "accelerator", "unavailable"], range=["#4c78a8", "#f58518", "#c7c7c7"])
 SUPPORT_COLORS = alt.Scale(
     domain=["native", "sdk", "converter", "none"], range=["#54a24b", "#eeca3b", "#f58518", "#e45756"]
 )
-BOUNDARIES = {
-    "device": ("device_power_kw", "device (rated board or chip power x load)"),
-    "wall": ("wall_power_kw", "server wall (device plus its share of the host)"),
-    "provisioned": ("provisioned_power_kw", "provisioned (rated server wall power, for racks and circuits)"),
-    "facility": ("facility_power_kw", "facility (server wall x PUE)"),
-}
-
-#: The named datasets each chart reads.
-DATASETS: dict[str, tuple[str, ...]] = {
-    "cumulative_cost": ("timeline", "breakeven"),
-    "cost_per_request": ("options",),
-    "cost_vs_volume": ("curve", "crossover", "current"),
-    "perf_per_watt": ("efficiency",),
-    "framework_support": ("support",),
-    "power": ("power",),
-    "tornado": ("tornado", "tornado_nominal"),
-    "breakeven_map": ("breakeven_map",),
-}
 
 WIDTH = 430
 
@@ -91,194 +83,6 @@ def _shown(fields: dict[str, str]) -> dict[str, str]:
 
 def _data(name: str, df: pd.DataFrame) -> alt.InlineData:
     return alt.InlineData(values=records(df), name=name)
-
-
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-safe rows (NaN -> None, numpy scalars -> Python) for a Vega dataset.
-
-    Column-wise (``tolist`` per column, then zip): it runs on every slider move, and the per-cell pandas
-    path (``where`` + ``to_dict``) cost ten times more.
-    """
-    if df.empty:
-        return []
-    columns = []
-    for name in df.columns:
-        col = df[name]
-        values = col.tolist()
-        if col.dtype.kind == "f":  # float columns: find NaN in one vectorised pass
-            for i in np.flatnonzero(np.isnan(col.to_numpy())):
-                values[i] = None
-        elif col.dtype.kind == "O" or str(col.dtype) in ("str", "string"):
-            values = [None if (isinstance(v, float) and v != v) or v is pd.NaT else v for v in values]
-        columns.append(values)
-    keys = list(df.columns)
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
-# -- data ----------------------------------------------------------------------------------------------
-
-
-@per_catalog(maxsize=64)
-def _support_frame(cat: Catalog, mix: tuple[tuple[str, float], ...]) -> pd.DataFrame:
-    """The device x framework heatmap's rows; they change only with the framework mix, so are cached."""
-    shares = dict(mix)
-    fw = cat.frameworks
-    return pd.DataFrame(
-        {
-            "device": fw.device_id.map(dict(zip(cat.devices.id, cat.devices.name, strict=True))),
-            "framework": [f"{FRAMEWORK_LABELS[f]} ({shares[f]:.0%})" for f in fw.framework],
-            "framework_order": [FRAMEWORKS.index(f) for f in fw.framework],
-            "support": fw.support,
-            "via": fw.via.fillna(""),
-            "source": fw.source_title + " (retrieved " + fw.retrieved.astype(str) + ")",
-        }
-    )
-
-
-def chart_data(
-    result: EvaluationResult, cat: Catalog, boundary: str = "facility", bands: pd.DataFrame | None = None
-) -> dict[str, pd.DataFrame]:
-    """Every chart's datasets for one evaluation, by dataset name.
-
-    ``bands`` (``explorer.uncertainty.monte_carlo(...).options``) adds each option's P10-P90 range.
-    It runs on every slider move, so the frames are built from columns of plain lists (the ranked
-    options are a few dozen rows; pandas filtering and mapping per frame cost several times more).
-    """
-    opts = result.options  # ranked: available by total cost, then unavailable
-    s = result.scenario
-    names = {o.device_id: o.name for o in opts}
-
-    # cumulative cost: the best GPU and the best accelerator (and the recommended option if different)
-    shown = [d for d in (result.best_gpu, result.best_accelerator) if d]
-    if result.recommendation and result.recommendation.device_id not in shown:
-        shown.append(result.recommendation.device_id)
-    tl = result.timeline
-    keep = tl.device_id.isin(shown).to_numpy()
-    ids = tl.device_id.to_numpy()[keep]
-    timeline = pd.DataFrame(
-        {
-            "month": tl.month.to_numpy()[keep],
-            "device_id": ids,
-            "name": [names[d] for d in ids],
-            "kind_label": [KIND_LABEL[k] for k in tl.kind.to_numpy()[keep]],
-            "cumulative_usd": tl.cumulative_usd.to_numpy()[keep],
-        }
-    )
-    be = result.break_even_month
-    breakeven = pd.DataFrame(columns=["month", "cumulative_usd", "label"])
-    if be is not None and result.best_accelerator:
-        at = (timeline.device_id == result.best_accelerator).to_numpy() & (timeline.month == be).to_numpy()
-        if at.any():
-            breakeven = pd.DataFrame(
-                {
-                    "month": [be],
-                    "cumulative_usd": [float(timeline.cumulative_usd.to_numpy()[at][0])],
-                    "label": [f"break-even: {fmt.break_even(be)}"],
-                }
-            )
-
-    total_requests = s.requests_per_day * 365.25 * s.horizon_years
-    nan = float("nan")
-    p10 = p90 = [nan] * len(opts)
-    if bands is not None and not bands.empty:
-        lo = dict(zip(bands.device_id, bands.p10_usd, strict=True))
-        hi = dict(zip(bands.device_id, bands.p90_usd, strict=True))
-        p10 = [lo.get(o.device_id, nan) / total_requests * 1e6 for o in opts]
-        p90 = [hi.get(o.device_id, nan) / total_requests * 1e6 for o in opts]
-    kind_label = [KIND_LABEL[o.kind] if o.available else "unavailable" for o in opts]
-    how = ["measured" if o.throughput_measured else "estimated" for o in opts]
-    note = ["" if o.available else f"unavailable: {o.unavailable_reason}" for o in opts]
-    options = pd.DataFrame(
-        {
-            "rank": range(1, len(opts) + 1),
-            "p10_per_million_usd": p10,
-            "p90_per_million_usd": p90,
-            "device": [o.name for o in opts],
-            "device_id": [o.device_id for o in opts],
-            "kind": kind_label,
-            "cost_per_million_usd": [_or(o.cost_per_million_requests_usd, 0.0) for o in opts],
-            "tco_usd": [_or(o.tco_usd, nan) for o in opts],
-            "devices_needed": [_or(o.devices_needed, nan) for o in opts],
-            "status": [n or "available" for n in note],
-            "throughput": [
-                f"{h} "
-                + (
-                    fmt.requests_per_s(o.throughput_per_device_rps)
-                    if o.throughput_per_device_rps is not None
-                    else "–"
-                )
-                for h, o in zip(how, opts, strict=True)
-            ],
-            "throughput_source": [o.throughput_source for o in opts],
-            "price_source": [o.price_source for o in opts],
-            # the greyed label beside an unavailable device (empty otherwise): one shared dataset for both
-            # layers keeps the ranked sort (a filtered layer would make Vega-Lite drop it)
-            "note": note,
-        }
-    )
-
-    curve = result.volume_curve  # shared between evaluations (read-only): a push can skip it by identity
-    crossover = pd.DataFrame(columns=["requests_per_day", "label"])
-    if result.crossover_requests_per_day is not None:
-        crossover = pd.DataFrame(
-            {
-                "requests_per_day": [result.crossover_requests_per_day],
-                "label": [f"crossover: {fmt.volume(result.crossover_requests_per_day)}/day"],
-            }
-        )
-    current = pd.DataFrame({"requests_per_day": [s.requests_per_day], "label": ["you are here"]})
-
-    # in catalog order, not ranked: the points do not move with the ranking, so a volume change that only
-    # reorders the ranking leaves this dataset (and its chart) as it was
-    eff = sorted(
-        (
-            (o, h)
-            for o, h in zip(opts, how, strict=True)
-            if o.throughput_per_device_rps is not None and o.power_w is not None
-        ),
-        key=lambda oh: oh[0].device_id,
-    )
-    efficiency = pd.DataFrame(
-        {
-            "device": [o.name for o, _ in eff],
-            "kind": [KIND_LABEL[o.kind] for o, _ in eff],
-            "available": ["available here" if o.available else "not available here" for o, _ in eff],
-            "throughput_rps": [o.throughput_per_device_rps for o, _ in eff],
-            "requests_per_joule": [o.throughput_per_device_rps / o.power_w for o, _ in eff],
-            "how": [h for _, h in eff],
-            "throughput_source": [o.throughput_source for o, _ in eff],
-            "power_source": [o.power_source for o, _ in eff],
-        }
-    )
-
-    support = _support_frame(cat, tuple(sorted(s.framework_mix.as_dict().items())))
-    col, label = BOUNDARIES[boundary]
-    pw = [o for o in opts if o.available and getattr(o, col) is not None]
-    power = pd.DataFrame(
-        {
-            "device": [o.name for o in pw],
-            "kind": [KIND_LABEL[o.kind] for o in pw],
-            "power_kw": [getattr(o, col) for o in pw],
-            "devices_needed": [o.devices_needed for o in pw],
-            "boundary": label,
-            "power_source": [o.power_source for o in pw],
-        }
-    )
-    return {
-        "timeline": timeline,
-        "breakeven": breakeven,
-        "options": options,
-        "curve": curve,
-        "crossover": crossover,
-        "current": current,
-        "efficiency": efficiency,
-        "support": support,
-        "power": power,
-    }
-
-
-def _or(value: Any, default: Any) -> Any:
-    return default if value is None else value
 
 
 # -- chart builders ------------------------------------------------------------------------------------
@@ -529,18 +333,6 @@ def power_chart(power: pd.DataFrame) -> alt.Chart:
     )
 
 
-def build_all(data: dict[str, pd.DataFrame], horizon_years: float = 3) -> dict[str, alt.Chart]:
-    """Every chart for one evaluation's datasets, by chart name (the keys of DATASETS)."""
-    return {
-        "cumulative_cost": cumulative_cost_chart(data["timeline"], data["breakeven"], horizon_years),
-        "cost_per_request": cost_per_request_chart(data["options"]),
-        "cost_vs_volume": cost_vs_volume_chart(data["curve"], data["crossover"], data["current"]),
-        "perf_per_watt": perf_per_watt_chart(data["efficiency"]),
-        "framework_support": framework_support_chart(data["support"]),
-        "power": power_chart(data["power"]),
-    }
-
-
 def breakeven_map_chart(df: pd.DataFrame) -> alt.Chart:
     """Over request volume x model changes per year: where GPUs win and where accelerators win.
 
@@ -641,28 +433,6 @@ def validation_chart(loo: pd.DataFrame) -> alt.Chart:
     )
 
 
-def tornado_data(td: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The tornado's datasets from ``explorer.uncertainty.tornado`` output."""
-    data = pd.DataFrame(
-        {
-            "input": td.input,
-            "lo": td[["total_at_low_usd", "total_at_high_usd"]].min(axis=1),
-            "hi": td[["total_at_low_usd", "total_at_high_usd"]].max(axis=1),
-            "total_at_low_usd": td.total_at_low_usd,
-            "total_at_high_usd": td.total_at_high_usd,
-            "low": td["low"],
-            "high": td["high"],
-            "order": range(len(td)),
-            "effect": ["can flip the recommendation" if f else "moves the total" for f in td.flips],
-            "device_id": td.attrs.get("device_id", ""),
-        }
-    )
-    return {
-        "tornado": data,
-        "tornado_nominal": pd.DataFrame({"nominal": [float(td.attrs.get("nominal_usd", 0))]}),
-    }
-
-
 def tornado_chart(tornado: pd.DataFrame, tornado_nominal: pd.DataFrame) -> alt.Chart:
     """Each uncertain input moved alone across its range: the recommended option's total at each end;
     inputs that can flip the recommendation are marked."""
@@ -697,3 +467,79 @@ def tornado_chart(tornado: pd.DataFrame, tornado_nominal: pd.DataFrame) -> alt.C
     )
     rule = alt.Chart(_data("tornado_nominal", tornado_nominal)).mark_rule(color="black").encode(x="nominal:Q")
     return alt.layer(bars, rule).properties(width=WIDTH, title="What moves the answer (tornado)")
+
+
+# -- the declaration -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart, declared once: adding a chart is one entry in ``CHARTS`` (and its builder above).
+
+    ``build`` takes the chart's datasets in the order of ``datasets`` (frames of ``chart_data`` for the
+    page's charts, of ``uncertainty_data`` for the section under them) and the keyword options it names
+    in ``options``; a change of such an option changes the chart's structure, so a live view rebuilds it
+    instead of pushing rows.
+    """
+
+    name: str  #: the chart's id: its CSS class ``ax-chart-<name>``, its file name, its report figure
+    title: str  #: what the download picker and the page call it
+    datasets: tuple[str, ...]  #: the named inline datasets it reads
+    build: Callable[..., alt.TopLevelMixin]
+    section: str = "page"  #: "page": the grid of charts, from ``chart_data``; "uncertainty": the section
+    options: tuple[str, ...] = ()  #: keyword options of ``build``, each a Scenario field (``horizon_years``)
+    wide: bool = False  #: takes a row of its own in the page's grid
+    at_boundary: bool = False  #: drawn at the chosen power boundary: the page puts the picker above it
+
+    def chart(self, data: dict[str, pd.DataFrame], **options: Any) -> alt.TopLevelMixin:
+        """This chart for a dict of datasets (``chart_data`` or ``uncertainty_data`` output)."""
+        return self.build(
+            *(data[n] for n in self.datasets), **{k: options[k] for k in self.options if k in options}
+        )
+
+
+#: Every chart, in the page's order (left to right, top to bottom): the grid's, then the section's under it.
+#: The report and the download picker follow it.
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "cumulative_cost",
+        "Cumulative cost",
+        ("timeline", "breakeven"),
+        cumulative_cost_chart,
+        options=("horizon_years",),
+    ),
+    ChartSpec(
+        "cost_vs_volume", "Cost against volume", ("curve", "crossover", "current"), cost_vs_volume_chart
+    ),
+    ChartSpec(
+        "cost_per_request", "Cost per million requests", ("options",), cost_per_request_chart, wide=True
+    ),
+    ChartSpec("power", "Power", ("power",), power_chart, at_boundary=True),
+    ChartSpec("perf_per_watt", "Performance per watt", ("efficiency",), perf_per_watt_chart),
+    ChartSpec("framework_support", "Framework support", ("support",), framework_support_chart),
+    ChartSpec(
+        "tornado",
+        "What moves the answer",
+        ("tornado", "tornado_nominal"),
+        tornado_chart,
+        section="uncertainty",
+    ),
+    ChartSpec(
+        "breakeven_map",
+        "Where GPUs or accelerators win",
+        ("breakeven_map",),
+        breakeven_map_chart,
+        section="uncertainty",
+    ),
+)
+#: The charts by name.
+CHART = {c.name: c for c in CHARTS}
+#: The page's grid of charts (built from ``chart_data``), by name.
+PAGE_CHARTS = tuple(c.name for c in CHARTS if c.section == "page")
+#: The named datasets each chart reads.
+DATASETS: dict[str, tuple[str, ...]] = {c.name: c.datasets for c in CHARTS}
+
+
+def build_all(data: dict[str, pd.DataFrame], horizon_years: float = 3) -> dict[str, alt.Chart]:
+    """Every chart of the page's grid for one evaluation's datasets (``chart_data``), by chart name."""
+    return {name: CHART[name].chart(data, horizon_years=horizon_years) for name in PAGE_CHARTS}

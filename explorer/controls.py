@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
+from . import fmt
 from .catalog import Catalog
 from .scenario import FIELD_SPECS, FieldSpec, Scenario, ScenarioError, parse_text, parse_volume
 
@@ -34,6 +35,21 @@ _TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the cont
 def _help(spec: FieldSpec) -> str:
     unit = f" Unit: {spec.unit}." if spec.unit and spec.kind not in ("choice", "id", "mix") else ""
     return f"{spec.doc}.{unit} {spec.describe_allowed().capitalize()}."
+
+
+def _text_of(value: float | None, spec: FieldSpec | None = None) -> str:
+    """An optional number as its text box shows it, or empty: a count in words where that reads back
+    exactly ("13 B"), else every digit it holds (links round-trip)."""
+    if value is None:
+        return ""
+    if spec is not None and spec.human_count:
+        words = fmt.volume(value)
+        try:
+            if parse_volume(words, spec.name, check_bounds=False) == value:
+                return words
+        except ScenarioError:
+            pass
+    return f"{value:.15g}"
 
 
 def _style() -> dict[str, str]:
@@ -136,14 +152,16 @@ class ScenarioControls(W.VBox):
         self.fields: dict[str, W.Widget] = {}
         self.readouts: dict[str, W.HTML] = {}
         self.typed: dict[str, W.Text] = {}  # a typed count beside its slider ("50M"), by field name
+        self.boxes: dict[str, W.Widget] = {}  # each field's whole control, shown per its `visible_when`
         main, assumptions = [], []
         for name, spec in FIELD_SPECS.items():
-            box = self._build(spec, getattr(s, name))
+            box = self.boxes[name] = self._build(spec, getattr(s, name))
             (main if spec.group == "main" else assumptions).append(box)
         self.assumptions = W.Accordion(children=[W.VBox(assumptions)], selected_index=None)
         self.assumptions.set_title(0, "Assumptions")
         super().__init__([*main, self.assumptions], **kwargs)
         self.value = self._collect()
+        self._refresh_visibility()
         for name, w in self.fields.items():
             w.observe(lambda ch, n=name: self._changed(n), names=["value"])
 
@@ -174,14 +192,17 @@ class ScenarioControls(W.VBox):
             none = [(spec.none_choice, "")] if spec.none_choice else []  # an optional id: "" is None
             w = W.Dropdown(
                 options=none
-                + [(n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])],
+                + [(n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])]
+                + [(label, v) for v, label in spec.extra_ids],  # declared ones too: "Your model…"
                 value="" if value is None else value,
                 **common,
             )
+        elif spec.kind == "text":
+            w = W.Text(value=value, continuous_update=False, **common)
         elif spec.default is None:  # optional: empty takes the catalog's figure
             w = W.Text(
-                value="" if value is None else f"{value:g}",
-                placeholder="catalog's value",
+                value=_text_of(value, spec),
+                placeholder=spec.empty_means or "catalog's value",
                 continuous_update=False,
                 **{**common, "layout": W.Layout(width=_TEXT_W)},
             )
@@ -210,14 +231,16 @@ class ScenarioControls(W.VBox):
                     **common,
                 )
         self.fields[spec.name] = w
+        w.add_class(f"ax-field-{spec.name}")  # a page (and a test) finds a field's control by its name
         unit = (
             f" <span class='ax-unit'>{html.escape(spec.unit)}</span>"
             if spec.unit and spec.kind == "float" and spec.default is None
             else ""
         )
-        if unit:  # a unit beside a text box
+        if unit:  # a unit beside a text box, which takes the rest of the row (its hint read whole)
+            w.layout = W.Layout(flex="1 1 auto", width="auto", min_width="0")
             return W.HBox(
-                [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 1 auto", min_width="0"))],
+                [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 0 auto"))],
                 layout=W.Layout(align_items="center", width=_CTRL_W),
             )
         if spec.readout is None:
@@ -236,6 +259,7 @@ class ScenarioControls(W.VBox):
             tooltip=tooltip,
             layout=W.Layout(width="224px", margin="0 0 6px 146px"),
         ).add_class("ax-typed")
+        box.add_class(f"ax-typed-{spec.name}")  # a page (and a test) finds a field's box by its name
         box.observe(lambda ch, n=spec.name: self._on_typed(n, ch), names=["value"])
         self.typed[spec.name] = box
         return W.VBox([w, readout, box])
@@ -279,6 +303,14 @@ class ScenarioControls(W.VBox):
             return
         self._refresh_readout(name)
         self.value = self._collect()
+        self._refresh_visibility()
+
+    def _refresh_visibility(self) -> None:
+        """Show each field whose declared `visible_when` holds for the values in the controls now."""
+        for name, box in self.boxes.items():
+            spec = FIELD_SPECS[name]
+            if spec.visible_when:
+                box.layout.display = None if spec.shown(self.value) else "none"
 
     def scenario(self) -> Scenario:
         """The controls' values as a validated Scenario; raises ScenarioError naming the field."""
@@ -298,7 +330,7 @@ class ScenarioControls(W.VBox):
             if isinstance(w, W.Text) and spec.default is None:
                 used = getattr(inputs, name, None)
                 known = isinstance(used, int | float)
-                w.placeholder = f"{used:.4g} (catalog)" if known else "catalog's value"
+                w.placeholder = f"{used:.4g} (catalog)" if known else (spec.empty_means or "catalog's value")
 
     def set_scenario(self, s: Scenario) -> None:
         """Show a scenario in the controls (one update for the whole change)."""
@@ -308,7 +340,7 @@ class ScenarioControls(W.VBox):
                 if isinstance(w, MixControl):
                     w.set_shares(v.as_dict())
                 elif isinstance(w, W.Text):
-                    w.value = "" if v is None else f"{v:g}"
+                    w.value = v if isinstance(v, str) else _text_of(v, FIELD_SPECS[name])
                 else:
                     w.value = "" if v is None else v  # an optional id's "(none)"
         self.value = self._collect()

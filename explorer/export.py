@@ -19,8 +19,10 @@ from . import charts as C
 from . import fmt
 from .calc import EvaluationResult
 from .catalog import Catalog
+from .columns import columns_for, sorted_devices
 from .scenario import FIELD_SPECS
 from .views import PLAN_NAMES
+from .views_api import api_options_html
 
 #: Columns of the results CSV, in order (the CLI's JSON option keys, plus sources).
 CSV_COLUMNS = [
@@ -86,6 +88,34 @@ def results_csv(result: EvaluationResult) -> str:
     return buf.getvalue()
 
 
+def devices_csv(cat: Catalog) -> str:
+    """The catalog's device table as CSV: one column per declared column (``explorer.columns``), its
+    figure as a number in the declared unit (with its detail fields beside it), then, for a sourced
+    figure, its source and retrieved date."""
+    columns = columns_for("export")
+    header: list[str] = []
+    for c in columns:
+        header.append(f"{c.label} ({c.unit})" if c.unit else c.label)
+        header += [f"{c.label}: {d}" for d in c.fields[1:] if c.detail]
+        if c.source:
+            header += [f"{c.label}: source", f"{c.label}: retrieved"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for r in sorted_devices(cat).itertuples():
+        row: list[Any] = []
+        for c in columns:
+            # the figure as the catalog holds it (a number stays a number); a computed cell as shown
+            row.append(c.cell(r) if c.show else _text(getattr(r, c.fields[0])))
+            row += [_text(getattr(r, d)) for d in c.fields[1:] if c.detail]
+            if c.source:
+                field = c.source_field(r)
+                prov = cat.source_of("devices", r.id, field) if field else None
+                row += [_text(prov.get("source_title")), _text(prov.get("retrieved"))] if prov else ["", ""]
+        writer.writerow([neutralise(v) for v in row])
+    return buf.getvalue()
+
+
 # The charts are the app's own (explorer.charts, tested against the schema there): re-validating each
 # spec against the Vega-Lite JSON schema on every export cost as much as drawing it.
 
@@ -135,6 +165,13 @@ def _provenance_for(result: EvaluationResult, cat: Catalog) -> pd.DataFrame:
     the PUE default and the assumptions, each with its source and date."""
     s = result.scenario
     used_devices = {o.device_id for o in result.options if o.available}
+    offers = {(o.provider, o.model_id, o.tier) for o in result.api_options}  # the serverless APIs shown
+    apis = getattr(cat, "api_prices", None)
+    used_apis = (
+        set()
+        if apis is None
+        else {r.api_id for r in apis.itertuples() if (r.provider, r.model_id, r.tier) in offers}
+    )
     p = cat.provenance
     keep = (
         (p.collection.isin(["devices", "prices"]) & p.item.isin(used_devices))
@@ -142,14 +179,14 @@ def _provenance_for(result: EvaluationResult, cat: Catalog) -> pd.DataFrame:
         | ((p.collection == "results") & (p.item == s.workload))
         | ((p.collection == "regions") & (p.item == s.region))
         | (p.collection.isin(["pue", "assumptions"]))
+        | ((p.collection == "apis") & p.item.isin(used_apis))
     )
     return p.loc[keep]
 
 
 def _sources_of(row: Any, cat: Catalog) -> list[dict[str, str]]:
     """Each source behind a provenance row: title, url, retrieved and published dates (as text)."""
-    docs = cat.documents.get(row.collection, {}).get(row.item, {})
-    known = docs.get("sources", {}) if isinstance(docs, dict) else {}
+    known = cat.item_sources(row.collection, row.item)
     keys = [k.strip() for k in _text(row.source_key).split(",") if k.strip()]
     out = []
     if keys and all(k in known for k in keys):
@@ -208,6 +245,8 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
     s = result.scenario
     x = result.inputs
     names = dict(zip(cat.workloads.id, cat.workloads.name, strict=True))
+    if result.custom_workload:  # your model: its name (explorer.model.custom)
+        names[s.workload] = f"{result.custom_workload['name']} (your model)"
     regions = dict(zip(cat.regions.id, cat.regions.name, strict=True))
     devices = dict(zip(cat.devices.id, cat.devices.name, strict=True))
 
@@ -241,8 +280,9 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
     if s.deployment != "cloud":
         skip.add("cloud_market")
     rows = []
+    values = s.to_dict()
     for name, spec in FIELD_SPECS.items():
-        if name in skip:
+        if name in skip or not spec.shown(values):  # a field that does not apply (your model's, ...)
             continue
         value = shown.get(name)
         if value is None:  # a field added to the scenario later: its value and unit as declared
@@ -255,21 +295,22 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
 def _charts_svg(
     result: EvaluationResult, cat: Catalog, bands: Any, boundary: str
 ) -> tuple[dict[str, str], list[str]]:
-    """Every chart of the page as inline SVG (the grid's six, then the tornado and the break-even map),
-    and notes for any that could not be drawn."""
-    from .calc import breakeven_grid, breakeven_map
-    from .uncertainty import tornado
-
+    """Every chart of the page as inline SVG, in the page's order (``explorer.charts.CHARTS``: the grid's,
+    then the tornado and the break-even map), and notes for any that could not be drawn."""
     data = C.chart_data(result, cat, boundary, bands.options if bands is not None else None)
-    figures: dict[str, Any] = dict(C.build_all(data, result.scenario.horizon_years))
     notes = []
     try:
-        figures["tornado"] = C.tornado_chart(**C.tornado_data(tornado(result.scenario, cat)))
+        data.update(C.tornado_frames(result.scenario, cat))
     except Exception as err:  # the report still goes out, and says what is missing
         notes.append(f"The tornado could not be computed ({type(err).__name__}).")
-    grid = breakeven_map(result.scenario, *breakeven_grid(50), cat)
-    # 2,500 cells: without their ARIA labels (each a tooltip's text) the SVG is 180 kB instead of 950 kB
-    figures["breakeven_map"] = C.breakeven_map_chart(grid).configure(aria=False)
+    data.update(C.breakeven_map_frames(result.scenario, cat))
+    figures: dict[str, Any] = {}
+    for spec in C.CHARTS:
+        if all(n in data for n in spec.datasets):
+            figures[spec.name] = spec.chart(data, horizon_years=result.scenario.horizon_years)
+    if "breakeven_map" in figures:
+        # 2,500 cells: without their ARIA labels (each a tooltip's text) the SVG is 180 kB instead of 950 kB
+        figures["breakeven_map"] = figures["breakeven_map"].configure(aria=False)
     return {name: chart_svg(chart) for name, chart in figures.items()}, notes
 
 
@@ -289,9 +330,10 @@ def report_html(
 
     Everything the app's headline shows (the P10-P90 band, the odds, energy, CO2, break-even, the
     reasons), the charts as the page draws them (the cost chart with its whiskers, the power chart at
-    `boundary`), the tornado and the break-even map, the ranking, the assumptions in human names and
-    units, and every source used with its title, link and date. Charts are inline SVG (vl-convert): no
-    script, no CDN, nothing fetched when it is opened.
+    `boundary`), the tornado and the break-even map, the ranking, the serverless APIs for an LLM
+    (``views_api.api_options_html``, as the page shows them), the assumptions in human names and units,
+    and every source used with its title, link and date. Charts are inline SVG (vl-convert): no script,
+    no CDN, nothing fetched when it is opened.
 
     ``bands``: the Monte Carlo result the page shows (``Explorer.bands``); computed here with the app's
     seed and draws when not given.
@@ -302,6 +344,7 @@ def report_html(
     if bands is None:
         bands = _bands_for(result, cat)
     workload = dict(zip(cat.workloads.id, cat.workloads.name, strict=True)).get(s.workload, s.workload)
+    workload = f"{result.custom_workload['name']} (your model)" if result.custom_workload else workload
     what = f"{fmt.requests_per_day(s.requests_per_day)} of {workload}, {_DEPLOYMENT_NAMES[s.deployment]}"
 
     if rec is None:
@@ -403,6 +446,7 @@ the catalog with its source and date (last section); estimates say how they were
 <p class="note">Throughput per device in requests/s (m = measured, e = estimated); power and energy at the
 facility (server wall x PUE); totals over {esc(fmt.years(s.horizon_years))}.</p>
 {ranking}
+<section id="apis">{api_options_html(result, cat)}</section>
 <h3>Assumptions</h3><table id="assumptions">{assumptions}</table>
 <h3>What each option's figures rest on</h3>
 <table><tr><th>device</th><th>throughput</th><th>price</th><th>power</th></tr>{per_option}</table>

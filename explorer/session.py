@@ -26,6 +26,7 @@ import sys
 import threading
 import traceback
 import warnings
+from pathlib import Path
 from typing import Any, TextIO
 
 import anywidget
@@ -138,39 +139,8 @@ def harden_kernel(shell: Any = None) -> bool:
     return True
 
 
-_WATCH_ESM = """
-function render({ model, el }) {
-  el.classList.add("ax-session");
-  const box = document.createElement("div");
-  box.className = "ax-session-lost";
-  box.setAttribute("role", "alert");
-  box.hidden = true;
-  const text = document.createElement("p");
-  text.textContent = "This session has ended: the server stopped or restarted its part of the app. " +
-    "Your settings are kept in the address bar; reload to carry on from where you were.";
-  const button = document.createElement("button");
-  button.className = "jupyter-button mod-primary ax-reload";
-  button.textContent = "Reload";
-  button.addEventListener("click", () => window.location.reload());
-  box.append(text, button);
-  el.append(box);
-  let sent = 0, answered = 0, lastAnswer = Date.now();
-  model.on("msg:custom", (msg) => {
-    if (msg && typeof msg.pong === "number") { answered = msg.pong; lastAnswer = Date.now(); }
-  });
-  const every = Math.max(500, model.get("interval_ms"));
-  const timer = setInterval(() => {
-    if (answered < sent && Date.now() - lastAnswer > model.get("timeout_ms")) {
-      box.hidden = false;
-      clearInterval(timer);
-      return;
-    }
-    sent += 1;
-    try { model.send({ ping: sent }); } catch (e) { /* a closed comm: the timeout decides */ }
-  }, every);
-}
-export default { render };
-"""
+# the page side, in its own file (explorer/js/, parsed by tests/test_js.py); anywidget reads it once
+_WATCH_ESM = Path(__file__).with_name("js") / "session_watch.js"
 
 _WATCH_CSS = """
 .ax-session-lost { position: fixed; inset: 0; z-index: 1000; display: flex; flex-direction: column;

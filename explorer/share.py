@@ -1,11 +1,11 @@
 """Sharing: the scenario in the page's URL, downloads, and uploads (scenario JSON, prices, device files).
 
-Three tiny anywidgets (JavaScript inline, nothing fetched): ``LinkBar`` keeps the address bar's query string
-equal to the scenario, so the URL is always the deep link, and copies it; ``Downloader`` turns bytes
-sent from the kernel into a browser download; ``UploadKeeper`` keeps a visitor's accepted uploads in the
-browser tab so that a reloaded page (a new kernel) gets them back, checked again. Uploads are read in
-memory, size-limited and validated as a whole; a refused upload changes nothing and says which file, row
-and column was wrong and what is allowed. The reading and checking of uploads, without widgets, is
+Three tiny anywidgets (their JavaScript in explorer/js/, nothing fetched): ``LinkBar`` keeps the address
+bar's query string equal to the scenario, so the URL is always the deep link, and copies it; ``Downloader``
+turns bytes sent from the kernel into a browser download; ``UploadKeeper`` keeps a visitor's accepted
+uploads in the browser tab so that a reloaded page (a new kernel) gets them back, checked again. Uploads are
+read in memory, size-limited and validated as a whole; a refused upload changes nothing and says which
+file, row and column was wrong and what is allowed. The reading and checking of uploads, without widgets, is
 `explorer.uploads`; this module holds the widgets and the upload controls.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,74 +25,12 @@ from .uploads import SessionUploads, UploadError, restored_files, scenario_from_
 
 log = logging.getLogger(__name__)
 
-_LINK_ESM = """
-function render({ model, el }) {
-  const inVoila = document.body && document.body.dataset.voila === "voila";
-  const button = document.createElement("button");
-  button.className = "jupyter-button ax-copy";
-  button.textContent = "Copy link";
-  button.title = "Copy a link that opens the explorer with exactly these settings";
-  const box = document.createElement("input");
-  box.className = "ax-link";
-  box.readOnly = true;
-  box.setAttribute("aria-label", "Link to these settings");
-  const status = document.createElement("span");
-  status.className = "ax-copied";
-  status.setAttribute("role", "status");
-  const sync = () => {
-    const q = model.get("query");
-    if (inVoila) {
-      const url = new URL(window.location.href);
-      url.search = q ? "?" + q : "";
-      window.history.replaceState(null, "", url.toString());
-      box.value = url.toString();
-    } else {
-      box.value = q ? "?" + q : "(default settings)";
-    }
-  };
-  button.addEventListener("click", async () => {
-    sync();
-    box.select();
-    let ok = false;
-    try { await navigator.clipboard.writeText(box.value); ok = true; } catch (e) {
-      try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
-    }
-    status.textContent = ok ? "Copied" : "Select the link and copy it";
-    model.set("copies", model.get("copies") + 1);
-    model.save_changes();
-    setTimeout(() => { status.textContent = ""; }, 2500);
-  });
-  // The address bar follows the controls a moment after they move: rewriting it costs the browser a few
-  // milliseconds, which would otherwise delay the charts of every slider move.
-  let pending = null;
-  model.on("change:query", () => {
-    clearTimeout(pending);
-    pending = setTimeout(sync, 120);
-  });
-  sync();
-  el.classList.add("ax-linkbar");
-  el.append(button, box, status);
-}
-export default { render };
-"""
+# Each widget's front end is an ES module in its own file (explorer/js/, parsed by tests/test_js.py);
+# anywidget reads a pathlib.Path given as ``_esm`` once, when the class is defined.
+_JS = Path(__file__).with_name("js")
+_LINK_ESM = _JS / "link_bar.js"
 
-_DOWNLOAD_ESM = """
-function render({ model, el }) {
-  model.on("msg:custom", (msg) => {
-    if (msg.kind !== "download") return;
-    const bytes = Uint8Array.from(atob(msg.b64), (c) => c.charCodeAt(0));
-    const url = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = msg.filename;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  });
-}
-export default { render };
-"""
+_DOWNLOAD_ESM = _JS / "downloader.js"
 
 
 class LinkBar(anywidget.AnyWidget):
@@ -128,26 +67,7 @@ class Downloader(anywidget.AnyWidget):
 
 # -- uploads: kept across a reload, and the controls that take them --------------------------------
 
-_KEEP_ESM = """
-function render({ model, el }) {
-  // Only in the Voila app: a reload there starts a new kernel, and this hands it the visitor's uploads.
-  if (!(document.body && document.body.dataset.voila === "voila")) return;
-  const key = "accel-explorer-uploads:" + window.location.pathname;
-  const save = () => {
-    try {
-      const files = model.get("files");
-      if (files.length) sessionStorage.setItem(key, JSON.stringify(files));
-      else sessionStorage.removeItem(key);
-    } catch (e) { /* storage full or switched off: the uploads are then not kept */ }
-  };
-  model.on("change:files", save);
-  if (model.get("files").length) { save(); return; }
-  let kept = null;
-  try { kept = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { kept = null; }
-  if (Array.isArray(kept) && kept.length) model.send({ kind: "restore", files: kept });
-}
-export default { render };
-"""
+_KEEP_ESM = _JS / "upload_keeper.js"
 
 
 class UploadKeeper(anywidget.AnyWidget):
@@ -223,12 +143,11 @@ def upload_section(explorer: Any, say: Any, status: Any, reveal: Any = None) -> 
             )
             remove.on_click(lambda _b, i=i: remove_upload(i))
             items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-            rows.append(
-                W.HBox(
-                    [remove, W.HTML(f"<ul class='ax-unit' style='margin:2px 0'>{items}</ul>")],
-                    layout=W.Layout(align_items="flex-start"),
-                )
-            )
+            changed = W.HTML(f"<ul class='ax-unit' style='margin:2px 0'>{items}</ul>")
+            # named parts (a row's button and what the upload changed), found by class, not by position
+            remove.add_class("ax-upload-remove")
+            changed.add_class("ax-upload-changes")
+            rows.append(W.HBox([remove, changed], layout=W.Layout(align_items="flex-start")))
         listing.children = rows
         for row in old:
             for w in row.children:

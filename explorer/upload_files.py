@@ -15,6 +15,8 @@ import re
 import tomllib
 from typing import Any
 
+from .catalog.files import InputRefused, check_nesting, decode_utf8, loads_toml
+
 MAX_UPLOAD_BYTES = 256 * 1024
 MAX_ROWS = 1000  # data rows in one price CSV
 MAX_CELL = 500  # characters in one CSV cell
@@ -73,53 +75,31 @@ def file_content(upload: Any) -> tuple[str, bytes]:
     return name, data
 
 
-def decode_text(name: str, data: bytes, allowed: str) -> str:
-    """UTF-8 text (a byte-order mark, as Excel writes one, is dropped)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UploadError(
-            f"{name}: UTF-16 text; allowed: UTF-8 text (in Excel: Save As, 'CSV UTF-8'), {allowed}"
-        )
+def _refused(name: str, err: InputRefused, allowed: str) -> UploadError:
+    """The catalog reader's refusal said of the visitor's file, and what is allowed ("f.json: nested
+    more than 32 levels deep ...; allowed: ...")."""
+    return UploadError(f"{name}: {str(err).removeprefix('is ')}; allowed: {allowed}")
+
+
+def decode_text(name: str, data: bytes, allowed: str, how: str = "") -> str:
+    """UTF-8 text (a byte-order mark, as Excel writes one, is dropped), read as the catalog's files are
+    (``explorer.catalog.files.decode_utf8``); `allowed` names what the file must be ("a price CSV"),
+    `how` how to save it so ("in Excel: Save As, 'CSV UTF-8'")."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise UploadError(
-            f"{name}: not UTF-8 text (byte {err.start + 1} is not UTF-8); allowed: UTF-8 text, {allowed}"
-        ) from None
-    if "\x00" in text:
-        raise UploadError(f"{name}: contains a NUL character, so it is not a text file; allowed: {allowed}")
-    return text
-
-
-def _nesting(text: str, opening: str, closing: str) -> int:
-    """The deepest nesting of brackets outside strings (a cheap check before a recursive parser runs)."""
-    depth = deepest = 0
-    quote = ""
-    escaped = False
-    for ch in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\" and quote == '"':
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in opening:
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in closing:
-            depth -= 1
-    return deepest
+        return decode_utf8(data, allowed)
+    except InputRefused as err:
+        raise _refused(name, err, f"UTF-8 text ({how})" if how else "UTF-8 text") from None
 
 
 def load_json(name: str, text: str) -> Any:
-    """JSON with bounded nesting and numbers; raises UploadError naming the file and what is allowed."""
-    if _nesting(text, "[{", "]}") > MAX_NESTING:
-        raise UploadError(
-            f"{name}: nested more than {MAX_NESTING} levels deep; allowed: a JSON object with the "
-            "scenario's fields (one level, framework_mix two)"
-        )
+    """JSON with bounded nesting (the catalog's scan, ``check_nesting``) and numbers of at most
+    MAX_NUMBER_CHARS characters; raises UploadError naming the file and what is allowed."""
+    try:
+        check_nesting(text, "json")
+    except InputRefused as err:
+        raise _refused(
+            name, err, "a JSON object with the scenario's fields (one level, framework_mix two)"
+        ) from None
 
     def number(kind: str) -> Any:
         def parse(token: str) -> Any:
@@ -139,7 +119,7 @@ def load_json(name: str, text: str) -> Any:
             f"{name}: malformed JSON ({err.msg} at line {err.lineno}, column {err.colno}); allowed: a JSON "
             "object with the scenario's fields, as the Scenario (JSON) download writes it"
         ) from None
-    except RecursionError:
+    except RecursionError:  # a backstop: the scan above refuses it first
         raise UploadError(
             f"{name}: nested too deeply; allowed: a JSON object with the scenario's fields"
         ) from None
@@ -166,12 +146,13 @@ def _check_values(name: str, node: Any, path: str = "", depth: int = 0) -> None:
 
 
 def load_toml(name: str, text: str) -> dict[str, Any]:
-    if _nesting(text, "[{", "]}") > 2 * MAX_NESTING:
-        raise UploadError(
-            f"{name}: nested more than {MAX_NESTING} levels deep; allowed: the catalog's format"
-        )
+    """TOML read as the catalog's files are (``explorer.catalog.files.loads_toml``: nesting and dotted
+    keys scanned first, 64-bit integers, finite floats, dates), then an upload's own bounds (entries,
+    numbers); raises UploadError naming the file and the value."""
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text)
+    except InputRefused as err:
+        raise _refused(name, err, "the catalog's format (catalog/README.md)") from None
     except tomllib.TOMLDecodeError as err:
         raise UploadError(
             f"{name}: not valid TOML: {err}; allowed: the catalog's format (catalog/README.md)"

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .catalog import Catalog, schema
-from .catalog.load import build_catalog
+from .catalog.load import build_catalog, merge_documents
 from .catalog.units import convert
 from .price_csv import PRICE_CSV_COLUMNS, PriceOffer, offers_from_csv
 from .scenario import Scenario, ScenarioError
@@ -207,19 +207,10 @@ def _device_upload(name: str, doc: dict[str, Any], base: Catalog) -> tuple[str, 
             "letters, digits and dots, words joined by '-', such as our-l4.toml"
         )
     existing = base.documents["devices"].get(item)
-    issues = schema.validate_device(name, _merge(existing, doc) if existing is not None else doc)
+    issues = schema.validate_device(name, merge_documents(existing, doc) if existing is not None else doc)
     if issues:
         raise _issues(name, issues)
     return item, doc
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = (
-            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        )
-    return out
 
 
 def read_hardware_upload(upload: Any, cat: Catalog) -> HardwareUpload:
@@ -228,7 +219,7 @@ def read_hardware_upload(upload: Any, cat: Catalog) -> HardwareUpload:
     name, data = file_content(upload)
     lower = name.lower()
     if lower.endswith(".csv"):
-        text = decode_text(name, data, "a price CSV")
+        text = decode_text(name, data, "a price CSV", how="in Excel: Save As, 'CSV UTF-8'")
         return HardwareUpload(name, data, offers=tuple(offers_from_csv(name, text, cat.devices)))
     if lower.endswith(".toml"):
         doc = load_toml(name, decode_text(name, data, "a catalog TOML file"))
@@ -330,7 +321,7 @@ def apply_uploads(
         if up.device_doc is not None:
             own = _retitled(up.device_doc, up.name, f"upload{n}")
             new = up.device_id not in docs["devices"]
-            doc = own if new else _merge(docs["devices"][up.device_id], own)
+            doc = own if new else merge_documents(docs["devices"][up.device_id], own)
             docs["devices"][up.device_id] = doc
             files["devices"][up.device_id] = [
                 *files["devices"].get(up.device_id, []),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import fmt
 from .catalog import Catalog
+from .columns import columns_for, sorted_devices
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,55 +155,24 @@ def _linked(value: str, cat: Catalog, collection: str, item: str, field: str) ->
 
 
 def devices_html(cat: Catalog) -> str:
-    d = cat.devices.sort_values(["segment", "kind", "vendor", "id"])
+    """The devices, one column per declared column (``explorer.columns``), each figure with its source."""
+    columns = columns_for("browser")
     rows = []
-    for r in d.itertuples():
-        dep = ", ".join(
-            n
-            for n, ok in [
-                ("cloud", r.cloud_available),
-                ("bare metal", r.bare_metal_available),
-                ("edge", r.edge_available),
-            ]
-            if ok
-        )
-        rows.append(
-            [
-                _esc(r.name),
-                _esc(r.vendor),
-                _esc(r.kind),
-                _esc(r.segment),
-                _linked(f"{_num(r.power_w)} W", cat, "devices", r.id, "power")
-                + f"<br><small>{r.power_basis}, "
-                f"{r.power_boundary}</small>",
-                _linked(
-                    _num(r.peak_bf16_tflops, 1), cat, "devices", r.id, f"peak_{r.peak_16bit_format}_dense"
-                )
-                + (f" <small>{r.peak_16bit_format}</small>" if r.peak_16bit_format else ""),
-                _linked(_num(r.peak_int8_tops), cat, "devices", r.id, "peak_int8_dense"),
-                _linked(
-                    _num(r.memory_gb, 0 if (r.memory_gb or 0) >= 1 else 3), cat, "devices", r.id, "memory"
-                ),
-                _linked(_num(r.memory_bandwidth_gbps), cat, "devices", r.id, "memory_bandwidth"),
-                _esc(dep),
-            ]
-        )
+    for r in sorted_devices(cat).itertuples():
+        cells = []
+        for c in columns:
+            field = c.source_field(r)
+            cell = _esc(c.cell(r))
+            cell = _linked(cell, cat, "devices", r.id, field) if field else cell
+            details = c.details(r)
+            small = f"<small>{_esc(', '.join(details))}</small>" if details else ""
+            cells.append(cell + (" " if c.beside else "<br>") + small if small else cell)
+        rows.append(cells)
     return (
         html_table(
-            [
-                "device",
-                "vendor",
-                "kind",
-                "segment",
-                "power",
-                "BF16/FP16 TFLOPS (dense)",
-                "INT8 TOPS (dense)",
-                "memory GB",
-                "memory GB/s",
-                "deployable",
-            ],
+            [_esc(c.header("browser")) for c in columns],
             rows,
-            numeric={5, 6, 7, 8},
+            numeric={i for i, c in enumerate(columns) if c.numeric},
         )
         + "<p class='ax-note'>Hover a figure for its source and date; <span class='ax-est'>italic</span> "
         "figures are estimates (the tooltip gives the method).</p>"
@@ -352,11 +322,9 @@ def energy_html(cat: Catalog) -> str:
 
 def sources_html(cat: Catalog) -> str:
     seen: dict[str, dict[str, Any]] = {}
-    for collection, docs in cat.documents.items():
-        for item, doc in docs.items():
-            for src in doc["sources"].values():
-                entry = seen.setdefault(src["url"], {**src, "used_by": []})
-                entry["used_by"].append(f"{collection}/{item}")
+    for src in cat.source_records():
+        entry = seen.setdefault(src["url"], {**src, "used_by": []})
+        entry["used_by"].append(f"{src['collection']}/{src['item']}")
     rows = [
         [
             f"<a href='{html.escape(s['url'], quote=True)}' target='_blank' rel='noopener'>"
@@ -409,7 +377,11 @@ def _pct(x: float) -> str:
 
 
 def validation_html(
-    loo: pd.DataFrame, summary: Any, target_error: float, per_result: Any | None = None
+    loo: pd.DataFrame,
+    summary: Any,
+    target_error: float,
+    per_result: Any | None = None,
+    market: Any | None = None,
 ) -> str:
     """The validation's text and tables: the median error against its target (devices held out, and with
     ``per_result`` single results held out), the error per device group, how well the estimates rank the
@@ -487,4 +459,47 @@ def validation_html(
         if getattr(summary, "off", None) is not None and len(summary.off)
         else ""
     )
-    return intro + groups + ranks + off
+    return intro + groups + ranks + off + (market_html(market) if market is not None else "")
+
+
+def market_html(m: Any) -> str:
+    """The market check (``explorer.validate.summarise_market``): the tool's cost per million tokens beside
+    each published one, on the source's conditions, with the source, its date and why a point misses."""
+    usd = lambda x: "–" if x != x else f"${x:.2f}"  # noqa: E731
+    rows = [
+        [
+            _esc(f"{p.device_id} · {p.workload}"),
+            _esc(f"{p.tokens_per_s_per_user:g}"),
+            _esc(f"{p.input_tokens:,.0f} in / {p.output_tokens:,.0f} out, {p.precision}, {p.software}"),
+            usd(p.published_usd_per_mtoken),
+            usd(p.tool_usd_per_mtoken),
+            "–" if p.factor != p.factor else _esc(f"{p.factor:.2f}x"),
+            f"<a href='{_esc(p.source_url.split()[0])}' target='_blank' rel='noopener'>"
+            f"{_esc(p.publisher)}</a> (as of {_esc(p.as_of)})",
+            _esc(p.why) or "within",
+        ]
+        for p in m.points.itertuples()
+    ]
+    intro = (
+        "<p class='ax-note' style='max-width:70em'><b>Market check.</b> The tool's cost per million tokens "
+        "against published serving analyses, each on its own conditions (tokens per request, tokens/s per "
+        "user, precision, the GPU-hour price basis it states): "
+        f"<b>{m.within} of {m.matched}</b> priced points within {m.factor:g}x "
+        f"({len(m.points) - m.matched} of {len(m.points)} published points the tool does not serve at their "
+        "conditions). <code>accel-explorer validate --market</code> prints them.</p>"
+    )
+    table = html_table(
+        [
+            "device · model",
+            "tokens/s per user",
+            "conditions",
+            "published",
+            "tool",
+            "tool / published",
+            "source",
+            "why",
+        ],
+        rows,
+        numeric={1, 3, 4, 5},
+    )
+    return intro + table

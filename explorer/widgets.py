@@ -23,6 +23,7 @@ from .controls import ScenarioControls
 from .live import LiveChart
 from .scenario import Scenario, ScenarioError
 from .views import CSS, headline_html
+from .views_api import api_options_html
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Explorer(W.VBox):
             layout=W.Layout(width="260px"),
         )
         self.headline = W.HTML()
+        self.apis = W.HTML()  # the serverless APIs for an LLM workload (views_api.api_options_html)
         self.errors = W.HTML()
         self.notes = W.HTML()
         self.result = evaluate(s, self.cat)
@@ -65,6 +67,7 @@ class Explorer(W.VBox):
         built = C.build_all(self.data, s.horizon_years)
         self.charts = {name: LiveChart(name, chart, self.data) for name, chart in built.items()}
         self.headline.value = headline_html(self.result, self.bands)
+        self.apis.value = api_options_html(self.result, self.cat)
         self.controls.show_values_in_use(self.result.inputs)
         self.evaluations = 1
 
@@ -75,19 +78,20 @@ class Explorer(W.VBox):
         # side from about 1400 px, one under the other at 1280 px; nothing is cut off or scrolls sideways.
         # The ranked costs take a row of their own: every device's row, and why the greyed ones are
         # unavailable, in words that are too long for half of a laptop screen
+        # in the order of their declaration (explorer.charts.CHARTS)
+        cells = []
+        for name, live in ch.items():
+            spec = C.CHART[name]
+            cell = W.VBox([self.boundary, live.widget]) if spec.at_boundary else live.widget
+            cells.append(cell.add_class("ax-wide") if spec.wide else cell)
         grid = W.Box(
-            [
-                ch["cumulative_cost"].widget,
-                ch["cost_vs_volume"].widget,
-                ch["cost_per_request"].widget.add_class("ax-wide"),
-                W.VBox([self.boundary, ch["power"].widget]),
-                ch["perf_per_watt"].widget,
-                ch["framework_support"].widget,
-            ],
+            cells,
             layout=W.Layout(flex_flow="row wrap", grid_gap="8px 16px", width="100%"),
         ).add_class("ax-charts")
         self.top = W.VBox([self.notes, self.errors])  # and the toolbar, when there is one
-        right = W.VBox([self.top, self.headline, grid], layout=W.Layout(flex="1 1 auto", min_width="0"))
+        right = W.VBox(
+            [self.top, self.headline, grid, self.apis], layout=W.Layout(flex="1 1 auto", min_width="0")
+        )
         body = W.HBox([self.controls, right], layout=W.Layout(width="100%", align_items="flex-start"))
         super().__init__([W.HTML(CSS), body], **kwargs)
         self.controls.observe(self._on_controls, names=["value"])
@@ -132,7 +136,7 @@ class Explorer(W.VBox):
         link, an uploaded scenario or price file, a reload): everything is computed first, then published,
         so an observer of ``scenario_value`` or ``query`` sees the headline and charts already updated.
         """
-        old_horizon = self.result.scenario.horizon_years
+        old = self.result.scenario
         result = evaluate(scenario, self.cat)
         bands = self._bands(scenario)
         data = C.chart_data(
@@ -141,13 +145,15 @@ class Explorer(W.VBox):
         self.result, self.bands, self.data = result, bands, data
         self.evaluations += 1
         self.headline.value = headline_html(result, bands)
+        self.apis.value = api_options_html(result, self.cat)
         self.controls.show_values_in_use(result.inputs)
         for name, live in self.charts.items():
-            if name == "cumulative_cost" and scenario.horizon_years != old_horizon:
-                # the month axis spans the horizon: a structural change, so the chart is rebuilt
-                live.replace(
-                    C.cumulative_cost_chart(data["timeline"], data["breakeven"], scenario.horizon_years), data
-                )
+            spec = C.CHART[name]
+            # a chart's options (ChartSpec.options) are scenario fields that shape it (the month axis
+            # spans horizon_years): a change of one is structural, so the chart is rebuilt
+            options = {k: getattr(scenario, k) for k in spec.options}
+            if any(getattr(old, k) != v for k, v in options.items()):
+                live.replace(spec.chart(data, **options), data)
             else:
                 live.push(data)
         self.scenario_value = scenario.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import ipywidgets as W
@@ -95,12 +96,18 @@ def test_an_upload_reaches_the_uncertainty_view_and_the_catalog_browser(catalog_
     tornado = uncertainty.live["tornado"]
     shown = catalog.content
     before = tornado.datasets["tornado"]
-    assert "7.61" not in _text(catalog)
-    prices = catalog_copy / "prices" / "aws-inferentia2.toml"
-    prices.write_text(prices.read_text().replace("value = 0.76,", "value = 7.61,"), encoding="utf-8")
+    # the tornado is the recommended option's total: raise that device's first cloud price tenfold
+    prices = catalog_copy / "prices" / f"{app.explorer.result.recommendation.device_id}.toml"
+    text = prices.read_text(encoding="utf-8")
+    row = re.search(r"^chips = (\d+)\nprice = \{ value = ([\d.]+),", text, re.M)
+    chips, raised = int(row[1]), float(row[2]) * 10
+    per_chip = f"<td class='num'>{raised / chips:.2f}</td>"  # the browser shows USD per chip-hour
+    assert per_chip not in _text(catalog)
+    raised_text = text.replace(row[0], f"chips = {chips}\nprice = {{ value = {raised:g},", 1)
+    prices.write_text(raised_text, encoding="utf-8")
     app.explorer.set_catalog(load_catalog(base=catalog_copy))
     assert tornado.datasets["tornado"] != before
-    assert "7.61" in _text(catalog) and catalog.content is not shown
+    assert per_chip in _text(catalog) and catalog.content is not shown
 
 
 def test_the_app_holds_its_parts_by_name() -> None:

@@ -269,3 +269,82 @@ def test_power_sources_in_the_chart_data_follow_the_catalog() -> None:
         for frame in (d["efficiency"], d["power"]):
             for device, source in zip(frame.device, frame.power_source, strict=True):
                 assert (source == "no published power figure") == (device not in with_power), (device, source)
+
+
+# -- one declaration per chart (explorer.charts.CHARTS) ------------------------------------------------
+
+
+def test_every_list_of_charts_is_the_one_declaration(data) -> None:
+    from . import journeys
+
+    names = [c.name for c in C.CHARTS]
+    assert len(set(names)) == len(names) == 8
+    assert list(C.DATASETS) == names and set(C.CHART) == set(names)
+    page = [c.name for c in C.CHARTS if c.section == "page"]
+    assert list(C.PAGE_CHARTS) == page and len(page) == 6
+    assert list(C.build_all(data)) == page
+    assert list(journeys.CHARTS) == page
+    for spec in C.CHARTS:  # each chart reads exactly the datasets it declares
+        frames = data if spec.section == "page" else _section_frames()
+        assert _datasets(spec.chart(frames).to_dict()) == set(spec.datasets), spec.name
+
+
+_SECTION: dict = {}
+
+
+def _section_frames() -> dict:
+    if not _SECTION:
+        _SECTION.update(C.uncertainty_data(CROSSING, CAT))
+    return _SECTION
+
+
+def _declare(monkeypatch, spec: C.ChartSpec) -> None:
+    """Add `spec` to the declaration, with everything derived from it."""
+    charts = (*C.CHARTS, spec)
+    monkeypatch.setattr(C, "CHARTS", charts)
+    monkeypatch.setattr(C, "CHART", {c.name: c for c in charts})
+    monkeypatch.setattr(C, "PAGE_CHARTS", tuple(c.name for c in charts if c.section == "page"))
+    monkeypatch.setattr(C, "DATASETS", {c.name: c.datasets for c in charts})
+
+
+def test_one_declaration_adds_a_chart_to_the_page_the_picker_and_the_report(monkeypatch) -> None:
+    """A chart declared once is built, shown live in the page's grid, offered for download and drawn in
+    the report; its title is the one declared."""
+    import altair as alt
+
+    from explorer import export
+    from explorer.app import SharePanel
+    from explorer.widgets import Explorer
+
+    def devices_needed_chart(options):
+        return (
+            alt.Chart(alt.InlineData(values=C.records(options), name="options"))
+            .mark_point()
+            .encode(x="rank:Q", y="devices_needed:Q")
+            .properties(title="Devices needed, by rank")
+        )
+
+    _declare(monkeypatch, C.ChartSpec("devices_needed", "Devices needed", ("options",), devices_needed_chart))
+    s = Scenario(workload="sdxl")
+    ex = Explorer(CAT, s)
+    assert "devices_needed" in ex.charts
+    grid = [w for w in _widgets(ex) if "ax-charts" in w._dom_classes]
+    assert len(grid) == 1
+    shown = [w for w in _widgets(grid[0]) if "ax-chart-devices_needed" in w._dom_classes]
+    assert len(shown) == 1, "the new chart is in the page's grid"
+    ex.update(Scenario(workload="sdxl", requests_per_day=2e8))
+    assert ex.charts["devices_needed"].pushes == 1, "and follows the scenario"
+    picker = SharePanel(ex).chart_pick
+    assert ("Devices needed", "devices_needed") in picker.options
+    svgs, notes = export._charts_svg(ex.result, CAT, None, "facility")
+    assert list(svgs)[-1] == "devices_needed" and "Devices needed, by rank" in svgs["devices_needed"]
+    assert not notes
+
+
+def _widgets(root):
+    """`root` and every widget under it."""
+    stack = [root]
+    while stack:
+        w = stack.pop()
+        yield w
+        stack.extend(getattr(w, "children", ()))

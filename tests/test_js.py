@@ -1,8 +1,9 @@
 """The JavaScript the explorer sends to browsers is checked by a tool: Node.js parses every module.
 
-Each widget's front end is an ES module (anywidget's ``_esm``): a file under ``explorer/`` (``*.js``) or,
-until it moves to one, a string in the Python source. ``node --check`` parses without running, so a syntax
-error fails here rather than as a blank widget in a visitor's browser.
+Each widget's front end is an ES module (anywidget's ``_esm``) in a file under ``explorer/js/`` (``*.js``),
+never a string in the Python source; the files ship in the wheel (hatch packages every file under
+``explorer/``). ``node --check`` parses without running, so a syntax error fails here rather than as a blank
+widget in a visitor's browser.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import pkgutil
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 from traitlets import TraitType
@@ -37,8 +39,9 @@ def node_check(source: str) -> str:
     return "" if p.returncode == 0 else (p.stderr or p.stdout or f"node exited with {p.returncode}")
 
 
-def explorer_widget_modules() -> dict[str, str]:
-    """Every anywidget class of the explorer that declares its own front end: name -> its ES module."""
+def explorer_widget_modules() -> dict[str, Any]:
+    """Every anywidget class of the explorer that declares its own front end: name -> its ``_esm`` (a
+    FileContents for a file, whose str() is the file's text)."""
     import anywidget
 
     for info in pkgutil.walk_packages(explorer.__path__, "explorer."):
@@ -52,7 +55,7 @@ def explorer_widget_modules() -> dict[str, str]:
         esm = cls.__dict__.get("_esm")
         # a widget's instance gets its _esm as a trait, on a class traitlets makes for it: skip those
         if cls.__module__.startswith("explorer.") and esm is not None and not isinstance(esm, TraitType):
-            found[f"{cls.__module__}.{cls.__qualname__}"] = str(esm)  # a file's contents, for a path
+            found[f"{cls.__module__}.{cls.__qualname__}"] = esm
     return found
 
 
@@ -80,7 +83,7 @@ def test_every_widget_module_parses() -> None:
     """Each widget's ES module, whether in a .js file or still a string in Python, parses."""
     modules = explorer_widget_modules()
     assert "explorer.runtime.Chart" in modules, sorted(modules)
-    errors = {name: error for name, source in modules.items() if (error := node_check(source))}
+    errors = {name: error for name, source in modules.items() if (error := node_check(str(source)))}
     assert not errors, "\n\n".join(f"{name}: {error}" for name, error in errors.items())
 
 
@@ -88,3 +91,20 @@ def test_every_widget_module_parses() -> None:
 def test_the_check_finds_a_syntax_error() -> None:
     assert node_check("export default { render };\n") == ""
     assert "SyntaxError" in node_check("export default { render( };\n")
+
+
+#: The one module still written in Python: AltairRuntime's placeholder (the bundle travels in a trait).
+EMPTY_MODULE = "export default {};"
+
+
+def test_every_widget_module_is_a_file_under_explorer_js() -> None:
+    """No JavaScript hides in a Python string: each widget's _esm is one of the files checked above."""
+    from anywidget._file_contents import FileContents
+
+    modules = explorer_widget_modules()
+    assert {"explorer.share.LinkBar", "explorer.session.SessionWatch"} <= set(modules), sorted(modules)
+    strings = {name for name, esm in modules.items() if not isinstance(esm, FileContents)}
+    assert {name for name in strings if str(modules[name]).strip() != EMPTY_MODULE} == set(), strings
+    used = {esm._path for esm in modules.values() if isinstance(esm, FileContents)}
+    assert used <= set(JS_FILES), used - set(JS_FILES)
+    assert set(JS_FILES) <= used, f"not any widget's module: {sorted(set(JS_FILES) - used)}"

@@ -66,7 +66,9 @@ def _send(control: str, name: str, content: str | bytes, accept: bool = False) -
             panel.uploads.remove(0)
         before, scratch = _state(explorer, panel), _scratch()
         getattr(panel.uploads, control).value = [_file(name, content)]
-        status, listing = panel.status.value, [r.children[1].value for r in panel.uploads.listing.children]
+        status = panel.status.value
+        rows = panel.uploads.listing.children  # each row's list of changes, found by its class
+        listing = [w.value for r in rows for w in r.children if "ax-upload-changes" in w._dom_classes]
         after = _state(explorer, panel)
         while panel.uploads.sessions.items:
             panel.uploads.remove(0)

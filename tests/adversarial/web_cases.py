@@ -426,7 +426,10 @@ def _message_case(name: str, msg_type: str, content_of: Any, channel: str = "she
 
         async def attack() -> None:
             await v.ws.write_message(json.dumps(msg))
-            await asyncio.sleep(0.5)
+            # a connection's messages are handled in order (control ones first): once a request sent after
+            # the attack is answered, the attack was handled or dropped; no answer (a dead kernel) is judged
+            with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+                await v.send(_message("kernel_info_request", {}, "shell"), timeout=20)
 
         ctx.run_async(attack(), timeout=30)
         return judge_session(ctx, s, 0, marker)

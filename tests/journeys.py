@@ -23,14 +23,8 @@ from explorer.widgets import HEADLINE_DRAWS
 
 from .conftest import cli
 
-CHARTS = (
-    "cumulative_cost",
-    "cost_per_request",
-    "cost_vs_volume",
-    "perf_per_watt",
-    "framework_support",
-    "power",
-)
+#: The page's charts, from their one declaration (explorer.charts.CHARTS).
+CHARTS = C.PAGE_CHARTS
 
 _DRAWN_JS = """(names) => Object.fromEntries(names.map((name) => {
   const el = document.querySelector('.ax-chart-' + name);
@@ -43,9 +37,17 @@ _DRAWN_JS = """(names) => Object.fromEntries(names.map((name) => {
 }))"""
 
 
-def drawn_rows(page: Any) -> dict[str, list[dict[str, Any]] | None]:
-    """The data rows each chart on the page draws (None for a chart not on the page)."""
-    return page.evaluate(_DRAWN_JS, list(CHARTS))
+def drawn_rows(page: Any, charts: tuple[str, ...] = CHARTS) -> dict[str, list[dict[str, Any]] | None]:
+    """The data rows each chart on the page draws (None for a chart not on the page).
+
+    A chart off screen draws its latest data when it scrolls into view (explorer/js/chart_loader.js marks
+    it data-ax-pending until then): each such chart is scrolled into view first, as a reader would."""
+    for name in charts:
+        waiting = page.locator(f".ax-chart-{name}[data-ax-pending]")
+        if waiting.count():
+            waiting.first.scroll_into_view_if_needed()
+            waiting.first.wait_for(state="detached", timeout=30_000)
+    return page.evaluate(_DRAWN_JS, list(charts))
 
 
 def expected_data(scenario: Scenario, cat: Catalog, boundary: str = "facility") -> dict[str, Any]:
@@ -61,11 +63,16 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def mismatches(scenario: Scenario, cat: Catalog, drawn: dict[str, Any]) -> list[str]:
-    """Every way the drawn charts differ from a fresh evaluation of `scenario` (empty when they agree)."""
-    data = expected_data(scenario, cat)
+def mismatches(
+    scenario: Scenario, cat: Catalog, drawn: dict[str, Any], charts: tuple[str, ...] = CHARTS
+) -> list[str]:
+    """Every way the drawn charts differ from a fresh evaluation of `scenario` (empty when they agree);
+    `charts` may name the page's grid and the charts of the section under it (the tornado)."""
+    data = expected_data(scenario, cat) if set(charts) & set(CHARTS) else {}
+    if set(charts) - set(CHARTS):
+        data.update(C.uncertainty_data(scenario, cat))
     problems = []
-    for name in CHARTS:
+    for name in charts:
         rows = drawn.get(name)
         if rows is None:
             problems.append(f"{name}: not on the page")

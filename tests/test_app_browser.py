@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from explorer.calc import evaluate
@@ -10,12 +12,20 @@ from explorer.controls import MIX_PRESETS
 from explorer.scenario import Scenario
 
 from .conftest import REPO
+from .journeys import drawn_rows, mismatches
 from .servers import browser_page, record_external_requests, voila, wait_for
 
 pytestmark = pytest.mark.slow
 CAT = load_catalog()
 APP = REPO / "notebooks" / "app.ipynb"
 SHOTS = REPO / ".pytest_cache"
+
+
+def drawn(chart) -> str:
+    """What a chart draws, seen as a reader sees it: a chart off screen draws its latest data when it
+    scrolls into view (explorer/js/chart_loader.js), so it is scrolled into view first."""
+    chart.scroll_into_view_if_needed()
+    return chart.inner_html()
 
 
 def test_app_loads_offline_and_follows_the_controls() -> None:
@@ -41,15 +51,29 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         assert page.locator(".ax-headline .ax-name").inner_text() == expected
 
         cost = page.locator(".vega-embed", has_text="Cost per million requests")
+        name = page.locator(".ax-headline .ax-name")
+        # another workload, at a typed volume: the headline names what a fresh evaluation gives for it (an
+        # accelerator; the default LLM's answer is a GPU, which no framework mix moves)
+        sdxl = Scenario(workload="sdxl", requests_per_day=1e6)
+        chosen = evaluate(sdxl).recommendation
+        assert chosen.plan == "accelerator", "the next step's change can be seen"
+        sdxl_name = CAT.workloads.set_index("id").name["sdxl"]
+        page.get_by_role("combobox", name="Workload").select_option(label=sdxl_name)
+        page.locator(".ax-typed-requests_per_day input").fill("1M")
+        page.locator(".ax-typed-requests_per_day input").press("Enter")
+        wait_for(lambda: name.inner_text() == chosen.name, what=f"the headline to name {chosen.name}")
+        wait_for(lambda: "1 M" in page.locator(".ax-controls").inner_text(), what="the volume's readout")
+        expected = chosen.name
         # a framework mix with JAX research and CUDA code, changing weekly: the ranking moves to what the
-        # model says for exactly that scenario (a GPU, where the default scenario gives an accelerator)
-        jax_weekly = evaluate(Scenario(framework_mix=MIX_PRESETS["JAX research"], model_changes_per_year=52))
+        # model says for exactly that scenario (a GPU, where the scenario before gives an accelerator)
+        jax_weekly = evaluate(
+            dataclasses.replace(sdxl, framework_mix=MIX_PRESETS["JAX research"], model_changes_per_year=52)
+        )
         assert jax_weekly.recommendation.name != expected
         page.get_by_role("combobox", name="Preset").select_option("JAX research")
-        changes = page.locator(".noUi-handle").nth(2)  # model changes per year
+        changes = page.locator(".ax-field-model_changes_per_year .noUi-handle")
         changes.focus()
         page.keyboard.press("End")
-        name = page.locator(".ax-headline .ax-name")
         wait_for(
             lambda: name.inner_text() == jax_weekly.recommendation.name,
             what=f"the headline to name {jax_weekly.recommendation.name}",
@@ -65,18 +89,20 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         page.screenshot(path=str(SHOTS / "app-jax.png"))
         first = headline.inner_text()
 
-        before = cost.inner_html()
+        before = drawn(cost)
 
         # move the request-volume slider: click near the right end of its track
-        track = page.locator(".noUi-target").first.bounding_box()
+        slider = page.locator(".ax-field-requests_per_day .noUi-target")
+        slider.scroll_into_view_if_needed()
+        track = slider.bounding_box()
         page.mouse.click(track["x"] + track["width"] * 0.92, track["y"] + track["height"] / 2)
         wait_for(lambda: headline.inner_text() != first, what="the headline to change")
-        wait_for(lambda: cost.inner_html() != before, what="the cost chart to change")
+        wait_for(lambda: drawn(cost) != before, what="the cost chart to change")
         page.screenshot(path=str(SHOTS / "app-volume.png"))
 
         # edge: data-centre devices become unavailable, with the reason shown greyed in the chart
         page.get_by_role("button", name="Edge").click()
-        wait_for(lambda: "not an edge device" in cost.inner_html(), what="the edge availability to show")
+        wait_for(lambda: "not an edge device" in drawn(cost), what="the edge availability to show")
         edge_names = set(CAT.devices[CAT.devices.segment == "edge"].name)
         wait_for(lambda: any(n in headline.inner_text() for n in edge_names), what="an edge device first")
 
@@ -110,6 +136,15 @@ def test_deep_link_restores_the_scenario_and_exports_download(tmp_path) -> None:
         assert "utilization: 7.0 is not allowed" in body and "the default (0.6) is used instead" in body
         edge_names = set(CAT.devices[CAT.devices.segment == "edge"].name)
         assert any(n in headline.inner_text() for n in edge_names)
+        # the tornado (in the section under the charts) draws the link's scenario
+        edge, bare = (Scenario(requests_per_day=2.5e9, deployment=d) for d in ("edge", "bare-metal"))
+        tornado = ("tornado",)
+        page.get_by_text("How sure is this?", exact=False).first.click()
+        page.locator(".ax-chart-tornado svg").wait_for(timeout=60_000)
+        wait_for(
+            lambda: not mismatches(edge, CAT, drawn_rows(page, tornado), tornado), what="the edge tornado"
+        )
+        assert mismatches(bare, CAT, drawn_rows(page, tornado), tornado), "the check can fail"
         # the address bar follows the controls: it is always the deep link
         page.get_by_role("button", name="Bare metal").click()
 
@@ -118,6 +153,12 @@ def test_deep_link_restores_the_scenario_and_exports_download(tmp_path) -> None:
 
         wait_for(lambda: "deployment=bare-metal" in href(), what="the URL to follow the control")
         assert "requests_per_day=2500000000.0" in href() and "utilization" not in href()
+        # the tornado, off screen while the control was clicked, draws the new scenario once scrolled to
+        wait_for(
+            lambda: not mismatches(bare, CAT, drawn_rows(page, tornado), tornado),
+            timeout=60,
+            what="the tornado to draw the bare-metal scenario",
+        )
 
         # the link, opened again, gives the same answer
         again = page.context.browser.new_page()

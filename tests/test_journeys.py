@@ -34,6 +34,9 @@ LINKS = {
     "cloud, weekly changes, CUDA and JAX": Scenario(
         model_changes_per_year=52, framework_mix={"cuda": 50, "jax": 50}
     ),
+    "cloud, 3-year commitment, any provider": Scenario(
+        requests_per_day=1e9, cloud_pricing="3-year", cloud_market="any-provider"
+    ),
 }
 
 
@@ -74,6 +77,9 @@ def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
         for label, scenario in LINKS.items():
             page.goto(url + "?" + scenario.to_query(only_changed=True), timeout=120_000)
             shows(page, scenario, expected[label])
+            # the fleet figure (peak, average and quietest hour in the cloud): a fresh evaluation's
+            fleet = dict(fmt.headline_figures(evaluate(scenario, CAT)))["devices"]
+            assert fleet in page.locator(".ax-headline .ax-figs").inner_text()
             if scenario.current_device:  # the saving against the fleet run now: a fresh evaluation's
                 saving = dict(fmt.headline_figures(evaluate(scenario, CAT)))["saves vs your fleet"]
                 assert saving in page.locator(".ax-headline .ax-figs").inner_text()
@@ -97,8 +103,39 @@ def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
 
         # a typed request volume ("50M") moves the slider, the headline and every chart
         typed = dataclasses.replace(saved, requests_per_day=5e7)
-        box = page.locator(".ax-typed input")
+        box = page.locator(".ax-typed-requests_per_day input")
         box.fill("50M")
         box.press("Enter")
         shows(page, typed, cli_recommendation(typed, tmp_path))
         assert "50 M" in page.locator(".ax-controls").inner_text()
+
+
+def test_your_model_from_a_link_then_a_bad_value(tmp_path) -> None:
+    """A link with your own model (a 47B mixture of experts) shows what a fresh evaluation of it gives;
+    a value at fault then gets a clear message, and what was typed stays where it was typed."""
+    mine = Scenario(
+        workload="custom",
+        custom_name="Our MoE",
+        custom_parameters=47e9,
+        custom_active_parameters=13e9,
+        requests_per_day=3e7,
+    )
+    expected = cli_recommendation(mine, tmp_path)
+    assert mismatches(mine, CAT, as_drawn(Scenario())), "the check can fail"
+    with voila(APP) as url, browser_page() as page:
+        page.goto(url + "?" + mine.to_query(only_changed=True), timeout=120_000)
+        shows(page, mine, expected)
+        active = page.locator(".widget-text", has_text="Active parameters").locator("input")
+        assert active.input_value() == "13 B"
+        assert page.locator(".widget-text", has_text="Model name").locator("input").input_value() == "Our MoE"
+        assert not page.get_by_text("Compute per request", exact=True).is_visible()  # an LLM's fields only
+
+        active.fill("60B")
+        active.press("Enter")
+        error = page.locator(".ax-error")
+        wait_for(
+            lambda: error.count() > 0 and "custom_active_parameters" in error.inner_text(), what="a message"
+        )
+        assert "at most the parameters (47 B)" in error.inner_text()
+        assert active.input_value() == "60B"  # nothing entered is lost
+        shows(page, mine, expected)  # and the last answer stays

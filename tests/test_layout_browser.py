@@ -42,6 +42,21 @@ _OVERFLOWS = """() => {
       out.push('cut short: "' + (e.innerText || e.value || '').slice(0, 40) + '" ('
         + e.scrollWidth + ' px of content in ' + e.clientWidth + ')');
   });
+  document.querySelectorAll('.ax-controls .ax-unit').forEach((e) => {
+    const holder = e.closest('.widget-html');
+    if (e.offsetParent === null || !holder) return;
+    if (box(e).right > box(holder).right + 1) out.push('unit cut short: "' + e.innerText + '"');
+  });
+  // a text box's hint (its placeholder: "the workload's figure", "0.0895 (catalog)") is read whole
+  const ruler = document.createElement('canvas').getContext('2d');
+  document.querySelectorAll('.ax-controls input[type=text]').forEach((e) => {
+    if (e.offsetParent === null || !e.placeholder) return;
+    const s = getComputedStyle(e);
+    ruler.font = s.font;
+    const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    if (ruler.measureText(e.placeholder).width > room + 1)
+      out.push('hint cut short: "' + e.placeholder + '" (' + Math.round(room) + ' px of room)');
+  });
   if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
   return out;
 }"""
@@ -59,4 +74,9 @@ def test_nothing_is_cut_off(size) -> None:
         page.get_by_role("button", name="Scenario (JSON)").wait_for(timeout=30_000)
         page.get_by_role("textbox", name="PUE").wait_for(timeout=30_000)
         page.screenshot(path=str(SHOTS / f"layout-{width}.png"))
+        assert page.evaluate(_OVERFLOWS) == []
+        # your own model: its fields (name, parameters, layers ...) appear, and fit too
+        page.get_by_role("combobox", name="Workload").select_option(label="Your model…")
+        page.get_by_role("textbox", name="Model name").wait_for(timeout=30_000)
+        page.screenshot(path=str(SHOTS / f"layout-{width}-custom.png"))
         assert page.evaluate(_OVERFLOWS) == []

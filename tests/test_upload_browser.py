@@ -15,6 +15,7 @@ import pytest
 
 from explorer.calc import evaluate
 from explorer.catalog import load_catalog
+from explorer.model.cost import market_offers
 from explorer.scenario import Scenario
 from explorer.uploads import SessionUploads
 
@@ -83,7 +84,12 @@ def test_own_prices_add_up_say_so_and_outlive_a_killed_kernel(tmp_path: Path) ->
         wait_for(lambda: "Added prices.csv" in page.inner_text("body"), what="the upload to be taken")
         wait_for(lambda: name.inner_text() == one.recommendation.name, what="the headline to follow")
         body = page.inner_text("body")
-        assert "prices.csv (row 2): NVIDIA H100 SXM5 80GB, cloud, $0.50 per chip-hour (was $8.60" in body
+        # "was": the catalog's cheapest on-demand H100 offer in the major clouds, as the model reads them
+        offers = market_offers(CAT, "major-clouds")
+        was = offers[offers.device_id == H100].price_usd_per_chip_hour.min()
+        assert (
+            f"prices.csv (row 2): NVIDIA H100 SXM5 80GB, cloud, $0.50 per chip-hour (was ${was:,.2f}" in body
+        )
         assert "priced with your upload, prices.csv (row 2)" in page.locator(".ax-headline").inner_text()
 
         _choose(page, "Your prices or device", tmp_path / "l4.csv")  # a second upload adds to the first

@@ -31,9 +31,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The tests that start no server, browser or notebook kernel (pytest's `slow` marker marks those), for the
-# edit-and-test loop (README.md, Development, says how long each takes). `make test` stays the whole suite,
-# the one CI runs.
+# The quick tests, for the edit-and-test loop: pytest's `slow` marker marks every test that starts a server,
+# browser, notebook kernel or subprocess, and every one that takes more than about a quarter of a second
+# (property sweeps over the whole catalog, rendering the report). README.md, Development, says how long each
+# takes. `make test` stays the whole suite, the one CI runs.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 

@@ -57,6 +57,7 @@ def test_an_offer_costs_its_tokens_at_its_prices_with_no_hardware_and_no_porting
     assert longer[0].input_tokens_per_request == 4000 and longer[0].tco_usd > options[0].tco_usd
 
 
+@pytest.mark.slow
 def test_only_llms_get_api_options_and_a_missing_token_figure_is_said() -> None:
     assert calc.evaluate(Scenario(workload="resnet-50"), CAT).api_options == []
     assert all(o.available for o in calc.evaluate(Scenario(workload="llama-2-70b"), CAT).api_options)
@@ -81,6 +82,7 @@ def test_a_batch_tier_is_no_option_at_an_interactive_latency_target() -> None:
     ] * len(batch)
 
 
+@pytest.mark.slow
 def test_your_llm_is_matched_by_size_and_told_it_is_not_your_model() -> None:
     moe = Scenario(workload=CUSTOM_WORKLOAD, custom_parameters=47e9, custom_active_parameters=13e9)
     near = calc.evaluate(moe, CAT).api_options
@@ -137,6 +139,7 @@ def test_a_bad_api_file_names_the_file_the_field_and_what_is_allowed(tmp_path, e
     assert "llama-3.1-8b-instruct.toml" in text and where in text and says in text, text
 
 
+@pytest.mark.slow
 def test_a_users_own_api_offer_counts(tmp_path) -> None:
     dst = tmp_path / "mine" / "apis"
     dst.mkdir(parents=True)

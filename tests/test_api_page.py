@@ -85,6 +85,7 @@ def _rows_in(page_html: str) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_the_report_and_the_view_show_every_api_offer_of_a_fresh_evaluation() -> None:
     result = evaluate(LLM, CAT)
     table = views_api.api_options_html(result, CAT)

@@ -16,6 +16,7 @@ from .conftest import REPO
 from .servers import browser_page, voila
 
 
+@pytest.mark.slow
 def test_catalog_browser_shows_every_device_with_sources() -> None:
     cat = load_catalog()
     browser = catalog_browser(cat)
@@ -86,6 +87,7 @@ def _text(widget: W.Widget) -> str:
     return own + "".join(_text(c) for c in getattr(widget, "children", ()))
 
 
+@pytest.mark.slow
 def test_an_upload_reaches_the_uncertainty_view_and_the_catalog_browser(catalog_copy) -> None:
     """A new catalog (an uploaded price) is what the tornado, the break-even map and the price table
     read from then on, not the catalog the app started with."""
@@ -113,6 +115,7 @@ def test_an_upload_reaches_the_uncertainty_view_and_the_catalog_browser(catalog_
     assert per_chip in _text(catalog) and catalog.content is not shown
 
 
+@pytest.mark.slow
 def test_the_app_holds_its_parts_by_name() -> None:
     """Each part is a trait of the app, and the page shows each of them (none only referenced)."""
     from explorer.app import ExplorerApp, explorer_app

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import math
 
+import pytest
+
 from explorer import uncertainty
 from explorer.catalog import load_catalog
 from explorer.catalog.assumptions import ASSUMPTION_COLUMNS, ASSUMPTION_UNITS
@@ -60,6 +62,7 @@ def _readers() -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_nothing_outside_the_catalog_reads_its_raw_documents() -> None:
     readers = _readers()
     assert readers <= set(KNOWN_READERS), (

@@ -178,6 +178,7 @@ scenarios = st.builds(
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenarios)
 def test_costs_are_never_negative(s: Scenario) -> None:
@@ -198,6 +199,7 @@ def test_costs_are_never_negative(s: Scenario) -> None:
                 assert v is not None and v >= 0 and math.isfinite(v)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenarios, st.floats(1.01, 100))
 def test_more_requests_never_need_fewer_devices(s: Scenario, factor: float) -> None:
@@ -209,6 +211,7 @@ def test_more_requests_never_need_fewer_devices(s: Scenario, factor: float) -> N
             assert b[dev].devices_needed >= o.devices_needed
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenarios, st.floats(0.0, 0.5), st.floats(0.01, 1.0))
 def test_higher_electricity_price_never_lowers_a_total(s: Scenario, price: float, extra: float) -> None:
@@ -226,6 +229,7 @@ def test_shares_are_normalised(s: Scenario) -> None:
     assert math.isclose(sum(s.framework_mix.as_dict().values()), 1.0, rel_tol=1e-9)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenarios)
 def test_json_output_is_finite_and_complete(s: Scenario) -> None:
@@ -268,6 +272,7 @@ def test_volume_free_caches_give_what_a_cold_evaluation_gives() -> None:
         assert warm.crossover_requests_per_day == calc.crossover_volume(t, x)[0]
 
 
+@pytest.mark.slow
 def test_a_dropped_catalog_takes_its_caches_with_it() -> None:
     """A visitor's kernel makes a catalog per upload: the caches must not keep the old ones alive."""
     import gc

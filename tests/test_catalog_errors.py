@@ -110,6 +110,7 @@ def test_every_problem_is_reported_not_just_the_first(catalog_copy: Path) -> Non
 # -- user folders: add and override ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_user_folder_overrides_a_purchase_price(catalog_copy: Path, tmp_path: Path) -> None:
     user = tmp_path / "mine"
     (user / "prices").mkdir(parents=True)
@@ -231,6 +232,7 @@ def test_device_files_are_refused_before_a_byte_is_read() -> None:
         read_bytes("/", 1000)
 
 
+@pytest.mark.slow
 def test_a_folder_with_too_many_entries_is_one_issue(catalog_copy: Path, tmp_path: Path) -> None:
     from explorer.catalog.load import MAX_FOLDER_ENTRIES
 

@@ -46,6 +46,7 @@ def _datasets(spec: dict) -> set[str]:
     return names
 
 
+@pytest.mark.slow
 def test_every_chart_reads_exactly_its_named_datasets(data) -> None:
     for name, chart in C.build_all(data).items():
         spec = chart.to_dict()
@@ -92,6 +93,7 @@ def _rule_values(spec: dict) -> list:
     return rule["data"]["values"]
 
 
+@pytest.mark.slow
 def test_cost_vs_volume_without_a_lasting_crossover_draws_no_rule(data, crossing) -> None:
     """Llama-3.1-8B at 1 B/day has no lasting crossover: the chart draws both cost curves and no crossover
     rule (not one at a volume that does not hold); the result says why in words."""
@@ -143,6 +145,7 @@ def test_records_are_json_safe(data) -> None:
         assert sum(v is None for r in rows for v in r.values()) == nan, f"{name}: NaN -> None"
 
 
+@pytest.mark.slow
 def test_cost_chart_renders_devices_in_rank_order(data) -> None:
     """Rendered for real (vl-convert): a layered chart can silently lose its sort in Vega-Lite."""
     import re
@@ -184,6 +187,7 @@ def specs(data) -> dict:
     return {name: chart.to_dict() for name, chart in charts.items()}
 
 
+@pytest.mark.slow
 def test_no_si_format_and_money_and_volume_axes_use_fmt(specs) -> None:
     from explorer import fmt
 
@@ -274,6 +278,7 @@ def test_power_sources_in_the_chart_data_follow_the_catalog() -> None:
 # -- one declaration per chart (explorer.charts.CHARTS) ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_list_of_charts_is_the_one_declaration(data) -> None:
     from . import journeys
 
@@ -307,6 +312,7 @@ def _declare(monkeypatch, spec: C.ChartSpec) -> None:
     monkeypatch.setattr(C, "DATASETS", {c.name: c.datasets for c in charts})
 
 
+@pytest.mark.slow
 def test_one_declaration_adds_a_chart_to_the_page_the_picker_and_the_report(monkeypatch) -> None:
     """A chart declared once is built, shown live in the page's grid, offered for download and drawn in
     the report; its title is the one declared."""

@@ -108,6 +108,7 @@ def test_the_catalog_check_runs_as_a_module_without_the_command_line(tmp_path: P
     assert p.stdout.strip() == "[]", (p.stdout, p.stderr)
 
 
+@pytest.mark.slow
 def test_the_catalog_check_module_says_what_the_cli_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -220,6 +221,7 @@ OPTION_KEYS = {
 }
 
 
+@pytest.mark.slow
 def test_evaluate_json_shape() -> None:
     p = run(
         "evaluate",
@@ -243,6 +245,7 @@ def test_evaluate_json_shape() -> None:
         assert set(o) >= OPTION_KEYS, OPTION_KEYS - set(o)
 
 
+@pytest.mark.slow
 def test_evaluate_scenario_file_and_flags_override(tmp_path: Path) -> None:
     f = tmp_path / "s.json"
     f.write_text(

@@ -57,6 +57,7 @@ def test_every_view_shows_the_declared_columns_with_the_same_figures(capsys) -> 
             assert c.cell(r) in line, (c.label, r.id)
 
 
+@pytest.mark.slow
 def test_a_sourced_column_carries_its_source_in_the_browser_and_the_export() -> None:
     head, rows = _browser_table(views.devices_html(CAT))
     exported = list(csv.DictReader(io.StringIO(export.devices_csv(CAT))))
@@ -72,6 +73,7 @@ def test_a_sourced_column_carries_its_source_in_the_browser_and_the_export() -> 
             assert out[f"{c.label}: retrieved"] == str(prov["retrieved"]), (c.label, r.id)
 
 
+@pytest.mark.slow
 def test_one_declaration_adds_a_column_to_the_terminal_the_browser_the_export_and_the_app(
     monkeypatch, capsys
 ) -> None:

@@ -145,6 +145,7 @@ def test_an_llm_row_follows_the_catalogs_method() -> None:
     assert custom.workload_row(CAT, same).nearest == "llama-3.1-8b"
 
 
+@pytest.mark.slow
 def test_a_mixture_of_experts_holds_all_its_weights_and_computes_with_the_active_ones() -> None:
     moe = custom.workload_row(CAT, MOE).row
     dense_active = custom.workload_row(
@@ -231,6 +232,7 @@ def test_the_controls_show_your_models_fields_only_when_it_is_chosen() -> None:
     }
 
 
+@pytest.mark.slow
 def test_the_cli_evaluates_your_model_and_refuses_a_bad_value_in_one_line(tmp_path) -> None:
     args = ["evaluate", "--workload", "custom", "--custom-name", "Our MoE", "--custom-parameters", "47B"]
     args += ["--custom-active-parameters", "13B", "--draws", "0", "--format", "json"]

@@ -78,6 +78,7 @@ def test_javascript_file_parses(path) -> None:
     assert not error, f"{path.relative_to(REPO)}: {error}"
 
 
+@pytest.mark.slow
 @needs_node
 def test_every_widget_module_parses() -> None:
     """Each widget's ES module, whether in a .js file or still a string in Python, parses."""

@@ -179,6 +179,7 @@ def upward_imports() -> dict[tuple[str, str], str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_module_imports_a_layer_above_its_own() -> None:
     found = upward_imports()
     new = [why for pair, why in found.items() if pair not in KNOWN_UPWARD]
@@ -203,11 +204,13 @@ def front_end_imports(below: str, banned: tuple[str, ...]) -> list[str]:
     [("widgets", GUI), ("charts", CHART_LIBS)],
     ids=["no GUI below the widgets", "no chart library below the charts"],
 )
+@pytest.mark.slow
 def test_no_front_end_library_below_its_layer(below: str, banned: tuple[str, ...]) -> None:
     found = front_end_imports(below, banned)
     assert not found, "\n".join(found)
 
 
+@pytest.mark.slow
 def test_the_source_check_sees_imports_inside_functions(tmp_path: Path, monkeypatch) -> None:
     """A lazy import of an upper layer, or of a GUI library, in a lower module is found."""
     fake = tmp_path / "calc.py"
@@ -232,6 +235,7 @@ def test_the_source_check_sees_imports_inside_functions(tmp_path: Path, monkeypa
         "explorer.cli",
     ],
 )
+@pytest.mark.slow
 def test_module_pulls_in_no_gui(module: str) -> None:
     banned = GUI + CHART_LIBS
     code = f"import sys, {module}; print(','.join(m for m in {banned!r} if m in sys.modules))"
@@ -279,12 +283,14 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
+@pytest.mark.slow
 def test_no_module_reaches_into_another_modules_private_names() -> None:
     """A name used across modules is public (issue 16): no ``from .calc import _x``, no ``load._x``."""
     found = private_reach_ins()
     assert not found, "make these names public in the module that defines them:\n" + "\n".join(found)
 
 
+@pytest.mark.slow
 def test_the_private_check_sees_a_reach_in(tmp_path: Path, monkeypatch) -> None:
     fake = tmp_path / "cli.py"
     fake.write_text("from .catalog import load\nfrom .calc import _f\n\nload._x(1)\n", encoding="utf-8")

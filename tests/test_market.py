@@ -99,6 +99,7 @@ def test_the_validation_view_reports_the_market_check(market) -> None:
         assert p.publisher in html and str(p.as_of) in html
 
 
+@pytest.mark.slow
 def test_cli_validate_market_json_matches() -> None:
     p = subprocess.run(
         [*cli(), "validate", "--market", "--format", "json"], capture_output=True, text=True, timeout=180

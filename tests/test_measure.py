@@ -219,6 +219,7 @@ def test_percentiles():
     ],
     ids=lambda v: " ".join(v) if isinstance(v, tuple) else None,
 )
+@pytest.mark.slow
 def test_cli_refuses_bad_arguments(tmp_path, args, says):
     args = tuple(str(tmp_path / "out") if a == "OUT" else a for a in args)
     proc = run_measure(*args)
@@ -238,6 +239,7 @@ def test_cli_without_torch_says_what_to_install(tmp_path):
     assert "needs PyTorch" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 @needs_torch
 def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
     out = tmp_path / "out"

@@ -81,6 +81,7 @@ def test_the_efficiency_factor_is_never_above_one(workload) -> None:
     assert 0 < t.efficiency <= 1, f"{workload}: efficiency {t.efficiency:.3f}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device_id", DEVICES)
 def test_every_device_workload_precision_stays_under_its_ceilings(device_id) -> None:
     for workload in WORKLOADS:
@@ -124,6 +125,7 @@ def _held_out(cat, workload: str, device_id: str, precision: str | None = None) 
     st.sampled_from((None, *PRECISIONS)),
     st.floats(1.0, 16.0),
 )
+@pytest.mark.slow
 def test_more_bandwidth_never_lowers_an_estimate(device_id, workload, precision, k) -> None:
     before = _held_out(CAT, workload, device_id, precision)
     after = _held_out(
@@ -139,6 +141,7 @@ def test_more_bandwidth_never_lowers_an_estimate(device_id, workload, precision,
     st.sampled_from((None, *PRECISIONS)),
     st.floats(1.0, 16.0),
 )
+@pytest.mark.slow
 def test_more_compute_never_lowers_an_estimate(device_id, workload, precision, k) -> None:
     peaks = ("peak_bf16_tflops", "peak_fp16_tflops", "peak_int8_tops", "peak_fp8_tflops")
     before = _held_out(CAT, workload, device_id, precision)
@@ -153,6 +156,7 @@ def test_more_compute_never_lowers_an_estimate(device_id, workload, precision, k
     st.sampled_from((None, *PRECISIONS)),
     st.floats(1.0, 16.0),
 )
+@pytest.mark.slow
 def test_a_bigger_model_never_raises_an_estimate(device_id, workload, precision, k) -> None:
     """More compute, traffic, weights and activations per request at the same fitted efficiency.
 
@@ -187,6 +191,7 @@ def test_a_bigger_model_never_raises_an_estimate(device_id, workload, precision,
     assert est.rps != est.rps or after.rps <= est.rps * TOL
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.sampled_from(sorted(CAT.results.index[CAT.results.comparable])), st.floats(1.0, 20.0))
 def test_a_measurement_above_its_ceiling_lifts_no_other_device_above_its_own(row, k) -> None:

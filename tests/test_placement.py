@@ -37,6 +37,7 @@ def tables():
     return [(w, m, device_table(CAT, w, m)) for w in WORKLOADS for m in MARKETS]
 
 
+@pytest.mark.slow
 def test_a_copy_fits_inside_one_domain_everywhere_it_is_offered() -> None:
     """Where a deployment can use a device, one copy's weights (at the workload's storage precision, in
     MEMORY_HEADROOM of each device's memory) fit on the devices of one instance, server or device."""
@@ -125,6 +126,7 @@ def test_a_device_that_cannot_hold_a_copy_in_one_domain_says_why() -> None:
     assert "PCIe" in t4.unavailable_reason  # the interconnect, named
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factor", [3])
 def test_more_chips_per_instance_never_makes_a_copy_not_fit(factor: int) -> None:
     """Every offer's instance made `factor` times larger at the same price per chip: a device that could hold

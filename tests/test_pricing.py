@@ -63,6 +63,7 @@ def test_the_busiest_hour_needs_the_peak_sized_fleet(p: float, avg_need: float, 
 # -- the cheapest mix -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(fleet, rate, discount, st.sampled_from([(1.0, 1.0), (1.0, 3.0), (3.0, 3.0), (3.0, 6.0)]))
 def test_a_commitment_never_costs_more_than_on_demand_over_its_whole_term(
@@ -89,6 +90,7 @@ def test_a_commitment_never_costs_more_than_on_demand_over_its_whole_term(
         assert float(got) == pytest.approx(float(want))
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(fleet, rate, discount)
 def test_following_the_load_never_costs_more_than_a_peak_sized_fleet(

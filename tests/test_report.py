@@ -52,6 +52,7 @@ def _text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_report_shows_every_headline_figure_and_reason(reports, name: str) -> None:
     r, bands, page = reports[name]
@@ -68,6 +69,7 @@ def test_report_shows_every_headline_figure_and_reason(reports, name: str) -> No
         assert html.escape(figures["P10-P90"]) in export.report_html(r, CAT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_report_has_no_nan_none_or_raw_numbers(reports, name: str) -> None:
     page = reports[name][2]

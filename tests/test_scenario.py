@@ -71,12 +71,14 @@ _scenarios = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(_scenarios)
 def test_json_round_trip_is_lossless(s: Scenario) -> None:
     assert Scenario.from_json(s.to_json()) == s
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(_scenarios)
 def test_url_round_trip_is_lossless(s: Scenario) -> None:

@@ -149,6 +149,7 @@ def test_without_a_latency_bound_the_capacity_scales_with_the_efficiency(workloa
     what=st.sampled_from(["peak", "bandwidth"]),
     factor=st.floats(1.0, 4.0),
 )
+@pytest.mark.slow
 def test_more_bandwidth_or_compute_never_lowers_it(workload, precision, shape, name, tps, ttft, what, factor):
     target = _target(name, tps, ttft)
     base = _cap(workload, precision, shape, target)
@@ -162,6 +163,7 @@ def test_more_bandwidth_or_compute_never_lowers_it(workload, precision, shape, n
 @given(
     shape=SHAPES, name=TARGETS, tps=st.floats(1, 200), ttft=st.floats(0.05, 30), factor=st.floats(1.0, 3.0)
 )
+@pytest.mark.slow
 def test_a_bigger_model_never_raises_it(workload, precision, shape, name, tps, ttft, factor) -> None:
     a = Architecture.of(WL.loc[workload])
     bigger = Architecture(
@@ -178,6 +180,7 @@ def test_a_bigger_model_never_raises_it(workload, precision, shape, name, tps, t
     assert not _not_above(big.rps, base.rps), "a bigger model got more requests/s"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", SERVING_PRECISIONS)
 @pytest.mark.parametrize("workload", LLMS)
 @SETTINGS
@@ -303,6 +306,7 @@ def test_the_model_keeps_mlperfs_order_at_fixed_interactivity(workload) -> None:
     assert not _discordant(measured, _at_bounds(CAT, workload, rows))
 
 
+@pytest.mark.slow
 def test_a_devices_interactive_capacity_is_predicted_without_its_own_interactive_runs() -> None:
     """Held out: each device's latency-bound results (Server and Interactive) removed, its Llama 3.1 8B
     capacity at MLPerf's Interactive bounds comes from its Offline result and the other devices' decode

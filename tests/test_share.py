@@ -95,6 +95,7 @@ def test_a_bad_link_value_takes_the_default_with_a_note(query: str, field: str, 
     assert len(notes) == 1 and fragment in notes[0] and field in notes[0]
 
 
+@pytest.mark.slow
 def test_app_opens_a_link_and_shows_what_it_ignored() -> None:
     app = explorer_app(CAT, query="requests_per_day=2500000000.0&deployment=edge&utilization=7")
     e = app.explorer
@@ -103,6 +104,7 @@ def test_app_opens_a_link_and_shows_what_it_ignored() -> None:
     assert e.controls.fields["requests_per_day"].value == 2.5e9
 
 
+@pytest.mark.slow
 def test_a_built_app_takes_a_link_in_one_update() -> None:
     """The Voila app is built before its visitor arrives, then given the visitor's link."""
     query = "requests_per_day=2500000000.0&deployment=edge&utilization=7"
@@ -121,6 +123,7 @@ def test_a_built_app_takes_a_link_in_one_update() -> None:
     assert plain.explorer.evaluations == 1, "no link, nothing to update"
 
 
+@pytest.mark.slow
 def test_link_follows_the_controls() -> None:
     app = explorer_app(CAT)
     link = app.share.link
@@ -139,6 +142,7 @@ def test_formula_cells_are_neutralised(cell: str) -> None:
     assert export.neutralise("plain") == "plain" and export.neutralise(-5.0) == -5.0
 
 
+@pytest.mark.slow
 def test_results_csv_is_safe_and_complete(tmp_path: Path) -> None:
     base = tmp_path / "catalog"
     shutil.copytree(CATALOG, base)
@@ -166,6 +170,7 @@ def test_scenario_json_round_trips() -> None:
     assert Scenario.from_json(export.scenario_json(r)) == r.scenario
 
 
+@pytest.mark.slow
 def test_charts_render_offline_as_png_and_svg() -> None:
     from explorer import charts as C
 
@@ -175,6 +180,7 @@ def test_charts_render_offline_as_png_and_svg() -> None:
     assert "<svg" in export.chart_svg(chart)
 
 
+@pytest.mark.slow
 def test_report_has_headline_charts_assumptions_and_sources() -> None:
     r = evaluate(Scenario(), CAT)
     page = export.report_html(r, CAT)
@@ -267,6 +273,7 @@ def _expected(tmp_path: Path, provider_offer: str, scenario: Scenario):
     return evaluate(scenario, load_catalog(tmp_path, use_env=False))
 
 
+@pytest.mark.slow
 def test_a_price_csv_adds_an_offer_that_counts_in_every_market(tmp_path: Path) -> None:
     uploads = SessionUploads(CAT)
     uploads.commit(uploads.plan_add(_upload("prices.csv", H100_CLOUD)))
@@ -290,6 +297,7 @@ def test_a_price_csv_adds_an_offer_that_counts_in_every_market(tmp_path: Path) -
     assert H100 not in set(load_catalog().cloud_prices.query("price_usd_per_chip_hour == 2.5").device_id)
 
 
+@pytest.mark.slow
 def test_uploads_accumulate_and_each_can_be_removed() -> None:
     uploads = SessionUploads(CAT)
     uploads.commit(uploads.plan_add(_upload("cloud.csv", H100_CLOUD)))
@@ -436,6 +444,7 @@ def test_a_bad_hardware_file_is_refused_with_a_message(name: str, content: str |
     assert str(info.value).startswith(message), str(info.value)
 
 
+@pytest.mark.slow
 def test_device_and_price_files_in_the_catalog_format() -> None:
     text = (CATALOG / "devices" / "nvidia-l4.toml").read_text().replace('name = "', 'name = "Our ', 1)
     uploads = SessionUploads(CAT)
@@ -460,6 +469,7 @@ def test_device_and_price_files_in_the_catalog_format() -> None:
     assert l4.source_title.str.startswith("your upload, l4-prices.toml").all()
 
 
+@pytest.mark.slow
 def test_figures_from_an_upload_name_it_everywhere() -> None:
     """Headline reasons, chart tooltips, the CSV and the report: "your upload, <file>"."""
     from explorer import charts as C
@@ -543,6 +553,7 @@ REFUSED_IN_THE_PAGE = [
 @pytest.mark.parametrize(
     ("control", "name", "text", "fragment"), REFUSED_IN_THE_PAGE, ids=lambda x: str(x)[:20]
 )
+@pytest.mark.slow
 def test_every_refused_upload_says_why_and_changes_nothing(
     entered: tuple, control: str, name: str, text: str, fragment: str
 ) -> None:
@@ -561,6 +572,7 @@ def test_every_refused_upload_says_why_and_changes_nothing(
     assert getattr(panel.uploads, control).value == (), "emptied: the same file can be sent again"
 
 
+@pytest.mark.slow
 def test_an_unexpected_failure_is_said_too(monkeypatch: pytest.MonkeyPatch) -> None:
     from explorer import uploads
 
@@ -578,6 +590,7 @@ def test_an_unexpected_failure_is_said_too(monkeypatch: pytest.MonkeyPatch) -> N
     assert _state(explorer, panel) == before
 
 
+@pytest.mark.slow
 def test_the_page_lists_each_upload_and_removes_it() -> None:
     explorer, panel = _panel()
     up = panel.uploads
@@ -595,6 +608,7 @@ def test_the_page_lists_each_upload_and_removes_it() -> None:
     assert [f["name"] for f in up.keeper.files] == ["prices.csv"]
 
 
+@pytest.mark.slow
 def test_a_scenario_upload_applies_in_one_update() -> None:
     explorer, panel = _panel()
     s = Scenario(requests_per_day=4e9, deployment="edge", workload="resnet-50")
@@ -604,6 +618,7 @@ def test_a_scenario_upload_applies_in_one_update() -> None:
     assert explorer.result.scenario == s and explorer.evaluations == before + 1
 
 
+@pytest.mark.slow
 def test_a_reloaded_page_gets_its_uploads_back_checked_again() -> None:
     """After a killed kernel, the browser tab hands the accepted uploads to the new kernel (UploadKeeper)."""
     explorer, panel = _panel()
@@ -632,6 +647,7 @@ def test_a_reloaded_page_gets_its_uploads_back_checked_again() -> None:
     assert len(new_panel.uploads.sessions.items) == 1
 
 
+@pytest.mark.slow
 def test_download_buttons_send_files() -> None:
     _explorer, panel = _panel()
     for b in panel.buttons.values():
@@ -640,6 +656,7 @@ def test_download_buttons_send_files() -> None:
     assert "failed" not in panel.status.value
 
 
+@pytest.mark.slow
 def test_the_app_has_the_upload_controls() -> None:
     app = explorer_app(CAT)
     uploads = app.share.uploads

@@ -43,6 +43,7 @@ def test_bands_are_ordered_and_bracket_the_nominal_total() -> None:
     assert set(mc.options.device_id) == set(nominal)
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(st.floats(0.0, 0.4), st.floats(0.05, 0.4))
 def test_a_wider_input_range_never_narrows_the_band(u: float, extra: float) -> None:
@@ -99,6 +100,7 @@ def _only(kind: str):
     )
 
 
+@pytest.mark.slow
 def test_no_probability_without_both_kinds() -> None:
     s = Scenario()
     assert monte_carlo(s, CAT, draws=300).probability_accelerator_cheaper is not None, "both kinds: a figure"
@@ -135,6 +137,7 @@ def test_tornado_finds_what_flips_a_close_call() -> None:
     assert td.flips.any(), td
 
 
+@pytest.mark.slow
 def test_cli_json_has_uncertainty_keys() -> None:
     p = subprocess.run(
         [*cli(), "evaluate", "--draws", "2000", "--seed", "5", "--format", "json"],
@@ -152,6 +155,7 @@ def test_cli_json_has_uncertainty_keys() -> None:
     assert bad.returncode == 2 and "--draws: -3 is too small; allowed: a whole number from 0" in bad.stderr
 
 
+@pytest.mark.slow
 def test_the_app_section_shows_the_tornado_and_map_and_follows_the_controls() -> None:
     from explorer.app import explorer_app
 

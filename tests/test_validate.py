@@ -36,6 +36,7 @@ def test_one_row_per_comparable_measurement(loo) -> None:
     assert loo.source_url.str.startswith("http").all()
 
 
+@pytest.mark.slow
 def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) -> None:
     """Scale one device's measurements on a workload tenfold: its held-out estimate must not move."""
     import shutil
@@ -58,6 +59,7 @@ def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) 
     assert (others.to_numpy() != before.to_numpy()).all(), "the other devices' estimates do use it"
 
 
+@pytest.mark.slow
 def test_validation_measures_what_users_get(loo) -> None:
     """Device held out = the device's results removed from the catalog: the estimate the model then gives
     users for it (the device table's) is the one validation compares with its measurement."""
@@ -77,6 +79,7 @@ def test_validation_measures_what_users_get(loo) -> None:
     assert checked >= 8
 
 
+@pytest.mark.slow
 def test_result_hold_out_keeps_the_devices_other_results() -> None:
     """Held out alone, a result is predicted with its device's other results still in the fit: the H100's
     two ResNet-50 runs predict each other, so the two kinds differ there; the held-out figure itself never
@@ -198,6 +201,7 @@ def test_the_app_shows_the_same_numbers(loo) -> None:
     assert f"{summarise(loo).median_error:.0%}" in view.text.value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hold_out", HOLD_OUTS)
 def test_cli_validate_json_matches(hold_out) -> None:
     held = leave_one_out(CAT, hold_out)
@@ -222,6 +226,7 @@ def test_cli_validate_json_matches(hold_out) -> None:
     )
 
 
+@pytest.mark.slow
 def test_cli_validate_table_names_the_pairs_off_and_refuses_a_bad_hold_out() -> None:
     p = subprocess.run([*cli(), "validate"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr

@@ -27,6 +27,7 @@ def ex() -> Explorer:
     return Explorer(CAT, Scenario(requests_per_day=1e8, workload="llama-3.1-8b"))
 
 
+@pytest.mark.slow
 def test_a_control_per_field_with_bounds_and_help_from_the_declaration(ex) -> None:
     assert set(ex.controls.fields) == set(FIELD_SPECS)
     for name, w in ex.controls.fields.items():
@@ -41,6 +42,7 @@ def test_a_control_per_field_with_bounds_and_help_from_the_declaration(ex) -> No
             assert all(spec.doc in t for t in tips)
 
 
+@pytest.mark.slow
 def test_request_volume_readout_is_human(ex) -> None:
     ex.controls.fields["requests_per_day"].value = 2.5e9
     assert "2.5 B" in ex.controls.readouts["requests_per_day"].value
@@ -53,6 +55,7 @@ def test_changes_labels() -> None:
     assert changes_label(10).startswith("about monthly")
 
 
+@pytest.mark.slow
 def test_moving_volume_updates_headline_and_charts_in_place(ex) -> None:
     before_head = ex.headline.value
     before = ex.charts["cost_per_request"].datasets["options"]
@@ -64,6 +67,7 @@ def test_moving_volume_updates_headline_and_charts_in_place(ex) -> None:
     assert ex.charts["cost_vs_volume"].datasets["current"][0]["requests_per_day"] == 5e9
 
 
+@pytest.mark.slow
 def test_a_volume_change_pushes_only_the_charts_whose_data_changed(ex) -> None:
     """Performance per watt and framework support do not depend on the volume: nothing is sent to them
     (their rows, in catalog order, are unchanged even where the ranking reorders); the volume curve is
@@ -79,6 +83,7 @@ def test_a_volume_change_pushes_only_the_charts_whose_data_changed(ex) -> None:
     assert ex.charts["cost_vs_volume"].frames["curve"] is not curve, "another sweep: a new curve"
 
 
+@pytest.mark.slow
 def test_every_chart_shares_one_copy_of_the_chart_code(ex) -> None:
     """Vega travels to the browser once per kernel (AltairRuntime), not once per chart."""
     runtimes = {id(live.widget._runtime) for live in ex.charts.values()}
@@ -99,6 +104,7 @@ def test_every_chart_shares_one_copy_of_the_chart_code(ex) -> None:
     assert later._runtime is not runtime and later._runtime.comm is not None
 
 
+@pytest.mark.slow
 def test_edge_changes_which_devices_are_available(ex) -> None:
     ex.controls.fields["deployment"].value = "edge"
     rows = {r["device_id"]: r for r in ex.charts["cost_per_request"].datasets["options"]}
@@ -118,6 +124,7 @@ def test_mix_always_adds_up_to_100() -> None:
     assert sum(m.value.values()) == pytest.approx(1)
 
 
+@pytest.mark.slow
 def test_framework_mix_and_change_rate_change_the_ranking(ex) -> None:
     ex.controls.fields["cloud_pricing"].value = "on-demand"  # where an accelerator leads (issue 15)
     assert ex.result.recommendation.kind == "accelerator"
@@ -126,6 +133,7 @@ def test_framework_mix_and_change_rate_change_the_ranking(ex) -> None:
     assert ex.result.recommendation.kind == "gpu"
 
 
+@pytest.mark.slow
 def test_bad_text_keeps_the_value_and_the_last_answer(ex) -> None:
     answer = ex.result
     box = ex.controls.fields["electricity_usd_per_kwh"]
@@ -140,6 +148,7 @@ def test_bad_text_keeps_the_value_and_the_last_answer(ex) -> None:
     assert ex.result.inputs.electricity_usd_per_kwh == 0.12
 
 
+@pytest.mark.slow
 def test_forged_out_of_bounds_value_gets_the_same_message(ex) -> None:
     """A visitor's browser can set any property, bounds included: the calculators re-check."""
     slider = ex.controls.fields["requests_per_day"]
@@ -157,6 +166,7 @@ def test_forged_out_of_bounds_value_gets_the_same_message(ex) -> None:
     assert ex.message.startswith("utilization: -1.0 is not allowed")
 
 
+@pytest.mark.slow
 def test_an_internal_error_is_shown_not_raised(ex, monkeypatch) -> None:
     import explorer.widgets as widgets
 
@@ -168,6 +178,7 @@ def test_an_internal_error_is_shown_not_raised(ex, monkeypatch) -> None:
     assert "Something went wrong" in ex.message and "RuntimeError" in ex.message
 
 
+@pytest.mark.slow
 def test_widgets_and_cli_give_the_same_answer(ex, tmp_path) -> None:
     ex.controls.fields["requests_per_day"].value = 7e8
     ex.controls.fields["deployment"].value = "bare-metal"
@@ -188,6 +199,7 @@ def test_widgets_and_cli_give_the_same_answer(ex, tmp_path) -> None:
     assert [o["tco_usd"] for o in out["options"]] == pytest.approx([o.tco_usd for o in ex.result.options])
 
 
+@pytest.mark.slow
 def test_a_view_rendered_after_an_update_draws_that_update(ex) -> None:
     """A pre-started kernel applies a shared link before its visitor's page renders the charts: the state a
     view starts from (the kernel's spec) must be the scenario shown, not the one the app was built with."""
@@ -207,6 +219,7 @@ def test_a_view_rendered_after_an_update_draws_that_update(ex) -> None:
                 assert holder["values"] == expected[dataset][0]["values"], (name, dataset)
 
 
+@pytest.mark.slow
 def test_a_typed_request_volume_moves_the_slider_and_a_bad_one_says_why(ex) -> None:
     box = ex.controls.typed["requests_per_day"]
     box.value = "50M"
@@ -223,6 +236,7 @@ def test_a_typed_request_volume_moves_the_slider_and_a_bad_one_says_why(ex) -> N
     assert ex.result.scenario.requests_per_day == 1e9 and ex.message == ""
 
 
+@pytest.mark.slow
 def test_empty_assumption_boxes_show_the_value_in_use(ex) -> None:
     box = ex.controls.fields["electricity_usd_per_kwh"]
     assert box.value == "" and box.placeholder == f"{ex.result.inputs.electricity_usd_per_kwh:.4g} (catalog)"
@@ -231,6 +245,7 @@ def test_empty_assumption_boxes_show_the_value_in_use(ex) -> None:
     assert box.placeholder == f"{ex.result.inputs.electricity_usd_per_kwh:.4g} (catalog)" != virginia
 
 
+@pytest.mark.slow
 def test_importing_the_package_changes_nothing_global() -> None:
     """No effects at import: altair's JupyterChart and sys.modules are as they were until a chart is made
     (then the offline bundle is put in place) or an entry point prepares its process."""
@@ -250,6 +265,7 @@ assert chart._runtime.bundle == alt.JupyterChart._esm
     assert p.returncode == 0, p.stderr
 
 
+@pytest.mark.slow
 def test_a_forged_nan_is_refused_and_the_control_goes_back(ex) -> None:
     slider = ex.controls.fields["peak_to_average"]
     before, evaluations = slider.value, ex.evaluations
@@ -260,6 +276,7 @@ def test_a_forged_nan_is_refused_and_the_control_goes_back(ex) -> None:
     assert ex.result.scenario.peak_to_average == 3.0 and ex.message == ""
 
 
+@pytest.mark.slow
 def test_your_fleet_now_is_a_device_dropdown_under_the_workload(ex) -> None:
     w = ex.controls.fields["current_device"]
     assert isinstance(w, W.Dropdown) and w.description == "Your fleet now"

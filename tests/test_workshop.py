@@ -57,6 +57,7 @@ def test_six_exercises_with_hints_and_takeaways() -> None:
         assert len(ex.hints) >= 2 and ex.takeaway
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", sorted(EXERCISES))
 def test_expected_answer_passes_and_a_wrong_one_fails_with_a_hint(n: int, capsys) -> None:
     expected = _canonical(n)
@@ -79,6 +80,7 @@ def test_words_and_ids_in_any_case() -> None:
     assert not is_correct(3, other) and not is_correct(3, other.upper())
 
 
+@pytest.mark.slow
 def test_numbers_within_a_tolerance_in_the_forms_people_write() -> None:
     crossover = EXERCISES[2].expected()  # within 10 %
     assert is_correct(2, crossover * 1.09) and is_correct(2, crossover * 0.91)
@@ -128,6 +130,7 @@ def test_hints_come_one_step_at_a_time(capsys) -> None:
     assert "Hint 1 of" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_hints_teach_without_giving_the_line_away() -> None:
     key = answer_key()
     for n, ex in EXERCISES.items():
@@ -251,6 +254,7 @@ def test_a_restarted_room_keeps_the_learners_work(tmp_path: Path) -> None:
     assert not (tmp_path / "app.ipynb").stat().st_mode & 0o222, "the shared app is read-only"
 
 
+@pytest.mark.slow
 def test_workshop_command_refuses_a_taken_port_and_a_bad_token_in_one_line(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

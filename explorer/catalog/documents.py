@@ -239,40 +239,23 @@ def _cross_check(docs: dict[str, dict[str, dict[str, Any]]]) -> list[Issue]:
                         f"{workload_id!r} is not a workload in the catalog",
                     )
                 )
-    for market_id, doc in docs["market"].items():
-        if doc["workload"] not in workloads:
-            issues.append(
-                Issue(
-                    f"market/{market_id}.toml",
-                    "workload",
-                    f"{doc['workload']!r} is not a workload in the catalog",
-                )
-            )
-        for i, row in enumerate(doc["point"]):
-            if row["device"] not in devices:
-                issues.append(
-                    Issue(
-                        f"market/{market_id}.toml",
-                        f"point[{i}].device",
-                        f"{row['device']!r} is not a device in the catalog",
+    # a market file and a results file each name one workload and list rows that each name a device
+    for folder, rows_key, workload_of in (
+        ("market", "point", lambda item_id, doc: doc["workload"]),
+        ("results", "result", lambda item_id, doc: item_id),
+    ):
+        for item_id, doc in docs[folder].items():
+            path = f"{folder}/{item_id}.toml"
+            workload_id = workload_of(item_id, doc)
+            if workload_id not in workloads:
+                issues.append(Issue(path, "workload", f"{workload_id!r} is not a workload in the catalog"))
+            for i, row in enumerate(doc[rows_key]):
+                if row["device"] not in devices:
+                    issues.append(
+                        Issue(
+                            path,
+                            f"{rows_key}[{i}].device",
+                            f"{row['device']!r} is not a device in the catalog",
+                        )
                     )
-                )
-    for workload_id, doc in docs["results"].items():
-        if workload_id not in workloads:
-            issues.append(
-                Issue(
-                    f"results/{workload_id}.toml",
-                    "workload",
-                    f"{workload_id!r} is not a workload in the catalog",
-                )
-            )
-        for i, row in enumerate(doc["result"]):
-            if row["device"] not in devices:
-                issues.append(
-                    Issue(
-                        f"results/{workload_id}.toml",
-                        f"result[{i}].device",
-                        f"{row['device']!r} is not a device in the catalog",
-                    )
-                )
     return issues

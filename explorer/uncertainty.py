@@ -47,9 +47,13 @@ ASSUMPTION_INPUTS = {
     "training_mfu": "training efficiency (MFU)",
     "wall_ratio_baseboard": "server wall power over board power",
     "pcie_host_power_w": "host power of PCIe servers",
+    "pcie_server_usd": "price of a PCIe server without cards",
+    "support_cost_ratio_per_year": "hardware support per year",
 }
 #: Power assumptions drawn per draw that act through the device table's wall power (`_perturbed`).
 WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
+#: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
+OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
 #: Ranged power assumptions the draws leave at their value.
 NOT_DRAWN = frozenset(
     {
@@ -189,6 +193,8 @@ def _perturbed(
         engineer_day_usd=a["engineer_day_usd"],
         idle_ratio=a["idle_power_ratio"],
         host_cost_ratio=a["host_cost_ratio"],
+        pcie_server_usd=a["pcie_server_usd"],
+        support_cost_ratio_per_year=a["support_cost_ratio_per_year"],
         lifetime_years=a["hardware_lifetime_years"],
         training_mfu=a["training_mfu"],
     )
@@ -216,6 +222,8 @@ def _nominal_assumptions(x: Inputs, n: int, wall: dict[str, float] | None = None
         "engineer_day_usd": np.full((n, 1), x.engineer_day_usd),  # the scenario's own, or the catalog's
         "idle_power_ratio": np.full((n, 1), x.idle_ratio),
         "host_cost_ratio": np.full((n, 1), x.host_cost_ratio),
+        "pcie_server_usd": np.full((n, 1), x.pcie_server_usd),
+        "support_cost_ratio_per_year": np.full((n, 1), x.support_cost_ratio_per_year),
         "hardware_lifetime_years": np.full((n, 1), x.lifetime_years),
         "training_mfu": np.full((n, 1), x.training_mfu),
     }
@@ -242,7 +250,7 @@ def _seeded_draws(
     d = len(device_table(cat, workload, market).ids)
     ranges = _ranges(cat)
     # the power inputs are drawn from their own stream, so the other inputs' draws stay as they were
-    late = ("estimated_power", *WALL_INPUTS)
+    late = ("estimated_power", *WALL_INPUTS, *OWNER_INPUTS)
     m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS if k not in late}
     mu, sd = estimate_error(cat)
     m["estimated_throughput"] = np.exp(rng.normal(mu, sd, size=(n, d)))
@@ -259,6 +267,10 @@ def _seeded_draws(
     m["estimated_power"] = _tri(power_rng, *ranges["estimated_power"], (n, d))
     for key in WALL_INPUTS:
         drawn[key] = _tri(power_rng, *ranges[key], (n, 1))
+    owner_rng = np.random.default_rng([seed, 2])  # likewise: the streams above stay as they were
+    for key in OWNER_INPUTS:
+        if key in ranges:
+            drawn[key] = _tri(owner_rng, *ranges[key], (n, 1))
     return m, drawn, state
 
 

@@ -223,7 +223,7 @@ def test_payback_month_zero_reads_in_words() -> None:
 def test_option_rows_are_text_in_human_units() -> None:
     r = evaluate(SCENARIOS["bare-metal resnet"], CAT)
     rows = fmt.option_rows(r, by="id")
-    assert rows[0]["device"] == r.options[0].device_id and rows[0]["per M requests"] == "$0.085"
+    assert rows[0]["device"] == r.options[0].device_id and rows[0]["per M requests"] == "$0.36"
     for row in rows:
         for value in row.values():
             assert not re.search(r"\bnan\b|\bNone\b|e\+\d", value), row

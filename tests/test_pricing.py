@@ -334,7 +334,7 @@ def test_bare_metal_pays_the_owners_costs_every_year_and_the_timeline_ends_at_th
     i = {d: k for k, d in enumerate(t.ids)}
     for o in r.options[:3]:
         k = i[o.device_id]
-        servers = o.devices_needed * t.purchase_usd[k] * (1 + a["host_cost_ratio"])
+        servers = _servers_and_devices_usd(t, k, a, o)
         kit = servers * (1 + a["network_cost_ratio"])
         space = o.devices_needed * t.provisioned_w[k] / 1e3 * a["colocation_usd_per_kw_month"] * 12 * 3
         support = servers * a["support_cost_ratio_per_year"] * 3
@@ -343,3 +343,35 @@ def test_bare_metal_pays_the_owners_costs_every_year_and_the_timeline_ends_at_th
         assert line[-1] == pytest.approx(o.tco_usd, rel=1e-9)
         monthly = (line[-1] - line[1]) / (len(line) - 2)
         assert monthly > (space + support) / 36 * 0.999  # the running costs accrue month by month
+
+
+def _servers_and_devices_usd(t, k: int, a: pd.Series, o) -> float:
+    """What a plan's devices and their servers cost on bare metal, from the catalog's figures alone: PCIe
+    cards plus the sourced PCIe server price for each whole server the plan counts; else the devices'
+    price x (1 + the host-cost ratio)."""
+    if t.power_class[k] == "pcie":
+        return o.devices_needed * t.purchase_usd[k] + o.servers * a["pcie_server_usd"]
+    return o.devices_needed * t.purchase_usd[k] * (1 + a["host_cost_ratio"])
+
+
+def test_bare_metal_servers_are_priced_by_their_class_and_the_plan_says_so() -> None:
+    """A PCIe card's server is a sourced server price, bought whole (an L4 no longer brings a $1.5 k server,
+    and 2 cards in 2 servers pay for 2); 8-way baseboard servers keep Epoch AI's host-cost ratio, and each
+    plan names its basis."""
+    s = Scenario(deployment="bare-metal")
+    r = evaluate(s, CAT, crossover=False)
+    t = device_table(CAT, s.workload, s.cloud_market)
+    a = CAT.assumptions.set_index("key").value
+    assert a["pcie_server_usd"] > 10_000  # a two-socket server one could order, not a fraction of a card
+    i = {d: k for k, d in enumerate(t.ids)}
+    seen = set()
+    for o in (o for o in r.options if o.available):
+        k = i[o.device_id]
+        kit = _servers_and_devices_usd(t, k, a, o) * (1 + a["network_cost_ratio"])
+        space = o.devices_needed * t.provisioned_w[k] / 1e3 * a["colocation_usd_per_kw_month"] * 12 * 3
+        support = kit / (1 + a["network_cost_ratio"]) * a["support_cost_ratio_per_year"] * 3
+        assert o.hardware_cost_usd == pytest.approx(kit + space + support, rel=1e-9), o.device_id
+        basis = "pcie_server_usd" if t.power_class[k] == "pcie" else "host_cost_ratio"
+        assert basis in o.price_source, o.device_id
+        seen.add(t.power_class[k])
+    assert {"pcie", "baseboard"} <= seen

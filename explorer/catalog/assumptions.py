@@ -40,6 +40,7 @@ ASSUMPTION_UNITS = {
     "estimated_power": "ratio",
     "idle_power_ratio": "ratio",
     "host_cost_ratio": "ratio",
+    "pcie_server_usd": "USD",
     "hardware_lifetime_years": "years",
     "training_mfu": "ratio",
     "elastic_training_efficiency": "ratio",

@@ -212,17 +212,55 @@ def per_device_cost_rates(t: DeviceTable, x: Inputs, deployment: str) -> tuple[n
     buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
     if deployment == "bare-metal":  # the owner's cost: servers and their network at each purchase, and
         # every year their support and the rack space and power they are provisioned for
-        servers = t.purchase_usd * (1 + x.host_cost_ratio)
-        kit = servers * (1 + x.network_cost_ratio) * buys
+        kit = server_usd_per_device(t, x) * (1 + x.network_cost_ratio) * buys
         return kit + owner_recurring_per_year(t, x) * h, np.ones(len(t.ids), bool)
     # edge: an add-in accelerator (M.2, HAT, USB) needs the host computer it plugs into, bought with it
     host = np.where(t.power_class == "edge-addin", x.edge_host_usd, 0.0)
     return (t.purchase_usd + host) * buys, np.ones(len(t.ids), bool)
 
 
+def server_usd_per_device(t: DeviceTable, x: Inputs) -> np.ndarray:
+    """Bare metal, per device: its price and its share of the server around it, by server class. A PCIe
+    card shares the price of a PCIe server without cards (``pcie_server_usd``) with the cards that server
+    holds (``t.server_devices``); an 8-way baseboard server or a TPU/Trainium/Inferentia host adds
+    ``host_cost_ratio`` of the devices' price (Epoch AI's server-to-chip multiplier)."""
+    pcie = t.power_class == "pcie"
+    share = x.pcie_server_usd / np.where(pcie, t.server_devices, 1.0)
+    return np.where(pcie, t.purchase_usd + share, t.purchase_usd * (1 + x.host_cost_ratio))
+
+
+def whole_pcie_servers_usd(t: DeviceTable, x: Inputs, devices: np.ndarray, servers: np.ndarray) -> np.ndarray:
+    """Bare metal, over the horizon: what whole PCIe servers cost beyond the per-card shares that
+    ``per_device_cost_rates`` charged ``devices`` cards: a fleet of 2 cards in 2 servers (N+1) pays for 2
+    servers, not half of one. The server's price, its network at each purchase and its support each year;
+    zero for the other classes (bought full) and where the count is unknown."""
+    pcie = t.power_class == "pcie"
+    h = x.scenario.horizon_years
+    buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
+    with np.errstate(invalid="ignore"):
+        shares = devices / np.where(pcie, t.server_devices, 1.0)  # servers' worth the cards paid for
+        extra = np.where(pcie, np.maximum(servers - shares, 0.0), 0.0)
+    per_server = x.pcie_server_usd * ((1 + x.network_cost_ratio) * buys + x.support_cost_ratio_per_year * h)
+    return np.nan_to_num(extra * per_server)
+
+
+def server_basis(t: DeviceTable, x: Inputs, i: int) -> str:
+    """How device ``i``'s server is priced on bare metal, in words."""
+    if t.power_class[i] == "pcie":
+        n = float(t.server_devices[i])
+        return (
+            f"server: a PCIe server at {fmt.usd(x.pcie_server_usd)} without cards (catalog assumption "
+            f"pcie_server_usd, estimate) holding up to {fmt.plural(n, 'card')}, whole servers bought"
+        )
+    return (
+        f"server: the devices' price x {1 + x.host_cost_ratio:.2f} (catalog assumption host_cost_ratio, "
+        "Epoch AI's server-to-chip cost multiplier)"
+    )
+
+
 def owner_recurring_per_year(t: DeviceTable, x: Inputs) -> np.ndarray:
     """Bare metal, per device and year: support on its server and its share of the rack space and power
     (colocation per provisioned kW at the server wall; unknown power counts none, as for energy)."""
-    support = t.purchase_usd * (1 + x.host_cost_ratio) * x.support_cost_ratio_per_year
+    support = server_usd_per_device(t, x) * x.support_cost_ratio_per_year
     space = np.nan_to_num(t.provisioned_w / 1e3 * x.colocation_usd_per_kw_month * 12)
     return support + space

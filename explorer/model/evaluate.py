@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..catalog import Catalog, load_catalog
 from ..scenario import FRAMEWORKS, Scenario, ScenarioError
-from .cost import SUPPORT_ORDER
+from .cost import SUPPORT_ORDER, server_basis
 from .custom import api_options, api_reason, catalog_for, custom_workload, workload_json
 from .devices import scenario_device_table
 from .fleet import best_by_kind, core, cumulative_cost, stays_below_from
@@ -115,7 +115,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
                 framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
                 cloud_offer=_offer(t, s, i, c.basis_offer[i]),
                 price_source=(
-                    _offer(t, s, i, c.basis_offer[i]) if s.deployment == "cloud" else t.purchase_offer[i]
+                    _offer(t, s, i, c.basis_offer[i]) if s.deployment == "cloud" else _purchase(t, x, i)
                 ),
                 power_w=_f(t.power_w[i]),
                 power_source=t.power_source[i],
@@ -163,6 +163,12 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
         api_options=apis,
         custom_workload=workload_json(mine),
     )
+
+
+def _purchase(t: Any, x: Any, i: int) -> str:
+    """The purchase price used, and on bare metal how the server around the device is priced."""
+    offer = t.purchase_offer[i]
+    return f"{offer}; {server_basis(t, x, i)}" if offer and x.scenario.deployment == "bare-metal" else offer
 
 
 def _baseline(options: list[Option], device_id: str | None) -> Baseline | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import FRAMEWORKS
-from .cost import HOURS_PER_YEAR, owner_recurring_per_year, per_device_cost_rates
+from .cost import HOURS_PER_YEAR, owner_recurring_per_year, per_device_cost_rates, whole_pcie_servers_usd
 from .devices import DeviceTable
 from .inputs import Inputs
 from .placement import available
@@ -107,6 +107,7 @@ def core(
         n_inf = np.where(
             t.power_class == "pcie", n_inf + spare * np.minimum(usable, n_inf), servers * per_server
         )
+    servers_inf = servers  # the serving fleet's (the training fleet's are added below)
     busy_inf = avg_rps / rps  # devices' worth of work on average
 
     # Training: the training share of all compute, in FLOP/s, on any device that trains (catalog `trains`).
@@ -215,6 +216,8 @@ def core(
         energy_cost = energy_cost + train_fac_kw * HOURS_PER_YEAR * elec_price
 
     serving = devices * hw_cost_dev if follow is None else follow.usd_per_hour * HOURS_PER_YEAR * h
+    if deployment == "bare-metal":  # whole PCIe servers, not the per-card shares of them
+        serving = serving + whole_pcie_servers_usd(t, x, devices, servers_inf)
     hardware = serving + (separate_train * train_cost_dev[..., gs] if g >= 0 else 0.0)
 
     # Porting: engineer-days per framework by support level, weighted by the mix.

@@ -26,7 +26,8 @@ class Inputs:
     porting_days: np.ndarray  # by support level
     update_share: np.ndarray  # by support level
     idle_ratio: float
-    host_cost_ratio: float
+    host_cost_ratio: float  # bare metal: the host over the devices' price (baseboard servers, hosts)
+    pcie_server_usd: float  # bare metal: a PCIe server's price without its cards
     lifetime_years: float
     training_mfu: float
     elastic_training_efficiency: float  # useful work per borrowed trough device-hour (preemption, checkpoint)
@@ -97,6 +98,7 @@ def resolve_volume_free(cat: Catalog, s: Scenario) -> Inputs:
         update_share=np.array([assumption(cat, f"update_share_{lvl}") for lvl in SUPPORT_ORDER]),
         idle_ratio=assumption(cat, "idle_power_ratio"),
         host_cost_ratio=assumption(cat, "host_cost_ratio"),
+        pcie_server_usd=assumption(cat, "pcie_server_usd"),
         lifetime_years=assumption(cat, "hardware_lifetime_years"),
         training_mfu=assumption(cat, "training_mfu"),
         elastic_training_efficiency=assumption(cat, "elastic_training_efficiency"),

@@ -9,8 +9,10 @@ holding out:
   has never measured: what a user gets for the 24 of 26 devices without their own measurement;
 * ``result``: only the one result is removed; the device's other results still inform the fit.
 
-The estimate is for the run as measured where the source states its formats (e.g. BF16 maths on FP32
-tensors), else at the workload's serving precision, as the model estimates it for users. A pair off by
+The estimate is for the run as measured: in the formats its source states (e.g. BF16 maths on FP32
+tensors), else at the workload's serving precision, unless the measurement is above the device's ceiling
+there (MLPerf's closed division lets submitters quantize): then in the narrowest format whose roofline
+holds it, as the efficiency fit reads the same row (``run_formats``). A pair off by
 more than 2x carries its reason. Performance per watt is compared the same way where the result carries
 measured power (MLPerf Power: whole-system wall power), against the model's wall power per device.
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .calc import device_table, estimate_throughput, per_catalog, scenario_device_table, stated_precision
+from .calc import device_table, estimate_throughput, per_catalog, run_formats, scenario_device_table
 from .catalog import Catalog, load_catalog
 from .scenario import SERVING_PRECISIONS, Scenario
 
@@ -45,14 +47,6 @@ KNOWN_REASONS = {
     ("bert-large", "nvidia-jetson-agx-orin"): (
         "the slow run is a third-party one in a non-MaxN power mode, below the clocks the published peak "
         "assumes (NVIDIA's own MaxN run of the same device is estimated within 3 %)"
-    ),
-    ("llama-3.1-8b", "nvidia-b200"): (
-        "NVIDIA prints no format for this row (the GigaComputing B200 run of the same benchmark lists FP4 "
-        "weights); the estimate is for BF16 serving, the workload's precision"
-    ),
-    ("llama-3.1-8b", "nvidia-h200"): (
-        "MLPerf's closed division lets submitters quantize the BF16 model; the estimate is for BF16 "
-        "serving, the workload's precision"
     ),
 }
 
@@ -102,20 +96,18 @@ def _reason(workload: str, device_id: str, measured: float, estimate: float, est
 @per_catalog(maxsize=8)
 def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
     devices = cat.devices.set_index("id")
+    workloads = cat.workloads.set_index("id")
     r = cat.results[cat.results.comparable & cat.results.requests_per_s_per_accelerator.notna()]
     rows = []
     for row in r.itertuples():
         dev = devices.loc[row.device_id]
         held = {"exclude_device": row.device_id} if hold_out == "device" else {"exclude_result": row.Index}
-        # The estimate is for the run as measured where its source states the formats; else at the
-        # workload's precision, as a user gets it.
+        # The estimate is for the run as measured: the formats its source states, else the workload's
+        # precision unless the measurement is above the device's ceiling there (then the narrowest format
+        # that holds it: calibration's ``run_formats``, the same reading the fit makes of the row).
+        cp, sp, how = run_formats(dev, workloads.loc[row.workload], row)
         est = estimate_throughput(
-            cat,
-            row.workload,
-            row.device_id,
-            compute_precision=stated_precision(row.compute_precision),
-            storage_precision=stated_precision(row.storage_precision),
-            **held,
+            cat, row.workload, row.device_id, compute_precision=cp, storage_precision=sp, **held
         )
         estimate = est.rps
         measured = row.requests_per_s_per_accelerator
@@ -149,6 +141,7 @@ def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
                 "efficiency": est.efficiency.value,
                 "fitted_on": est.efficiency.basis,
                 "estimated_in": f"{est.compute_precision}/{est.storage_precision}",
+                "formats_known": how,
                 "measured_requests_per_joule": meas_ppw,
                 "estimated_requests_per_joule": est_ppw,
                 "ppw_error": abs(est_ppw - meas_ppw) / meas_ppw

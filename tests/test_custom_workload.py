@@ -177,7 +177,10 @@ def test_the_estimate_is_the_roofline_times_the_nearest_catalog_workloads_effici
     for o in r.options:
         assert not o.throughput_measured
         if o.throughput_per_device_rps:
-            want = calc.roofline_estimate(devices.loc[o.device_id], row, eff).rps
+            # each device's: its vendor's devices on resnet-50 where enough are measured
+            own = calc.fit_efficiency(derived, CUSTOM_WORKLOAD, device_id=o.device_id)
+            assert own.results == calc.fit_efficiency(CAT, "resnet-50", "bf16", device_id=o.device_id).results
+            want = calc.roofline_estimate(devices.loc[o.device_id], row, own).rps
             assert o.throughput_per_device_rps == pytest.approx(want, rel=1e-9), o.device_id
             assert "resnet-50, the nearest catalog workload to yours" in o.throughput_source
     reasons = " ".join(r.recommendation.reasons)

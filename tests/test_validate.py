@@ -38,7 +38,9 @@ def test_one_row_per_comparable_measurement(loo) -> None:
 
 @pytest.mark.slow
 def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) -> None:
-    """Scale one device's measurements on a workload tenfold: its held-out estimate must not move."""
+    """Scale one device's measurement on a workload by half again: its held-out estimate must not move.
+    (Half again keeps it under the device's BF16 ceiling: a measurement above its ceiling is read as a
+    run in a narrower format, and the estimate is then made in that format: ``run_formats``.)"""
     import shutil
 
     base = tmp_path / "catalog"
@@ -48,7 +50,7 @@ def test_a_held_out_measurement_does_not_inform_its_own_estimate(loo, tmp_path) 
     block_start = text.index('device = "nvidia-l40s"')
     value_at = text.index("throughput = { value = ", block_start) + len("throughput = { value = ")
     end = text.index(",", value_at)
-    f.write_text(text[:value_at] + str(float(text[value_at:end]) * 10) + text[end:])
+    f.write_text(text[:value_at] + str(float(text[value_at:end]) * 1.5) + text[end:])
     changed = leave_one_out(load_catalog(base=base, use_env=False))
     key = ["workload", "device_id", "system"]
     a = loo.set_index(key).sort_index().loc[("sdxl", "nvidia-l40s")].estimated_rps
@@ -134,26 +136,16 @@ def test_the_estimate_uncertainty_covers_the_pairs_that_stay_off(loo) -> None:
 #: Pairs of devices the measurements order one way by more than the target error while the model
 #: orders them the other way, each left with its reason. A new pair fails the test.
 KNOWN_CONTRADICTIONS = {
-    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8: 16.0 vs 14.5 samples/s); the
-    # measured H200 lead (14.8 vs 11.8 samples/s, 26 %) is software (TensorRT-LLM vs vLLM on ROCm). Any
-    # one factor per workload keeps the roofline order, and held out (all of a device's results), each
-    # device's factor is fitted on the other's: since issue 14 (each run against its own ceiling, capped
-    # at 1) the estimates come out 15.2 (MI300X) vs 10.1 (H200). (With --hold-out result, Orin > T4 on BERT
-    # is contradicted too: the Orin's MaxN run is then fitted with its own slow non-MaxN run in the pool;
-    # this list is for the device hold-out, what users get.) Tried and not adopted: a factor
-    # per vendor (fitted on the workload's other devices of the same vendor, as a software-stack factor),
-    # with MI325X's MLPerf v5.0/v5.1 Llama-2-70B results added as the other AMD device. It removes this
-    # pair, but applied to every vendor it fits each of Google's two TPUs on SDXL on the other alone and
-    # orders H100 and H200 below TPU v6e (measured 34 % and 43 % above it): with one other device a
-    # vendor factor cannot tell the software stack from the device. Revisit with a third AMD device.
+    # Both rooflines favour MI300X (5.3 vs 4.8 TB/s, 2.6 vs 2.0 POPS FP8: 36.5 vs 27.6 samples/s at
+    # efficiency 1); the measured H200 lead (14.8 vs 11.8 samples/s, 26 %) is software (TensorRT-LLM
+    # against AMD's v5.1 ROCm stack). Held out, each is estimated from its own vendor's other devices
+    # (``calibration.VENDOR_MIN_DEVICES``: NVIDIA's H100 and B200 FP8 runs for the H200, 15.6; AMD's
+    # MI325X and MI355X for the MI300X, 17.8). AMD's factor comes from newer software than the MI300X
+    # run's (MI355X in MLPerf v6.0 reached 59 % of its FP8 roofline, the MI300X in v5.1 32 %), so the
+    # vendor factor over-predicts the older part: a software-version gap no per-vendor factor can see.
+    # (With --hold-out result, Orin > T4 on BERT is contradicted too: the Orin's MaxN run is then fitted
+    # with its own slow non-MaxN run in the pool; this list is for the device hold-out, what users get.)
     "llama-2-70b": {"nvidia-h200 > amd-mi300x"},
-    # The H200 row (HPE, TensorRT-LLM on 8 GPUs) prints no format, so it is estimated at the workload's
-    # BF16 (19.2 requests/s; it measured 64.5, above its BF16 ceiling of 50.9: it was quantized), while
-    # the H100 row (Dell, one GPU of four, vLLM) states FP8 and is estimated in it (45.3, measured 45.1):
-    # the two estimates are in different formats. At FP8 both rooflines are the same compute ceiling
-    # (101.8/s: the same FP8 peak; the H200's extra bandwidth does not bind Offline), so the measured 43 %
-    # gap is software and system (TensorRT-LLM on 8 GPUs against vLLM on one), which no roofline sees.
-    "llama-3.1-8b": {"nvidia-h200 > nvidia-h100-sxm"},
 }
 
 

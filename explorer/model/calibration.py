@@ -179,11 +179,28 @@ def efficiency_workload(workloads: pd.DataFrame, workload: str) -> str:
     return workload
 
 
+#: Devices of one vendor (one software stack: TensorRT-LLM, ROCm, XLA, Neuron ...) that must be measured on
+#: a workload before a device of that vendor is estimated from them alone (``fit_efficiency``). With one,
+#: a vendor factor cannot tell the software stack from that one device (Google's two TPUs on SDXL would
+#: each be fitted on the other alone); with two or more it stands for the stack.
+VENDOR_MIN_DEVICES = 2
+
+
+def vendor_of(cat: Catalog, device_id: str | None) -> str | None:
+    """A device's vendor (its software stack), None for no device or one the catalog lacks."""
+    if device_id is None:
+        return None
+    d = cat.devices
+    hit = d.vendor[d.id == device_id]
+    return str(hit.iloc[0]) if len(hit) else None
+
+
 def fit_efficiency(
     cat: Catalog,
     workload: str,
     precision: str | None = None,
     *,
+    device_id: str | None = None,
     exclude_device: str | None = None,
     exclude_result: Any = None,
 ) -> Efficiency:
@@ -191,9 +208,11 @@ def fit_efficiency(
 
     The geometric mean of measured / roofline (``calibration``: each result against the roofline of the
     formats it ran, never above 1) over one result per measured device, as the model uses one per device:
-    the results that ran at the estimate's precision where at least two devices did, else all of them;
-    every workload's where this one has none. ``exclude_device`` leaves out all of a device's results (on
-    every workload) and ``exclude_result`` one result row: validation's two ways of holding data out.
+    for ``device_id``, the results of its vendor's devices (their software stack) where at least
+    ``VENDOR_MIN_DEVICES`` are measured, else every vendor's; of those, the results that ran at the
+    estimate's precision where at least two devices did, else all of them; every workload's where this
+    one has none. ``exclude_device`` leaves out all of a device's results (on every workload) and
+    ``exclude_result`` one result row: validation's two ways of holding data out.
     """
     workloads = cat.workloads.set_index("id")
     p = precision or (workloads.loc[workload, "precision"] if workload in workloads.index else "bf16")
@@ -204,19 +223,29 @@ def fit_efficiency(
     ]
     # your model (explorer.model.custom) has no results: its row names the nearest catalog workload
     basis_id = efficiency_workload(workloads, workload)
-    rows = _one_per_device([c for c in pool if c.workload == basis_id])
+    rows = [c for c in pool if c.workload == basis_id]
     where = f"on {basis_id}" + (", the nearest catalog workload to yours" if basis_id != workload else "")
     if not rows:
-        rows = _one_per_device(pool)
+        rows = pool
         where = f"on the other workloads ({workload} has none)"
     if not rows:
         return Efficiency(0.3, 0, "no measured result: a default of 0.3")  # pragma: no cover
+    vendor = vendor_of(cat, device_id)
+    if vendor is not None:
+        vendors = dict(zip(cat.devices.id, cat.devices.vendor, strict=True))
+        own = [c for c in rows if vendors.get(c.device_id) == vendor]
+        n_own = len({c.device_id for c in own})
+        if n_own >= VENDOR_MIN_DEVICES:
+            rows = own
+            where += f", its vendor's ({vendor}'s) {n_own} measured devices: their software stack"
+    # each device's result at the estimate's precision where at least two devices ran in it (a device's
+    # fastest run is often in a narrower format, whose roofline its software reaches less of)
     same = [c for c in rows if precision_bytes(c.compute_precision) == precision_bytes(p)]
     if len({c.device_id for c in same}) >= 2:
-        used, formats, notes = same, f"run in {_bits(p)} formats", []
+        used, formats, notes = _one_per_device(same), f"run in {_bits(p)} formats", []
     else:
-        used = rows
-        ran = sorted({_bits(c.compute_precision) for c in rows})
+        used = _one_per_device(rows)
+        ran = sorted({_bits(c.compute_precision) for c in used})
         formats = f"run in {' and '.join(ran)} formats"
         notes = [] if ran == [_bits(p)] else [f"fewer than 2 devices measured in {_bits(p)}"]
     capped = sum(c.ratio > 1 for c in used)
@@ -289,12 +318,21 @@ def estimate_throughput(
     if compute_precision is None and storage_precision and Architecture.of(w) is not None:
         compute_precision = storage_precision  # an LLM's maths run in its weights' format (``run_formats``)
     eff = fit_efficiency(
-        cat, workload, compute_precision, exclude_device=exclude_device, exclude_result=exclude_result
+        cat,
+        workload,
+        compute_precision,
+        device_id=device_id,
+        exclude_device=exclude_device,
+        exclude_result=exclude_result,
     )
     memory_eff = None
     if Architecture.of(w) is not None:  # an LLM: decode reads at the efficiency latency-bound runs show
         fitted_on = efficiency_workload(workloads, workload)
-        memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value, exclude_device)[0]
+        # fitted with every vendor's factor for the runs without their own, as the device table does
+        every = fit_efficiency(
+            cat, workload, compute_precision, exclude_device=exclude_device, exclude_result=exclude_result
+        )
+        memory_eff = decode_memory_efficiency(cat, fitted_on, every.value, exclude_device)[0]
     return roofline_estimate(devices.loc[device_id], w, eff, compute_precision, storage_precision, memory_eff)
 
 

@@ -97,11 +97,16 @@ def cached_device_table(cat: Catalog, workload: str, market: str) -> DeviceTable
 
 
 def throughputs(
-    d: pd.DataFrame, w: pd.Series, eff: Efficiency, measured: pd.DataFrame
+    d: pd.DataFrame,
+    w: pd.Series,
+    effs: dict[str, Efficiency],
+    measured: pd.DataFrame,
+    memory_efficiency: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(requests/s per device, whether it is measured, where it comes from) for each device (rows of ``d``):
     the measured result where ``measured`` (``best_measured``, by device) has one, else the roofline x the
-    fitted efficiency ``eff``."""
+    efficiency fitted for it (``effs``, by device: ``fit_efficiency`` with its vendor's devices); an LLM's
+    decode reads at ``memory_efficiency`` (``decode_memory_efficiency``), as ``estimate_throughput``."""
     n = len(d)
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
@@ -116,7 +121,8 @@ def throughputs(
                 f"retrieved {m.retrieved})"
             )
         else:
-            rps[i] = roofline_estimate(dev, w, eff).rps
+            eff = effs[dev.id]
+            rps[i] = roofline_estimate(dev, w, eff, memory_efficiency=memory_efficiency).rps
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"
@@ -142,10 +148,15 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     w = workloads.loc[workload]
     d = cat.devices.sort_values("id").reset_index(drop=True)
     eff = fit_efficiency(cat, workload)
+    effs = device_efficiencies(cat, workload, None, tuple(d.id))
     measured = (
         best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
     )
-    rps, rps_measured, rps_source = throughputs(d, w, eff, measured)
+    memory_eff = None
+    if Architecture.of(w) is not None:  # an LLM: decode reads at the efficiency latency-bound runs show
+        fitted_on = efficiency_workload(workloads, workload)
+        memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)[0]
+    rps, rps_measured, rps_source = throughputs(d, w, effs, measured, memory_eff)
     placed = place_copies(cat, d, w, rps_measured, rps)
     replica, fits, fit_reason = placed.replica, placed.fits, placed.fit_reason
     copies_of = dict(zip(d.id, replica, strict=True))
@@ -245,6 +256,7 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
     run_eff = np.array([chosen[i].efficiency if i in chosen else np.nan for i in ids])
     precision = None if request.precision == "auto" else request.precision
     eff = fitted_efficiency(cat, workload, precision)
+    effs = device_efficiencies(cat, workload, precision, tuple(ids))
     # your model (explorer.model.custom): the nearest catalog LLM's latency-bound runs stand in for its own
     fitted_on = efficiency_workload(cat.workloads.set_index("id"), workload)
     memory_eff, own_memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)
@@ -262,7 +274,7 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         d,
         w,
         request,
-        efficiency=eff.value,
+        efficiency=np.array([effs[i].value for i in ids]),
         measured_rps=measured,
         run_formats=runs,
         run_efficiency=run_eff,
@@ -276,7 +288,8 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         else (
             f"{t.rps_source[k]}; {s.words[k]}"
             if t.rps_measured[k]
-            else f"estimated: {s.words[k]} x efficiency {eff.value:.2f} fitted on {eff.basis}"
+            else f"estimated: {s.words[k]} x efficiency {effs[ids[k]].value:.2f} fitted on "
+            f"{effs[ids[k]].basis}"
             + (
                 f"; decode reads at {memory_eff:.2f} of the bandwidth, fitted on latency-bound runs"
                 if memory_eff
@@ -313,3 +326,12 @@ def serving_rows(cat: Catalog) -> tuple[Any, ...]:
 def fitted_efficiency(cat: Catalog, workload: str, precision: str | None) -> Efficiency:
     """``fit_efficiency``, cached per catalog, workload and precision (a token slider refits nothing)."""
     return fit_efficiency(cat, workload, precision)
+
+
+@per_catalog(maxsize=64)
+def device_efficiencies(
+    cat: Catalog, workload: str, precision: str | None, ids: tuple[str, ...]
+) -> dict[str, Efficiency]:
+    """Each device's fitted efficiency (``fit_efficiency`` for it: its vendor's devices where enough are
+    measured, else every vendor's), cached per catalog, workload and precision."""
+    return {i: fit_efficiency(cat, workload, precision, device_id=i) for i in ids}

@@ -158,7 +158,7 @@ def serve(
     w: Any,
     request: Request,
     *,
-    efficiency: float,
+    efficiency: float | np.ndarray,
     measured_rps: np.ndarray,
     run_formats: list[tuple[str, str] | None],
     run_efficiency: np.ndarray,
@@ -187,8 +187,9 @@ def serve(
     bandwidth = np.array([_val(r, "memory_bandwidth_gbps") for r in rows]) * 1e9
     domain = np.array([_val(r, "scale_up_domain") for r in rows])
     measured = np.isfinite(np.asarray(measured_rps, float))
-    eff = np.where(measured, np.asarray(run_efficiency, float), float(efficiency))
-    eff = np.where(np.isfinite(eff) & (eff > 0), eff, float(efficiency))
+    fitted = np.broadcast_to(np.asarray(efficiency, float), (n,))  # one for all, or one per device
+    eff = np.where(measured, np.asarray(run_efficiency, float), fitted)
+    eff = np.where(np.isfinite(eff) & (eff > 0), eff, fitted)
     mem_eff = (
         eff if memory_efficiency is None else np.broadcast_to(np.asarray(memory_efficiency, float), (n,))
     )

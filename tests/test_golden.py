@@ -102,9 +102,10 @@ def test_edge_deployment_goes_to_an_edge_accelerator() -> None:
     """ResNet-50 at 1,000 sites, 1 M images/day in all, 3 years.
 
     One device per site. The RK3588 board (estimated 318 images/s; converter porting) totals $217.7 k;
-    the Jetson Orin Nano Super developer kit ($249) $260.6 k; Hailo-8 (measured 1,394 images/s), now
-    with the single-board computer it needs as a host, $287.7 k; the Jetson AGX Orin ($3,499 developer
-    kit) $3.52 M. Data-centre devices are unavailable at the edge, each with its reason.
+    Hailo-8 (measured 1,394 images/s), with the single-board computer it needs as a host, $287.7 k; the
+    Jetson Orin Nano Super developer kit ($399 in NVIDIA's FAQ, $249 at its December 2024 launch)
+    $410.6 k; the Jetson AGX Orin ($3,499 developer kit) $3.52 M. Data-centre devices are unavailable at
+    the edge, each with its reason.
     """
     r = evaluate(Scenario(workload="resnet-50", deployment="edge", requests_per_day=1e6, edge_sites=1000))
     first = r.options[0]
@@ -113,7 +114,7 @@ def test_edge_deployment_goes_to_an_edge_accelerator() -> None:
     )
     assert first.devices_needed == 1000
     assert first.tco_usd == pytest.approx(217_691, rel=REL)
-    assert r.option("nvidia-jetson-orin-nano-super").tco_usd == pytest.approx(260_610, rel=REL)
+    assert r.option("nvidia-jetson-orin-nano-super").tco_usd == pytest.approx(410_610, rel=REL)
     assert r.option("hailo-8").tco_usd == pytest.approx(287_693, rel=REL)
     assert r.option("nvidia-jetson-agx-orin").tco_usd == pytest.approx(3_516_096, rel=REL)
     for o in r.options:

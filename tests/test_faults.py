@@ -69,7 +69,7 @@ def test_a_killed_kernel_tells_its_visitor_and_no_one_else() -> None:
 
         lost = page.locator(".ax-session-lost")
         lost.wait_for(state="visible", timeout=40_000)
-        assert "session has ended" in lost.inner_text() and "reload" in lost.inner_text().lower()
+        assert "not answering" in lost.inner_text() and "reload" in lost.inner_text().lower()
         assert "Traceback" not in page.inner_text("body")
 
         # the other visitor is unaffected: the controls still move the answer, and no banner

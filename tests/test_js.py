@@ -109,3 +109,52 @@ def test_every_widget_module_is_a_file_under_explorer_js() -> None:
     used = {esm._path for esm in modules.values() if isinstance(esm, FileContents)}
     assert used <= set(JS_FILES), used - set(JS_FILES)
     assert set(JS_FILES) <= used, f"not any widget's module: {sorted(set(JS_FILES) - used)}"
+
+
+# The session watch's logic run in Node with a stand-in page (elements, a clock and a timer the test
+# drives) and a stand-in widget model: the note shows when the kernel's answers are overdue and goes away
+# when they resume (a kernel busy for longer than the timeout is not a dead one).
+_WATCH_HARNESS = r"""
+const made = [];
+globalThis.document = { createElement: (tag) => {
+  const e = { tag, hidden: false, children: [], classList: { add() {} }, setAttribute() {},
+              addEventListener() {}, append(...c) { this.children.push(...c); } };
+  made.push(e); return e; } };
+let now = 0, tick = null;
+Date.now = () => now;
+globalThis.setInterval = (fn, ms) => { tick = fn; return 1; };
+globalThis.clearInterval = () => { tick = null; };
+const handlers = [];
+const sent = [];
+const model = { get: (k) => ({ interval_ms: 3000, timeout_ms: 10000 })[k],
+                on: (ev, fn) => handlers.push(fn), send: (m) => sent.push(m) };
+const mod = await import(process.argv[2]);
+const el = document.createElement("div");
+mod.default.render({ model, el });
+const box = made.find((e) => e.className === "ax-session-lost");
+const step = (ms, answer) => { now += ms; if (tick) tick();
+  if (answer) handlers.forEach((h) => h({ pong: sent[sent.length - 1].ping })); return box.hidden; };
+const seen = [];
+seen.push(step(3000, true));    // answered: hidden
+for (let i = 0; i < 5; i++) seen.push(step(3000, false));  // 15 s with no answer: shown
+seen.push(step(3000, true));    // answers resume: hidden again
+seen.push(step(3000, true));
+console.log(JSON.stringify(seen));
+"""
+
+
+@needs_node
+def test_the_session_note_shows_while_answers_are_overdue_and_goes_when_they_resume(tmp_path) -> None:
+    harness = tmp_path / "harness.mjs"
+    harness.write_text(_WATCH_HARNESS)
+    module = REPO / "explorer" / "js" / "session_watch.js"
+    p = subprocess.run([NODE, str(harness), module.as_uri()], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    import json
+
+    hidden = json.loads(p.stdout.strip().splitlines()[-1])
+    # hidden after an answer; still hidden within the 10 s timeout; shown past it; hidden once answered
+    assert hidden[0] is True
+    assert hidden[1:4] == [True, True, True]  # 3, 6, 9 s overdue: within the timeout
+    assert hidden[4:6] == [False, False]  # 12 and 15 s: the note shows
+    assert hidden[6:] == [True, True], hidden

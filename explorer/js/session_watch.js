@@ -1,5 +1,5 @@
-// The module of explorer.session.SessionWatch: pings the kernel, and shows 'session ended, reload'
-// when the answers stop coming.
+// The module of explorer.session.SessionWatch: pings the kernel, and shows 'not answering, reload'
+// while the answers are overdue (and hides it again when they resume: a busy kernel is not a dead one).
 // Loaded as the widget's _esm (anywidget reads this file); checked by tests/test_js.py (node --check).
 function render({ model, el }) {
   el.classList.add("ax-session");
@@ -8,25 +8,28 @@ function render({ model, el }) {
   box.setAttribute("role", "alert");
   box.hidden = true;
   const text = document.createElement("p");
-  text.textContent = "This session has ended: the server stopped or restarted its part of the app. " +
-    "Your settings are kept in the address bar; reload to carry on from where you were.";
+  text.textContent = "This session is not answering: the server stopped or restarted its part of the " +
+    "app, or is still busy. Your settings are kept in the address bar; reload to carry on from where " +
+    "you were. (This note goes away by itself if the session answers again.)";
   const button = document.createElement("button");
   button.className = "jupyter-button mod-primary ax-reload";
   button.textContent = "Reload";
   button.addEventListener("click", () => window.location.reload());
   box.append(text, button);
   el.append(box);
+  // A kernel busy with a long computation answers late, not never: the note shows while the answers are
+  // overdue and goes away when they come back; the pings go on either way.
   let sent = 0, answered = 0, lastAnswer = Date.now();
   model.on("msg:custom", (msg) => {
-    if (msg && typeof msg.pong === "number") { answered = msg.pong; lastAnswer = Date.now(); }
+    if (msg && typeof msg.pong === "number") {
+      answered = Math.max(answered, msg.pong);
+      lastAnswer = Date.now();
+      if (answered >= sent) box.hidden = true;
+    }
   });
   const every = Math.max(500, model.get("interval_ms"));
-  const timer = setInterval(() => {
-    if (answered < sent && Date.now() - lastAnswer > model.get("timeout_ms")) {
-      box.hidden = false;
-      clearInterval(timer);
-      return;
-    }
+  setInterval(() => {
+    box.hidden = !(answered < sent && Date.now() - lastAnswer > model.get("timeout_ms"));
     sent += 1;
     try { model.send({ ping: sent }); } catch (e) { /* a closed comm: the timeout decides */ }
   }, every);

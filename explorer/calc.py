@@ -32,7 +32,7 @@ from .model.cost import (
     placed_offers,
     prices,
 )
-from .model.custom import ApiOption, api_options, catalog_for, custom_workload
+from .model.custom import ApiOption, api_options, base_catalog, catalog_for, custom_workload
 from .model.devices import DeviceTable, build_device_table, device_table, scenario_device_table
 from .model.evaluate import evaluate
 from .model.fleet import SECONDS_PER_DAY, Core, best_by_kind, core, cumulative_cost, stays_below_from
@@ -91,6 +91,7 @@ __all__ = [
     "api_options",
     "assumption",
     "available",
+    "base_catalog",
     "best_by_kind",
     "best_measured",
     "breakeven_grid",

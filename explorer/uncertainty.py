@@ -27,6 +27,7 @@ from .calc import (
     SUPPORT_ORDER,
     DeviceTable,
     Inputs,
+    base_catalog,
     best_by_kind,
     catalog_for,
     core,
@@ -114,6 +115,7 @@ def estimate_error(cat: Catalog) -> tuple[float, float]:
     shown with their reasons (``explorer.validate``). Fewer than two residuals give a standard deviation of 0
     (and none a mean of 0: the estimate as it stands).
     """
+    cat = base_catalog(cat)  # your model's row has no results: the held-out errors are the base's
     key = throughput_inputs_key(cat)
     if key not in _ERRORS:
         while len(_ERRORS) >= 16:

@@ -265,3 +265,18 @@ def test_the_cli_evaluates_your_model_and_refuses_a_bad_value_in_one_line(tmp_pa
         "accel-explorer: error: custom_active_parameters: 13 B is not allowed; allowed: at most the "
         "parameters (5 B)"
     ]
+
+
+@pytest.mark.slow
+def test_your_model_reuses_the_catalogs_held_out_errors() -> None:
+    """Your model's catalog adds a row with no results: the estimates' error (validation's held-out
+    residuals) is the base catalog's, taken from its fit, not held out again per model (seconds each)."""
+    from explorer import uncertainty
+
+    derived = calc.catalog_for(CAT, VISION)
+    assert derived is not CAT and calc.base_catalog(derived) is CAT and calc.base_catalog(CAT) is CAT
+    base = uncertainty.estimate_error(CAT)
+    fitted = dict(uncertainty._ERRORS)
+    assert uncertainty.estimate_error(derived) == base
+    assert uncertainty.estimate_error(calc.catalog_for(CAT, MOE)) == base
+    assert fitted == uncertainty._ERRORS, "a model's catalog was held out again"

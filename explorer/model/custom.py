@@ -280,15 +280,20 @@ def catalog_for(cat: Catalog, s: Scenario) -> Catalog:
     return _derived(cat, s)[0]
 
 
+def base_catalog(cat: Catalog) -> Catalog:
+    """The catalog a derived one (``catalog_for``: your model's row added) was made from, else ``cat``.
+    Everything measured is the base's: your model's row has no results."""
+    base = getattr(cat, "_custom_base", None)
+    return base() if base is not None and base() is not None else cat
+
+
 def custom_workload(cat: Catalog, s: Scenario) -> CustomWorkload | None:
     """Your model's row and reasons, or None for a catalog workload."""
     return _derived(cat, s)[1] if s.workload == CUSTOM_WORKLOAD else None
 
 
 def _derived(cat: Catalog, s: Scenario) -> tuple[Catalog, CustomWorkload]:
-    base = getattr(cat, "_custom_base", None)  # already derived: derive again from its base
-    if base is not None and base() is not None:
-        cat = base()
+    cat = base_catalog(cat)  # already derived: derive again from its base
     key = (id(cat), _key(s))
     hit = _DERIVED.get(key)
     if hit is not None:

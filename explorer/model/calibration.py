@@ -325,15 +325,29 @@ def estimate_throughput(
         exclude_device=exclude_device,
         exclude_result=exclude_result,
     )
-    memory_eff = None
-    if Architecture.of(w) is not None:  # an LLM: decode reads at the efficiency latency-bound runs show
-        fitted_on = efficiency_workload(workloads, workload)
-        # fitted with every vendor's factor for the runs without their own, as the device table does
-        every = fit_efficiency(
-            cat, workload, compute_precision, exclude_device=exclude_device, exclude_result=exclude_result
-        )
-        memory_eff = decode_memory_efficiency(cat, fitted_on, every.value, exclude_device)[0]
+    memory_eff = estimate_memory_efficiency(cat, workload, compute_precision, exclude_device, exclude_result)
     return roofline_estimate(devices.loc[device_id], w, eff, compute_precision, storage_precision, memory_eff)
+
+
+def estimate_memory_efficiency(
+    cat: Catalog,
+    workload: str,
+    precision: str | None = None,
+    exclude_device: str | None = None,
+    exclude_result: Any = None,
+) -> float | None:
+    """The decode-read efficiency an estimate of an LLM uses (``decode_memory_efficiency``, fitted with
+    every vendor's factor for the runs without their own, as the device table does); None for another
+    workload (its estimate has no decode steps)."""
+    workloads = cat.workloads.set_index("id")
+    if Architecture.of(workloads.loc[workload]) is None:
+        return None
+    every = fit_efficiency(
+        cat, workload, precision, exclude_device=exclude_device, exclude_result=exclude_result
+    )
+    return decode_memory_efficiency(
+        cat, efficiency_workload(workloads, workload), every.value, exclude_device
+    )[0]
 
 
 def measured_runs(cat: Catalog, workload: str) -> dict[str, Any]:

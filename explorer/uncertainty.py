@@ -50,7 +50,17 @@ ASSUMPTION_INPUTS = {
     "pcie_host_power_w": "host power of PCIe servers",
     "pcie_server_usd": "price of a PCIe server without cards",
     "support_cost_ratio_per_year": "hardware support per year",
+    "network_cost_ratio": "scale-out network over the servers' price",
+    "colocation_usd_per_kw_month": "rack space and power per kW-month",
+    "edge_host_usd": "host computer of an edge add-in card",
+    "elastic_training_efficiency": "useful work of preemptible training",
 }
+#: Assumptions left at their value: the user's own choices (scenario fields whose default the catalog
+#: sources), the daily load curve's swing (one curve per scenario, not per draw), the power one rack takes
+#: (it moves the rack count, not a cost: space and power are paid per provisioned kW) and, by their key's
+#: prefix, committed-price discounts (in the device table's cloud bases, which the cloud-price multiplier
+#: moves as a whole).
+CHOICES = frozenset({"elastic_training_share", "spare_servers", "load_curve_amplitude", "rack_kw"})
 #: Power assumptions drawn per draw that act through the device table's wall power (`_perturbed`).
 WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 #: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
@@ -197,6 +207,10 @@ def _perturbed(
         host_cost_ratio=a["host_cost_ratio"],
         pcie_server_usd=a["pcie_server_usd"],
         support_cost_ratio_per_year=a["support_cost_ratio_per_year"],
+        network_cost_ratio=a["network_cost_ratio"],
+        colocation_usd_per_kw_month=a["colocation_usd_per_kw_month"],
+        edge_host_usd=a["edge_host_usd"],
+        elastic_training_efficiency=a["elastic_training_efficiency"],
         lifetime_years=a["hardware_lifetime_years"],
         training_mfu=a["training_mfu"],
     )
@@ -226,6 +240,10 @@ def _nominal_assumptions(x: Inputs, n: int, wall: dict[str, float] | None = None
         "host_cost_ratio": np.full((n, 1), x.host_cost_ratio),
         "pcie_server_usd": np.full((n, 1), x.pcie_server_usd),
         "support_cost_ratio_per_year": np.full((n, 1), x.support_cost_ratio_per_year),
+        "network_cost_ratio": np.full((n, 1), x.network_cost_ratio),
+        "colocation_usd_per_kw_month": np.full((n, 1), x.colocation_usd_per_kw_month),
+        "edge_host_usd": np.full((n, 1), x.edge_host_usd),
+        "elastic_training_efficiency": np.full((n, 1), x.elastic_training_efficiency),
         "hardware_lifetime_years": np.full((n, 1), x.lifetime_years),
         "training_mfu": np.full((n, 1), x.training_mfu),
     }
@@ -258,7 +276,13 @@ def _seeded_draws(
     m["estimated_throughput"] = np.exp(rng.normal(mu, sd, size=(n, d)))
     drawn = {}
     for key, (lo, mode, hi) in ranges.items():
-        if key in MULTIPLIERS or key in NOT_DRAWN or key in late:
+        if (
+            key in MULTIPLIERS
+            or key in NOT_DRAWN
+            or key in CHOICES
+            or key.startswith("commit_")
+            or key in late
+        ):
             continue  # NOT_DRAWN: they move provisioned power (or a rarely chosen edge host) only
         if key == "engineer_day_usd" and engineer_given:
             continue  # the user gave the figure

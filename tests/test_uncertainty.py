@@ -207,3 +207,43 @@ def test_cached_draws_give_what_a_cold_run_gives() -> None:
         got = monte_carlo(s, CAT, draws=500, seed=3)
         assert got.options.equals(expected.options)
         assert got.probability_accelerator_cheaper == expected.probability_accelerator_cheaper
+
+
+@pytest.mark.slow
+def test_every_drawn_assumption_moves_some_answer() -> None:
+    """An assumption with a range is drawn only if a draw can move a total: each one the tornado lists
+    swings the recommended option in at least one of these scenarios (cloud, training, bare metal with
+    PCIe cards and with baseboards, modelled wall power, a horizon past the hardware's life, an edge
+    add-in card), and the ranged ones it leaves out are the user's own choices or act only where the
+    draws do not reach (``CHOICES``, committed discounts). (Four of them were drawn and never applied.)"""
+    from explorer.uncertainty import (
+        ASSUMPTION_INPUTS,
+        CHOICES,
+        MULTIPLIERS,
+        NOT_DRAWN,
+        OWNER_INPUTS,
+        WALL_INPUTS,
+    )
+
+    scenarios = [
+        Scenario(),
+        Scenario(training_share=0.3),
+        Scenario(deployment="bare-metal"),
+        Scenario(workload="resnet-50", deployment="bare-metal", requests_per_day=2e8),
+        Scenario(workload="resnet-50", deployment="edge", requests_per_day=1e10, edge_sites=1000),
+        Scenario(deployment="bare-metal", horizon_years=5),  # past the hardware's 4-6 years
+        Scenario(workload="bert-large", deployment="bare-metal"),  # L4 cards, modelled host power
+    ]
+    swung: set[str] = set()
+    labels = {label: key for key, label in ASSUMPTION_INPUTS.items()}
+    for s in scenarios:
+        t = tornado(s, CAT)
+        swung |= {labels[r.input] for r in t.itertuples() if r.input in labels and r.swing_usd > 0}
+    assert not set(ASSUMPTION_INPUTS) - swung, (
+        f"never moves a total: {sorted(set(ASSUMPTION_INPUTS) - swung)}"
+    )
+    ranged = set(CAT.assumptions.dropna(subset=["low", "high"]).key)
+    left = ranged - set(ASSUMPTION_INPUTS) - set(WALL_INPUTS) - set(OWNER_INPUTS) - set(MULTIPLIERS)
+    left -= NOT_DRAWN | CHOICES
+    left = {k for k in left if not k.startswith(("commit_", "porting_days_", "update_share_"))}
+    assert not left, f"ranged assumptions drawn but never applied: {sorted(left)}"

@@ -109,7 +109,7 @@ TABLE_CSS = """
 .ax-table td { padding: 3px 8px; border-top: 1px solid #e5e7eb; vertical-align: top; }
 .ax-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ax-est { color: #8c4a00; font-style: italic; }
-.ax-note { color: #4b5563; font-size: 12px; max-width: 70em; }
+.ax-cap { color: #4b5563; font-size: 12px; max-width: 70em; }
 .ax-pill { border-radius: 9px; padding: 1px 7px; font-size: 12px; white-space: nowrap; }
 </style>
 """
@@ -174,7 +174,7 @@ def devices_html(cat: Catalog) -> str:
             rows,
             numeric={i for i, c in enumerate(columns) if c.numeric},
         )
-        + "<p class='ax-note'>Hover a figure for its source and date; <span class='ax-est'>italic</span> "
+        + "<p class='ax-cap'>Hover a figure for its source and date; <span class='ax-est'>italic</span> "
         "figures are estimates (the tooltip gives the method).</p>"
     )
 
@@ -363,7 +363,7 @@ def catalog_header_html(cat: Catalog) -> str:
         f"results · {len(cat.provenance)} figures, each with its source"
     )
     return (
-        f"<p class='ax-note' style='margin:4px 0'>{counts}. Power figures say their basis (rated, typical, "
+        f"<p class='ax-cap' style='margin:4px 0'>{counts}. Power figures say their basis (rated, typical, "
         "measured) and boundary (chip, board, server). Hover any figure for its source and date.</p>"
         + TABLE_CSS
     )
@@ -431,7 +431,7 @@ def validation_html(
         else ""
     )
     intro = (
-        "<p class='ax-note' style='max-width:70em'>Each measured result is held out in turn: the model's own "
+        "<p class='ax-cap' style='max-width:70em'>Each measured result is held out in turn: the model's own "
         "estimator refits its efficiency factor without any of that device's results, as for a device the "
         "catalog never measured, and the estimate is compared with the measurement. Median error over "
         f"{len(loo)} results: <b>{_pct(summary.median_error)}</b>, {verdict} the {_pct(target_error)} "
@@ -481,7 +481,7 @@ def market_html(m: Any) -> str:
         for p in m.points.itertuples()
     ]
     intro = (
-        "<p class='ax-note' style='max-width:70em'><b>Market check.</b> The tool's cost per million tokens "
+        "<p class='ax-cap' style='max-width:70em'><b>Market check.</b> The tool's cost per million tokens "
         "against published serving analyses, each on its own conditions (tokens per request, tokens/s per "
         "user, precision, the GPU-hour price basis it states): "
         f"<b>{m.within} of {m.matched}</b> priced points within {m.factor:g}x "

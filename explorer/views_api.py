@@ -50,9 +50,12 @@ def _serves_an_llm(r: EvaluationResult, cat: Catalog) -> bool:
     return bool(len(rows)) and is_llm(rows.iloc[0])
 
 
-def api_options_html(r: EvaluationResult, cat: Catalog) -> str:
+def api_options_html(r: EvaluationResult, cat: Catalog, *, style: bool = True) -> str:
     """The serverless APIs for an LLM workload, cheapest first: provider, price per million input and
-    output tokens, the total over the horizon and what each cannot do; one line for another workload."""
+    output tokens, the total over the horizon and what each cannot do; one line for another workload.
+
+    ``style=False`` leaves out the table's style (``views.TABLE_CSS``), for a page that holds it once: a
+    style element in HTML replaced on every slider move makes the browser restyle the whole page."""
     apis = list(r.api_options)
     if not apis:
         why = (
@@ -103,7 +106,8 @@ def api_options_html(r: EvaluationResult, cat: Catalog) -> str:
         )
     )
     return (
-        f"{TABLE_CSS}<div class='ax-apis' style='font: 13px/1.4 system-ui, sans-serif; margin: 8px 0'>"
+        f"{TABLE_CSS if style else ''}"
+        "<div class='ax-apis' style='font: 13px/1.4 system-ui, sans-serif; margin: 8px 0'>"
         f"<b>Serverless APIs</b>, priced per token{tokens}: no hardware to buy or rent and no porting, but "
         f"the provider's weights in the provider's regions (hover a cell for its source and reason).{plan}"
         f"<table class='ax-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"

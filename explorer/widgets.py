@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import logging
+from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as W
 import pandas as pd
 import traitlets
@@ -22,13 +24,24 @@ from .catalog import Catalog, load_catalog
 from .controls import ScenarioControls
 from .live import LiveChart
 from .scenario import Scenario, ScenarioError
-from .views import CSS, headline_html
+from .views import CSS, TABLE_CSS, headline_html
 from .views_api import api_options_html
 
 log = logging.getLogger(__name__)
 
 
 HEADLINE_DRAWS = 500  # Monte Carlo draws behind the headline's band (about 6 ms; +/-2 points on the odds)
+
+
+class PatchedHTML(anywidget.AnyWidget):
+    """HTML, as ``W.HTML`` shows it, whose new value changes only the page's nodes that differ: a slider
+    move changes a few figures' text, not the whole headline or table (``explorer/js/html_patch.js``)."""
+
+    _esm = Path(__file__).with_name("js") / "html_patch.js"
+    value = traitlets.Unicode("", help="the HTML shown").tag(sync=True)
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Nothing a browser sends changes it: the page shows what the kernel computed."""
 
 
 class Explorer(W.VBox):
@@ -55,8 +68,8 @@ class Explorer(W.VBox):
             description="Power at",
             layout=W.Layout(width="260px"),
         )
-        self.headline = W.HTML()
-        self.apis = W.HTML()  # the serverless APIs for an LLM workload (views_api.api_options_html)
+        self.headline = PatchedHTML()
+        self.apis = PatchedHTML()  # the serverless APIs for an LLM workload (views_api.api_options_html)
         self.errors = W.HTML()
         self.notes = W.HTML()
         self.result = evaluate(s, self.cat)
@@ -67,7 +80,7 @@ class Explorer(W.VBox):
         built = C.build_all(self.data, s.horizon_years)
         self.charts = {name: LiveChart(name, chart, self.data) for name, chart in built.items()}
         self.headline.value = headline_html(self.result, self.bands)
-        self.apis.value = api_options_html(self.result, self.cat)
+        self.apis.value = api_options_html(self.result, self.cat, style=False)
         self.controls.show_values_in_use(self.result.inputs)
         self.evaluations = 1
 
@@ -93,7 +106,7 @@ class Explorer(W.VBox):
             [self.top, self.headline, grid, self.apis], layout=W.Layout(flex="1 1 auto", min_width="0")
         )
         body = W.HBox([self.controls, right], layout=W.Layout(width="100%", align_items="flex-start"))
-        super().__init__([W.HTML(CSS), body], **kwargs)
+        super().__init__([W.HTML(CSS + TABLE_CSS), body], **kwargs)  # the API table's style, once
         self.controls.observe(self._on_controls, names=["value"])
         self.controls.observe(
             lambda change: self._show_error(change["new"]) if change["new"] else None, names=["input_error"]
@@ -145,7 +158,7 @@ class Explorer(W.VBox):
         self.result, self.bands, self.data = result, bands, data
         self.evaluations += 1
         self.headline.value = headline_html(result, bands)
-        self.apis.value = api_options_html(result, self.cat)
+        self.apis.value = api_options_html(result, self.cat, style=False)
         self.controls.show_values_in_use(result.inputs)
         for name, live in self.charts.items():
             spec = C.CHART[name]

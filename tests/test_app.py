@@ -61,7 +61,7 @@ def test_catalog_and_sources_open_in_the_app(tmp_path) -> None:
         median = summarise(leave_one_out(load_catalog())).median_error
         page.get_by_text("How good are these estimates?", exact=False).first.click()
         page.get_by_text("Median error over").first.wait_for(timeout=60_000)
-        assert f"{median:.0%}" in page.locator(".ax-note", has_text="Median error over").inner_text()
+        assert f"{median:.0%}" in page.locator(".ax-cap", has_text="Median error over").inner_text()
         page.locator(".vega-embed svg").nth(6).wait_for(timeout=60_000)
         # how sure is this: the tornado and the break-even map render, and follow the controls
         page.get_by_text("How sure is this?", exact=False).first.click()

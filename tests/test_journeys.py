@@ -15,6 +15,8 @@ from explorer import fmt
 from explorer.calc import evaluate
 from explorer.catalog import load_catalog
 from explorer.scenario import Scenario
+from explorer.uncertainty import monte_carlo
+from explorer.widgets import HEADLINE_DRAWS
 
 from .conftest import REPO
 from .journeys import CHARTS, cli_recommendation, drawn_rows, expected_data, mismatches
@@ -103,11 +105,19 @@ def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
 
         # a typed request volume ("50M") moves the slider, the headline and every chart
         typed = dataclasses.replace(saved, requests_per_day=5e7)
+        figs = page.locator(".ax-headline .ax-figs")
+        figs.evaluate("(e) => { e.axKept = true; }")
         box = page.locator(".ax-typed-requests_per_day input")
         box.fill("50M")
         box.press("Enter")
         shows(page, typed, cli_recommendation(typed, tmp_path))
         assert "50 M" in page.locator(".ax-controls").inner_text()
+        # every headline figure a fresh evaluation gives, its band included, patched into the elements
+        # already shown (explorer/js/html_patch.js: a move changes the figures' text, not the headline)
+        band = monte_carlo(typed, CAT, draws=HEADLINE_DRAWS, seed=0)
+        want = [v for _, v in fmt.headline_figures(evaluate(typed, CAT), band)]
+        assert [v for v in want if v not in figs.inner_text()] == []
+        assert figs.evaluate("(e) => e.axKept === true"), "the headline was patched, not replaced"
 
 
 def test_your_model_from_a_link_then_a_bad_value(tmp_path) -> None:

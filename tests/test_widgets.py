@@ -65,6 +65,12 @@ def test_moving_volume_updates_headline_and_charts_in_place(ex) -> None:
     assert live.datasets["options"] != before
     assert live.pushes == 1 and live.rebuilds == 0, "data changed: pushed, not rebuilt"
     assert ex.charts["cost_vs_volume"].datasets["current"][0]["requests_per_day"] == 5e9
+    # the headline and the API table are patched in the page (PatchedHTML); a browser's message to them
+    # changes nothing, and the table's style is in the page once, not in every move's HTML
+    shown = ex.headline.value
+    forged = {"method": "update", "state": {"value": "<b>forged</b>"}, "buffer_paths": []}
+    ex.headline._handle_msg({"content": {"data": forged}, "buffers": []})
+    assert ex.headline.value == shown and "<style>" not in ex.apis.value and "ax-table" in ex.apis.value
 
 
 @pytest.mark.slow

@@ -48,8 +48,9 @@ function mark(pushes, pending) {
   waiting.set(pushes.el, set);
   if (pending) set.add(pushes);
   else set.delete(pushes);
-  if (set.size) pushes.el.setAttribute("data-ax-pending", "");
-  else pushes.el.removeAttribute("data-ax-pending");
+  // a push to a chart already waiting changes nothing on the page
+  if (pushes.el.hasAttribute("data-ax-pending") !== set.size > 0)
+    pushes.el.toggleAttribute("data-ax-pending", set.size > 0);
 }
 
 class Pushes {

@@ -9,7 +9,7 @@ added to its step, and here.
 from __future__ import annotations
 
 from .model.assumptions import ASSUMPTIONS, ModelError, assumption
-from .model.cache import per_catalog
+from .model.cache import on_disk, per_catalog
 from .model.calibration import (
     Calibration,
     Efficiency,
@@ -115,6 +115,7 @@ __all__ = [
     "framework_support",
     "narrower_formats",
     "on_chip_batch",
+    "on_disk",
     "peak_ops",
     "per_catalog",
     "per_device_cost_rates",

@@ -32,6 +32,7 @@ from .calc import (
     catalog_for,
     core,
     device_table,
+    on_disk,
     per_catalog,
     resolve,
     scenario_device_table,
@@ -130,7 +131,9 @@ def estimate_error(cat: Catalog) -> tuple[float, float]:
     if key not in _ERRORS:
         while len(_ERRORS) >= 16:
             _ERRORS.pop(next(iter(_ERRORS)))
-        _ERRORS[key] = _fitted_error(cat)
+        # a new kernel reads it from disk: holding every result out is most of a cold app's build
+        mu, sd = on_disk("estimate-error", key, lambda: list(_fitted_error(cat)))
+        _ERRORS[key] = (float(mu), float(sd))
     return _ERRORS[key]
 
 

@@ -247,3 +247,29 @@ def test_every_drawn_assumption_moves_some_answer() -> None:
     left -= NOT_DRAWN | CHOICES
     left = {k for k in left if not k.startswith(("commit_", "porting_days_", "update_share_"))}
     assert not left, f"ranged assumptions drawn but never applied: {sorted(left)}"
+
+
+def test_the_held_out_error_is_kept_on_disk_for_the_next_kernel(tmp_path, monkeypatch) -> None:
+    """Holding every result out (about a second) was most of a cold kernel's app build: the fit is kept
+    on disk under the catalog's throughput inputs and the code, read by the next kernel, and recomputed
+    where the inputs differ or the file is unreadable."""
+    from explorer import uncertainty
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(uncertainty, "_ERRORS", {})
+    first = uncertainty.estimate_error(CAT)
+    files = list((tmp_path / "accel-explorer").glob("estimate-error-*.json"))
+    assert len(files) == 1
+
+    def refit(_cat):  # a kernel that would have to hold the results out again
+        return (9.0, 9.0)
+
+    monkeypatch.setattr(uncertainty, "_ERRORS", {})  # a new kernel
+    monkeypatch.setattr(uncertainty, "_fitted_error", refit)
+    assert uncertainty.estimate_error(CAT) == first  # read from disk, not refitted
+    r = CAT.results.copy()
+    r.loc[r.index[0], "requests_per_s_per_accelerator"] *= 2
+    assert uncertainty.estimate_error(dataclasses.replace(CAT, results=r)) == (9.0, 9.0)  # other inputs
+    files[0].write_text("{ not json", encoding="utf-8")
+    monkeypatch.setattr(uncertainty, "_ERRORS", {})
+    assert uncertainty.estimate_error(CAT) == (9.0, 9.0)  # an unreadable file is recomputed, no error

@@ -62,6 +62,20 @@ ASSUMPTION_INPUTS = {
 #: prefix, committed-price discounts (in the device table's cloud bases, which the cloud-price multiplier
 #: moves as a whole).
 CHOICES = frozenset({"elastic_training_share", "spare_servers", "load_curve_amplitude", "rack_kw"})
+#: The assumptions drawn per draw that act through the model's inputs: catalog key -> ``Inputs`` field.
+INPUT_FIELDS = {
+    "engineer_day_usd": "engineer_day_usd",
+    "idle_power_ratio": "idle_ratio",
+    "host_cost_ratio": "host_cost_ratio",
+    "pcie_server_usd": "pcie_server_usd",
+    "support_cost_ratio_per_year": "support_cost_ratio_per_year",
+    "network_cost_ratio": "network_cost_ratio",
+    "colocation_usd_per_kw_month": "colocation_usd_per_kw_month",
+    "edge_host_usd": "edge_host_usd",
+    "elastic_training_efficiency": "elastic_training_efficiency",
+    "hardware_lifetime_years": "lifetime_years",
+    "training_mfu": "training_mfu",
+}
 #: Power assumptions drawn per draw that act through the device table's wall power (`_perturbed`).
 WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 #: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
@@ -205,17 +219,7 @@ def _perturbed(
         x,
         porting_days=porting,
         update_share=update,
-        engineer_day_usd=a["engineer_day_usd"],
-        idle_ratio=a["idle_power_ratio"],
-        host_cost_ratio=a["host_cost_ratio"],
-        pcie_server_usd=a["pcie_server_usd"],
-        support_cost_ratio_per_year=a["support_cost_ratio_per_year"],
-        network_cost_ratio=a["network_cost_ratio"],
-        colocation_usd_per_kw_month=a["colocation_usd_per_kw_month"],
-        edge_host_usd=a["edge_host_usd"],
-        elastic_training_efficiency=a["elastic_training_efficiency"],
-        lifetime_years=a["hardware_lifetime_years"],
-        training_mfu=a["training_mfu"],
+        **{field: a[key] for key, field in INPUT_FIELDS.items()},
     )
     return t2, x2
 
@@ -237,19 +241,8 @@ def _wall_nominal(cat: Catalog) -> dict[str, float]:
 def _nominal_assumptions(x: Inputs, n: int, wall: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """The resolved assumptions of `x`, repeated for `n` draws: (n, 1) columns, (n,) per support level."""
     out = {k: np.full((n, 1), v) for k, v in (wall or {}).items()}
-    out |= {
-        "engineer_day_usd": np.full((n, 1), x.engineer_day_usd),  # the scenario's own, or the catalog's
-        "idle_power_ratio": np.full((n, 1), x.idle_ratio),
-        "host_cost_ratio": np.full((n, 1), x.host_cost_ratio),
-        "pcie_server_usd": np.full((n, 1), x.pcie_server_usd),
-        "support_cost_ratio_per_year": np.full((n, 1), x.support_cost_ratio_per_year),
-        "network_cost_ratio": np.full((n, 1), x.network_cost_ratio),
-        "colocation_usd_per_kw_month": np.full((n, 1), x.colocation_usd_per_kw_month),
-        "edge_host_usd": np.full((n, 1), x.edge_host_usd),
-        "elastic_training_efficiency": np.full((n, 1), x.elastic_training_efficiency),
-        "hardware_lifetime_years": np.full((n, 1), x.lifetime_years),
-        "training_mfu": np.full((n, 1), x.training_mfu),
-    }
+    # the engineer-day cost is the scenario's own where given, else the catalog's
+    out |= {key: np.full((n, 1), getattr(x, field)) for key, field in INPUT_FIELDS.items()}
     for i, lvl in enumerate(SUPPORT_ORDER):
         out[f"porting_days_{lvl}"] = np.full(n, x.porting_days[i])
         out[f"update_share_{lvl}"] = np.full(n, x.update_share[i])

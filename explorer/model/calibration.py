@@ -186,15 +186,6 @@ def efficiency_workload(workloads: pd.DataFrame, workload: str) -> str:
 VENDOR_MIN_DEVICES = 2
 
 
-def vendor_of(cat: Catalog, device_id: str | None) -> str | None:
-    """A device's vendor (its software stack), None for no device or one the catalog lacks."""
-    if device_id is None:
-        return None
-    d = cat.devices
-    hit = d.vendor[d.id == device_id]
-    return str(hit.iloc[0]) if len(hit) else None
-
-
 def fit_efficiency(
     cat: Catalog,
     workload: str,
@@ -230,9 +221,9 @@ def fit_efficiency(
         where = f"on the other workloads ({workload} has none)"
     if not rows:
         return Efficiency(0.3, 0, "no measured result: a default of 0.3")  # pragma: no cover
-    vendor = vendor_of(cat, device_id)
+    vendors = dict(zip(cat.devices.id, cat.devices.vendor, strict=True))
+    vendor = vendors.get(device_id) if device_id is not None else None
     if vendor is not None:
-        vendors = dict(zip(cat.devices.id, cat.devices.vendor, strict=True))
         own = [c for c in rows if vendors.get(c.device_id) == vendor]
         n_own = len({c.device_id for c in own})
         if n_own >= VENDOR_MIN_DEVICES:

@@ -202,6 +202,11 @@ def framework_support(cat: Catalog, d: pd.DataFrame) -> tuple[np.ndarray, list[l
     return support, via
 
 
+def purchases(x: Inputs) -> np.ndarray:
+    """How many times owned hardware is bought over the horizon (its lifetime may be shorter)."""
+    return np.ceil(x.scenario.horizon_years / np.asarray(x.lifetime_years) - 1e-9)
+
+
 def per_device_cost_rates(t: DeviceTable, x: Inputs, deployment: str) -> tuple[np.ndarray, np.ndarray]:
     """(hardware cost per device over the horizon, electricity-paying flag) for each device."""
     h = x.scenario.horizon_years
@@ -209,7 +214,7 @@ def per_device_cost_rates(t: DeviceTable, x: Inputs, deployment: str) -> tuple[n
         basis = t.cloud_bases.get(x.scenario.cloud_pricing)
         ratio = all_term_ratio(basis, x.scenario.cloud_pricing, h)
         return t.cloud_price * ratio * HOURS_PER_YEAR * h, np.zeros(len(t.ids), bool)
-    buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
+    buys = purchases(x)
     if deployment == "bare-metal":  # the owner's cost: servers and their network at each purchase, and
         # every year their support and the rack space and power they are provisioned for
         kit = server_usd_per_device(t, x) * (1 + x.network_cost_ratio) * buys
@@ -236,7 +241,7 @@ def whole_pcie_servers_usd(t: DeviceTable, x: Inputs, devices: np.ndarray, serve
     zero for the other classes (bought full) and where the count is unknown."""
     pcie = t.power_class == "pcie"
     h = x.scenario.horizon_years
-    buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
+    buys = purchases(x)
     with np.errstate(invalid="ignore"):
         shares = devices / np.where(pcie, t.server_devices, 1.0)  # servers' worth the cards paid for
         extra = np.where(pcie, np.maximum(servers - shares, 0.0), 0.0)

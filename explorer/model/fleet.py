@@ -10,7 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import FRAMEWORKS
-from .cost import HOURS_PER_YEAR, owner_recurring_per_year, per_device_cost_rates, whole_pcie_servers_usd
+from .cost import (
+    HOURS_PER_YEAR,
+    owner_recurring_per_year,
+    per_device_cost_rates,
+    purchases,
+    whole_pcie_servers_usd,
+)
 from .devices import DeviceTable
 from .inputs import Inputs
 from .placement import available
@@ -234,7 +240,7 @@ def core(
         capex = np.zeros_like(tco)
         opex_month = hardware / (h * 12)
     else:
-        buys = np.ceil(h / np.asarray(x.lifetime_years) - 1e-9)
+        buys = purchases(x)
         # bare metal's yearly support and rack space are running costs, not purchases
         yearly = owner_recurring_per_year(t, x) if deployment == "bare-metal" else np.zeros(len(t.ids))
         recurring = devices * yearly + (separate_train * yearly[..., gs] if g >= 0 else 0.0)

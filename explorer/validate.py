@@ -23,7 +23,7 @@ Pure pandas/numpy (the calc layer): the CLI, the app's view, the uncertainty ran
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -255,11 +255,13 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
     """The tool's cost per million tokens beside each published one (``catalog/market``), on the same
     conditions: the point's model (the workload it stands for), tokens per request, interactivity (a custom
     latency target of the point's tokens/s per user), precision where it states one, and the same GPU-hour
-    price basis (the source's own stated price, or the tool's cheapest on-demand offer from any provider
-    where the source took the cheapest on-demand rental). One row per point."""
+    price basis (the price the source states for the point, or else the tool's cheapest on-demand offer
+    among the clouds the source took the cheapest rental from: its named ``providers``, any provider where
+    it names none). One row per point."""
     cat = cat if cat is not None else load_catalog()
     rows = []
     for p in cat.market.itertuples():
+        priced_in = _among_providers(cat, p.providers)
         precision = p.precision if p.precision in SERVING_PRECISIONS else "auto"
         scenario = Scenario(
             workload=p.workload,
@@ -271,18 +273,22 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             cloud_market="any-provider",
             cloud_pricing="on-demand",
         )
-        t = scenario_device_table(cat, scenario)
+        t = scenario_device_table(priced_in, scenario)
         i = list(t.ids).index(p.device_id)
         per_request = p.input_tokens + p.output_tokens if p.tokens == "total" else p.output_tokens
         tokens_per_s = float(t.rps[i]) * per_request
-        stated = p.pricing == "stated"
+        stated = bool(p.price_stated)
         price = float(p.gpu_usd_per_hour) if stated else float(t.cloud_price[i])
         ok = tokens_per_s > 0 and price > 0  # NaN compares False
         cost = price / (tokens_per_s * 3600) * 1e6 if ok else math.nan
         factor = cost / p.usd_per_mtoken if ok else math.nan
         within = bool(ok and 1 / MARKET_FACTOR <= factor <= MARKET_FACTOR)
         priced = (
-            "the source's stated price" if stated else "the catalog's cheapest on-demand offer, any provider"
+            "the source's stated price"
+            if stated
+            else f"the catalog's cheapest on-demand offer among the source's clouds: {t.cloud_offer[i]}"
+            if p.providers
+            else "the catalog's cheapest on-demand offer, any provider"
         )
         if not ok:
             why = f"the tool does not serve it at these conditions: {t.fit_reason[i] or 'no price'}"
@@ -290,11 +296,12 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             why = ""
         else:
             side = "lower" if factor < 1 else "higher"
+            at = price / (p.usd_per_mtoken * 3600) * 1e6
             implied = (
-                f"the source's cost at its ${price:.2f} implies "
-                f"{price / (p.usd_per_mtoken * 3600) * 1e6:,.0f} tokens/s per device"
+                f"the source's cost at its ${price:.2f} implies {at:,.0f} tokens/s per device"
                 if stated
-                else "the source states no GPU-hour price"
+                else f"the source states no GPU-hour price; at ${price:.2f} its cost implies "
+                f"{at:,.0f} tokens/s per device"
             )
             why = (
                 f"the tool's cost is {side}: it serves {tokens_per_s:,.0f} tokens/s per device at "
@@ -328,6 +335,13 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _among_providers(cat: Catalog, providers: tuple[str, ...] | None) -> Catalog:
+    """The catalog with only the named clouds' offers (all of them where none are named)."""
+    if not providers:
+        return cat
+    return replace(cat, cloud_prices=cat.cloud_prices[cat.cloud_prices.provider.isin(providers)])
 
 
 def summarise_market(points: pd.DataFrame) -> MarketSummary:

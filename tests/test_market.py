@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -75,9 +76,16 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
             cloud_market="any-provider",
             cloud_pricing="on-demand",
         )
-        t = scenario_device_table(CAT, s)
+        # the source's clouds only, where it names them (AA: the lowest on-demand price among nine clouds)
+        offers = CAT.cloud_prices
+        if p.providers:
+            offers = offers[offers.provider.isin(p.providers)]
+        t = scenario_device_table(dataclasses.replace(CAT, cloud_prices=offers), s)
         i = list(t.ids).index(p.device_id)
-        price = p.gpu_usd_per_hour if p.pricing == "stated" else t.cloud_price[i]
+        price = p.gpu_usd_per_hour if p.price_stated else t.cloud_price[i]
+        if p.providers and not p.price_stated:
+            provider = next(n for n in p.providers if f"{n} " in t.cloud_offer[i])
+            assert provider in row.why or row.within
         tokens = (p.input_tokens + p.output_tokens) if p.tokens == "total" else p.output_tokens
         if not (t.rps[i] > 0):
             assert math.isnan(row.tool_usd_per_mtoken) and "does not serve" in row.why and not row.within
@@ -116,9 +124,55 @@ def test_cli_validate_market_json_matches() -> None:
     )
 
 
-def test_a_catalog_without_market_files_reports_no_points() -> None:
-    import dataclasses
+def test_the_source_s_own_clouds_and_stated_prices_set_the_price_basis(market) -> None:
+    """Artificial Analysis takes the lowest on-demand price among nine named clouds, and states TPU v6e's:
+    the tool prices on the same basis, not on a cheaper cloud the source did not survey (TensorWave)."""
+    aa = CAT.market[CAT.market.publisher == "Artificial Analysis"]
+    names = set(aa.providers.iloc[0])
+    assert len(names) == 9 and len(names & set(CAT.cloud_prices.provider)) >= 7  # spelled as the catalog does
+    rows = market[market.publisher == "Artificial Analysis"].set_index("device_id")
+    assert "TensorWave" in set(CAT.cloud_prices[CAT.cloud_prices.device_id == "amd-mi300x"].provider)
+    assert rows.loc["amd-mi300x", "tool_usd_per_device_hour"] == pytest.approx(1.99)  # not $1.50
+    assert rows.loc["google-tpu-v6e", "tool_usd_per_device_hour"] == pytest.approx(2.70)  # the post's own
+    assert aa.set_index("device_id").price_stated.to_dict() == {
+        "nvidia-h100-sxm": False,
+        "amd-mi300x": False,
+        "google-tpu-v6e": True,
+    }
 
+
+def test_a_bad_providers_table_is_refused_with_field_and_reason() -> None:
+    doc = {
+        "title": "t",
+        "publisher": "p",
+        "workload": "llama-2-70b",
+        "pricing": "stated",
+        "tokens": "total",
+        "software": "vLLM",
+        "precision": "fp8",
+        "gpu_price": {"value": 2, "unit": "USD/hour", "as_of": "2026-01-01", "source": "s"},
+        "input_tokens": {"value": 1000, "unit": "count", "source": "s"},
+        "output_tokens": {"value": 1000, "unit": "count", "source": "s"},
+        "providers": {"names": "AWS", "source": "nowhere", "extra": 1},
+        "point": [
+            {
+                "device": "nvidia-b200",
+                "cost": {"value": 0.1, "unit": "USD/Mtoken", "as_of": "2026-01-01", "source": "s"},
+                "tokens_per_s_per_user": {"value": 30, "unit": "tokens/s", "source": "s"},
+                "gpu_price": {"value": 2.7, "unit": "USD/hour", "source": "s"},
+            }
+        ],
+        "sources": {"s": {"title": "x", "url": "https://example.org", "retrieved": "2026-12-03"}},
+    }
+    issues = {i.field: i.message for i in validate_market("m.toml", doc)}
+    assert "non-empty list of cloud names" in issues["providers.names"]
+    assert "cheapest-on-demand" in issues["providers"]
+    assert "not defined in [sources]" in issues["providers.source"]
+    assert "unknown key" in issues["providers.extra"]
+    assert "point[0].gpu_price.as_of" in issues  # a stated price needs its date
+
+
+def test_a_catalog_without_market_files_reports_no_points() -> None:
     s = summarise_market(market_check(dataclasses.replace(CAT, market=CAT.market.iloc[:0])))
     assert (len(s.points), s.matched, s.within) == (0, 0, 0) and math.isnan(s.worst_factor)
     assert "<b>0 of 0</b>" in market_html(s)

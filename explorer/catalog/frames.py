@@ -265,6 +265,8 @@ MARKET_COLS = [
     "input_tokens",
     "output_tokens",
     "gpu_usd_per_hour",
+    "price_stated",
+    "providers",
     "device_id",
     "tokens_per_s_per_user",
     "usd_per_mtoken",
@@ -281,11 +283,18 @@ def market_rows(market: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     conditions its file states (tokens per request, how the GPU-hour is priced)."""
     rows = []
     for item, d in market.items():
-        gpu = d.get("gpu_price") or {}
+        names = (d.get("providers") or {}).get("names")
         for point in d["point"]:
             cost, speed = point["cost"], point["tokens_per_s_per_user"]
             if "value" not in cost or "value" not in speed:
                 continue
+            # a price the source states for this point's device comes before the file's own
+            gpu = point.get("gpu_price") or d.get("gpu_price") or {}
+            refs = [*_refs(cost["source"]), *_refs(speed["source"])]
+            if "source" in gpu:
+                refs += _refs(gpu["source"])
+            if names and "source" in d["providers"]:
+                refs += _refs(d["providers"]["source"])
             rows.append(
                 {
                     "market_id": item,
@@ -302,12 +311,14 @@ def market_rows(market: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                     "gpu_usd_per_hour": convert(float(gpu["value"]), gpu["unit"], "USD/hour")
                     if "value" in gpu
                     else float("nan"),
+                    "price_stated": "value" in gpu,
+                    "providers": tuple(names) if names else None,
                     "device_id": point["device"],
                     "tokens_per_s_per_user": convert(float(speed["value"]), speed["unit"], "tokens/s"),
                     "usd_per_mtoken": convert(float(cost["value"]), cost["unit"], "USD/Mtoken"),
                     "as_of": cost["as_of"],
                     "note": point.get("note") or cost.get("note"),
-                    **source_cols(d, list(dict.fromkeys([*_refs(cost["source"]), *_refs(speed["source"])]))),
+                    **source_cols(d, list(dict.fromkeys(refs))),
                 }
             )
     return rows

@@ -175,13 +175,24 @@ MARKET_FIELDS: dict[str, Quantity | Text] = {
         as_of=True,
     ),
 }
+#: Where the source takes the cheapest on-demand rental among a named set of clouds (``providers``), the
+#: tool takes its own cheapest offer among the same clouds; the set needs the source that names it.
+MARKET_PROVIDERS_KEYS = ("names", "source", "note")
 MARKET_COST = Quantity(
     "Published cost per million tokens", "token_price", "USD/Mtoken", (1e-4, 1000), as_of=True
 )
 MARKET_INTERACTIVITY = Quantity(
     "Output tokens per second each user gets at that cost", "token_rate", "tokens/s", (0.1, 10_000)
 )
-MARKET_POINT_KEYS = ("device", "cost", "tokens_per_s_per_user", "note")
+MARKET_POINT_KEYS = ("device", "cost", "tokens_per_s_per_user", "gpu_price", "note")
+MARKET_POINT_PRICE = Quantity(
+    "The price per device-hour the source states for this point's device (used in place of the tool's)",
+    "money_per_hour",
+    "USD/hour",
+    (0.01, 2000),
+    required=False,
+    as_of=True,
+)
 
 
 def validate_market(path: str, doc: dict[str, Any]) -> list[Issue]:
@@ -189,7 +200,9 @@ def validate_market(path: str, doc: dict[str, Any]) -> list[Issue]:
     million tokens, tokens/s per user)."""
     v = Validator(path, doc)
     v.check_sources()
-    v.check_fields(doc, MARKET_FIELDS, extra_ok={"sources", "point"})
+    v.check_fields(doc, MARKET_FIELDS, extra_ok={"sources", "point", "providers"})
+    if "providers" in doc:
+        _check_providers(v, doc["providers"], doc.get("pricing"))
     if doc.get("pricing") == "stated" and "gpu_price" not in doc:
         v.error("gpu_price", "missing: pricing = 'stated' needs the price per GPU-hour the source states")
     points = doc.get("point")
@@ -205,9 +218,27 @@ def validate_market(path: str, doc: dict[str, Any]) -> list[Issue]:
         v.check_text(row, prefix, "note", Text("free text", required=False))
         v.check_quantity(row, prefix, "cost", MARKET_COST)
         v.check_quantity(row, prefix, "tokens_per_s_per_user", MARKET_INTERACTIVITY)
+        v.check_quantity(row, prefix, "gpu_price", MARKET_POINT_PRICE)
         for key in set(row) - set(MARKET_POINT_KEYS):
             v.error(f"{prefix}{key}", f"unknown key; allowed: {', '.join(MARKET_POINT_KEYS)}")
     return v.issues
+
+
+def _check_providers(v: Validator, table: Any, pricing: Any) -> None:
+    """``[providers]``: the clouds whose cheapest on-demand rental the source took (names as the catalog's
+    price files spell them), with the source that names them."""
+    if not isinstance(table, dict):
+        v.error("providers", "must be a table with names (a list of cloud names) and source")
+        return
+    names = table.get("names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+        v.error("providers.names", f"must be a non-empty list of cloud names (strings), got {names!r}")
+    if pricing != "cheapest-on-demand":
+        v.error("providers", "only with pricing = 'cheapest-on-demand' (where the cheapest is taken from)")
+    v.check_source_ref("providers", table.get("source"))
+    v.check_text(table, "providers.", "note", Text("free text", required=False))
+    for key in set(table) - set(MARKET_PROVIDERS_KEYS):
+        v.error(f"providers.{key}", f"unknown key; allowed: {', '.join(MARKET_PROVIDERS_KEYS)}")
 
 
 def validate_results(path: str, doc: dict[str, Any], item_id: str) -> list[Issue]:

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -170,6 +171,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
                 f"  {o['device_id']:24s} P10 {usd(o['p10_usd']):>9s}  P50 {usd(o['p50_usd']):>9s}  "
                 f"P90 {usd(o['p90_usd']):>9s}"
             )
+        bands = SimpleNamespace(options=pd.DataFrame(u["options"]))
+        if note := fmt.band_note(result, bands):
+            print(f"  {note}")
         print("Inputs that move the recommended option's total most (tornado):")
         for row in extra["tornado"][:5]:
             flip = "  <- can flip the recommendation" if row["flips"] else ""

@@ -361,7 +361,10 @@ def report_html(
             f"<h2><span class='badge {'gpu' if rec.kind == 'gpu' else 'acc'}'>{plan}</span> "
             f"{esc(rec.name)}</h2>"
             f"<div class='figs'>{figs}</div>"
-            "<ul class='reasons'>" + "".join(f"<li>{esc(x)}</li>" for x in rec.reasons) + "</ul>"
+            + (f"<p class='note'>{esc(note)}</p>" if (note := fmt.band_note(result, bands)) else "")
+            + "<ul class='reasons'>"
+            + "".join(f"<li>{esc(x)}</li>" for x in rec.reasons)
+            + "</ul>"
         )
     band_note = (
         f"P10-P90 and the odds: {bands.draws:,} Monte Carlo draws (seed {bands.seed}) over the uncertain "

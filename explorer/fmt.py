@@ -322,6 +322,31 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
     return figs
 
 
+def band_note(result: Any, bands: Any = None) -> str:
+    """Where the recommendation's total lies outside its own P10-P90 band, why, in a sentence ("" where it
+    lies inside, or without a band). The total takes every input at the catalog's figure; a figure taken
+    at one end of its range (a list price whose range runs down to volume pricing) is drawn on one side
+    only (``explorer.uncertainty``: the ``outside_band`` column names those inputs)."""
+    rec = getattr(result, "recommendation", None)
+    if bands is None or rec is None or "outside_band" not in bands.options.columns:
+        return ""
+    row = bands.options[bands.options.device_id == rec.device_id]
+    why = str(row.outside_band.iloc[0]) if len(row) else ""
+    if not why:
+        return ""
+    side, _, inputs = why.partition(": ")
+    other = "below" if side == "above" else "above"
+    names = inputs.split(", ") if inputs else []
+    listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    because = (
+        f"the catalog takes {listed} at one end of {'their ranges' if len(names) > 1 else 'its range'}, so "
+        f"the draws fall {other} {'them' if len(names) > 1 else 'it'}"
+        if names
+        else f"its inputs' ranges lie mostly {other} the catalog's figures"
+    )
+    return f"The total uses the catalog's figures and lies {side} its P10-P90 band: {because}."
+
+
 BASELINE_LABEL = "saves vs your fleet"
 
 

@@ -323,6 +323,7 @@ def monte_carlo(
     # percentile (a partition per column) where no draw is NaN, which is the rule; nanpercentile otherwise
     pct = np.nanpercentile if np.isnan(shown).any() else np.percentile
     p10, p50, p90 = pct(shown, [10, 50, 90], axis=0)
+    total = np.asarray(nominal.tco, float)[avail]
     options = pd.DataFrame(
         {
             "device_id": t.ids[avail],
@@ -330,6 +331,9 @@ def monte_carlo(
             "p10_usd": p10,
             "p50_usd": p50,
             "p90_usd": p90,
+            "total_usd": total,
+            # where the total (the catalog's figures) lies outside its own band: the inputs that put it there
+            "outside_band": _outside_band(cat, total, p10, p90, shown, m, drawn, np.flatnonzero(avail)),
         }
     )
     gpu = np.where(t.is_gpu & avail, tco, np.inf).min(axis=1)
@@ -337,6 +341,48 @@ def monte_carlo(
     both = np.isfinite(gpu) & np.isfinite(acc)
     prob = float(np.mean(acc[both] < gpu[both])) if both.any() else None
     return MonteCarloResult(draws=n, seed=seed, options=options, probability_accelerator_cheaper=prob)
+
+
+def _outside_band(
+    cat: Catalog,
+    total: np.ndarray,
+    p10: np.ndarray,
+    p90: np.ndarray,
+    tco: np.ndarray,
+    m: dict[str, np.ndarray],
+    drawn: dict[str, np.ndarray],
+    columns: np.ndarray,
+) -> list[str]:
+    """Per option, why its total (every input at the catalog's figure) lies above its P90 or below its P10,
+    in words; "" where it lies inside. A figure the catalog takes at one end of its range (a list price whose
+    range runs down to volume pricing, a rated power that devices draw at most) is drawn only on one side of
+    it: those whose draws move the option's total towards the band (correlated across the draws) are
+    named, as ``"above: price of a PCIe server without cards, hardware support per year"``."""
+    out = [""] * len(total)
+    ranges = _ranges(cat)
+    names = ASSUMPTION_INPUTS | MULTIPLIERS
+    for j, (x, lo, hi) in enumerate(zip(total, p10, p90, strict=True)):
+        side = "above" if x > hi else "below" if x < lo else ""
+        if not side or not np.isfinite(tco[:, j]).all():
+            continue
+        why = []
+        for key, (low, value, high) in ranges.items():
+            if key not in names or high <= low or value not in (low, high):
+                continue
+            d = drawn.get(key, m.get(key))
+            if d is None:
+                continue
+            d = d[:, 0] if d.shape[1] == 1 else d[:, columns[j]]
+            if np.ptp(d) == 0 or np.ptp(tco[:, j]) == 0:
+                continue
+            r = float(np.corrcoef(d, tco[:, j])[0, 1])
+            # at the top of its range, an input the total rises with is drawn lower, so the draws lie below
+            # the total; at the bottom, above it (and the other way round for one the total falls with)
+            lifts = (r > 0) == (value == high)  # the total sits above the draws this input makes
+            if abs(r) >= 0.1 and lifts == (side == "above"):
+                why.append(names[key])
+        out[j] = f"{side}: " + ", ".join(why)  # none named: the ranges are skewed, none at an end
+    return out
 
 
 def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:

@@ -38,6 +38,7 @@ CSS = """
 .ax-fig .ax-val { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; line-height: 26px; }
 .ax-fig .ax-val.ax-na { font-size: 13px; font-weight: 400; color: #555; }
 .ax-fig .ax-lbl { font-size: 11px; color: #555; text-transform: uppercase; letter-spacing: .03em; }
+.ax-band-note { margin: 2px 0; font-size: 12px; color: #4b5563; max-width: 62em; }
 .ax-reasons { margin: 6px 0 0 0; padding-left: 18px; font-size: 13px; line-height: 1.35; max-width: 62em; }
 .ax-unit { color: #666; font-size: 12px; }
 .ax-note { background: #fff6dd; color: #6b4d00; border: 1px solid #f0d68a; border-radius: 4px;
@@ -85,11 +86,13 @@ def headline_html(r: EvaluationResult, bands: Any = None) -> str:
         for k, v in figs
     )
     reasons = "".join(f"<li>{html.escape(x)}</li>" for x in rec.reasons)
+    note = fmt.band_note(r, bands)
+    note = f"<p class='ax-band-note'>{html.escape(note)}</p>" if note else ""
     badge = "ax-gpu" if rec.kind == "gpu" else "ax-acc"
     return (
         f"<div class='ax-headline'><div class='ax-rec'><span class='ax-badge {badge}'>{plan}</span> "
         f"<span class='ax-name'>{html.escape(rec.name)}</span></div>"
-        f"<div class='ax-figs'>{cells}</div><ul class='ax-reasons'>{reasons}</ul></div>"
+        f"<div class='ax-figs'>{cells}</div>{note}<ul class='ax-reasons'>{reasons}</ul></div>"
     )
 
 

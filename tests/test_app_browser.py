@@ -6,10 +6,13 @@ import dataclasses
 
 import pytest
 
+from explorer import fmt
 from explorer.calc import evaluate
 from explorer.catalog import load_catalog
 from explorer.controls import MIX_PRESETS
 from explorer.scenario import Scenario
+from explorer.uncertainty import monte_carlo
+from explorer.widgets import HEADLINE_DRAWS
 
 from .conftest import REPO
 from .journeys import drawn_rows, mismatches
@@ -182,3 +185,15 @@ def test_deep_link_restores_the_scenario_and_exports_download(tmp_path) -> None:
         report = tmp_path / info.value.suggested_filename
         info.value.save_as(report)
         assert "<svg" in report.read_text(encoding="utf-8")
+
+        # a total above its own P10-P90 band (list prices at the top of their ranges) says why, as a fresh
+        # evaluation with the page's draws does
+        link = url + "?workload=resnet-50&deployment=bare-metal"
+        s = Scenario(workload="resnet-50", deployment="bare-metal")
+        expected = fmt.band_note(evaluate(s, CAT), monte_carlo(s, CAT, draws=HEADLINE_DRAWS, seed=0))
+        assert "above its P10-P90 band" in expected
+        third = page.context.browser.new_page()
+        third.goto(link, timeout=120_000)
+        third.locator(".ax-headline .ax-band-note").wait_for(timeout=120_000)
+        assert third.locator(".ax-headline .ax-band-note").inner_text() == expected
+        third.close()

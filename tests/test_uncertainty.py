@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import subprocess
 
@@ -41,6 +42,35 @@ def test_bands_are_ordered_and_bracket_the_nominal_total() -> None:
     inside = [r.p10_usd * 0.9 <= nominal[r.device_id] <= r.p90_usd * 1.1 for r in mc.options.itertuples()]
     assert np.mean(inside) > 0.8
     assert set(mc.options.device_id) == set(nominal)
+
+
+def test_a_total_outside_its_own_band_says_which_inputs_put_it_there() -> None:
+    """ResNet-50 on bare metal: the T4's total takes the catalog's PCIe server price (a quote; its range runs
+    down to a volume estimate) and support ratio (the DGX list figure; hardware-only contracts run lower),
+    both at the top of their ranges, so every draw lies below: the headline, the CLI and the report say so
+    rather than print a total above its own P90 without a word."""
+    from explorer import fmt
+    from explorer.export import report_html
+    from explorer.views import headline_html
+
+    s = Scenario(workload="resnet-50", deployment="bare-metal")
+    r = evaluate(s, CAT)
+    mc = monte_carlo(s, CAT, draws=500)
+    o = mc.options.set_index("device_id")
+    totals = {x.device_id: x.tco_usd for x in r.options if x.available}
+    assert o.total_usd.to_dict() == pytest.approx(totals)  # the total is the evaluation's
+    outside = (o.total_usd > o.p90_usd) | (o.total_usd < o.p10_usd)
+    assert ((o.outside_band != "") == outside).all()  # said exactly where it is outside
+    best = r.recommendation.device_id
+    assert o.loc[best, "total_usd"] > o.loc[best, "p90_usd"]
+    why = o.loc[best, "outside_band"]
+    assert why.startswith("above: ") and "price of a PCIe server without cards" in why
+    assert "hardware support per year" in why and "cloud prices" not in why  # only inputs at an end
+    note = fmt.band_note(r, mc)
+    assert note.startswith("The total uses the catalog's figures and lies above its P10-P90 band")
+    assert html.escape(note) in headline_html(r, mc) and html.escape(note) in report_html(r, CAT)
+    cloud = Scenario(workload="resnet-50", deployment="cloud")
+    assert fmt.band_note(evaluate(cloud, CAT), monte_carlo(cloud, CAT, draws=500)) == ""
 
 
 @pytest.mark.slow

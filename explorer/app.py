@@ -11,6 +11,7 @@ process is prepared (`explorer.startup`).
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -78,6 +79,69 @@ def validation_view(cat: Catalog) -> ValidationView:
     text = W.HTML(views.validation_html(loo, summarise(loo), TARGET_ERROR, per_result, market))
     residuals = chart_view(validation_chart(loo))
     return ValidationView([text, residuals], loo=loo, text=text, residuals=residuals)
+
+
+# -- one model per distinct layout and style ----------------------------------------------------------
+
+
+def share_styles(root: W.Widget) -> int:
+    """Let the widgets under ``root`` share one Layout or Style model per distinct state; returns how many
+    models were closed.
+
+    ipywidgets gives every widget a Layout and most a Style of their own: 238 of the app's 375 models,
+    in 27 distinct states. Each is a model the kernel opens and sends and the page creates before the first
+    chart shows. Identical ones are merged into one (a model may back many views). Containers, and widgets
+    marked ``keeps_own_layout`` (the controls hide a field's control through its layout), keep their own
+    layout; a shared model refuses any change, so a later ``w.layout.display = ...`` fails at once rather
+    than hide every widget sharing it.
+    """
+    canon: dict[tuple[str, str], W.Widget] = {}
+    closed = 0
+    for w in list(_tree(root)):
+        for trait in ("layout", "style"):
+            model = getattr(w, trait, None) if trait in w.keys else None
+            own = isinstance(w, W.Box) or getattr(w, "keeps_own_layout", False)
+            if not isinstance(model, W.Widget) or (trait == "layout" and own):
+                continue
+            state = {k: v for k, v in model.get_state().items() if not k.startswith("_")}
+            key = (type(model).__name__, json.dumps(state, sort_keys=True, default=str))
+            shared = canon.setdefault(key, model)
+            if shared is model:
+                continue
+            setattr(w, trait, shared)
+            model.close()
+            closed += 1
+    for model in canon.values():  # their synced state (a model's own machinery, its comm, may still change)
+        model._register_validator(_refuse_change, tuple(k for k in model.keys if not k.startswith("_")))
+    return closed
+
+
+def _refuse_change(_model: Any, proposal: Any) -> Any:
+    """A cross-validator (it runs before a value is set): a shared model's state never changes."""
+    what = type(proposal.owner).__name__
+    if proposal.value == getattr(proposal.owner, proposal.trait.name):
+        return proposal.value  # setting what it is already changes nothing
+    raise AttributeError(
+        f"this {what} is shared by several widgets (explorer.app.share_styles): give the widget a {what} "
+        f"of its own before changing {proposal.trait.name}"
+    )
+
+
+def _tree(root: W.Widget) -> Any:
+    """Every widget reachable from ``root`` through its synced traits, once."""
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    while stack:
+        w = stack.pop()
+        if not isinstance(w, W.Widget) or id(w) in seen:
+            continue
+        seen.add(id(w))
+        yield w
+        for name in w.keys:
+            value = getattr(w, name, None)
+            if isinstance(value, dict):
+                value = list(value.values())
+            stack.extend(value if isinstance(value, (list, tuple)) else [value])
 
 
 # -- the sections ------------------------------------------------------------------------------------
@@ -297,6 +361,7 @@ class ExplorerApp(W.VBox):
             **kwargs,
         )
         explorer.observe(self._rebuild_sections, names=["catalog_changes"])
+        share_styles(self)
 
     def _rebuild_sections(self, _change: Any) -> None:
         """The catalog changed (an upload): an opened section shows the new one."""

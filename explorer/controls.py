@@ -156,6 +156,8 @@ class ScenarioControls(W.VBox):
         main, assumptions = [], []
         for name, spec in FIELD_SPECS.items():
             box = self.boxes[name] = self._build(spec, getattr(s, name))
+            # shown or hidden through its layout (`_refresh_visibility`): never shared (app.share_styles)
+            box.keeps_own_layout = bool(spec.visible_when)
             (main if spec.group == "main" else assumptions).append(box)
         self.assumptions = W.Accordion(children=[W.VBox(assumptions)], selected_index=None)
         self.assumptions.set_title(0, "Assumptions")

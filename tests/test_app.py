@@ -131,3 +131,34 @@ def test_the_app_holds_its_parts_by_name() -> None:
     assert app.share.link in app.share.children and app.share.tools in app.share.children
     assert app.validation.get_title(0).startswith("How good are these estimates?")
     assert app.catalog.get_title(0) == "Catalog and sources"
+
+
+def test_identical_layouts_and_styles_are_one_model_and_a_shared_one_refuses_changes() -> None:
+    """The page creates every widget model before its first chart: the app's leaves share one Layout or
+    Style model per distinct state (explorer.app.share_styles), containers keep their own (the controls
+    hide a field's box through it), and a shared model refuses a change that would restyle all its
+    sharers."""
+    from explorer.app import ExplorerApp, _tree, share_styles
+
+    app = ExplorerApp(load_catalog())
+    widgets = list(_tree(app))
+    leaves = [w for w in widgets if "layout" in w.keys and not isinstance(w, W.Box)]
+    layouts = {id(w.layout) for w in leaves}
+    assert len(leaves) > 60 and len(layouts) <= len(leaves) / 4  # 27 distinct states among ~240 models
+    styles = [w.style for w in widgets if "style" in w.keys and isinstance(w.style, W.Widget)]
+    assert len({id(s) for s in styles}) <= len(styles) / 3
+    boxes = [w for w in widgets if isinstance(w, W.Box) or getattr(w, "keeps_own_layout", False)]
+    assert len({id(b.layout) for b in boxes}) == len(boxes)  # each container keeps its own
+    assert share_styles(app) == 0  # merged once: nothing left to merge
+    shared = app.explorer.headline.layout
+    with pytest.raises(AttributeError, match="shared by several widgets"):
+        shared.width = "10px"
+    assert shared.width is None  # refused before any sharer changed
+    shared.width = None  # setting what it is already is no change
+    # a field shown only for some values hides and shows through its control's own layout
+    ctl = app.explorer.controls
+    hidden = {n for n, b in ctl.boxes.items() if b.layout.display == "none"}
+    assert hidden and all(ctl.boxes[n].keeps_own_layout for n in hidden)
+    for n in hidden:
+        ctl.boxes[n].layout.display = None  # its own: allowed, and no other control moves
+    assert all(b.layout.display is None for b in ctl.boxes.values())

@@ -19,17 +19,20 @@ function render({ model, el }) {
   el.append(box);
   // A kernel busy with a long computation answers late, not never: the note shows while the answers are
   // overdue and goes away when they come back; the pings go on either way.
+  // The note's attribute is written only when it changes: a write of the same value is still a change to
+  // the page (a mutation record, restyling), every few seconds, in the middle of whatever the visitor does.
+  const show = (lost) => { if (box.hidden === lost) box.hidden = !lost; };
   let sent = 0, answered = 0, lastAnswer = Date.now();
   model.on("msg:custom", (msg) => {
     if (msg && typeof msg.pong === "number") {
       answered = Math.max(answered, msg.pong);
       lastAnswer = Date.now();
-      if (answered >= sent) box.hidden = true;
+      if (answered >= sent) show(false);
     }
   });
   const every = Math.max(500, model.get("interval_ms"));
   setInterval(() => {
-    box.hidden = !(answered < sent && Date.now() - lastAnswer > model.get("timeout_ms"));
+    show(answered < sent && Date.now() - lastAnswer > model.get("timeout_ms"));
     sent += 1;
     try { model.send({ ping: sent }); } catch (e) { /* a closed comm: the timeout decides */ }
   }, every);

@@ -111,14 +111,8 @@ def chart_data(
                 }
             )
 
-    total_requests = s.requests_per_day * 365.25 * s.horizon_years
     nan = float("nan")
-    p10 = p90 = [nan] * len(opts)
-    if bands is not None and not bands.empty:
-        lo = dict(zip(bands.device_id, bands.p10_usd, strict=True))
-        hi = dict(zip(bands.device_id, bands.p90_usd, strict=True))
-        p10 = [lo.get(o.device_id, nan) / total_requests * 1e6 for o in opts]
-        p90 = [hi.get(o.device_id, nan) / total_requests * 1e6 for o in opts]
+    p10, p90 = _per_million_bands([o.device_id for o in opts], s, bands)
     kind_label = [KIND_LABEL[o.kind] if o.available else "unavailable" for o in opts]
     how = ["measured" if o.throughput_measured else "estimated" for o in opts]
     note = ["" if o.available else f"unavailable: {o.unavailable_reason}" for o in opts]
@@ -209,6 +203,35 @@ def chart_data(
         "support": support,
         "power": power,
     }
+
+
+#: The datasets that ``chart_data``'s ``bands`` change; every other dataset is the same without them.
+BANDED = ("options",)
+
+
+def _per_million_bands(device_ids: list[str], s: Any, bands: pd.DataFrame | None) -> tuple[list, list]:
+    """Each device's P10 and P90 cost per million requests (NaN where the band has none)."""
+    nan = float("nan")
+    if bands is None or bands.empty:
+        return [nan] * len(device_ids), [nan] * len(device_ids)
+    total_requests = s.requests_per_day * 365.25 * s.horizon_years
+    lo = dict(zip(bands.device_id, bands.p10_usd, strict=True))
+    hi = dict(zip(bands.device_id, bands.p90_usd, strict=True))
+    return (
+        [lo.get(d, nan) / total_requests * 1e6 for d in device_ids],
+        [hi.get(d, nan) / total_requests * 1e6 for d in device_ids],
+    )
+
+
+def with_bands(
+    data: dict[str, pd.DataFrame], result: EvaluationResult, bands: pd.DataFrame | None
+) -> dict[str, pd.DataFrame]:
+    """``chart_data(result, cat, boundary, bands)`` from ``data = chart_data(result, cat, boundary)``: the
+    datasets of ``BANDED`` anew, with the band; the others the same frames. A slider move shows the charts
+    that do not draw the band while the band is still being computed (``explorer.widgets``)."""
+    options = data["options"]
+    p10, p90 = _per_million_bands(options["device_id"].tolist(), result.scenario, bands)
+    return {**data, "options": options.assign(p10_per_million_usd=p10, p90_per_million_usd=p90)}
 
 
 def _or(value: Any, default: Any) -> Any:

@@ -22,7 +22,14 @@ class LiveChart:
     pre-started kernel whose visitor arrives after a shared link was applied, a page reloaded, a second
     view in JupyterLab) draws the same data as the views that received the pushes. The spec is updated in
     place, so nothing extra travels to views that already show the chart.
+
+    Each view says when it goes off or on screen (explorer/js/chart_loader.js). While every view that
+    said so is off screen, a push sends no rows: the views are told once that the chart is stale, and
+    get the latest rows when one is back on screen (the ranked costs and the power chart, under the
+    fold, are most of what a slider move would send).
     """
+
+    MAX_VIEWS = 64  # views remembered per chart (a page sends a few; a forged flood is not kept)
 
     def __init__(self, name: str, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]):
         self.name = name
@@ -30,6 +37,10 @@ class LiveChart:
         self.widget.add_class(f"ax-chart-{name}")  # found by name in the page, by tests and by CSS
         self.pushes = 0
         self.rebuilds = 0
+        self.views: dict[str, bool] = {}  # view id -> on screen, as each view last said
+        self.held = False  # rows changed since the views were told the chart is stale
+        self._sent = 0
+        self.widget.on_msg(self._on_view)
         self._adopt(data)
 
     def _adopt(self, data: dict[str, pd.DataFrame]) -> None:
@@ -57,13 +68,40 @@ class LiveChart:
         if not updates:
             return False
         self.pushes += 1
-        # the serial makes every push a change, so the browser always receives it
-        self.widget._py_to_js_updates = [*updates, {"namespace": "serial", "value": self.pushes}]
+        if self.views and not any(self.views.values()):  # no view on screen: the rows wait
+            if not self.held:
+                self.held = True
+                self._send([{"namespace": "ax-stale"}])
+            return True
+        self._send(updates)
         return True
+
+    def _send(self, updates: list[dict[str, Any]]) -> None:
+        # the serial makes every sending a change, so the browser always receives it
+        self._sent += 1
+        self.widget._py_to_js_updates = [*updates, {"namespace": "serial", "value": self._sent}]
+
+    def _on_view(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A view went off or on screen; one back on screen that is stale gets the latest rows."""
+        if not isinstance(content, dict) or not isinstance(content.get("ax_view"), str):
+            return
+        view, visible = content["ax_view"][:64], content.get("visible") is True
+        if view not in self.views and len(self.views) >= self.MAX_VIEWS:
+            self.views.clear()  # forgotten views count as on screen: rows are sent, never lost
+        self.views[view] = visible
+        if visible and (self.held or content.get("stale") is True):
+            self.held = False
+            self._send(
+                [
+                    {"namespace": "data", "name": n, "scope": [], "value": rows}
+                    for n, rows in self.datasets.items()
+                ]
+            )
 
     def replace(self, chart: alt.TopLevelMixin, data: dict[str, pd.DataFrame]) -> None:
         self.rebuilds += 1
-        self.widget.chart = chart
+        self.widget.chart = chart  # every view embeds the new spec, with its rows: none is stale
+        self.held = False
         self._adopt(data)
 
 

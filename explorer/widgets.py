@@ -21,6 +21,7 @@ import traitlets
 from . import charts as C
 from .calc import evaluate
 from .catalog import Catalog, load_catalog
+from .chart_frames import BANDED, with_bands
 from .controls import ScenarioControls
 from .live import LiveChart
 from .scenario import Scenario, ScenarioError
@@ -146,22 +147,40 @@ class Explorer(W.VBox):
         """Evaluate `scenario` and show it everywhere: headline, every chart, the link, the state.
 
         The one place a scenario becomes what the page shows, however it arrived (a control, a shared
-        link, an uploaded scenario or price file, a reload): everything is computed first, then published,
-        so an observer of ``scenario_value`` or ``query`` sees the headline and charts already updated.
+        link, an uploaded scenario or price file, a reload). Nothing is published unless the scenario
+        evaluates; then what the browser takes longest to draw goes first, so that it draws while the kernel
+        computes the rest; ``scenario_value`` and ``query`` last, so an observer of them sees the headline
+        and charts already updated.
         """
         old = self.result.scenario
         result = evaluate(scenario, self.cat)
+        data = C.chart_data(result, self.cat, self.boundary.value)
+        # The charts that do not draw the Monte Carlo band (most of a move's drawing) are sent first: the
+        # browser draws them while the kernel computes the band, the rest of the charts and the headline.
+        # Nothing is sent before the evaluation has succeeded.
+        banded = {name for name in self.charts if set(C.DATASETS[name]) & set(BANDED)}
+        self._show_charts(old, scenario, data, [name for name in self.charts if name not in banded])
         bands = self._bands(scenario)
-        data = C.chart_data(
-            result, self.cat, self.boundary.value, bands.options if bands is not None else None
-        )
-        self.result, self.bands, self.data = result, bands, data
-        self.evaluations += 1
         self.headline.value = headline_html(result, bands)
         self.apis.value = api_options_html(result, self.cat, style=False)
+        # the charts of the band last: the ranked costs' rows are the largest message of a move, and their
+        # chart is under the headline (below the fold of a laptop screen)
+        data = with_bands(data, result, bands.options if bands is not None else None)
+        self._show_charts(old, scenario, data, [name for name in self.charts if name in banded])
+        self.result, self.bands, self.data = result, bands, data
+        self.evaluations += 1
         self.controls.show_values_in_use(result.inputs)
-        for name, live in self.charts.items():
-            spec = C.CHART[name]
+        self.scenario_value = scenario.to_dict()
+        self.query = scenario.to_query(only_changed=True)
+        if self.message:
+            self.message = ""
+            self.errors.value = ""
+
+    def _show_charts(
+        self, old: Scenario, scenario: Scenario, data: dict[str, pd.DataFrame], names: list[str]
+    ) -> None:
+        for name in names:
+            live, spec = self.charts[name], C.CHART[name]
             # a chart's options (ChartSpec.options) are scenario fields that shape it (the month axis
             # spans horizon_years): a change of one is structural, so the chart is rebuilt
             options = {k: getattr(scenario, k) for k in spec.options}
@@ -169,11 +188,6 @@ class Explorer(W.VBox):
                 live.replace(spec.chart(data, **options), data)
             else:
                 live.push(data)
-        self.scenario_value = scenario.to_dict()
-        self.query = scenario.to_query(only_changed=True)
-        if self.message:
-            self.message = ""
-            self.errors.value = ""
 
     def _bands(self, scenario: Scenario) -> Any:
         """P10-P90 totals and the odds that an accelerator is cheaper (seeded: the same scenario, the same

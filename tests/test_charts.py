@@ -251,6 +251,28 @@ def test_cost_chart_promises_whiskers_only_when_it_draws_them() -> None:
     )
 
 
+def test_the_band_added_afterwards_gives_the_same_datasets() -> None:
+    """A slider move computes the datasets without the band, shows the charts that do not draw it, then
+    adds the band (``with_bands``): the same frames as ``chart_data`` with the band, the others untouched."""
+    import pandas as pd
+
+    from explorer.chart_frames import BANDED, with_bands
+    from explorer.uncertainty import monte_carlo
+
+    for s in (Scenario(requests_per_day=1e9, workload="llama-3.1-8b"), CROSSING):
+        r = evaluate(s, CAT)
+        bands = monte_carlo(s, CAT, draws=200, seed=0).options
+        plain = C.chart_data(r, CAT, "wall")
+        later = with_bands(plain, r, bands)
+        at_once = C.chart_data(r, CAT, "wall", bands)
+        assert set(later) == set(at_once)
+        for name, frame in later.items():
+            pd.testing.assert_frame_equal(frame, at_once[name])
+            assert (frame is plain[name]) == (name not in BANDED), name
+        assert later["options"].p10_per_million_usd.notna().any()
+        assert with_bands(plain, r, None)["options"].p10_per_million_usd.isna().all()
+
+
 def test_break_even_and_crossover_labels_are_in_words(crossing) -> None:
     from explorer import fmt
 

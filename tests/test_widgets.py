@@ -10,6 +10,7 @@ import altair as alt
 import ipywidgets as W
 import pytest
 
+from explorer import charts as C
 from explorer.catalog import load_catalog
 from explorer.controls import MixControl
 from explorer.fmt import changes_per_year as changes_label
@@ -87,6 +88,60 @@ def test_a_volume_change_pushes_only_the_charts_whose_data_changed(ex) -> None:
     assert ex.charts["cost_vs_volume"].frames["curve"] is curve
     ex.controls.fields["model_changes_per_year"].value = 12
     assert ex.charts["cost_vs_volume"].frames["curve"] is not curve, "another sweep: a new curve"
+
+
+def test_a_move_sends_the_charts_without_the_band_before_computing_it(ex, monkeypatch) -> None:
+    """The browser draws the charts that do not show the Monte Carlo band while the kernel computes it;
+    the ranked costs (their whiskers are the band), the headline and the link follow it."""
+    from explorer.chart_frames import BANDED
+
+    before = {name: live.pushes for name, live in ex.charts.items()}
+    seen = {}
+    bands = Explorer._bands
+
+    def computing(self, scenario):
+        seen["pushed"] = {name for name, live in self.charts.items() if live.pushes > before[name]}
+        seen["headline"], seen["query"] = self.headline.value, self.query
+        return bands(self, scenario)
+
+    monkeypatch.setattr(Explorer, "_bands", computing)
+    headline, query = ex.headline.value, ex.query
+    ex.controls.fields["requests_per_day"].value = 5e9
+    assert seen["pushed"] == {"cumulative_cost", "cost_vs_volume", "power"}, seen["pushed"]
+    assert not any(set(C.DATASETS[name]) & set(BANDED) for name in seen["pushed"])
+    assert (seen["headline"], seen["query"]) == (headline, query), "published after the band"
+    assert ex.charts["cost_per_request"].pushes == before["cost_per_request"] + 1
+    assert ex.headline.value != headline and ex.query != query
+
+
+def test_a_chart_off_screen_in_every_view_gets_its_rows_when_a_view_is_back(ex) -> None:
+    """The page says when a chart's view goes off or on screen (explorer/js/chart_loader.js): while no
+    view is on screen a move sends no rows, the views are told once that the chart is stale, and a view
+    back on screen gets the latest rows (those of a fresh chart for the scenario then shown)."""
+    live = ex.charts["cost_per_request"]
+
+    def say(content) -> None:  # a custom message from the page, as the browser sends it
+        message = {"data": {"method": "custom", "content": content}}
+        live.widget._handle_msg({"content": message, "buffers": []})
+
+    for forged in ("junk", {"ax_view": 5, "visible": True}, {"visible": False}):
+        say(forged)  # ignored, no error
+    assert live.views == {}
+    say({"ax_view": "a", "visible": False})
+    ex.controls.fields["requests_per_day"].value = 5e9
+    stale = live.widget._py_to_js_updates
+    assert [u["namespace"] for u in stale] == ["ax-stale", "serial"], stale
+    ex.controls.fields["requests_per_day"].value = 7e9
+    assert live.widget._py_to_js_updates is stale, "told once: nothing more is sent while off screen"
+    say({"ax_view": "a", "visible": True, "stale": True})
+    sent = {u["name"]: u["value"] for u in live.widget._py_to_js_updates if u["namespace"] == "data"}
+    fresh = Explorer(CAT, ex.result.scenario).charts["cost_per_request"].datasets
+    assert sent == fresh and set(sent) == set(C.DATASETS["cost_per_request"])
+    ex.controls.fields["requests_per_day"].value = 5e9  # on screen again: rows are sent at once
+    assert any(u["namespace"] == "data" for u in live.widget._py_to_js_updates)
+    say({"ax_view": "b", "visible": False})  # a second view off screen, the first still on: rows sent
+    ex.controls.fields["requests_per_day"].value = 7e9
+    assert any(u["namespace"] == "data" for u in live.widget._py_to_js_updates)
 
 
 @pytest.mark.slow

@@ -1,13 +1,8 @@
-// The module of every explorer.widgets.Chart: a loader that imports the kernel's one AltairRuntime
-// bundle (altair's JupyterChart code with Vega, offline) once per page and hands the chart to it.
-// Loaded as the widget's _esm (anywidget reads this file); checked by tests/test_js.py (node --check).
-//
-// Pushes (LiveChart.push) are applied by altair's code, scheduled here: a chart off screen keeps its
-// latest push until it scrolls into view (a quarter less browser CPU per request-volume move in a
-// 1440x900 window); meanwhile its element carries data-ax-pending, and "ax-chart-updated" fires once a
-// push is drawn (tests/journeys.py waits on these). bench_browser.py --variants compares options set in
-// globalThis.__accelExplorerCharts: renderer, offscreen, frame (every push in one animation frame:
-// measured no better, so off).
+// The module of every explorer.widgets.Chart: imports the kernel's one AltairRuntime bundle (altair's
+// JupyterChart code with Vega, offline) once per page and hands the chart to it.
+// Pushes are scheduled here: held off screen (data-ax-pending), visibility told to the kernel
+// (explorer/live.py); "ax-chart-updated" fires once one is drawn. Options (bench_browser.py
+// --variants): globalThis.__accelExplorerCharts {renderer, offscreen, frame}.
 
 const loaded = (globalThis.__accelExplorerAltair ??= new Map());
 const PUSH = "change:_py_to_js_updates";
@@ -18,7 +13,7 @@ function options() {
 
 async function carrierOf(model) {
   const id = (model.get("_runtime") || "").replace(/^IPY_MODEL_/, "");
-  // created before the charts' (the kernel opens it first); else wait for it a little
+  // opened before the charts, else soon
   for (let waited = 0; ; waited += 50) {
     try {
       return await model.widget_manager.get_model(id);
@@ -41,35 +36,48 @@ async function runtime(model) {
   return loaded.get(digest);
 }
 
-const waiting = new WeakMap(); // element -> its Pushes with a push not drawn (one per embed)
+const waiting = new WeakMap(); // element -> its Pushes (one per embed) with rows not drawn
 
 function mark(pushes, pending) {
   const set = waiting.get(pushes.el) ?? new Set();
   waiting.set(pushes.el, set);
   if (pending) set.add(pushes);
   else set.delete(pushes);
-  // a push to a chart already waiting changes nothing on the page
   if (pushes.el.hasAttribute("data-ax-pending") !== set.size > 0)
     pushes.el.toggleAttribute("data-ax-pending", set.size > 0);
 }
 
 class Pushes {
-  constructor(el, handler) {
+  constructor(el, handler, model) {
     this.el = el;
     this.handler = handler;
+    this.model = model;
+    this.view = Math.random().toString(36).slice(2);
     this.pending = new Map();
+    this.stale = false; // the kernel has newer rows
     this.visible = true;
     new IntersectionObserver((entries) => {
       this.visible = entries[entries.length - 1].isIntersecting;
+      this.report();
       if (this.visible && this.pending.size) this.schedule();
     }).observe(el);
   }
 
+  report() {
+    try {
+      this.model.send({ ax_view: this.view, visible: this.visible, stale: this.stale });
+    } catch (error) {} // a closed comm
+  }
+
   receive(updates) {
     for (const u of updates ?? []) {
-      // new rows replace a whole dataset: only the latest of each matters
+      // only the latest rows of each dataset matter
       if (u.namespace === "data" || u.namespace === "signal") {
         this.pending.set(JSON.stringify([u.namespace, u.name, u.scope]), u);
+      } else if (u.namespace === "ax-stale") {
+        this.stale = true;
+        mark(this, true);
+        if (this.visible) this.report(); // back on screen since
       }
     }
     if (this.pending.size) {
@@ -81,7 +89,7 @@ class Pushes {
   schedule() {
     const o = options();
     if (o.offscreen && !this.visible) return; // drawn when it scrolls into view
-    if (o.frame) requestAnimationFrame(() => this.apply()); // every chart's in the same frame
+    if (o.frame) requestAnimationFrame(() => this.apply());
     else this.apply();
   }
 
@@ -91,21 +99,22 @@ class Pushes {
     this.pending.clear();
     try {
       await this.handler(updates);
+      if (updates.some((u) => u.namespace === "data")) this.stale = false;
     } finally {
-      if (!this.pending.size) mark(this, false);
+      if (!this.pending.size && !this.stale) mark(this, false);
     }
     this.el.dispatchEvent(new CustomEvent("ax-chart-updated", { bubbles: true }));
   }
 }
 
 function scheduled(model, el) {
-  // the model, but pushes reach altair's handler through Pushes, and a benchmark may set the renderer
+  // pushes reach altair's handler through Pushes; a benchmark may set the renderer
   return new Proxy(model, {
     get(target, prop) {
       if (prop === "on") {
         return (event, callback, context) => {
           if (event !== PUSH) return target.on(event, callback, context);
-          const pushes = new Pushes(el, callback);
+          const pushes = new Pushes(el, callback, target);
           return target.on(event, () => pushes.receive(target.get("_py_to_js_updates")), context);
         };
       }

@@ -260,8 +260,11 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
     it names none). One row per point."""
     cat = cat if cat is not None else load_catalog()
     rows = []
+    among: dict[tuple[str, ...] | None, Catalog] = {}  # one catalog per set of clouds: its tables built once
     for p in cat.market.itertuples():
-        priced_in = _among_providers(cat, p.providers)
+        if p.providers not in among:
+            among[p.providers] = _among_providers(cat, p.providers)
+        priced_in = among[p.providers]
         precision = p.precision if p.precision in SERVING_PRECISIONS else "auto"
         scenario = Scenario(
             workload=p.workload,

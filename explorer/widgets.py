@@ -45,6 +45,10 @@ class PatchedHTML(anywidget.AnyWidget):
         """Nothing a browser sends changes it: the page shows what the kernel computed."""
 
 
+#: The charts that draw the Monte Carlo band (they read a dataset ``with_bands`` changes): sent last.
+BANDED_CHARTS = frozenset(name for name, sets in C.DATASETS.items() if set(sets) & set(BANDED))
+
+
 class Explorer(W.VBox):
     """Controls, headline and live charts, wired: moving a control re-evaluates and updates in place."""
 
@@ -158,15 +162,14 @@ class Explorer(W.VBox):
         # The charts that do not draw the Monte Carlo band (most of a move's drawing) are sent first: the
         # browser draws them while the kernel computes the band, the rest of the charts and the headline.
         # Nothing is sent before the evaluation has succeeded.
-        banded = {name for name in self.charts if set(C.DATASETS[name]) & set(BANDED)}
-        self._show_charts(old, scenario, data, [name for name in self.charts if name not in banded])
+        self._show_charts(old, scenario, data, [name for name in self.charts if name not in BANDED_CHARTS])
         bands = self._bands(scenario)
         self.headline.value = headline_html(result, bands)
         self.apis.value = api_options_html(result, self.cat, style=False)
         # the charts of the band last: the ranked costs' rows are the largest message of a move, and their
         # chart is under the headline (below the fold of a laptop screen)
         data = with_bands(data, result, bands.options if bands is not None else None)
-        self._show_charts(old, scenario, data, [name for name in self.charts if name in banded])
+        self._show_charts(old, scenario, data, [name for name in self.charts if name in BANDED_CHARTS])
         self.result, self.bands, self.data = result, bands, data
         self.evaluations += 1
         self.controls.show_values_in_use(result.inputs)

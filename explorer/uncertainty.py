@@ -315,11 +315,18 @@ def monte_carlo(
     u = scenario.volume_uncertainty
     volumes = scenario.requests_per_day * (rng.uniform(1 - u, 1 + u, n) if u > 0 else np.ones(n))
     nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
-    t2, x2 = _perturbed(t, x, m, a, wall)
-    c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=nominal.train_device_index)
-    tco = np.where(nominal.available, c.tco, np.nan)
     avail = np.asarray(nominal.available)
-    shown = tco[:, avail]
+    # Only the available options are drawn (about half the table): each device is computed from its own
+    # row, so the draws of the others would be thrown away. The training device, which every option's
+    # dedicated training fleet uses, is kept by position.
+    g = nominal.train_device_index
+    keep = np.flatnonzero(avail | (np.arange(len(avail)) == g))
+    shown_at = np.flatnonzero(avail[keep])  # the available options' positions among those kept
+    tk = t.take(keep)
+    t2, x2 = _perturbed(tk, x, {k: v[:, keep] for k, v in m.items()}, a, wall)
+    train = int(np.flatnonzero(keep == g)[0]) if g >= 0 else g
+    c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=train)
+    shown = c.tco[:, shown_at]
     # percentile (a partition per column) where no draw is NaN, which is the rule; nanpercentile otherwise
     pct = np.nanpercentile if np.isnan(shown).any() else np.percentile
     p10, p50, p90 = pct(shown, [10, 50, 90], axis=0)
@@ -336,8 +343,8 @@ def monte_carlo(
             "outside_band": _outside_band(cat, total, p10, p90, shown, m, drawn, np.flatnonzero(avail)),
         }
     )
-    gpu = np.where(t.is_gpu & avail, tco, np.inf).min(axis=1)
-    acc = np.where(~t.is_gpu & avail, tco, np.inf).min(axis=1)
+    gpu = np.where(t.is_gpu[avail], shown, np.inf).min(axis=1, initial=np.inf)
+    acc = np.where(~t.is_gpu[avail], shown, np.inf).min(axis=1, initial=np.inf)
     both = np.isfinite(gpu) & np.isfinite(acc)
     prob = float(np.mean(acc[both] < gpu[both])) if both.any() else None
     return MonteCarloResult(draws=n, seed=seed, options=options, probability_accelerator_cheaper=prob)

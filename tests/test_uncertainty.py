@@ -218,6 +218,39 @@ def test_tornado_chart_marks_flips() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"deployment": "bare-metal", "training_share": 0.2},
+        {"deployment": "edge", "workload": "resnet-50"},
+        {"training_share": 0.3, "elastic_training_share": 0.5},
+        {"workload": "llama-2-70b", "cloud_pricing": "3-year"},
+    ],
+)
+def test_the_draws_of_the_available_options_alone_are_the_whole_tables(changes: dict) -> None:
+    """The Monte Carlo draws only the available options (and the training device) of the device table:
+    each device's figures must come from its own row, so a taken table gives the full table's figures at
+    those positions, draws and training fleet included."""
+    from explorer.model.devices import scenario_device_table
+    from explorer.model.fleet import core
+    from explorer.model.inputs import resolve
+
+    s = dataclasses.replace(Scenario(), **changes)
+    t, x = scenario_device_table(CAT, s), resolve(CAT, s)
+    full = core(t, x, s.requests_per_day, s.model_changes_per_year)
+    g = full.train_device_index
+    keep = np.flatnonzero(np.asarray(full.available) | (np.arange(len(t.ids)) == g))
+    assert 0 < len(keep) < len(t.ids)  # the case is a real subset
+    volumes = s.requests_per_day * np.linspace(0.7, 1.3, 5)
+    whole = core(t, x, volumes, s.model_changes_per_year, train_gpu=g)
+    train = int(np.flatnonzero(keep == g)[0]) if g >= 0 else g
+    taken = core(t.take(keep), x, volumes, s.model_changes_per_year, train_gpu=train)
+    for name in ("tco", "devices", "train_devices", "facility_power_kw", "energy_cost_year", "capex"):
+        np.testing.assert_allclose(getattr(taken, name), getattr(whole, name)[..., keep], rtol=1e-12)
+    assert list(t.take(keep).ids) == list(t.ids[keep])
+
+
 def test_cached_draws_give_what_a_cold_run_gives() -> None:
     """The app re-runs the same seeded draws on every move; the cache must not change a figure."""
     import explorer.uncertainty as U

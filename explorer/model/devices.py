@@ -4,7 +4,7 @@ market from the steps in ``request``, ``roofline``, ``calibration``, ``placement
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -84,6 +84,28 @@ class DeviceTable:
     workload: dict[str, Any] = field(repr=False)
     #: The offer and its price on every pricing basis (Scenario.cloud_pricing), per device (pricing.py).
     cloud_bases: dict[str, CloudBasis] = field(default_factory=dict, repr=False)
+
+    def take(self, idx: Any) -> DeviceTable:
+        """The table of the devices at positions ``idx`` (in that order): every per-device field taken
+        along the device axis, the workload and the fitted efficiency as they are. The model computes each
+        device from its own row (``fleet.core``; the training device is passed by position), so a taken
+        table's results are the full table's at those positions (tests/test_uncertainty.py)."""
+        idx = np.asarray(idx, dtype=int)
+        n = len(self.ids)
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n:
+                out[f.name] = v[idx]
+            elif isinstance(v, list) and len(v) == n:
+                out[f.name] = [v[i] for i in idx]
+            elif f.name == "placement":
+                out[f.name] = {k: [w[i] for i in idx] for k, w in v.items()}
+            elif f.name == "cloud_bases":
+                out[f.name] = {k: b.take(idx) for k, b in v.items()}
+            else:
+                out[f.name] = v
+        return DeviceTable(**out)
 
 
 def device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:

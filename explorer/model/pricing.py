@@ -327,6 +327,12 @@ class CloudBasis:
     chips: np.ndarray  # chips per instance of the chosen offer
     offer: list[str]  # the offer and where its price on this basis comes from
 
+    def take(self, idx: np.ndarray) -> CloudBasis:
+        """The offers of the devices at positions ``idx`` (``DeviceTable.take``)."""
+        return CloudBasis(
+            self.od_ratio[idx], self.rate_ratio[idx], self.chips[idx], [self.offer[i] for i in idx]
+        )
+
 
 def cloud_bases(
     offers: pd.DataFrame,

@@ -293,19 +293,22 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             if p.providers
             else "the catalog's cheapest on-demand offer, any provider"
         )
+        # the throughput the source's cost means at that price: the gap in tokens/s, not dollars
+        at = price / (p.usd_per_mtoken * 3600) * 1e6 if price > 0 else math.nan
+        implied = (
+            f"the source's cost at its ${price:.2f} implies {at:,.0f} tokens/s per device"
+            if stated
+            else f"the source states no GPU-hour price; at ${price:.2f} its cost implies "
+            f"{at:,.0f} tokens/s per device"
+        )
         if not ok:
             why = f"the tool does not serve it at these conditions: {t.fit_reason[i] or 'no price'}"
+            if at > 0:
+                why += f"; {implied}"
         elif within:
             why = ""
         else:
             side = "lower" if factor < 1 else "higher"
-            at = price / (p.usd_per_mtoken * 3600) * 1e6
-            implied = (
-                f"the source's cost at its ${price:.2f} implies {at:,.0f} tokens/s per device"
-                if stated
-                else f"the source states no GPU-hour price; at ${price:.2f} its cost implies "
-                f"{at:,.0f} tokens/s per device"
-            )
             why = (
                 f"the tool's cost is {side}: it serves {tokens_per_s:,.0f} tokens/s per device at "
                 f"{p.tokens_per_s_per_user:g} tokens/s per user, priced at ${price:.2f} per device-hour "
@@ -327,6 +330,7 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
                 "tool_usd_per_mtoken": cost,
                 "tool_tokens_per_s_per_device": tokens_per_s if ok else math.nan,
                 "tool_usd_per_device_hour": price,
+                "source_tokens_per_s_per_device": at,  # what the source's cost implies at that price
                 "factor": factor,
                 "within": within,
                 "why": why,

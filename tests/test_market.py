@@ -87,8 +87,12 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
             provider = next(n for n in p.providers if f"{n} " in t.cloud_offer[i])
             assert provider in row.why or row.within
         tokens = (p.input_tokens + p.output_tokens) if p.tokens == "total" else p.output_tokens
+        # what the source's cost means in tokens/s at that price, served by the tool or not
+        at = price / (p.usd_per_mtoken * 3600) * 1e6
+        assert row.source_tokens_per_s_per_device == pytest.approx(at)
         if not (t.rps[i] > 0):
             assert math.isnan(row.tool_usd_per_mtoken) and "does not serve" in row.why and not row.within
+            assert f"implies {at:,.0f} tokens/s per device" in row.why
             continue
         assert row.tool_usd_per_mtoken == pytest.approx(price / (t.rps[i] * tokens * 3600) * 1e6)
         assert row.factor == pytest.approx(row.tool_usd_per_mtoken / p.usd_per_mtoken)

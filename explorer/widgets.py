@@ -163,9 +163,10 @@ class Explorer(W.VBox):
         # browser draws them while the kernel computes the band, the rest of the charts and the headline.
         # Nothing is sent before the evaluation has succeeded.
         self._show_charts(old, scenario, data, [name for name in self.charts if name not in BANDED_CHARTS])
+        # the API table does not draw the band either: the browser patches it while the band is computed
+        self.apis.value = api_options_html(result, self.cat, style=False)
         bands = self._bands(scenario)
         self.headline.value = headline_html(result, bands)
-        self.apis.value = api_options_html(result, self.cat, style=False)
         # the charts of the band last: the ranked costs' rows are the largest message of a move, and their
         # chart is under the headline (below the fold of a laptop screen)
         data = with_bands(data, result, bands.options if bands is not None else None)

@@ -1,8 +1,11 @@
 // The module of every explorer.widgets.Chart: imports the kernel's one AltairRuntime bundle (altair's
 // JupyterChart code with Vega, offline) once per page and hands the chart to it.
 // Pushes are scheduled here: held off screen (data-ax-pending), visibility told to the kernel
-// (explorer/live.py); "ax-chart-updated" fires once one is drawn. Options (bench_browser.py
-// --variants): globalThis.__accelExplorerCharts {renderer, offscreen, frame}.
+// (explorer/live.py); "ax-chart-updated" fires once one is drawn. The charts of a page are first drawn one
+// at a time, in page order, each after the one before it and an idle moment: the first is drawn without
+// the others competing for the main thread. Options (bench_browser.py --variants):
+// globalThis.__accelExplorerCharts {renderer, offscreen, frame, hold}; offscreen false draws all at once;
+// hold (a promise) keeps the first draws waiting until it settles (tests/test_app_browser.py).
 
 const loaded = (globalThis.__accelExplorerAltair ??= new Map());
 const PUSH = "change:_py_to_js_updates";
@@ -38,6 +41,65 @@ async function runtime(model) {
 
 const waiting = new WeakMap(); // element -> its Pushes (one per embed) with rows not drawn
 
+// -- first draws, one at a time ------------------------------------------------------------------------
+
+const turns = []; // charts waiting for their first draw
+let drawing = false;
+const handoff = new WeakMap(); // element -> pushes that arrived before its first draw, for its Pushes
+
+function whenIdle(callback) {
+  (globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 16)))(callback, { timeout: 1000 });
+}
+
+function drawNext() {
+  // page order (an element not yet in the page goes last)
+  turns.sort((a, b) => (a.el.compareDocumentPosition(b.el) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+  const turn = turns.shift();
+  if (!turn) {
+    drawing = false;
+    return;
+  }
+  Promise.resolve()
+    .then(turn.draw)
+    .catch(() => {})
+    .finally(() => (turns.length ? whenIdle(drawNext) : (drawing = false)));
+}
+
+function inTurn(el, model, draw) {
+  if (!options().offscreen) return draw();
+  // a push that arrives before the chart is drawn is kept (the latest rows of each dataset) and handed to
+  // the chart's Pushes once drawn: its spec is the page's first
+  const held = { updates: new Map(), stale: false };
+  const keep = () => {
+    for (const u of model.get("_py_to_js_updates") ?? []) {
+      if (u.namespace === "data" || u.namespace === "signal") {
+        held.updates.set(JSON.stringify([u.namespace, u.name, u.scope]), u);
+      } else if (u.namespace === "ax-stale") held.stale = true;
+    }
+  };
+  model.on(PUSH, keep);
+  el.toggleAttribute("data-ax-pending", true);
+  turns.push({
+    el,
+    draw: async () => {
+      handoff.set(el, held);
+      try {
+        await draw();
+      } finally {
+        model.off(PUSH, keep);
+        handoff.delete(el);
+        if (!(waiting.get(el)?.size > 0)) el.toggleAttribute("data-ax-pending", false);
+      }
+    },
+  });
+  if (!drawing) {
+    drawing = true;
+    // after a frame: the charts created in this task are all queued, and drawn in page order
+    Promise.resolve(options().hold).finally(() => requestAnimationFrame(drawNext));
+  }
+  return undefined;
+}
+
 function mark(pushes, pending) {
   const set = waiting.get(pushes.el) ?? new Set();
   waiting.set(pushes.el, set);
@@ -61,6 +123,13 @@ class Pushes {
       this.report();
       if (this.visible && this.pending.size) this.schedule();
     }).observe(el);
+    const held = handoff.get(el); // pushes that came while the chart waited for its first draw
+    if (held) {
+      handoff.delete(el);
+      this.stale = held.stale;
+      if (held.stale) mark(this, true);
+      if (held.updates.size) queueMicrotask(() => this.receive([...held.updates.values()]));
+    }
   }
 
   report() {
@@ -140,7 +209,8 @@ async function render(ctx) {
       "This chart could not load its drawing code (" + error.message + "). Reload the page.";
     return;
   }
-  return (module.default ?? module).render({ ...ctx, model: scheduled(ctx.model, ctx.el) });
+  const draw = () => (module.default ?? module).render({ ...ctx, model: scheduled(ctx.model, ctx.el) });
+  return inTurn(ctx.el, ctx.model, draw);
 }
 
 export default { render };

@@ -376,3 +376,18 @@ def _widgets(root):
         w = stack.pop()
         yield w
         stack.extend(getattr(w, "children", ()))
+
+
+def test_a_chart_widget_holds_the_spec_altair_validates_and_leaves_the_chart_as_it_was(data) -> None:
+    """The page's chart widgets skip the schema check on every visit (explorer.runtime.Chart): the spec
+    they hold must be the one a validated ``to_dict()`` gives, and the chart keeps its own method."""
+    from explorer.runtime import Chart
+
+    for name, chart in C.build_all(data).items():
+        widget = Chart(chart)
+        assert widget.spec == chart.to_dict(), name
+        assert "to_dict" not in vars(chart), name
+        rebuilt = C.build_all(data)[name]
+        widget.chart = rebuilt  # a rebuilt chart goes through the same handler
+        assert widget.spec == rebuilt.to_dict() and "to_dict" not in vars(rebuilt), name
+        widget.close()

@@ -19,7 +19,8 @@ and medians over several runs:
    - with --variants, the chart loader's variants (explorer/js/chart_loader.js: Vega's canvas or SVG
      renderer, one animation frame for all pushes, charts off screen waiting until scrolled into view);
 2. time to first chart: page opened to first chart drawn, cold (a new kernel per visit) and with a
-   pre-started kernel (Voila's preheat pool), beside the same for the first-chart floor
+   pre-started kernel (Voila's preheat pool), beside the same for the first-chart floor, the two pages
+   served side by side and visited in turn
    (tests/benchmarks/first_chart_floor.ipynb: the app's imports, one chart through the chart runtime).
    Target: cold <= 1.5x, pre-started <= 1.25x;
 3. memory: the visit's own kernel (found among the server's kernels: launched, or forked by
@@ -166,19 +167,26 @@ def slider_latencies(
     return out, per_b, per_k
 
 
-def first_chart_times(notebook: Path, loads: int, ready: str, pool: int = 0) -> list[float]:
-    """Seconds from page opened to `ready` drawn: with `pool` pre-started kernels, or cold (pool 0)."""
-    times = []
-    with voila(notebook, pool_size=pool) as url, browser_page() as page:
+def first_chart_times(pages: list[tuple[Path, str]], loads: int, pool: int = 0) -> list[list[float]]:
+    """Seconds from page opened to its `ready` selector drawn, for each (notebook, ready) page: with `pool`
+    pre-started kernels, or cold (pool 0). The pages are served side by side and visited in turn, load
+    after load, so that the machine's drift falls on each alike."""
+    import contextlib
+
+    times: list[list[float]] = [[] for _ in pages]
+    with contextlib.ExitStack() as stack:
+        urls = [stack.enter_context(voila(nb, pool_size=pool)) for nb, _ in pages]
+        page = stack.enter_context(browser_page())
         if pool:
             time.sleep(20)  # let the pre-started kernels run the notebook
         for _ in range(loads):
-            t0 = time.perf_counter()
-            page.goto(url, timeout=180_000)
-            page.locator(ready).first.wait_for(timeout=180_000)
-            times.append(time.perf_counter() - t0)
-            if pool:
-                time.sleep(12)  # the pool refills before the next visitor
+            for k, ((_, ready), url) in enumerate(zip(pages, urls, strict=True)):
+                t0 = time.perf_counter()
+                page.goto(url, timeout=180_000)
+                page.locator(ready).first.wait_for(timeout=180_000)
+                times[k].append(time.perf_counter() - t0)
+                if pool:
+                    time.sleep(12)  # the pool refills before the next visitor
     return times
 
 
@@ -351,11 +359,14 @@ def slider_part(args: argparse.Namespace) -> None:
 def load_part(args: argparse.Namespace) -> None:
     print("\n2. Time to first chart (s): page opened to first chart drawn")
     ready = ".floor-chart :is(svg, canvas)"
+    pages = [(APP, CHART), (CHART_FLOOR, ready)]
+    cold = first_chart_times(pages, args.loads)
+    warm = first_chart_times(pages, args.loads, pool=1)
     figures = {
-        "app, cold (a new kernel per visit)": first_chart_times(APP, args.loads, CHART),
-        "floor page, cold": first_chart_times(CHART_FLOOR, args.loads, ready),
-        "app, pre-started kernel": first_chart_times(APP, args.loads, CHART, pool=1),
-        "floor page, pre-started kernel": first_chart_times(CHART_FLOOR, args.loads, ready, pool=1),
+        "app, cold (a new kernel per visit)": cold[0],
+        "floor page, cold": cold[1],
+        "app, pre-started kernel": warm[0],
+        "floor page, pre-started kernel": warm[1],
     }
     for label, times in figures.items():
         print(f"   {label:36s} median {statistics.median(times):5.2f}  {[round(x, 2) for x in times]}")

@@ -21,6 +21,7 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+from altair.utils.schemapi import debug_mode
 
 from . import fmt
 from .chart_frames import (  # noqa: F401  (re-exported: the charts' data, as callers have always found it)
@@ -82,7 +83,11 @@ def _shown(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _data(name: str, df: pd.DataFrame) -> alt.InlineData:
-    return alt.InlineData(values=records(df), name=name)
+    # altair's debug mode (its default) checks every object against the Vega-Lite schema as it is made:
+    # for the rows of a dataset that is all of them, a third of building the app's charts. The rows are
+    # checked with the chart's whole spec where the charts are tested (tests/test_charts.py).
+    with debug_mode(False):
+        return alt.InlineData(values=records(df), name=name)
 
 
 # -- chart builders ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ does): restart the server to serve changed code.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import select
@@ -73,6 +74,11 @@ def zygote(read_fd: int, write_fd: int) -> None:
         except Exception as err:  # a kernel imports it itself, if it can
             print(f"[explorer forkserver] could not preload {name}: {err!r}", file=sys.stderr)
     _warm_up()
+    # Every object so far is shared with the forks until written to. A fork's garbage collections write to
+    # each tracked object they visit (its gc header), copying its page: frozen, they visit none of them
+    # (Python's gc docs: "call gc.freeze() right before fork()" for copy-on-write sharing).
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped as they exit
     requests = os.fdopen(read_fd, "r", encoding="utf-8")
     replies = os.fdopen(write_fd, "w", encoding="utf-8", buffering=1)

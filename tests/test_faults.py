@@ -98,3 +98,32 @@ def test_a_visitor_who_leaves_gives_the_kernel_back_at_once() -> None:
         assert kernel in kernel_pids(url)
         page.goto("about:blank")
         wait_for(lambda: kernel not in kernel_pids(url), timeout=20, what="the kernel to be shut down")
+
+
+def test_a_forked_kernel_leaves_the_fork_servers_objects_to_it() -> None:
+    """The fork server freezes what it has built before it forks (explorer/forkserver.py), so a visitor's
+    garbage collections do not write to, and so copy, the pages it shares with the fork server (26 % of a
+    visitor's own memory: bench_browser.py --only memory). Asked through its own connection file, a served
+    kernel has those objects frozen."""
+    from jupyter_client import BlockingKernelClient
+
+    with voila(APP) as url, browser_page() as page:
+        open_app(page, url)
+        kernel = page_kernel(page)
+        path = next(Path(tempfile.gettempdir()).glob(f"voila_*/kernel-{kernel}.json"))
+        client = BlockingKernelClient()
+        client.load_connection_file(str(path))
+        client.start_channels()
+        out: list[str] = []
+
+        def keep(msg) -> None:
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+
+        try:
+            client.execute_interactive(
+                "import gc; print(gc.get_freeze_count())", timeout=60, output_hook=keep
+            )
+        finally:
+            client.stop_channels()
+        assert int("".join(out)) > 10_000, "the fork server's objects are frozen in the kernel"

@@ -296,14 +296,16 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
         # the throughput the source's cost means at that price: the gap in tokens/s, not dollars
         at = price / (p.usd_per_mtoken * 3600) * 1e6 if price > 0 else math.nan
         implied = (
-            f"the source's cost at its ${price:.2f} implies {at:,.0f} tokens/s per device"
+            ""
+            if not at > 0
+            else f"the source's cost at its ${price:.2f} implies {at:,.0f} tokens/s per device"
             if stated
             else f"the source states no GPU-hour price; at ${price:.2f} its cost implies "
             f"{at:,.0f} tokens/s per device"
         )
         if not ok:
             why = f"the tool does not serve it at these conditions: {t.fit_reason[i] or 'no price'}"
-            if at > 0:
+            if implied:
                 why += f"; {implied}"
         elif within:
             why = ""

@@ -36,14 +36,23 @@ def kernel_pids(url: str) -> dict[str, int]:
         if c.status == psutil.CONN_LISTEN and c.pid in pids
     }
     found = {}
-    for path in Path(tempfile.gettempdir()).glob("voila_*/kernel-*.json"):
-        with_id = re.fullmatch(r"kernel-([0-9a-f-]{36})\.json", path.name)
+    for kernel, path in connection_files().items():
         try:
             port = json.loads(path.read_text())["shell_port"]
         except (OSError, ValueError, KeyError):
             continue
-        if with_id and port in listening:
-            found[with_id.group(1)] = listening[port]
+        if port in listening:
+            found[kernel] = listening[port]
+    return found
+
+
+def connection_files() -> dict[str, Path]:
+    """Kernel id -> its connection file, in Voila's connection folders."""
+    found = {}
+    for path in Path(tempfile.gettempdir()).glob("voila_*/kernel-*.json"):
+        with_id = re.fullmatch(r"kernel-([0-9a-f-]{36})\.json", path.name)
+        if with_id:
+            found[with_id.group(1)] = path
     return found
 
 
@@ -110,9 +119,8 @@ def test_a_forked_kernel_leaves_the_fork_servers_objects_to_it() -> None:
     with voila(APP) as url, browser_page() as page:
         open_app(page, url)
         kernel = page_kernel(page)
-        path = next(Path(tempfile.gettempdir()).glob(f"voila_*/kernel-{kernel}.json"))
         client = BlockingKernelClient()
-        client.load_connection_file(str(path))
+        client.load_connection_file(str(connection_files()[kernel]))
         client.start_channels()
         out: list[str] = []
 

@@ -61,7 +61,7 @@ function drawNext() {
   }
   Promise.resolve()
     .then(turn.draw)
-    .catch(() => {})
+    .catch((error) => console.error("accel-explorer: a chart could not be drawn", error)) // the next still is
     .finally(() => (turns.length ? whenIdle(drawNext) : (drawing = false)));
 }
 

@@ -137,11 +137,30 @@ def _tree(root: W.Widget) -> Any:
             continue
         seen.add(id(w))
         yield w
-        for name in w.keys:
-            value = getattr(w, name, None)
-            if isinstance(value, dict):
-                value = list(value.values())
-            stack.extend(value if isinstance(value, (list, tuple)) else [value])
+        stack.extend(_referenced(w))
+
+
+def _referenced(w: W.Widget) -> list[Any]:
+    """What a widget's synced traits hold (the widgets among them are the ones its state refers to)."""
+    out: list[Any] = []
+    for name in w.keys:
+        value = getattr(w, name, None)
+        if isinstance(value, dict):
+            value = list(value.values())
+        out.extend(value if isinstance(value, (list, tuple)) else [value])
+    return out
+
+
+def _open_tree(w: Any, done: set[int]) -> None:
+    """Open ``w`` and every widget it refers to, each after the widgets it refers to (its state names
+    theirs by model id, which needs their comm)."""
+    if not isinstance(w, W.Widget) or id(w) in done:
+        return
+    done.add(id(w))
+    for ref in _referenced(w):
+        _open_tree(ref, done)
+    w.open()
+    w.__dict__.pop("_repr_mimebundle_", None)  # ``close`` hid the class's: the widget shows itself again
 
 
 # -- the sections ------------------------------------------------------------------------------------
@@ -328,6 +347,7 @@ class ExplorerApp(W.VBox):
         W.Widget, allow_none=True, help="says 'session ended, reload' if the kernel goes away (public only)"
     )
     public = traitlets.Bool(False, help="built for the public (under Voila): the session is watched")
+    prebuilt = False  # built by the fork server before this kernel existed (``prebuild_app``)
 
     def __init__(self, cat: Catalog | None = None, *, public: bool = False, **kwargs: Any):
         from .widgets import Explorer
@@ -393,7 +413,9 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> Explor
     """The dashboard that the Voila app and the notebooks show.
 
     ``query`` is the page's URL query string (Voila passes it to the kernel): a shared link restores its
-    scenario (`apply_query`). Under Voila the kernel is also hardened for the public (`explorer.session`).
+    scenario (`apply_query`). Under Voila the kernel is also hardened for the public (`explorer.session`),
+    and a kernel forked from the fork server takes the app it built (`prebuild_app`) instead of building
+    one.
     """
     from .startup import prepare_process
 
@@ -403,7 +425,48 @@ def explorer_app(cat: Catalog | None = None, query: str | None = None) -> Explor
     public = under_voila()
     if public:  # the public app: no traceback reaches a visitor's browser, whatever goes wrong
         harden_kernel()
-    app = ExplorerApp(cat, public=public)
+    app = _take_prebuilt(cat if cat is not None else load_catalog()) if public else None
+    if app is None:
+        app = ExplorerApp(cat, public=public)
     if query:
         app.apply_query(query)
+    return app
+
+
+# -- built before the visitor arrives ------------------------------------------------------------------
+
+#: The public app the fork server built before forking (``prebuild_app``): each forked kernel has its own
+#: copy of it, which the kernel's first ``explorer_app`` takes.
+_PREBUILT: list[ExplorerApp] = []
+
+
+def prebuild_app(cat: Catalog) -> ExplorerApp:
+    """Build the public app in a process that has no kernel yet (the fork server, ``explorer.forkserver``),
+    to be taken by each kernel forked from it: a visitor's kernel then opens the app's widgets instead of
+    building them (the build was about a third of a cold page's wait in the kernel). Its widgets are
+    built with placeholder comms (the ``comm`` package's, where there is no kernel) and closed; the kernel
+    opens them with its own, under the same model ids, when it takes the app.
+    """
+    app = ExplorerApp(cat, public=True)
+    # Closed until a kernel takes it: ipywidgets answers a page's request for the kernel's widget states
+    # with every widget of its registry, so a page served by a kernel that builds its own (another
+    # catalog) or none (another notebook) would otherwise receive this app's widgets too. A closed widget
+    # keeps its model id, which ``open`` reuses.
+    for w in _tree(app):
+        w.close()
+    _PREBUILT[:] = [app]
+    return app
+
+
+def _take_prebuilt(cat: Catalog) -> ExplorerApp | None:
+    """The fork server's app with its widgets opened in this kernel, if it was built from ``cat`` (the
+    catalog as it is now: ``load_catalog`` returns the same object while the files are unchanged); else
+    None (the stale app stays closed)."""
+    if not _PREBUILT:
+        return None
+    app = _PREBUILT.pop()
+    if app.explorer.cat is not cat:
+        return None
+    _open_tree(app, set())  # a comm in this kernel for each, with the model id it was built with
+    app.prebuilt = True  # (for the tests: a served kernel says whether it took the fork server's app)
     return app

@@ -4,9 +4,9 @@ A visitor's kernel used to be a new Python process that imported ipykernel, IPyt
 ipywidgets and the explorer before building the app: about 1.3 of its 2 CPU-seconds went to imports, the
 same for every kernel. On a 2-core server, 40 visitors arriving within a minute need more CPU than there is,
 and pages queued for half a minute. Here one process (the "zygote", started by the server) imports all of
-that once, and builds the app once to warm what is computed once per process; each kernel is a fork of it,
-which starts with all that done (and shares its memory with the zygote until written to). Each kernel
-still builds its own app, for its own visitor.
+that once, and builds the app once; each kernel is a fork of it, which starts with all that done (and
+shares its memory with the zygote until written to). Each kernel takes its own copy of that app, for its
+own visitor, and opens its widgets (``explorer.app.prebuild_app``).
 
 `ForkProvisioner` is a jupyter_client kernel provisioner: jupyter_client calls it to launch a kernel; it asks
 the zygote for a fork, which runs ``ipykernel`` with the connection file exactly as
@@ -98,17 +98,15 @@ def zygote(read_fd: int, write_fd: int) -> None:
 
 
 def _warm_up() -> None:
-    """Build the app once, with no kernel (its widgets get placeholder comms), and throw it away: what is
-    computed once per process (altair's compiled schema validators, the catalog, keyed by its files' state)
-    is then ready in every fork. The widgets are closed, so a fork starts with none."""
+    """Build the public app once, with no kernel (its widgets get placeholder comms): what is computed once
+    per process (altair's compiled schema validators, the catalog, keyed by its files' state) is then ready
+    in every fork, and each fork's kernel takes the app itself, opening its widgets instead of building
+    them (``explorer.app.prebuild_app``)."""
     try:
-        import ipywidgets
-
-        from explorer.app import explorer_app
+        from explorer.app import prebuild_app
         from explorer.catalog import load_catalog
 
-        explorer_app(load_catalog())
-        ipywidgets.Widget.close_all()
+        prebuild_app(load_catalog())
     except Exception as err:  # a fork builds the app itself anyway
         print(f"[explorer forkserver] warm-up failed: {err!r}", file=sys.stderr)
 

@@ -162,3 +162,38 @@ def test_identical_layouts_and_styles_are_one_model_and_a_shared_one_refuses_cha
     for n in hidden:
         ctl.boxes[n].layout.display = None  # its own: allowed, and no other control moves
     assert all(b.layout.display is None for b in ctl.boxes.values())
+
+
+@pytest.mark.slow
+def test_a_kernel_takes_the_app_the_fork_server_built(tmp_path, monkeypatch) -> None:
+    """The fork server builds the public app before any kernel exists (`prebuild_app`); a kernel's first
+    `explorer_app` takes it, each widget under a new comm with the model id the other widgets' states
+    refer to, and shows the same answer as an app built in the kernel. Built from another catalog (a file
+    changed since the server started), it is closed and the kernel builds its own."""
+    import explorer.session
+    from explorer.app import _tree, explorer_app, prebuild_app
+    from explorer.export import scenario_json
+
+    monkeypatch.setattr(explorer.session, "under_voila", lambda: True)
+    from ipywidgets.widgets.widget import _instances as registry  # what a page's request for states gets
+
+    cat = load_catalog()
+    built = prebuild_app(cat)
+    before = {id(w): w._model_id for w in _tree(built)}
+    assert len(before) > 150 and not set(before.values()) & set(registry), "closed until taken"
+    app = explorer_app(cat)
+    assert app is built and app.prebuilt and app.public
+    after = {id(w): w.model_id for w in _tree(app)}
+    assert after == before, "each widget opened under the model id the other widgets' states refer to"
+    assert all(registry[m] is w for m, w in zip(after.values(), _tree(app), strict=True))
+    assert "application/vnd.jupyter.widget-view+json" in app._repr_mimebundle_()
+    fresh = explorer_app(cat)  # taken once: the next is built
+    assert fresh is not app and not fresh.prebuilt
+    assert scenario_json(app.explorer.result) == scenario_json(fresh.explorer.result)
+
+    stale = prebuild_app(cat)
+    (tmp_path / "prices").mkdir()
+    changed = load_catalog(tmp_path)  # another catalog object (a user folder, empty)
+    own = explorer_app(changed)
+    assert own is not stale and not own.prebuilt and own.explorer.cat is changed
+    assert all(w.comm is None for w in _tree(stale)), "the stale app stays closed"

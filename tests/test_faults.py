@@ -109,11 +109,13 @@ def test_a_visitor_who_leaves_gives_the_kernel_back_at_once() -> None:
         wait_for(lambda: kernel not in kernel_pids(url), timeout=20, what="the kernel to be shut down")
 
 
-def test_a_forked_kernel_leaves_the_fork_servers_objects_to_it() -> None:
-    """The fork server freezes what it has built before it forks (explorer/forkserver.py), so a visitor's
-    garbage collections do not write to, and so copy, the pages it shares with the fork server (26 % of a
-    visitor's own memory: bench_browser.py --only memory). Asked through its own connection file, a served
-    kernel has those objects frozen."""
+def test_a_forked_kernel_takes_the_fork_servers_app_and_leaves_its_objects_to_it() -> None:
+    """The fork server builds the app before it forks, and a visitor's kernel takes it instead of building
+    one (explorer.app.prebuild_app: the page above shows it, and the journeys check what it shows). The
+    server freezes what it has built, so a visitor's garbage collections do not write to, and so copy, the
+    pages it shares with the fork server (26 % of a visitor's own memory: bench_browser.py --only memory).
+    Asked through its own connection file, a served kernel has those objects frozen, and its app is the
+    fork server's."""
     from jupyter_client import BlockingKernelClient
 
     with voila(APP) as url, browser_page() as page:
@@ -130,8 +132,10 @@ def test_a_forked_kernel_leaves_the_fork_servers_objects_to_it() -> None:
 
         try:
             client.execute_interactive(
-                "import gc; print(gc.get_freeze_count())", timeout=60, output_hook=keep
+                "import gc; print(gc.get_freeze_count(), app.prebuilt)", timeout=60, output_hook=keep
             )
         finally:
             client.stop_channels()
-        assert int("".join(out)) > 10_000, "the fork server's objects are frozen in the kernel"
+        frozen, prebuilt = "".join(out).split()
+        assert int(frozen) > 10_000, "the fork server's objects are frozen in the kernel"
+        assert prebuilt == "True", "the kernel took the app the fork server built"

@@ -81,9 +81,11 @@ _LOADER_ESM = Path(__file__).with_name("js") / "chart_loader.js"
 
 
 class AltairRuntime(anywidget.AnyWidget):
-    """Altair's JupyterChart code (with Vega, offline), sent to the browser once per kernel; see Chart."""
+    """Altair's JupyterChart code (with Vega, offline), sent to the browser once per kernel; see Chart. Its
+    module is the charts' loader, whose ``initialize`` starts importing the code as soon as this model
+    exists in the page (before the first chart asks for it)."""
 
-    _esm = "export default {};"
+    _esm = _LOADER_ESM
     bundle = traitlets.Unicode("").tag(sync=True)
     digest = traitlets.Unicode("").tag(sync=True)
 

@@ -57,6 +57,39 @@ def test_rows_pushed_before_a_charts_first_draw_are_the_rows_it_draws() -> None:
         assert not problems, "\n".join(problems)
 
 
+def test_the_chart_code_starts_loading_when_its_runtime_arrives_not_when_a_chart_asks(tmp_path) -> None:
+    """The kernel's AltairRuntime widget starts importing Vega as soon as its model exists in the page
+    (explorer/js/chart_loader.js, `initialize`), while the page is still making its other widgets; the
+    first chart then finds it loaded or loading. A page with the runtime and no chart shows it: the code is
+    imported all the same (it used to wait for a chart's `render`)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from explorer.runtime import altair_runtime\n"
+            "import ipywidgets as W\n"
+            "runtime = altair_runtime()\n"
+            "W.HTML('no chart here').add_class('ax-no-chart')"
+        )
+    ]
+    path = tmp_path / "runtime_only.ipynb"
+    nbformat.write(nb, path)
+    with voila(path, pool_size=0) as url, browser_page() as page:
+        page.goto(url, timeout=120_000)
+        page.locator(".ax-no-chart").wait_for(timeout=120_000)
+        wait_for(
+            lambda: page.evaluate("globalThis.__accelExplorerAltair?.size ?? 0") == 1,
+            what="the runtime's code to be imported",
+        )
+        loaded = page.evaluate(
+            "async () => { const m = await [...globalThis.__accelExplorerAltair.values()][0];"
+            " return typeof (m.default ?? m).render; }"
+        )
+        assert loaded == "function", "the import gives altair's chart module"
+        assert page.locator(".vega-embed").count() == 0
+
+
 def test_app_loads_offline_and_follows_the_controls() -> None:
     with voila(APP) as url, browser_page() as page:
         external = record_external_requests(page)

@@ -1,5 +1,7 @@
 // The module of every explorer.widgets.Chart: imports the kernel's one AltairRuntime bundle (altair's
-// JupyterChart code with Vega, offline) once per page and hands the chart to it.
+// JupyterChart code with Vega, offline) once per page and hands the chart to it. The AltairRuntime has this
+// module too: its `initialize` starts the import as soon as the runtime's model exists, while the page is
+// still making its other widgets, rather than when the first chart is rendered and asks for it.
 // Pushes are scheduled here: held off screen (data-ax-pending), visibility told to the kernel
 // (explorer/live.py); "ax-chart-updated" fires once one is drawn. The charts of a page are first drawn one
 // at a time, in page order, each after the one before it and an idle moment: the first is drawn without
@@ -28,7 +30,10 @@ async function carrierOf(model) {
 }
 
 async function runtime(model) {
-  const carrier = await carrierOf(model);
+  return load(await carrierOf(model));
+}
+
+function load(carrier) {
   const digest = carrier.get("digest");
   if (!loaded.has(digest)) {
     const url = URL.createObjectURL(new Blob([carrier.get("bundle")], { type: "text/javascript" }));
@@ -213,4 +218,8 @@ async function render(ctx) {
   return inTurn(ctx.el, ctx.model, draw);
 }
 
-export default { render };
+function initialize({ model }) {
+  if (model.get("digest")) load(model); // the runtime's model (a chart's has no digest)
+}
+
+export default { initialize, render };

@@ -108,6 +108,12 @@ def parser() -> argparse.ArgumentParser:
         "--source-url", default=DEFAULT_URL, help="http(s) URL of this script for the rows' source"
     )
     p.add_argument(
+        "--eager",
+        action="store_true",
+        help="plain eager PyTorch throughout (default on a GPU: ResNet-50 in channels-last memory, the LLM's "
+        "decode steps replayed as one CUDA graph)",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="CPU, tiny shapes, no nvidia-smi: checks the script"
     )
     return p
@@ -193,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        runner = Runner("cuda", a.precision, tiny=False, gpu_index=gpu_index)
+        runner = Runner("cuda", a.precision, tiny=False, gpu_index=gpu_index, eager=a.eager)
         name = torch.cuda.get_device_name(0)
         device_id = a.device or device_for_gpu(name)
         if device_id is None:
@@ -216,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         min_seconds=a.min_seconds if a.min_seconds is not None else (0.0 if a.dry_run else 5.0),
         dry_run=a.dry_run,
         source_url=a.source_url.format(commit=commit.split()[0]),
+        habits={n: runner.habits(n) for n in names},
     )
     folder = a.out / device_id / "results"
     folder.mkdir(parents=True, exist_ok=True)

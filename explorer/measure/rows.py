@@ -15,13 +15,13 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .bench import WORKLOADS, BatchResult, percentile
 
-BENCHMARK = "accel-explorer measure (PyTorch eager, random weights)"
+BENCHMARK = "accel-explorer measure (PyTorch, random weights)"
 SUBMITTER = "accel-explorer (measured by us)"
 APPEND_MARK = "# ---- append everything below this line to catalog/results/{workload}.toml ----"
 
@@ -40,6 +40,11 @@ class RunInfo:
     min_seconds: float
     dry_run: bool
     source_url: str
+    #: workload id -> how it ran beyond plain eager PyTorch (``Runner.habits``); absent: "PyTorch eager"
+    habits: dict[str, str] = field(default_factory=dict)
+
+    def habit(self, workload: str) -> str:
+        return self.habits.get(workload, "PyTorch eager")
 
     @property
     def source_key(self) -> str:
@@ -88,6 +93,8 @@ def latency_text(r: BatchResult) -> str:
         text += f", p99 {_ms(percentile(pre, 99))}"
         if dec:
             text += f"; time per output token p50 {_ms(percentile(dec, 50))}, p99 {_ms(percentile(dec, 99))}"
+            if r.phases.get("decode_s"):
+                text += " (each timed iteration's mean step: its decode ran as one CUDA graph)"
     return text
 
 
@@ -96,7 +103,8 @@ def method_text(info: RunInfo, r: BatchResult) -> str:
     return (
         f"Measured by us with `python -m explorer.measure` (commit {info.commit}) on "
         f"{info.when.date().isoformat()}: {w.what if not info.dry_run else 'tiny shapes (dry run)'}, "
-        f"random weights (nothing downloaded), {info.precision} weights and activations, PyTorch eager; "
+        f"random weights (nothing downloaded), {info.precision} weights and activations, "
+        f"{info.habit(r.workload)}; "
         f"fixed batch {r.batch}, {info.warmup} warm-up iterations, then {r.iterations} timed iterations "
         f"(at least {info.iterations} and {info.min_seconds:g} s) in {r.seconds:.3g} s: "
         f"throughput = batch x iterations / timed seconds"
@@ -183,7 +191,7 @@ def render(info: RunInfo, workload: str, results: Iterable[BatchResult]) -> str:
         f"retrieved = {when.isoformat()}",
         "note = "
         + toml_value(
-            f"PyTorch eager with random weights, {info.precision}; batch sizes "
+            f"{info.habit(workload)} with random weights, {info.precision}; batch sizes "
             f"{', '.join(str(r.batch) for r in results)}; {info.warmup} warm-up and at least "
             f"{info.iterations} timed iterations per batch; "
             + (

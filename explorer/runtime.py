@@ -14,6 +14,8 @@ import anywidget
 import ipywidgets as W
 import traitlets
 
+from .bundle_files import cache_dir, digest_of, save, served_url
+
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +49,7 @@ def _install_offline_bundle() -> None:
         from altair.jupyter.jupyter_chart import load_js_src
 
         key = hashlib.sha256(f"{alt.__version__}|{vlc.__version__}|{load_js_src()}".encode()).hexdigest()[:20]
-        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accel-explorer"
+        root = cache_dir()
         cached = root / f"jupyterchart-offline-{key}.js"
         if (
             cached.is_file()
@@ -83,11 +85,14 @@ _LOADER_ESM = Path(__file__).with_name("js") / "chart_loader.js"
 class AltairRuntime(anywidget.AnyWidget):
     """Altair's JupyterChart code (with Vega, offline), sent to the browser once per kernel; see Chart. Its
     module is the charts' loader, whose ``initialize`` starts importing the code as soon as this model
-    exists in the page (before the first chart asks for it)."""
+    exists in the page (before the first chart asks for it). Under the public server the code is a file
+    the server sends (``url``; the page's template starts loading it first, ``explorer.bundle_files``),
+    and ``bundle`` is empty; anywhere else ``bundle`` carries it."""
 
     _esm = _LOADER_ESM
     bundle = traitlets.Unicode("").tag(sync=True)
     digest = traitlets.Unicode("").tag(sync=True)
+    url = traitlets.Unicode("", help="where the page imports the code from, if not `bundle`").tag(sync=True)
 
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """Nothing a browser sends changes it: the code every later chart runs comes from the kernel."""
@@ -101,13 +106,20 @@ def altair_runtime() -> AltairRuntime:
     with ``Widget.close_all()``, so that later charts still find their code)."""
     global _RUNTIME
     if _RUNTIME is None or _RUNTIME.comm is None:
-        import hashlib
-
         enable_offline_charts()
 
         bundle = alt.JupyterChart._esm
-        _RUNTIME = AltairRuntime(bundle=bundle, digest=hashlib.sha256(bundle.encode()).hexdigest()[:16])
+        digest = digest_of(bundle)
+        url = served_url(digest) if bundle_digest() == digest else None  # on disk, where the server finds it
+        _RUNTIME = AltairRuntime(bundle="" if url else bundle, digest=digest, url=url or "")
     return _RUNTIME
+
+
+def bundle_digest() -> str | None:
+    """This install's offline chart code, kept on disk by its digest (``explorer.bundle_files``): the digest,
+    or None where the file cannot be written."""
+    enable_offline_charts()
+    return save(alt.JupyterChart._esm)
 
 
 class Chart(alt.JupyterChart):

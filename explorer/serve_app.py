@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import time
 from collections import deque
 from typing import Any
 
+from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
 from traitlets import Bool, Integer
 from voila.app import Voila
@@ -20,9 +22,11 @@ from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
+from . import bundle_files
 from .serve import CONNECT_SECONDS, MAX_SESSIONS, PAGES_PER_CLIENT, POOL_MAX
 from .serve_handlers import (
     CappedVoilaHandler,
+    ChartBundleHandler,
     GuardedKernelWebsocketHandler,
     GuardedRequestInfoHandler,
     GuardedTemplateStaticFileHandler,
@@ -65,7 +69,12 @@ class ExplorerVoila(Voila):
     stopping = False
 
     def initialize(self, argv: Any = None) -> None:
+        # this install's chart code as a file, made before the first page (and the fork server's app) asks
+        self.chart_bundle = bundle_files.make_current()
         super().initialize(argv)
+        # where this server sends the chart code, for its kernels (forked or not) to tell their pages
+        if self.chart_bundle is not None:
+            os.environ[bundle_files.SERVED_AT] = url_path_join(self.base_url, bundle_files.ROUTE)
         if self.fork_kernels:
             from . import forkserver
 
@@ -289,7 +298,9 @@ class ExplorerVoila(Voila):
             RequestInfoSocketHandler: GuardedRequestInfoHandler,
             TemplateStaticFileHandler: GuardedTemplateStaticFileHandler,
         }
-        return [(h[0], replace.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
+        bundles = url_path_join(self.base_url, bundle_files.ROUTE, r"(current|[0-9a-f]{16})\.js")
+        guarded = [(h[0], replace.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
+        return [(bundles, ChartBundleHandler, {"current": self.chart_bundle}), *guarded]
 
     def stop(self) -> None:
         self.stopping = True  # no more kernels: the sweep stops, the pool is not refilled

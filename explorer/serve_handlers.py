@@ -116,6 +116,36 @@ class GuardedTemplateStaticFileHandler(TemplateStaticFileHandler):
         return super().parse_url_path(path)
 
 
+class ChartBundleHandler(web.RequestHandler):
+    """The offline chart code as files (``explorer.bundle_files``): ``<digest>.js``, a bundle, the same for
+    every page, cached by the browser for a year (its name changes with its content); ``current.js``, a
+    module that imports the bundle this machine's kernels use, which the page's template imports first, so
+    that the browser fetches and compiles Vega while the page loads (never cached: a new install changes
+    it). Anything else under the route is a 404, as is ``current.js`` where the server could not make the
+    file at start (the runtime widget then carries the code)."""
+
+    def initialize(self, current: str | None) -> None:
+        self.current = current  # the digest of the bundle this install's kernels use, made at start
+
+    def get(self, name: str) -> None:
+        from . import bundle_files
+
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        if name == "current":
+            digest = self.current
+            if digest is None:
+                raise web.HTTPError(404)
+            self.set_header("Cache-Control", "no-cache")
+            self.finish(f'import "./{digest}.js";\n')
+            return
+        path = bundle_files.path_of(name)
+        if path is None:
+            raise web.HTTPError(404)
+        self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+        self.finish(path.read_bytes())
+
+
 class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
     """The kernel websocket: frames are checked before they are deserialized; connections are noted."""
 

@@ -102,8 +102,12 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         charts = page.locator(".vega-embed svg")
         charts.nth(5).wait_for(timeout=60_000)
         assert charts.count() == 6
-        # the six charts run one copy of Vega, imported once from the kernel's AltairRuntime widget
+        # the six charts run one copy of Vega, imported once, from the file the server sends by its digest
+        # (explorer.bundle_files), not from 0.9 MB of the runtime widget's state
         assert page.evaluate("globalThis.__accelExplorerAltair.size") == 1
+        digest = page.evaluate("[...globalThis.__accelExplorerAltair.keys()][0]")
+        loaded = page.evaluate("performance.getEntriesByType('resource').map((r) => r.name)")
+        assert any(u.endswith(f"/accel-explorer/charts/{digest}.js") for u in loaded), loaded
 
         body = page.inner_text("body")
         assert "Traceback" not in body and "Error" not in body

@@ -66,12 +66,43 @@ def get(url: str, timeout: float = 30) -> tuple[int, str, float]:
         "/api/sessions",
         "/api/contents",
         "/api/contents/pyproject.toml",
+        # the chart code's route serves the chart bundles by their 16-digit names, and nothing else
+        "/accel-explorer/charts/../../pyproject.toml",
+        "/accel-explorer/charts/%2e%2e/%2e%2e/pyproject.toml",
+        "/accel-explorer/charts/pyproject.toml",
+        "/accel-explorer/charts/0123456789abcdef.js",
+        "/accel-explorer/charts/0123456789ABCDEF.js",
+        "/accel-explorer/charts/",
     ],
 )
 def test_no_file_and_no_jupyter_api_is_served(url: str, path: str) -> None:
     code, body, _ = get(url + path)
     assert code in (403, 404), (path, code)
     assert "[project]" not in body and '"cells"' not in body and "nvidia" not in body.lower()
+
+
+def test_the_chart_code_is_served_once_as_a_cacheable_module(url: str) -> None:
+    """The page's template imports current.js, which imports the bundle the kernels use, by its digest;
+    the bundle is cached by the browser (its name changes with its content), current.js is not."""
+    import re
+
+    with urllib.request.urlopen(url + "/accel-explorer/charts/current.js", timeout=30) as r:
+        current = r.read().decode()
+        assert r.headers["Cache-Control"] == "no-cache"
+        assert r.headers["Content-Type"].startswith("text/javascript")
+    digest = re.fullmatch(r'import "\./([0-9a-f]{16})\.js";\n', current).group(1)
+    with urllib.request.urlopen(url + f"/accel-explorer/charts/{digest}.js", timeout=30) as r:
+        bundle = r.read().decode()
+        assert "immutable" in r.headers["Cache-Control"]
+    import altair as alt
+
+    from explorer.bundle_files import digest_of
+    from explorer.runtime import enable_offline_charts
+
+    enable_offline_charts()
+    assert bundle == alt.JupyterChart._esm and digest_of(bundle) == digest
+    code, page, _ = get(url + "/")
+    assert code == 200 and "accel-explorer/charts/current.js" in page
 
 
 def test_theme_parameter_cannot_inject_script(url: str) -> None:

@@ -26,8 +26,9 @@ PACKAGE = REPO / "explorer"
 #: covers ``explorer.catalog.load``).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # loading and checking data (the catalog, uploaded files, price CSVs), formatting helpers, the device
-    # table's columns declared once (explorer.columns), and what an entry point does first
-    # (explorer.startup: anything may call it, so it imports nothing of ours)
+    # table's columns declared once (explorer.columns), what an entry point does first (explorer.startup:
+    # anything may call it, so it imports nothing of ours), and the chart code's files on disk
+    # (explorer.bundle_files: the chart runtime writes them, the server sends them; it imports nothing)
     (
         "catalog",
         (
@@ -38,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "explorer.fmt",
             "explorer.columns",
             "explorer.startup",
+            "explorer.bundle_files",
         ),
     ),
     # the Scenario declared once (explorer.scenario), how a field is declared (scenario_fields) and how

@@ -36,8 +36,17 @@ async function runtime(model) {
 function load(carrier) {
   const digest = carrier.get("digest");
   if (!loaded.has(digest)) {
-    const url = URL.createObjectURL(new Blob([carrier.get("bundle")], { type: "text/javascript" }));
-    const module = import(url).finally(() => URL.revokeObjectURL(url));
+    // from the public server's file (the page's template started loading it: the same module), else from
+    // the bundle the runtime carries
+    const served = carrier.get("url");
+    let module;
+    if (served) {
+      // absolute: this module is a blob, against which a path cannot be resolved
+      module = import(new URL(served, document.baseURI).href);
+    } else {
+      const url = URL.createObjectURL(new Blob([carrier.get("bundle")], { type: "text/javascript" }));
+      module = import(url).finally(() => URL.revokeObjectURL(url));
+    }
     module.catch(() => loaded.delete(digest));
     loaded.set(digest, module);
   }

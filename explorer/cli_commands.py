@@ -236,12 +236,14 @@ def market_command(args: argparse.Namespace) -> int:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from .validate import TARGET_ERROR, leave_one_out, summarise
+    from .validate import TARGET_ERROR, leave_one_out, measured_by_us, summarise
 
     if getattr(args, "market", False):
         return market_command(args)
-    loo = leave_one_out(load_catalog(*args.catalog), args.hold_out)
+    cat = load_catalog(*args.catalog)
+    loo = leave_one_out(cat, args.hold_out)
     summary = summarise(loo)
+    ours = measured_by_us(cat)
     if args.format == "json":
         out = {
             "hold_out": args.hold_out,
@@ -252,6 +254,7 @@ def validate_command(args: argparse.Namespace) -> int:
             "by_group": records(summary.by_group),
             "ranks": records(summary.ranks),
             "results": records(loo),
+            "measured_by_us": records(ours),
         }
         print(json.dumps(out, indent=2, default=str, allow_nan=False))
         return EXIT_OK
@@ -299,7 +302,6 @@ def validate_command(args: argparse.Namespace) -> int:
     )
     from .calc import fit_efficiency
 
-    cat = load_catalog(*args.catalog)
     for wid in sorted(cat.workloads.id):
         eff = fit_efficiency(cat, wid)
         print(f"  {wid:18s} {eff.value:6.3f}  (from {eff.basis})")
@@ -316,6 +318,26 @@ def validate_command(args: argparse.Namespace) -> int:
             }
         ).to_string(index=False)
     )
+    if len(ours):
+        print(
+            "\nMeasured by us (python -m explorer.measure: plain PyTorch, random weights; not in the fit): "
+            "each run's figure, the share of the device's roofline it reached, and the model's estimate "
+            "for the device with all of its own results held out:"
+        )
+        print(
+            pd.DataFrame(
+                {
+                    "workload": ours.workload,
+                    "device": ours.device_id,
+                    "formats": ours.formats,
+                    "measured": ours.measured_rps.map("{:,.3g}".format),
+                    "of roofline": ours.share_of_roofline.map(pct),
+                    "model": ours.estimated_rps.map("{:,.3g}".format),
+                    "model/measured": ours.estimate_over_measured.map("{:.2f}x".format),
+                    "board W": ours.board_power_w.map("{:.0f}".format),
+                }
+            ).to_string(index=False)
+        )
     return EXIT_OK
 
 

@@ -155,6 +155,50 @@ def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: ``division`` of the rows ``python -m explorer.measure`` writes (plain PyTorch: never in the fit)
+MEASURED_BY_US = "measured by us"
+
+
+def measured_by_us(cat: Catalog | None = None) -> pd.DataFrame:
+    """Each of our own runs' figure (its highest-throughput row per device and workload) beside the model:
+    the share of the device's roofline it reached at the formats it ran, and the model's estimate for the
+    device with all of its own results held out. The rows are plain PyTorch, kept out of the fit (the
+    catalog's README says why), so this is where they meet the model."""
+    cat = cat if cat is not None else load_catalog()
+    devices = cat.devices.set_index("id")
+    workloads = cat.workloads.set_index("id")
+    r = cat.results[
+        (cat.results.division == MEASURED_BY_US) & cat.results.requests_per_s_per_accelerator.notna()
+    ]
+    rows = []
+    for (workload, device_id), runs in r.groupby(["workload", "device_id"], sort=False):
+        row = runs.loc[runs.requests_per_s_per_accelerator.idxmax()]
+        cp, sp, _ = run_formats(devices.loc[device_id], workloads.loc[workload], row)
+        est = estimate_throughput(
+            cat, workload, device_id, compute_precision=cp, storage_precision=sp, exclude_device=device_id
+        )
+        known = [c for c in (est.compute_rps, est.memory_rps) if c == c]
+        ceiling = min(known) if known else math.nan
+        measured = float(row.requests_per_s_per_accelerator)
+        rows.append(
+            {
+                "workload": workload,
+                "device_id": device_id,
+                "system": row.system,
+                "formats": cp if cp == sp else f"{cp}/{sp}",
+                "measured_rps": measured,
+                "ceiling_rps": ceiling,
+                "share_of_roofline": measured / ceiling if ceiling > 0 else math.nan,
+                "estimated_rps": est.rps,
+                "estimate_over_measured": est.rps / measured,
+                "board_power_w": row.power_w,
+                "source_title": row.source_title,
+                "retrieved": row.retrieved,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 @dataclass(frozen=True)
 class Summary:
     by_group: pd.DataFrame  # group, n, median and worst error (throughput and perf/W)

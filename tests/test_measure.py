@@ -151,14 +151,17 @@ def test_gpu_rows_are_marked_measured_and_the_catalog_accepts_them(tmp_path):
         "boundary": "board",
     }
     assert "peak 690.0 W" in best["power"]["note"]
-    assert "comparable" not in best  # the highest-throughput batch is the workload's figure
+    # the highest-throughput batch is the run's figure: a reference, outside the fit of tuned stacks
+    assert best["comparable"] is False and "kept out of the efficiency fit" in best["why_not_comparable"]
     assert small["comparable"] is False and "batch-64 row" in small["why_not_comparable"]
     source = doc["sources"][info.source_key]
     assert source["retrieved"] == dt.date(2026, 12, 3) and "NVIDIA H200" in source["title"]
 
     catalog = check_rows({"resnet-50": path})
     rows = catalog.results[
-        (catalog.results.workload == "resnet-50") & (catalog.results.benchmark == BENCHMARK)
+        (catalog.results.workload == "resnet-50")
+        & (catalog.results.benchmark == BENCHMARK)
+        & catalog.results.system.str.contains("driver 570.86")  # this run's, not the catalog's own
     ]
     assert len(rows) == 2 and set(rows.power_boundary) == {"board"}
     assert len(catalog.results[catalog.results.workload == "resnet-50"]) > 2  # appended, not replaced
@@ -267,5 +270,6 @@ def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
     assert raw["workloads"]["sdxl"]["skipped"].startswith("not measured")
     assert raw["environment"]["torch"]
     catalog = check_rows(written)  # what the run itself checked, shown here from the outside
-    mine = catalog.results[catalog.results.benchmark == BENCHMARK]
-    assert len(mine) == 6 and not mine.comparable.any()
+    ours = catalog.results[catalog.results.benchmark == BENCHMARK]
+    mine = ours[ours.system.str.startswith("CPU dry run")]  # the catalog holds real runs' rows too
+    assert len(mine) == 6 and not ours.comparable.any()

@@ -16,7 +16,16 @@ from explorer.app import validation_view
 from explorer.calc import build_device_table
 from explorer.catalog import load_catalog
 from explorer.uncertainty import estimate_spread
-from explorer.validate import HOLD_OUTS, KNOWN_REASONS, OFF_FACTOR, TARGET_ERROR, leave_one_out, summarise
+from explorer.validate import (
+    HOLD_OUTS,
+    KNOWN_REASONS,
+    MEASURED_BY_US,
+    OFF_FACTOR,
+    TARGET_ERROR,
+    leave_one_out,
+    measured_by_us,
+    summarise,
+)
 
 from .conftest import cli
 
@@ -208,6 +217,10 @@ def test_cli_validate_json_matches(hold_out) -> None:
     assert out["hold_out"] == hold_out
     assert out["median_error"] == pytest.approx(held.error.median())
     assert [r["estimated_rps"] for r in out["results"]] == pytest.approx(list(held.estimated_rps))
+    ours = measured_by_us(CAT)
+    assert [(m["workload"], m["device_id"], m["measured_rps"]) for m in out["measured_by_us"]] == list(
+        zip(ours.workload, ours.device_id, ours.measured_rps, strict=True)
+    )
     assert [(o["workload"], o["device_id"], o["reason"]) for o in out["off_by_2x"]] == list(
         zip(
             held[held.off_by_2x].workload,
@@ -226,6 +239,10 @@ def test_cli_validate_table_names_the_pairs_off_and_refuses_a_bad_hold_out() -> 
     assert f"{summarise(held).median_error:.0%} over {len(held)} results" in p.stdout
     for o in held[held.off_by_2x].itertuples():
         assert f"{o.workload} on {o.device_id}: {o.reason}" in p.stdout
+    ours = p.stdout.split("Measured by us (python -m explorer.measure")[1]
+    for m in measured_by_us(CAT).itertuples():
+        line = next(x for x in ours.splitlines() if x.split()[:2] == [m.workload, m.device_id])
+        assert f"{m.measured_rps:,.3g}" in line and f"{m.estimate_over_measured:.2f}x" in line
     bad = subprocess.run(
         [*cli(), "validate", "--hold-out", "all"], capture_output=True, text=True, timeout=120
     )
@@ -238,3 +255,29 @@ def test_validation_chart_has_band_and_sources(loo) -> None:
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["area", "line", "point"]
     tips = {t["field"] for t in spec["layer"][2]["encoding"]["tooltip"]}
     assert {"source_title", "retrieved", "fitted_on"} <= tips
+
+
+def test_our_own_measurements_meet_the_model_outside_its_fit() -> None:
+    """The H200 rows measured with ``python -m explorer.measure`` (plain PyTorch) stay out of the fit and
+    the hold-out figures, never exceed the device's roofline, and are listed beside the model's estimate."""
+    r = CAT.results
+    mine = r[r.division == MEASURED_BY_US]
+    assert len(mine) >= 15 and not mine.comparable.any()
+    assert set(mine.device_id) == {"nvidia-h200"}
+    ours = measured_by_us(CAT)
+    assert set(ours.workload) == {"resnet-50", "bert-large", "llama-3.1-8b"}
+    for m in ours.itertuples():  # each run's figure is its fastest row
+        runs = mine[(mine.workload == m.workload) & (mine.device_id == m.device_id)]
+        assert m.measured_rps == runs.requests_per_s_per_accelerator.max()
+        assert 0 < m.share_of_roofline <= 1, m  # physics: nothing measured above the ceiling
+        assert m.estimated_rps > 0 and m.board_power_w <= 700  # the H200's rated board power
+    for hold_out in HOLD_OUTS:
+        assert not leave_one_out(CAT, hold_out).benchmark.str.startswith("accel-explorer measure").any()
+    # kept out of the fit: the factors are those of the catalog without our rows
+    from explorer.calc import fit_efficiency
+
+    without = CAT.results[CAT.results.division != MEASURED_BY_US]
+    assert all(
+        fit_efficiency(CAT, w).value == fit_efficiency(dataclasses.replace(CAT, results=without), w).value
+        for w in CAT.workloads.id
+    )

@@ -122,7 +122,7 @@ class Runner:
         # On a GPU, as serving stacks run them: a convnet in channels-last memory (the layout tensor cores
         # take), and an LLM's decode steps replayed as one CUDA graph, so that a step's time is the GPU's
         # work, not Python launching some 600 kernels one by one (18-24 ms a step on an H200 in eager mode,
-        # at every batch size, against 3.4 ms to read the weights once). ``eager`` turns both off.
+        # at every batch size, against about 3 ms to read the weights once). ``eager`` turns both off.
         self.serving_habits = self.device.type == "cuda" and not eager
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest convolutions

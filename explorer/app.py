@@ -71,12 +71,20 @@ def validation_view(cat: Catalog) -> ValidationView:
     whose tooltips name the measurement's source."""
     from .charts import validation_chart
     from .runtime import chart_view
-    from .validate import TARGET_ERROR, leave_one_out, market_check, summarise, summarise_market
+    from .validate import (
+        TARGET_ERROR,
+        leave_one_out,
+        market_check,
+        measured_by_us,
+        summarise,
+        summarise_market,
+    )
 
     loo = leave_one_out(cat)
     per_result = summarise(leave_one_out(cat, "result"))
     market = summarise_market(market_check(cat))
-    text = W.HTML(views.validation_html(loo, summarise(loo), TARGET_ERROR, per_result, market))
+    ours = measured_by_us(cat)
+    text = W.HTML(views.validation_html(loo, summarise(loo), TARGET_ERROR, per_result, market, ours))
     residuals = chart_view(validation_chart(loo))
     return ValidationView([text, residuals], loo=loo, text=text, residuals=residuals)
 

@@ -385,6 +385,7 @@ def validation_html(
     target_error: float,
     per_result: Any | None = None,
     market: Any | None = None,
+    ours: pd.DataFrame | None = None,
 ) -> str:
     """The validation's text and tables: the median error against its target (devices held out, and with
     ``per_result`` single results held out), the error per device group, how well the estimates rank the
@@ -462,7 +463,43 @@ def validation_html(
         if getattr(summary, "off", None) is not None and len(summary.off)
         else ""
     )
-    return intro + groups + ranks + off + (market_html(market) if market is not None else "")
+    mine = measured_by_us_html(ours) if ours is not None and len(ours) else ""
+    return intro + groups + ranks + off + mine + (market_html(market) if market is not None else "")
+
+
+def measured_by_us_html(ours: pd.DataFrame) -> str:
+    """Our own runs (``explorer.validate.measured_by_us``): each one's figure beside the model's estimate
+    for its device, all of the device's results held out, and the share of the roofline it reached."""
+    intro = (
+        "<p class='ax-cap' style='max-width:70em'><b>Measured by us.</b> Runs of "
+        "<code>python -m explorer.measure</code> (plain PyTorch, random weights, one GPU): kept out of the "
+        "fit, which is for the tuned stacks that serve, and shown here beside the model's estimate for the "
+        "device with all of its own results held out.</p>"
+    )
+    rows = [
+        [
+            _esc(f"{m.device_id} · {m.workload}"),
+            _esc(m.formats),
+            _esc(fmt.number(m.measured_rps)),
+            _pct(m.share_of_roofline),
+            _esc(fmt.number(m.estimated_rps)),
+            _esc(f"{m.estimate_over_measured:.2f}x"),
+            _esc(fmt.power_w(m.board_power_w)),
+            _esc(f"{m.source_title} (as of {m.retrieved})"),
+        ]
+        for m in ours.itertuples()
+    ]
+    head = [
+        "device · workload",
+        "formats",
+        "measured (requests/s)",
+        "of the roofline",
+        "model",
+        "model / measured",
+        "board power",
+        "source",
+    ]
+    return intro + html_table(head, rows, numeric={2, 3, 4, 5, 6})
 
 
 def market_html(m: Any) -> str:

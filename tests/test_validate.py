@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from explorer import charts as C
+from explorer import fmt
 from explorer.app import validation_view
 from explorer.calc import build_device_table
 from explorer.catalog import load_catalog
@@ -200,6 +201,12 @@ def test_the_app_shows_the_same_numbers(loo) -> None:
     )
     assert [round(v["estimated_rps"], 6) for v in shown["values"]] == [round(x, 6) for x in loo.estimated_rps]
     assert f"{summarise(loo).median_error:.0%}" in view.text.value
+    # our own runs, as the CLI prints them: each figure beside the model's, in the view's own table
+    mine = view.text.value.split("<b>Measured by us.</b>")[1].split("Market check")[0]
+    for m in measured_by_us(CAT).itertuples():
+        row = next(r for r in mine.split("<tr")[1:] if f"{m.device_id} · {m.workload}" in r)
+        assert fmt.number(m.measured_rps) in row and fmt.number(m.estimated_rps) in row
+        assert f"{m.estimate_over_measured:.2f}x" in row and f"{m.share_of_roofline:.0%}" in row
 
 
 @pytest.mark.slow

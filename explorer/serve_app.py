@@ -71,6 +71,9 @@ class ExplorerVoila(Voila):
     def initialize(self, argv: Any = None) -> None:
         # this install's chart code as a file, made before the first page (and the fork server's app) asks
         self.chart_bundle = bundle_files.make_current()
+        # kept in memory too (0.9 MB): a page already sent still gets it if the cache file is cleared
+        path = bundle_files.path_of(self.chart_bundle) if self.chart_bundle else None
+        self.chart_bundle_code = path.read_bytes() if path is not None else None
         super().initialize(argv)
         # where this server sends the chart code, for its kernels (forked or not) to tell their pages
         if self.chart_bundle is not None:
@@ -300,7 +303,8 @@ class ExplorerVoila(Voila):
         }
         bundles = url_path_join(self.base_url, bundle_files.ROUTE, r"(current|[0-9a-f]{16})\.js")
         guarded = [(h[0], replace.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
-        return [(bundles, ChartBundleHandler, {"current": self.chart_bundle}), *guarded]
+        chart_code = {"current": self.chart_bundle, "code": self.chart_bundle_code}
+        return [(bundles, ChartBundleHandler, chart_code), *guarded]
 
     def stop(self) -> None:
         self.stopping = True  # no more kernels: the sweep stops, the pool is not refilled

@@ -124,8 +124,9 @@ class ChartBundleHandler(web.RequestHandler):
     it). Anything else under the route is a 404, as is ``current.js`` where the server could not make the
     file at start (the runtime widget then carries the code)."""
 
-    def initialize(self, current: str | None) -> None:
+    def initialize(self, current: str | None, code: bytes | None = None) -> None:
         self.current = current  # the digest of the bundle this install's kernels use, made at start
+        self.code = code  # that bundle, read at start
 
     def get(self, name: str) -> None:
         from . import bundle_files
@@ -140,10 +141,11 @@ class ChartBundleHandler(web.RequestHandler):
             self.finish(f'import "./{digest}.js";\n')
             return
         path = bundle_files.path_of(name)
-        if path is None:
+        code = self.code if name == self.current and self.code else None
+        if code is None and path is None:
             raise web.HTTPError(404)
         self.set_header("Cache-Control", "public, max-age=31536000, immutable")
-        self.finish(path.read_bytes())
+        self.finish(code if code is not None else path.read_bytes())
 
 
 class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):

@@ -273,3 +273,30 @@ def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
     ours = catalog.results[catalog.results.benchmark == BENCHMARK]
     mine = ours[ours.system.str.startswith("CPU dry run")]  # the catalog holds real runs' rows too
     assert len(mine) == 6 and not ours.comparable.any()
+
+
+def test_rows_say_how_each_workload_ran():
+    """On a GPU the script runs ResNet-50 channels-last and replays the LLM's decode as a CUDA graph; the
+    rows' method and the source's note say so; a plain run (--eager, or the CPU) says PyTorch eager."""
+    habits = {"resnet-50": "PyTorch eager, channels-last memory format"}
+    info = gpu_info(habits=habits)
+    text = render(info, "resnet-50", [batch(8, 0.01, PowerReading(300.0, 320.0, 30))])
+    doc = tomllib.loads(text)
+    assert "channels-last memory format" in doc["result"][0]["throughput"]["method"]
+    assert doc["sources"][info.source_key]["note"].startswith("PyTorch eager, channels-last")
+    plain = tomllib.loads(render(gpu_info(), "resnet-50", [batch(8, 0.01, PowerReading(300.0, 320.0, 30))]))
+    assert "PyTorch eager;" in plain["result"][0]["throughput"]["method"]
+    assert "channels-last" not in plain["result"][0]["throughput"]["method"]
+
+
+@needs_torch
+def test_the_cpu_runner_runs_plain_eager_and_a_gpu_one_would_not():
+    from explorer.measure.bench import Runner
+
+    cpu = Runner("cpu", "bf16", tiny=True)
+    assert not cpu.serving_habits
+    assert {cpu.habits(w) for w in ("resnet-50", "bert-large", "llama-3.1-8b")} == {"PyTorch eager"}
+    # the texts a GPU run would write (no GPU needed to read them)
+    cpu.serving_habits = True
+    assert "CUDA graph" in cpu.habits("llama-3.1-8b") and "channels-last" in cpu.habits("resnet-50")
+    assert cpu.habits("bert-large") == "PyTorch eager"

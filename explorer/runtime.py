@@ -109,8 +109,9 @@ def altair_runtime() -> AltairRuntime:
         enable_offline_charts()
 
         bundle = alt.JupyterChart._esm
-        digest = digest_of(bundle)
-        url = served_url(digest) if bundle_digest() == digest else None  # on disk, where the server finds it
+        saved = bundle_digest()  # on disk, where the server finds it (None: it could not be written)
+        digest = saved or digest_of(bundle)
+        url = served_url(saved) if saved else None
         _RUNTIME = AltairRuntime(bundle="" if url else bundle, digest=digest, url=url or "")
     return _RUNTIME
 

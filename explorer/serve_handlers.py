@@ -140,12 +140,14 @@ class ChartBundleHandler(web.RequestHandler):
             self.set_header("Cache-Control", "no-cache")
             self.finish(f'import "./{digest}.js";\n')
             return
-        path = bundle_files.path_of(name)
-        code = self.code if name == self.current and self.code else None
-        if code is None and path is None:
-            raise web.HTTPError(404)
+        code = self.code if name == self.current else None
+        if code is None:
+            path = bundle_files.path_of(name)
+            if path is None:
+                raise web.HTTPError(404)
+            code = path.read_bytes()
         self.set_header("Cache-Control", "public, max-age=31536000, immutable")
-        self.finish(code if code is not None else path.read_bytes())
+        self.finish(code)
 
 
 class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):

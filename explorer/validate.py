@@ -93,6 +93,12 @@ def _reason(workload: str, device_id: str, measured: float, estimate: float, est
     return f"{why}; {known}" if known else why
 
 
+def _ceiling(est) -> float:
+    """The lower of an estimate's compute and memory ceilings (requests/s), NaN where neither is known."""
+    known = [c for c in (est.compute_rps, est.memory_rps) if c == c]
+    return min(known) if known else math.nan
+
+
 @per_catalog(maxsize=8)
 def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
     devices = cat.devices.set_index("id")
@@ -111,8 +117,7 @@ def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
         )
         estimate = est.rps
         measured = row.requests_per_s_per_accelerator
-        known = [c for c in (est.compute_rps, est.memory_rps) if c == c]
-        ceiling = min(known) if known else math.nan
+        ceiling = _ceiling(est)
         own = measured / ceiling if ceiling > 0 and math.isfinite(ceiling) else math.nan
         meas_ppw = est_ppw = math.nan
         if pd.notna(row.power_w) and row.power_w > 0:
@@ -177,8 +182,7 @@ def measured_by_us(cat: Catalog | None = None) -> pd.DataFrame:
         est = estimate_throughput(
             cat, workload, device_id, compute_precision=cp, storage_precision=sp, exclude_device=device_id
         )
-        known = [c for c in (est.compute_rps, est.memory_rps) if c == c]
-        ceiling = min(known) if known else math.nan
+        ceiling = _ceiling(est)
         measured = float(row.requests_per_s_per_accelerator)
         rows.append(
             {

@@ -213,15 +213,14 @@ def pool_ready(url: str, visited: set[str], timeout: float = 120, quiet: float =
 
     server = server_process(urllib.parse.urlsplit(url).port)
     deadline = time.monotonic() + timeout
-    last: tuple[float, ...] | None = None
+    last: float | None = None
     since = time.monotonic()
     while time.monotonic() < deadline:
-        fresh = [pid for kid, pid in kernel_pids(url).items() if kid not in visited]
         try:
-            procs = [server, *(psutil.Process(pid) for pid in fresh)]
-            now = tuple(round(sum(p.cpu_times()[:2]), 2) for p in procs)
-        except psutil.NoSuchProcess:
-            now = None
+            fresh = [psutil.Process(pid) for kid, pid in kernel_pids(url).items() if kid not in visited]
+        except psutil.NoSuchProcess:  # a kernel ended while listed: look again
+            fresh = []
+        now = round(cpu_ms([server, *fresh]))  # a process gone since counts nothing
         if not fresh or now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= quiet:

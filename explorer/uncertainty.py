@@ -80,9 +80,13 @@ INPUT_FIELDS = {
 WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 #: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
 OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
-#: Ranged power assumptions the draws leave at their value.
+#: Ranged assumptions the draws leave at their value: power ratios, and the serving stack's fixed time per
+#: decode step (``decode_step_fixed_per_layer``: drawing it would re-run the serving model per draw; an
+#: estimated throughput's spread comes from the held-out residuals instead, Offline runs where the fixed
+#: time is a few per cent of a step, so a latency-bound LLM figure's range does not yet carry it).
 NOT_DRAWN = frozenset(
     {
+        "decode_step_fixed_per_layer",
         "host_power_ratio",
         "cloud_host_power_ratio",
         "pcie_devices_per_server",

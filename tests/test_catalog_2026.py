@@ -84,7 +84,7 @@ def test_rows_from_the_unofficial_v6_copy_say_so() -> None:
         ({"scenario": "Server"}, "an MLPerf Server result needs the latency bound it met"),
         (
             {"scenario": "Interactive", "ttft_limit": {"value": 450, "unit": "W", "source": "s"}},
-            "result[0].ttft_limit.unit: unknown unit 'W' for this field; allowed: ms, s",
+            "result[0].ttft_limit.unit: unknown unit 'W' for this field; allowed: us, ms, s",
         ),
     ],
 )

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from explorer.calc import build_device_table, estimate_throughput, roofline_estimate, roofline_rps
 from explorer.catalog import load_catalog
-from explorer.model.calibration import estimate_memory_efficiency
+from explorer.model.assumptions import fixed_step_s_per_layer
 
 CAT = load_catalog()
 DEVICES = sorted(CAT.devices.id)
@@ -175,10 +175,15 @@ def test_a_bigger_model_never_raises_an_estimate(device_id, workload, precision,
         storage_precision=precision,
         exclude_device=device_id,
     )
-    # an LLM's decode reads run at the efficiency its latency-bound results show, as estimate_throughput's
-    reads = estimate_memory_efficiency(CAT, workload, precision, device_id)
+    # an LLM's Offline capacity, its steps taking the stack's fixed time, as estimate_throughput's
     after = roofline_estimate(
-        DEV.loc[device_id], w.set_index("id").loc[workload], est.efficiency, precision, precision, reads
+        DEV.loc[device_id],
+        w.set_index("id").loc[workload],
+        est.efficiency,
+        precision,
+        precision,
+        None,
+        fixed_step_s_per_layer(CAT),
     )
     assert est.rps != est.rps or after.rps <= est.rps * TOL
 

@@ -48,6 +48,7 @@ ASSUMPTION_UNITS = {
     "network_cost_ratio": "ratio",
     "support_cost_ratio_per_year": "ratio",
     "colocation_usd_per_kw_month": "USD",
+    "decode_step_fixed_per_layer": "ms",
 }
 
 #: The frame's columns: `key` (its index too), the value and its range (NaN where the file gives none)

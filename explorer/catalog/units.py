@@ -64,6 +64,7 @@ _UNITS = [
     Unit("months", "duration", 365.25 / 12),
     Unit("years", "duration", 365.25),
     # latency (a result's bounds: time to first token, time per output token), base ms
+    Unit("us", "latency", 1e-3),
     Unit("ms", "latency", 1.0),
     Unit("s", "latency", 1e3),
     Unit("USD/kWh", "energy_price", 1.0),

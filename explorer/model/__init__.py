@@ -47,6 +47,12 @@ The model, per device d serving workload w:
   device, those at the estimate's precision where two or more devices ran at it) is never above 1, so
   an estimate never exceeds min(compute ceiling, memory ceiling) at the precision it runs in. The model,
   validation and the uncertainty ranges call the same estimator (``estimate_throughput``);
+* an LLM's throughput is its serving capacity in tokens (``serving``): prefill at the compute peak, and
+  decode steps that each take the serving stack's fixed time (per layer, ``decode_step_fixed_per_layer``),
+  the weights read at the rated bandwidth, and every sequence's KV cache and maths; the batch is the
+  largest the memory left for KV cache and the latency target allow. Under a latency bound each sequence's
+  reads run at the efficiency MLPerf's latency-bound runs show (``decode_memory_efficiency``); a batch
+  reads at the Offline efficiency above;
 * fleet: enough devices to carry the peak at the target utilisation, in whole model replicas (a model
   that does not fit one device's memory spans several) and, in the cloud, whole instances; on bare metal
   whole servers plus the spare servers (N+1 by default), in racks under the rack kW;

@@ -25,3 +25,9 @@ def assumption(cat: Catalog, key: str) -> float:
             f"the model needs it in {unit}"
         )
     return float(frame.at[key, "value"])
+
+
+def fixed_step_s_per_layer(cat: Catalog) -> float:
+    """The serving stack's fixed time per decode step and layer, in seconds (``decode_step_fixed_per_layer``:
+    what the serving model adds to every step of an LLM whatever its batch)."""
+    return assumption(cat, "decode_step_fixed_per_layer") / 1e3

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import ScenarioError
-from .assumptions import ModelError
+from .assumptions import ModelError, fixed_step_s_per_layer
 from .cache import per_catalog
 from .request import precision_bytes
 from .roofline import ceilings, roofline_rps, stated_precision
@@ -116,6 +116,7 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
     if r.empty:
         return ()
     r = r[r.comparable & r.requests_per_s_per_accelerator.notna()]
+    fixed = fixed_step_s_per_layer(cat)
     out = []
     for row in r.itertuples():
         if row.device_id not in devices.index or row.workload not in workloads.index:
@@ -123,7 +124,8 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
         dev, w = devices.loc[row.device_id], workloads.loc[row.workload]
         cp, sp, how = run_formats(dev, w, row)
         bounds = Target.measured(getattr(row, "tpot_limit_ms", None), getattr(row, "ttft_limit_ms", None))
-        roof = roofline_rps(dev, w, cp, sp, bounds)  # an LLM run under latency bounds: its capacity there
+        # an LLM's: its capacity as served (the stack's fixed step time too), under its latency bounds
+        roof = roofline_rps(dev, w, cp, sp, bounds, fixed)
         if not roof > 0:
             continue
         ratio = float(row.requests_per_s_per_accelerator) / roof
@@ -268,15 +270,25 @@ def roofline_estimate(
     compute_precision: str | None = None,
     storage_precision: str | None = None,
     memory_efficiency: float | None = None,
+    fixed_step_s_per_layer: float = 0.0,
 ) -> Estimate:
     """The estimate of a device on a workload from a fitted efficiency: min(compute ceiling, memory
     ceiling) at the precision it runs x the efficiency, which is never above 1. An LLM's is its serving
     capacity (``serving_catalog.row_capacity``) with its maths at the efficiency and its decode reads at
-    ``memory_efficiency`` (``decode_memory_efficiency``; None: the same efficiency)."""
+    ``memory_efficiency`` (``decode_memory_efficiency``; None: the same efficiency), its decode steps taking
+    the serving stack's ``fixed_step_s_per_layer`` (``assumptions.fixed_step_s_per_layer``)."""
     cp, sp = compute_precision or w.precision, storage_precision or w.precision
     compute, memory = ceilings(dev, w, cp, sp)
     e = min(efficiency.value, 1.0)
-    served = row_capacity(dev, w, cp, sp, efficiency=e, memory_efficiency=memory_efficiency)
+    served = row_capacity(
+        dev,
+        w,
+        cp,
+        sp,
+        efficiency=e,
+        memory_efficiency=memory_efficiency,
+        fixed_step_s_per_layer=fixed_step_s_per_layer,
+    )
     if served is not None:
         rps = float(served.rps[0]) if served.rps[0] > 0 else math.nan
     else:
@@ -316,29 +328,16 @@ def estimate_throughput(
         exclude_device=exclude_device,
         exclude_result=exclude_result,
     )
-    memory_eff = estimate_memory_efficiency(cat, workload, compute_precision, exclude_device, exclude_result)
-    return roofline_estimate(devices.loc[device_id], w, eff, compute_precision, storage_precision, memory_eff)
-
-
-def estimate_memory_efficiency(
-    cat: Catalog,
-    workload: str,
-    precision: str | None = None,
-    exclude_device: str | None = None,
-    exclude_result: Any = None,
-) -> float | None:
-    """The decode-read efficiency an estimate of an LLM uses (``decode_memory_efficiency``, fitted with
-    every vendor's factor for the runs without their own, as the device table does); None for another
-    workload (its estimate has no decode steps)."""
-    workloads = cat.workloads.set_index("id")
-    if Architecture.of(workloads.loc[workload]) is None:
-        return None
-    every = fit_efficiency(
-        cat, workload, precision, exclude_device=exclude_device, exclude_result=exclude_result
+    # the Offline capacity (no latency bound): its decode reads at the efficiency, as the fit read the runs
+    return roofline_estimate(
+        devices.loc[device_id],
+        w,
+        eff,
+        compute_precision,
+        storage_precision,
+        None,
+        fixed_step_s_per_layer(cat),
     )
-    return decode_memory_efficiency(
-        cat, efficiency_workload(workloads, workload), every.value, exclude_device
-    )[0]
 
 
 def measured_runs(cat: Catalog, workload: str) -> dict[str, Any]:
@@ -378,6 +377,7 @@ def decode_memory_efficiency(
         # first token) cannot be told from the reads', and a fit would charge the reads with both
         return None, {}
     runs = measured_runs(cat, workload)  # a device's maths run at its own measured efficiency
+    fixed = fixed_step_s_per_layer(cat)
     found: dict[str, float] = {}
     for row in r.itertuples():
         if row.device_id in found or row.device_id not in devices.index:
@@ -387,7 +387,7 @@ def decode_memory_efficiency(
         target = Target.measured(row.tpot_limit_ms, getattr(row, "ttft_limit_ms", None))
         rps = float(row.requests_per_s_per_accelerator)
         own = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
-        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own)
+        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed)
         if e == e and e > 0:
             found[row.device_id] = e
     if not found:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import ScenarioError
+from .assumptions import fixed_step_s_per_layer
 from .cache import per_catalog
 from .calibration import (
     Efficiency,
@@ -124,11 +125,13 @@ def throughputs(
     effs: dict[str, Efficiency],
     measured: pd.DataFrame,
     memory_efficiency: float | None = None,
+    fixed_step_s_per_layer: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(requests/s per device, whether it is measured, where it comes from) for each device (rows of ``d``):
     the measured result where ``measured`` (``best_measured``, by device) has one, else the roofline x the
     efficiency fitted for it (``effs``, by device: ``fit_efficiency`` with its vendor's devices); an LLM's
-    decode reads at ``memory_efficiency`` (``decode_memory_efficiency``), as ``estimate_throughput``."""
+    decode reads at ``memory_efficiency`` (``decode_memory_efficiency``) and its steps taking the stack's
+    ``fixed_step_s_per_layer``, as ``estimate_throughput``."""
     n = len(d)
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
@@ -144,7 +147,13 @@ def throughputs(
             )
         else:
             eff = effs[dev.id]
-            rps[i] = roofline_estimate(dev, w, eff, memory_efficiency=memory_efficiency).rps
+            rps[i] = roofline_estimate(
+                dev,
+                w,
+                eff,
+                memory_efficiency=memory_efficiency,
+                fixed_step_s_per_layer=fixed_step_s_per_layer,
+            ).rps
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"
@@ -174,11 +183,9 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     measured = (
         best_measured(cat, workload).set_index("device_id") if not cat.results.empty else pd.DataFrame()
     )
-    memory_eff = None
-    if Architecture.of(w) is not None:  # an LLM: decode reads at the efficiency latency-bound runs show
-        fitted_on = efficiency_workload(workloads, workload)
-        memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)[0]
-    rps, rps_measured, rps_source = throughputs(d, w, effs, measured, memory_eff)
+    # an LLM here is served as a batch (no latency bound): its decode reads at the efficiency its Offline
+    # runs were fitted at; the latency-bound runs' read efficiency is for a request under a bound (``serve``)
+    rps, rps_measured, rps_source = throughputs(d, w, effs, measured, None, fixed_step_s_per_layer(cat))
     placed = place_copies(cat, d, w, rps_measured, rps)
     replica, fits, fit_reason = placed.replica, placed.fits, placed.fit_reason
     copies_of = dict(zip(d.id, replica, strict=True))
@@ -282,6 +289,8 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
     # your model (explorer.model.custom): the nearest catalog LLM's latency-bound runs stand in for its own
     fitted_on = efficiency_workload(cat.workloads.set_index("id"), workload)
     memory_eff, own_memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)
+    if not request.target.bounded:  # a batch: every read at the efficiency fitted on Offline runs
+        memory_eff, own_memory_eff = None, {}
     per_device = (
         None
         if memory_eff is None
@@ -301,6 +310,10 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         run_formats=runs,
         run_efficiency=run_eff,
         memory_efficiency=per_device,
+        fixed_step_s_per_layer=fixed_step_s_per_layer(cat),
+        anchor_memory_efficiency=None
+        if per_device is None
+        else np.array([np.nan if i in own_memory_eff else memory_eff for i in ids]),
     )
     ok = np.isfinite(s.rps) & (s.rps > 0)
     same = ok & t.rps_measured & np.isclose(s.rps, t.rps, rtol=1e-12)
@@ -313,7 +326,8 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
             else f"estimated: {s.words[k]} x efficiency {effs[ids[k]].value:.2f} fitted on "
             f"{effs[ids[k]].basis}"
             + (
-                f"; decode reads at {memory_eff:.2f} of the bandwidth, fitted on latency-bound runs"
+                f"; each sequence's decode reads at {memory_eff:.2f} of the bandwidth, fitted on "
+                "latency-bound runs"
                 if memory_eff
                 else ""
             )

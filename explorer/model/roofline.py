@@ -87,15 +87,24 @@ def roofline_rps(
     compute_precision: str | None = None,
     storage_precision: str | None = None,
     target: Target | None = None,
+    fixed_step_s_per_layer: float = 0.0,
 ) -> float:
     """Requests/s the device could serve at best: min(compute ceiling, memory ceiling) (``ceilings``).
 
     With no bandwidth figure (on-chip SRAM NPUs), or a working set that fits on chip, the compute bound
     alone is used; with neither bound known, NaN. An LLM's is its serving capacity without a latency bound
     (``serving.row_capacity``: prefill and decode at the largest batch the memory holds), under both; at a
-    latency ``target`` (a measured result's bounds), the largest batch that meets it.
+    latency ``target`` (a measured result's bounds), the largest batch that meets it; its decode steps
+    take the serving stack's ``fixed_step_s_per_layer`` (0: the physics alone).
     """
-    serving = row_capacity(dev, w, compute_precision, storage_precision, target=target or Target())
+    serving = row_capacity(
+        dev,
+        w,
+        compute_precision,
+        storage_precision,
+        target=target or Target(),
+        fixed_step_s_per_layer=fixed_step_s_per_layer,
+    )
     if serving is not None:
         rps = float(serving.rps[0])
         return rps if rps > 0 else math.nan

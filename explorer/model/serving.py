@@ -11,7 +11,11 @@ sequences by continuous batching with chunked prefill (vLLM's and TensorRT-LLM's
   storage precision) once and every sequence's KV cache (at the memory efficiency), and does
   ``2 x active parameters`` FLOP per sequence plus attention over its context, plus its share of the
   prompts of the sequences that replace those finishing (B / output tokens prompts a step, in chunks):
-  step time = max(memory time, compute time), the two overlapping;
+  step time = a **fixed time per step** (the serving stack's: kernel launches, the tensor-parallel
+  all-reduces, sampling and scheduling; per layer, ``catalog/assumptions/serving.toml``) + max(memory
+  time, compute time), the two overlapping. The fixed time was derived with the weights read at the
+  rated bandwidth, so beside it they are; each sequence's reads (its KV cache, and what its attention
+  and sampling cost beyond them) take the fitted decode-read efficiency;
 * the **batch** is limited by the memory the weights leave for KV cache (``memory x headroom - weights``
   over ``KV bytes per token x (input + output)`` per sequence) and by the **latency target**: the time
   per output token (the step) and the time to first token (one prompt's prefill, alone, plus a step).
@@ -199,6 +203,7 @@ class Capacity:
     max_batch: np.ndarray  # the largest batch the memory left for KV cache holds
     tpot_s: np.ndarray  # time per output token a user sees at that batch
     ttft_s: np.ndarray  # time to first token at that batch
+    step_alone_s: np.ndarray  # one sequence's decode step: the fastest any user gets (the fixed time too)
     limit: list[str]  # what bounds the batch, in words ("" where unavailable)
     reason: list[str]  # why a device is unavailable ("" where it is available)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -224,10 +229,12 @@ def capacity(
     memory_efficiency: Any = None,
     headroom: float = KV_HEADROOM,
     fmt: str = "",
+    fixed_step_s_per_layer: float = 0.0,
 ) -> Capacity:
     """Serving capacity over devices: ``peak`` FLOP/s, ``bandwidth`` bytes/s and ``memory`` bytes per
     device (arrays or scalars), ``devices_per_copy`` devices per model copy; the request's tokens; the
-    weights' bytes per parameter; a latency target and the two phases' efficiencies (each at most 1).
+    weights' bytes per parameter; a latency target, the two phases' efficiencies (each at most 1) and the
+    serving stack's fixed time per decode step and layer (seconds; 0: none, the physics alone).
     """
     peak_a = np.asarray(peak, dtype=float)
     n = int(max(peak_a.size, np.asarray(bandwidth).size, np.asarray(memory).size))
@@ -243,6 +250,7 @@ def capacity(
     weights = arch.total_params * weight_bytes
     f_pf = arch.prefill_flop(i)
     f_tok = arch.decode_flop(ctx_dec)
+    f = arch.layers * max(float(fixed_step_s_per_layer), 0.0)  # a step's fixed time, whatever the batch
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p, bw, mem = p1 * d, bw1 * d, mem1 * d  # the copy's
         # sequences as a continuous count (at least 1): a whole-sequence floor would let a copy on more
@@ -250,18 +258,21 @@ def capacity(
         b_max = (mem * headroom - weights) / (kv * ctx_end)
         timed = (p1 > 0) & (bw1 > 0)  # a peak in the format and a bandwidth: steps can be timed
         t_pf = f_pf / (p * e_pf)  # one prompt's prefill
-        a = weights / (bw * e_m)  # a step's weight read
+        # a step's weight read: at the rated bandwidth beside a fixed step time (the two were measured as a
+        # pair: the fixed time is what a batch-1 step takes beyond reading the weights at the rated
+        # bandwidth, ``catalog/assumptions/serving.toml``), else at the decode-read efficiency
+        a = weights / bw if f > 0 else weights / (bw * e_m)
         b = kv * ctx_dec / (bw * e_m)  # a step's KV read, per sequence
         # a step's maths per sequence: its token, and 1 / output tokens of a newcomer's prompt (chunked
         # prefill: the prompts of the sequences that replace those finishing ride in the decode steps)
         c = f_tok / (p * e_pf) + t_pf / o
-        t_first = np.maximum(t_pf, weights / (bw * e_m))  # one prompt alone reads the weights too
+        t_first = np.maximum(t_pf, a) + f  # one prompt alone reads the weights too, and has the fixed time
         bounds = {"memory for the KV cache": b_max}
         if math.isfinite(target.tpot_s):
-            tp = target.tpot_s
+            tp = target.tpot_s - f
             bounds["time per output token"] = np.minimum((tp - a) / b, tp / c)
         if math.isfinite(target.ttft_s):
-            room = target.ttft_s - t_first
+            room = target.ttft_s - t_first - f
             bounds["time to first token"] = np.minimum((room - a) / b, room / c)
         names = list(bounds)
         stack = np.vstack([np.asarray(bounds[k], float) for k in names])
@@ -270,7 +281,7 @@ def capacity(
         batch = np.min(stack, axis=0)
         ok = (batch >= 1) & timed
         batch = np.where(ok, batch, np.nan)
-        step = np.maximum(a + b * batch, c * batch)  # reads and maths overlap within a step
+        step = f + np.maximum(a + b * batch, c * batch)  # reads and maths overlap within a step
         rps = batch / (o * step) / d  # every step, batch / output tokens requests finish
         compute_rps = p1 / (f_pf + o * f_tok)
         memory_rps = np.where(
@@ -278,6 +289,7 @@ def capacity(
         )
         tpot = step
         ttft = t_first + step
+        alone = f + np.maximum(a + b, c)
     limit, reason = [], []
     name = FORMAT_NAMES.get(fmt, fmt or "this precision")
     for k in range(n):
@@ -287,7 +299,9 @@ def capacity(
             continue
         limit.append("")
         reason.append(
-            _why_not(arch, k, name, p1, bw1, mem1, d, b_max, weights, kv, ctx_end, a, b, c, t_first, target)
+            _why_not(
+                arch, k, name, p1, bw1, mem1, d, b_max, weights, kv, ctx_end, a, b, c, f, t_first, target
+            )
         )
     return Capacity(
         rps=rps,
@@ -297,6 +311,7 @@ def capacity(
         max_batch=b_max,
         tpot_s=tpot,
         ttft_s=ttft,
+        step_alone_s=np.where(timed, alone, np.nan),
         limit=limit,
         reason=reason,
     )
@@ -317,6 +332,7 @@ def _why_not(
     a: np.ndarray,
     b: np.ndarray,
     c: np.ndarray,
+    f: float,
     t_first: np.ndarray,
     target: Target,
 ) -> str:
@@ -334,16 +350,17 @@ def _why_not(
             f"({mem[k] * d[k] / 1e9:,.0f} GB, {KV_HEADROOM:.0%} usable) for one sequence's KV cache "
             f"({kv * ctx_end / 1e9:,.2f} GB)"
         )
-    if math.isfinite(target.ttft_s) and t_first[k] + max(a[k] + b[k], c[k]) > target.ttft_s:
+    alone = f + max(a[k] + b[k], c[k])  # one sequence's step
+    if math.isfinite(target.ttft_s) and t_first[k] + alone > target.ttft_s:
         return (
-            f"the first token takes {t_first[k] + max(a[k] + b[k], c[k]):.2g} s even alone, over the "
+            f"the first token takes {t_first[k] + alone:.2g} s even alone, over the "
             f"{target.ttft_s:g} s target"
         )
     if math.isfinite(target.tpot_s):
-        alone = max(a[k] + b[k], c[k])
+        fixed = f" and takes {f * 1e3:.3g} ms of fixed time" if f > 0 else ""
         return (
-            f"even one user gets {1 / alone:.3g} tokens/s (a step reads {weights / 1e9:,.1f} GB of weights), "
-            f"under the {1 / target.tpot_s:.3g} tokens/s per user target"
+            f"even one user gets {1 / alone:.3g} tokens/s (a step reads {weights / 1e9:,.1f} GB of weights"
+            f"{fixed}), under the {1 / target.tpot_s:.3g} tokens/s per user target"
         )
     return "no batch of one sequence fits"  # pragma: no cover
 

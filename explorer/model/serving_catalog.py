@@ -70,12 +70,14 @@ def row_capacity(
     target: Target | None = None,
     efficiency: float = 1.0,
     memory_efficiency: float | None = None,
+    fixed_step_s_per_layer: float = 0.0,
 ) -> Capacity | None:
     """The serving capacity of one catalog device (row) on one catalog workload (row), or None where the
     workload is not an LLM. Compute runs at the peak of ``compute_precision`` and the weights are read in
     ``storage_precision`` (both default to the workload's); the copy spans ``devices_per_copy`` devices
     (default: the fewest whose memory x ``weights_headroom`` holds the weights); the request's tokens
-    default to the workload's (``default_tokens``)."""
+    default to the workload's (``default_tokens``); a decode step takes ``fixed_step_s_per_layer`` x layers
+    more than its reads and maths (the serving stack's: ``assumptions.fixed_step_s_per_layer``)."""
     arch = Architecture.of(w)
     i0, o0 = default_tokens(w)
     if arch is None or o0 != o0:
@@ -105,6 +107,7 @@ def row_capacity(
         compute_efficiency=efficiency,
         memory_efficiency=memory_efficiency,
         fmt=cf,
+        fixed_step_s_per_layer=fixed_step_s_per_layer,
     )
 
 
@@ -163,17 +166,25 @@ def serve(
     run_formats: list[tuple[str, str] | None],
     run_efficiency: np.ndarray,
     memory_efficiency: float | np.ndarray | None = None,
+    fixed_step_s_per_layer: float = 0.0,
+    anchor_memory_efficiency: np.ndarray | None = None,
 ) -> Served:
     """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
     on LLM ``w``.
 
     A device without a measurement gets its capacity at the fitted ``efficiency`` (its maths) and
-    ``memory_efficiency`` (decode's reads, one for all or one per device; None: the same). A measured
-    device keeps its measurement where the request is the one measured (its formats, the workload's
-    tokens, no latency bound) and otherwise scales it by the model: measured x capacity(request) /
-    capacity(as measured), both at the device's own efficiency (``run_efficiency``: measured / its
-    capacity as run, at most 1). A copy takes ``copy_devices`` of each device at its weights' format.
-    Vectorised: one ``capacity`` call per group of devices that run the same formats.
+    ``memory_efficiency`` (each sequence's decode reads, one for all or one per device; None: the same,
+    what the caller passes for a request without a latency bound, as the Offline runs were fitted). A
+    measured device keeps its measurement where the request is the one measured (its formats, the
+    workload's tokens, no latency bound) and otherwise scales it by the model: measured x
+    capacity(request) / capacity(as measured), its maths at the device's own efficiency
+    (``run_efficiency``: measured / its capacity as run, at most 1). The capacity as measured reads at
+    ``anchor_memory_efficiency`` per device: NaN (or None for all) for the run's efficiency, for a device
+    whose own latency-bound runs set its read efficiency (its Offline result then scales by about 1); the
+    read efficiency of the request, for one without (its factor carries its Offline result over the
+    model's). A copy takes ``copy_devices`` of each device at its weights' format; every decode step takes
+    ``fixed_step_s_per_layer`` x layers more. Vectorised: one ``capacity`` call per group of devices that
+    run the same formats.
     """
     arch = Architecture.of(w)
     if arch is None:
@@ -198,7 +209,12 @@ def serve(
     now_f = [(run_formats[k] if auto and measured[k] and run_formats[k] else (fmt, fmt)) for k in range(n)]
     then_f = [run_formats[k] if measured[k] and run_formats[k] else None for k in range(n)]
 
-    def grouped(formats: list[tuple[str, str] | None], tokens: tuple[float, float], target: Target):
+    def grouped(
+        formats: list[tuple[str, str] | None],
+        tokens: tuple[float, float],
+        target: Target,
+        reads: np.ndarray,
+    ):
         rps, reason, limit = np.full(n, np.nan), [""] * n, [""] * n
         for f in sorted({f for f in formats if f is not None}):
             idx = [k for k in range(n) if formats[k] == f]
@@ -215,19 +231,25 @@ def serve(
                 weight_bytes=wb,
                 target=target,
                 compute_efficiency=eff[idx],
-                memory_efficiency=mem_eff[idx],
+                memory_efficiency=reads[idx],
                 fmt=cf,
+                fixed_step_s_per_layer=fixed_step_s_per_layer,
             )
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
         return rps, reason, limit
 
-    now, reason, limit = grouped(now_f, (i, o), request.target)
-    then, _, _ = grouped(then_f, (i0, o0), Target())
+    now, reason, limit = grouped(now_f, (i, o), request.target, mem_eff)
+    # as measured (Offline, no latency bound)
+    anchor = eff if anchor_memory_efficiency is None else np.asarray(anchor_memory_efficiency, float)
+    anchor = np.where(np.isfinite(anchor) & (anchor > 0), anchor, eff)
+    then, _, _ = grouped(then_f, (i0, o0), Target(), anchor)
     rps = now.copy()
     scaled = measured & (then > 0)
     rps[scaled] = np.asarray(measured_rps, float)[scaled] * now[scaled] / then[scaled]
     name = FORMAT_NAMES[fmt]
+    fixed = arch.layers * fixed_step_s_per_layer
+    fixed_words = f", {fixed * 1e3:.2g} ms of fixed time per decode step" if fixed > 0 else ""
     words = []
     for k, r in enumerate(rows):
         if not rps[k] > 0:
@@ -239,7 +261,7 @@ def serve(
         else:
             maths = peak_used(r, fmt)[1]
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")
-            words.append(f"serving model, {how}: {limit[k]}")
+            words.append(f"serving model, {how}{fixed_words}: {limit[k]}")
     d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, domain)
     return Served(rps=rps, devices_per_copy=d, reason=reason, words=words)
 
@@ -263,6 +285,7 @@ def memory_efficiency_of(
     measured_rps: float,
     target: Target,
     compute_efficiency: float,
+    fixed_step_s_per_layer: float = 0.0,
 ) -> float:
     """The decode-read efficiency at which the model's capacity at ``target`` (with the maths at
     ``compute_efficiency``) equals a measurement made under that latency bound; at most 1 (a measurement
@@ -281,6 +304,7 @@ def memory_efficiency_of(
             target=target,
             efficiency=compute_efficiency,
             memory_efficiency=e,
+            fixed_step_s_per_layer=fixed_step_s_per_layer,
         )
         r = float(c.rps[0]) if c is not None else math.nan
         return r if r == r else 0.0

@@ -33,7 +33,7 @@ from .model.cost import (
     prices,
 )
 from .model.custom import ApiOption, api_options, base_catalog, catalog_for, custom_workload
-from .model.devices import DeviceTable, build_device_table, device_table, scenario_device_table
+from .model.devices import DeviceTable, build_device_table, device_table, scenario_device_table, serves_tokens
 from .model.evaluate import evaluate
 from .model.fleet import SECONDS_PER_DAY, Core, best_by_kind, core, cumulative_cost, stays_below_from
 from .model.inputs import PUE_BY_DEPLOYMENT, Inputs, resolve, volume_free
@@ -133,6 +133,7 @@ __all__ = [
     "run_formats",
     "scenario_device_table",
     "server_size",
+    "serves_tokens",
     "stated_precision",
     "stays_below_from",
     "sweep_volumes",

@@ -105,8 +105,11 @@ def _warm_up() -> None:
     try:
         from explorer.app import prebuild_app
         from explorer.catalog import load_catalog
+        from explorer.uncertainty import warm_fixed_step
 
-        prebuild_app(load_catalog())
+        cat = load_catalog()
+        prebuild_app(cat)
+        warm_fixed_step(cat)  # a link to another LLM then costs its kernel no more than before
     except Exception as err:  # a fork builds the app itself anyway
         print(f"[explorer forkserver] warm-up failed: {err!r}", file=sys.stderr)
 

@@ -3,7 +3,9 @@
 Inputs that are not known exactly carry ranges: the modelling assumptions their catalog ``low``/``high``,
 prices, measured throughput and power the multipliers in ``catalog/assumptions/uncertainty.toml``, the
 estimated throughputs a log-normal fitted to the held-out residuals (``explorer.validate``;
-``estimate_error``), and the request volume the scenario's own ``volume_uncertainty``. Each draw takes every
+``estimate_error``), an LLM's throughputs the serving stack's fixed time per decode step (the model run at
+either end of its range: ``fixed_step_throughputs``), and the request volume the scenario's own
+``volume_uncertainty``. Each draw takes every
 other input from a triangular distribution (low, nominal, high); one vectorised call of the model evaluates
 all draws.
 
@@ -36,6 +38,7 @@ from .calc import (
     per_catalog,
     resolve,
     scenario_device_table,
+    serves_tokens,
 )
 from .catalog import Catalog, load_catalog
 from .scenario import Scenario
@@ -55,6 +58,7 @@ ASSUMPTION_INPUTS = {
     "colocation_usd_per_kw_month": "rack space and power per kW-month",
     "edge_host_usd": "host computer of an edge add-in card",
     "elastic_training_efficiency": "useful work of preemptible training",
+    "decode_step_fixed_per_layer": "fixed time per LLM decode step",
 }
 #: Assumptions left at their value: the user's own choices (scenario fields whose default the catalog
 #: sources), the daily load curve's swing (one curve per scenario, not per draw), the power one rack takes
@@ -80,13 +84,12 @@ INPUT_FIELDS = {
 WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 #: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
 OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
-#: Ranged assumptions the draws leave at their value: power ratios, and the serving stack's fixed time per
-#: decode step (``decode_step_fixed_per_layer``: drawing it would re-run the serving model per draw; an
-#: estimated throughput's spread comes from the held-out residuals instead, Offline runs where the fixed
-#: time is a few per cent of a step, so a latency-bound LLM figure's range does not yet carry it).
+#: The serving stack's fixed time per LLM decode step: drawn per draw (a stream of its own), acting through
+#: each device's throughput on an LLM (``fixed_step_throughputs``), on no other workload.
+FIXED_STEP = "decode_step_fixed_per_layer"
+#: Ranged power assumptions the draws leave at their value.
 NOT_DRAWN = frozenset(
     {
-        "decode_step_fixed_per_layer",
         "host_power_ratio",
         "cloud_host_power_ratio",
         "pcie_devices_per_server",
@@ -189,15 +192,81 @@ def _tri(rng: np.random.Generator, lo: float, mode: float, hi: float, size) -> n
     return rng.triangular(lo, mode, hi, size)
 
 
+@dataclass(frozen=True)
+class FixedStep:
+    """Each device's throughput with an LLM's fixed step time at the low and the high end of its range,
+    over its throughput at the catalog's value (``fixed_step_throughputs``): a draw's value between them
+    scales it by linear interpolation. 0 where a device cannot serve the request at that end."""
+
+    low: float
+    value: float
+    high: float
+    at_low: np.ndarray  # (D,)
+    at_high: np.ndarray  # (D,)
+
+    def take(self, columns: np.ndarray) -> FixedStep:
+        return replace(self, at_low=self.at_low[columns], at_high=self.at_high[columns])
+
+    def multiplier(self, v: np.ndarray) -> np.ndarray:
+        """(N, D) throughput multipliers for values `v` of shape (N, 1)."""
+        v = np.asarray(v, float)
+        below = (self.value - v) / (self.value - self.low) if self.value > self.low else 0.0 * v
+        above = (v - self.value) / (self.high - self.value) if self.high > self.value else 0.0 * v
+        return np.where(
+            v <= self.value,
+            1.0 + np.clip(below, 0, 1) * (self.at_low - 1.0),
+            1.0 + np.clip(above, 0, 1) * (self.at_high - 1.0),
+        )
+
+
+@per_catalog(maxsize=8)
+def _with_fixed_step(cat: Catalog, end: str) -> Catalog:
+    """The catalog with the fixed step time at its ``low`` or ``high`` end: everything fitted on it (the
+    efficiencies, the latency-bound runs' read efficiency) is refitted with it, as it would be."""
+    a = cat.assumptions.copy()
+    a.loc[FIXED_STEP, "value"] = a.loc[FIXED_STEP, end]
+    return replace(cat, assumptions=a)
+
+
+def fixed_step_throughputs(cat: Catalog, scenario: Scenario, t: DeviceTable) -> FixedStep | None:
+    """How each device's throughput on the scenario's LLM moves with the serving stack's fixed time per
+    decode step, from its catalog value to either end of its range (``FixedStep``); None for a workload
+    that is not an LLM, or a catalog without that range. Two more device tables per catalog and workload
+    (about 0.15 s each, once), then a few milliseconds per request."""
+    ranges = _ranges(cat)
+    if FIXED_STEP not in ranges or not serves_tokens(cat, scenario.workload, scenario.cloud_market):
+        return None
+    ends = []
+    for end in ("low", "high"):
+        rps = scenario_device_table(_with_fixed_step(cat, end), scenario).rps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(t.rps > 0, rps / t.rps, 1.0)
+        ends.append(np.where(np.isfinite(ratio), ratio, 0.0))
+    return FixedStep(*ranges[FIXED_STEP], *ends)
+
+
+def warm_fixed_step(cat: Catalog, market: str = "major-clouds") -> None:
+    """Build the device tables ``fixed_step_throughputs`` reads for every LLM in the catalog, in a process
+    whose forks then share them (the fork server): about 0.15 s per LLM and end of the range, once."""
+    if FIXED_STEP not in _ranges(cat):
+        return
+    for workload in cat.workloads.id:
+        if serves_tokens(cat, workload, market):
+            for end in ("low", "high"):
+                device_table(_with_fixed_step(cat, end), workload, market)
+
+
 def _perturbed(
     t: DeviceTable,
     x: Inputs,
     m: dict[str, np.ndarray],
     a: dict[str, np.ndarray],
     nominal: dict[str, float] | None = None,
+    fixed: FixedStep | None = None,
 ) -> tuple[DeviceTable, Inputs]:
     """The table and inputs with multipliers `m` (shape (N, D) or (N, 1)) and assumption values `a`;
-    the wall-power assumptions (`WALL_INPUTS`) scale the table's modelled wall power from `nominal`."""
+    the wall-power assumptions (`WALL_INPUTS`) scale the table's modelled wall power from `nominal`, and
+    an LLM's fixed step time (``a[FIXED_STEP]``) its throughputs through `fixed`."""
     # a rated figure moves within the rated range, an estimated one within the estimates' wider range
     power = np.where(t.power_estimated, m["estimated_power"], m["device_power"])
     wall, host = t.wall_w * power, t.host_w
@@ -207,9 +276,12 @@ def _perturbed(
         wall = np.where(hosts, wall * a["wall_ratio_baseboard"] / nominal["wall_ratio_baseboard"], wall)
         pcie = (t.power_class == "pcie") & modelled
         host = np.where(pcie, host * a["pcie_host_power_w"] / nominal["pcie_host_power_w"], host)
+    rps = t.rps * np.where(t.rps_measured, m["measured_throughput"], m["estimated_throughput"])
+    if fixed is not None and FIXED_STEP in a:
+        rps = rps * fixed.multiplier(a[FIXED_STEP])
     t2 = replace(
         t,
-        rps=t.rps * np.where(t.rps_measured, m["measured_throughput"], m["estimated_throughput"]),
+        rps=rps,
         cloud_price=t.cloud_price * m["cloud_price"],
         purchase_usd=t.purchase_usd * m["purchase_price"],
         power_w=t.power_w * power,
@@ -270,7 +342,7 @@ def _seeded_draws(
     d = len(device_table(cat, workload, market).ids)
     ranges = _ranges(cat)
     # the power inputs are drawn from their own stream, so the other inputs' draws stay as they were
-    late = ("estimated_power", *WALL_INPUTS, *OWNER_INPUTS)
+    late = ("estimated_power", *WALL_INPUTS, *OWNER_INPUTS, FIXED_STEP)
     m = {k: _tri(rng, *ranges[k], (n, d)) for k in MULTIPLIERS if k not in late}
     mu, sd = estimate_error(cat)
     m["estimated_throughput"] = np.exp(rng.normal(mu, sd, size=(n, d)))
@@ -297,6 +369,8 @@ def _seeded_draws(
     for key in OWNER_INPUTS:
         if key in ranges:
             drawn[key] = _tri(owner_rng, *ranges[key], (n, 1))
+    if FIXED_STEP in ranges:  # likewise; it acts only on an LLM's throughputs (``fixed_step_throughputs``)
+        drawn[FIXED_STEP] = _tri(np.random.default_rng([seed, 3]), *ranges[FIXED_STEP], (n, 1))
     return m, drawn, state
 
 
@@ -327,7 +401,9 @@ def monte_carlo(
     keep = np.flatnonzero(avail | (np.arange(len(avail)) == g))
     shown_at = np.flatnonzero(avail[keep])  # the available options' positions among those kept
     tk = t.take(keep)
-    t2, x2 = _perturbed(tk, x, {k: v[:, keep] for k, v in m.items()}, a, wall)
+    fixed = fixed_step_throughputs(cat, scenario, t)
+    fixed = fixed.take(keep) if fixed is not None else None
+    t2, x2 = _perturbed(tk, x, {k: v[:, keep] for k, v in m.items()}, a, wall, fixed)
     train = int(np.flatnonzero(keep == g)[0]) if g >= 0 else g
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=train)
     shown = c.tco[:, shown_at]
@@ -419,7 +495,10 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     porting_hi = np.array([ranges[f"porting_days_{lvl}"][2] for lvl in SUPPORT_ORDER])
     inputs.append(("porting_days", "porting effort", 0.0, 1.0))
     inputs.append(("update_share", "re-porting at each model change", 0.0, 1.0))
+    fixed = fixed_step_throughputs(cat, scenario, t)
     for key, label in ASSUMPTION_INPUTS.items():
+        if key == FIXED_STEP and fixed is None:
+            continue  # not an LLM: no decode steps
         if key in ranges and not (key == "engineer_day_usd" and scenario.engineer_day_usd is not None):
             inputs.append((key, label, ranges[key][0], ranges[key][2]))
     if scenario.volume_uncertainty > 0:
@@ -432,6 +511,8 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     m = {k: np.ones((n, 1)) for k in (*MULTIPLIERS, "estimated_throughput")}
     wall = _wall_nominal(cat)
     a = _nominal_assumptions(x, n, wall)
+    if fixed is not None:
+        a[FIXED_STEP] = np.full((n, 1), fixed.value)
     volumes = np.full(n, scenario.requests_per_day)
     for i, (key, _label, lo, hi) in enumerate(inputs):
         for j, val in ((1 + 2 * i, lo), (2 + 2 * i, hi)):
@@ -453,7 +534,7 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
                 a[key][j] = val
     m = {k: np.broadcast_to(v, (n, d)) for k, v in m.items()}
     nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
-    t2, x2 = _perturbed(t, x, m, a, wall)
+    t2, x2 = _perturbed(t, x, m, a, wall, fixed)
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=nominal.train_device_index)
     tco = np.where(nominal.available, c.tco, np.nan)
     if not np.isfinite(tco[0]).any():  # no device serves the scenario (e.g. spot for live requests)
@@ -476,6 +557,9 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     rows = []
     for i, (_key, label, lo, hi) in enumerate(inputs):
         a_lo, a_hi = tco[1 + 2 * i, first], tco[2 + 2 * i, first]
+        # NaN at an end: the recommended device cannot serve the request there (an LLM's latency target
+        # under a slower serving stack), so that end moves the answer more than any total can say
+        lost = bool(np.isnan(a_lo) or np.isnan(a_hi))
         rows.append(
             {
                 "input": label,
@@ -483,10 +567,9 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
                 "high": hi,
                 "total_at_low_usd": a_lo,
                 "total_at_high_usd": a_hi,
-                "swing_usd": abs(a_hi - a_lo),
-                "flips": bool(
-                    first_kind[1 + 2 * i] != first_kind[0] or first_kind[2 + 2 * i] != first_kind[0]
-                ),
+                "swing_usd": np.inf if lost else abs(a_hi - a_lo),
+                "flips": lost
+                or bool(first_kind[1 + 2 * i] != first_kind[0] or first_kind[2 + 2 * i] != first_kind[0]),
             }
         )
     out = pd.DataFrame(rows).sort_values("swing_usd", ascending=False).reset_index(drop=True)

@@ -277,8 +277,9 @@ def test_every_drawn_assumption_moves_some_answer() -> None:
     """An assumption with a range is drawn only if a draw can move a total: each one the tornado lists
     swings the recommended option in at least one of these scenarios (cloud, training, bare metal with
     PCIe cards and with baseboards, modelled wall power, a horizon past the hardware's life, an edge
-    add-in card), and the ranged ones it leaves out are the user's own choices or act only where the
-    draws do not reach (``CHOICES``, committed discounts). (Four of them were drawn and never applied.)"""
+    add-in card, an estimated LLM at a latency target), and the ranged ones it leaves out are the user's
+    own choices or act only where the draws do not reach (``CHOICES``, committed discounts). (Four of
+    them were drawn and never applied.)"""
     from explorer.uncertainty import (
         ASSUMPTION_INPUTS,
         CHOICES,
@@ -296,6 +297,8 @@ def test_every_drawn_assumption_moves_some_answer() -> None:
         Scenario(workload="resnet-50", deployment="edge", requests_per_day=1e10, edge_sites=1000),
         Scenario(deployment="bare-metal", horizon_years=5),  # past the hardware's 4-6 years
         Scenario(workload="bert-large", deployment="bare-metal"),  # L4 cards, modelled host power
+        # an estimated LLM at a latency target: the serving stack's fixed step time moves its throughput
+        Scenario(workload="llama-2-70b", latency_target="interactive-chat"),
     ]
     swung: set[str] = set()
     labels = {label: key for key, label in ASSUMPTION_INPUTS.items()}
@@ -336,3 +339,44 @@ def test_the_held_out_error_is_kept_on_disk_for_the_next_kernel(tmp_path, monkey
     files[0].write_text("{ not json", encoding="utf-8")
     monkeypatch.setattr(uncertainty, "_ERRORS", {})
     assert uncertainty.estimate_error(CAT) == (9.0, 9.0)  # an unreadable file is recomputed, no error
+
+
+FIXED = "fixed time per LLM decode step"
+
+
+def test_the_fixed_step_time_swings_an_llm_as_a_catalog_at_either_end_would() -> None:
+    """The serving stack's fixed time per decode step (catalog range 50-210 us a layer) is an input of an
+    LLM's tornado: at each end the recommended option's total is what the whole model gives with the
+    catalog's figure at that end (its efficiencies refitted), not a guess; and it can flip the answer."""
+    from explorer.uncertainty import _with_fixed_step
+
+    s = Scenario(workload="llama-2-70b", latency_target="interactive-chat")
+    td = tornado(s, CAT)
+    row = td[td.input == FIXED].iloc[0]
+    lo, _, hi = CAT.assumptions.loc["decode_step_fixed_per_layer", ["low", "value", "high"]]
+    assert (row["low"], row["high"]) == (lo, hi)  # in ms, as the model reads it
+    device = td.attrs["device_id"]
+    for end, total in (("low", row.total_at_low_usd), ("high", row.total_at_high_usd)):
+        assert total == pytest.approx(
+            evaluate(s, _with_fixed_step(CAT, end)).option(device).tco_usd, rel=1e-9
+        )
+    assert row.total_at_high_usd > td.attrs["nominal_usd"] > row.total_at_low_usd  # a slower stack costs more
+    # not an LLM: no decode steps, no row
+    assert FIXED not in set(tornado(Scenario(workload="resnet-50"), CAT).input)
+
+
+def test_the_band_of_an_llm_carries_the_fixed_step_time() -> None:
+    """Drawn per draw, the fixed step time widens an estimated LLM option's P10-P90 band; a catalog that
+    gives the figure no range leaves it narrower, and a measured one served as measured does not move."""
+    s = Scenario(workload="llama-2-70b", latency_target="interactive-chat")
+    a = CAT.assumptions.copy()
+    a.loc["decode_step_fixed_per_layer", ["low", "high"]] = np.nan
+    fixed = dataclasses.replace(CAT, assumptions=a)
+    wide = monte_carlo(s, CAT, draws=2000, seed=1).options.set_index("device_id")
+    narrow = monte_carlo(s, fixed, draws=2000, seed=1).options.set_index("device_id")
+    width = (wide.p90_usd - wide.p10_usd) / (narrow.p90_usd - narrow.p10_usd)
+    assert width["aws-inferentia2"] > 1.2
+    batch = Scenario()  # Llama-3.1-8B as a batch: the H200's figure is its measurement, whatever the stack
+    wide = monte_carlo(batch, CAT, draws=2000, seed=1).options.set_index("device_id")
+    narrow = monte_carlo(batch, fixed, draws=2000, seed=1).options.set_index("device_id")
+    assert wide.loc["nvidia-h200", "p50_usd"] == pytest.approx(narrow.loc["nvidia-h200", "p50_usd"], rel=1e-9)

@@ -397,3 +397,27 @@ def test_a_devices_interactive_capacity_is_predicted_without_its_own_interactive
     assert not _discordant(measured, model)
     off = {d: model[d] / measured[d] for d in measured if not 0.5 <= model[d] / measured[d] <= 2}
     assert not off, f"held-out interactive capacity off by more than 2x: {off}"
+
+
+def test_each_served_llm_says_what_one_user_gets_at_most() -> None:
+    """Every device serving an LLM at a latency target names its interactivity ceiling (one user alone on a
+    copy: the fixed step time, the weights, one sequence's reads), never below the target it meets; one
+    that cannot meet the target says what one user would get, below it."""
+    import re
+
+    from explorer import calc
+
+    s = Scenario(workload="llama-2-70b", latency_target="interactive-chat")
+    target = LATENCY_TARGETS["interactive-chat"]["tokens_per_s_per_user"]
+    served = unserved = 0
+    for o in calc.evaluate(s, CAT).options:
+        if o.throughput_per_device_rps and o.throughput_per_device_rps > 0:
+            m = re.search(r"one user alone gets at most ([\d,]+) tokens/s", o.throughput_source)
+            assert m, o.device_id
+            assert float(m.group(1).replace(",", "")) >= target * 0.995, o.device_id  # printed rounded
+            served += 1
+        elif "even one user gets" in (o.unavailable_reason or ""):
+            got = float(re.search(r"even one user gets ([\d.]+) tokens/s", o.unavailable_reason).group(1))
+            assert got < target, o.device_id
+            unserved += 1
+    assert served >= 10 and unserved >= 1

@@ -332,6 +332,7 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
                 else ""
             )
         )
+        + f"; one user alone gets at most {s.tokens_per_s_alone[k]:,.0f} tokens/s"
         if ok[k]
         else t.rps_source[k]
         for k in range(len(ids))

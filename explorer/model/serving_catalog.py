@@ -154,6 +154,7 @@ class Served:
     devices_per_copy: np.ndarray
     reason: list[str]  # why unavailable ("" where available)
     words: list[str]  # how it was obtained, for the throughput's source
+    tokens_per_s_alone: np.ndarray  # what one user alone gets from a copy (the model's; NaN: unavailable)
 
 
 def serve(
@@ -216,6 +217,7 @@ def serve(
         reads: np.ndarray,
     ):
         rps, reason, limit = np.full(n, np.nan), [""] * n, [""] * n
+        alone = np.full(n, np.nan)  # tokens/s one user alone gets: the interactivity ceiling
         for f in sorted({f for f in formats if f is not None}):
             idx = [k for k in range(n) if formats[k] == f]
             cf, sf = serving_format(f[0], w.precision), serving_format(f[1], w.precision)
@@ -237,13 +239,14 @@ def serve(
             )
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
-        return rps, reason, limit
+                alone[k] = 1.0 / c.step_alone_s[j]
+        return rps, reason, limit, alone
 
-    now, reason, limit = grouped(now_f, (i, o), request.target, mem_eff)
+    now, reason, limit, alone = grouped(now_f, (i, o), request.target, mem_eff)
     # as measured (Offline, no latency bound)
     anchor = eff if anchor_memory_efficiency is None else np.asarray(anchor_memory_efficiency, float)
     anchor = np.where(np.isfinite(anchor) & (anchor > 0), anchor, eff)
-    then, _, _ = grouped(then_f, (i0, o0), Target(), anchor)
+    then, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor)
     rps = now.copy()
     scaled = measured & (then > 0)
     rps[scaled] = np.asarray(measured_rps, float)[scaled] * now[scaled] / then[scaled]
@@ -263,7 +266,13 @@ def serve(
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")
             words.append(f"serving model, {how}{fixed_words}: {limit[k]}")
     d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, domain)
-    return Served(rps=rps, devices_per_copy=d, reason=reason, words=words)
+    return Served(
+        rps=rps,
+        devices_per_copy=d,
+        reason=reason,
+        words=words,
+        tokens_per_s_alone=np.where(rps > 0, alone, np.nan),
+    )
 
 
 def _plain(row: Any) -> Any:

@@ -175,10 +175,12 @@ def evaluate_command(args: argparse.Namespace) -> int:
         if note := fmt.band_note(result, bands):
             print(f"  {note}")
         print("Inputs that move the recommended option's total most (tornado):")
-        for row in extra["tornado"][:5]:
+        shown = extra["tornado"][:5]
+        width = max((len(row["input"]) for row in shown), default=0)
+        for row in shown:
             flip = "  <- can flip the recommendation" if row["flips"] else ""
             print(
-                f"  {row['input']:32s} {usd(row['total_at_low_usd']):>9s} .. "
+                f"  {row['input']:{width}s} {usd(row['total_at_low_usd']):>9s} .. "
                 f"{usd(row['total_at_high_usd']):>9s}{flip}"
             )
     if "breakeven_map" in extra:

@@ -187,12 +187,15 @@ def test_a_catalog_without_market_files_reports_no_points() -> None:
 #: tool orders the other way, each with its reason (issue 14: the fixed-interactivity measurements keep
 #: their rank order, or say why not).
 #: InferenceX at 76 tokens/s per user: B200 $0.12 against MI355X $0.27 per million tokens, 4,514 against
-#: 1,502 tokens/s per GPU. The two have the same 8 TB/s, and in the tool a 70B decode step is the stack's
-#: fixed 7.2 ms plus 1.1 ms of weights on either, so at 76 tokens/s per user (13.2 ms a step) the batch is
-#: what each one's per-sequence read efficiency allows, fitted on its own MLPerf Interactive runs (B200
-#: 0.14, MI355X 0.17): 1,481 against 1,873 tokens/s per GPU. InferenceX's best B200 configuration may use
-#: speculative decoding (several tokens a step) and TensorRT-LLM's faster steps, neither of which the tool
-#: models; its B200 figure is 3x the tool's, its MI355X figure 0.8x.
+#: 1,502 tokens/s per GPU. The catalog's other fixed-interactivity measurements of the pair say the
+#: opposite: MLPerf's Interactive runs of Llama 2 70B (40 ms p99 per output token) give MI355X 31.2 and
+#: B200 25.3 requests/s per GPU (v6.0 against v5.1). The two have the same 8 TB/s, and in the tool a 70B
+#: decode step is the stack's fixed 7.2 ms plus 1.1 ms of weights on either, so the batch at a speed is
+#: what each one's per-sequence read efficiency allows, fitted on those MLPerf runs (B200 0.14, MI355X
+#: 0.17): at 76 tokens/s per user 1,481 against 1,873 tokens/s per GPU. The tool keeps MLPerf's order.
+#: InferenceX's best B200 configuration may use speculative decoding (several tokens a step) and
+#: TensorRT-LLM's faster steps, neither of which the tool models; its B200 figure is 3x the tool's, its
+#: MI355X figure 0.8x.
 KNOWN_MARKET_CONTRADICTIONS = {("SemiAnalysis InferenceX", 76.0): {"nvidia-b200 < amd-mi355x"}}
 
 

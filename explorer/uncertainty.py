@@ -85,7 +85,8 @@ WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 #: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
 OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
 #: The serving stack's fixed time per LLM decode step: drawn per draw (a stream of its own), acting through
-#: each device's throughput on an LLM (``fixed_step_throughputs``), on no other workload.
+#: each device's throughput on an LLM (``fixed_step_throughputs``), on no other workload; the devices' own
+#: figures (``FIXED_STEP`` + ``_<device>``) move with it, each across its own range.
 FIXED_STEP = "decode_step_fixed_per_layer"
 #: Ranged power assumptions the draws leave at their value.
 NOT_DRAWN = frozenset(
@@ -221,10 +222,12 @@ class FixedStep:
 
 @per_catalog(maxsize=8)
 def _with_fixed_step(cat: Catalog, end: str) -> Catalog:
-    """The catalog with the fixed step time at its ``low`` or ``high`` end: everything fitted on it (the
-    efficiencies, the latency-bound runs' read efficiency) is refitted with it, as it would be."""
+    """The catalog with the fixed step time at its ``low`` or ``high`` end, and each device's own figure
+    (``decode_step_fixed_per_layer_<device>``) at its own, together (one stack speed, drawn once): everything
+    fitted on them (the efficiencies, the latency-bound runs' read efficiency) is refitted, as it would be."""
     a = cat.assumptions.copy()
-    a.loc[FIXED_STEP, "value"] = a.loc[FIXED_STEP, end]
+    keys = a.index[a.index.str.startswith(FIXED_STEP) & a[end].notna()]
+    a.loc[keys, "value"] = a.loc[keys, end]
     return replace(cat, assumptions=a)
 
 

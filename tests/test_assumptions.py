@@ -10,7 +10,7 @@ import pytest
 
 from explorer import uncertainty
 from explorer.catalog import load_catalog
-from explorer.catalog.assumptions import ASSUMPTION_COLUMNS, ASSUMPTION_UNITS
+from explorer.catalog.assumptions import ASSUMPTION_COLUMNS, ASSUMPTION_UNITS, assumption_unit
 from explorer.catalog.units import convert
 from explorer.model.assumptions import assumption
 
@@ -33,7 +33,7 @@ def test_every_assumption_is_one_row_in_its_canonical_unit() -> None:
     lifetime = frame.loc["hardware_lifetime_years"]
     assert (lifetime.unit, lifetime.printed_unit) == ("years", "years") and lifetime.value == 5
     for row in frame.itertuples():
-        assert row.unit == ASSUMPTION_UNITS.get(row.key, row.printed_unit), row.key
+        assert row.unit == assumption_unit(row.key, row.printed_unit), row.key
         assert row.source and row.file, row.key
         if not math.isnan(row.low):
             assert row.low <= row.value <= row.high, row.key

@@ -8,11 +8,12 @@ Tolerance: 0.5 %.
 Restated for issues 14 and 15 (December 2026). What moved them:
 - LLM serving from prefill, decode and the KV cache at a latency target (default: batch), with a
   compute efficiency of 0.45 fitted on the 4- and 8-bit Llama-3.1-8B runs against their own formats'
-  peaks. Estimated Llama-3.1-8B throughputs about halve (Inferentia2 5.9 -> 4.4/s).
-- A fixed time per decode step (the serving stack's, 90 us a layer, catalog/assumptions/serving.toml),
-  the weights read at the rated bandwidth beside it, and the latency-bound runs' per-sequence read
-  efficiency used only under a latency bound (a batch reads at the Offline efficiency): TPU v6e's
-  Llama-3.1-8B estimate rises from 19.7 to 20.5/s, and it ties the measured H200 on the frozen case.
+  peaks. Estimated Llama-3.1-8B throughputs about halve (Inferentia2 5.9 -> 4.3/s).
+- A fixed time per decode step (the serving stack's, 90 us a layer on GPU stacks, 202-218 us on AWS
+  Neuron devices, catalog/assumptions/serving.toml), the weights read at the rated bandwidth beside it,
+  and the latency-bound runs' per-sequence read efficiency used only under a latency bound (a batch reads
+  at the Offline efficiency): TPU v6e's Llama-3.1-8B estimate rises from 19.7 to 20.5/s, and it ties the
+  measured H200 on the frozen case.
 - Pricing bases: the default is a 1-year commitment for the base of a fleet that follows the day's load
   (on demand above it), so cloud totals fall by about half.
 - Fair training: only an elastic share trains in the troughs of a serving fleet; the rest runs on a
@@ -144,9 +145,10 @@ def test_training_plus_high_volume_inference_serves_on_measured_gpus() -> None:
     """Llama-3.1-8B, 1 B requests/day, 5 % of compute training.
 
     Until issue 14 this went hybrid on an Inferentia2 estimate above its ceiling; estimated under it
-    (4.4 requests/s), Inferentia2 needs 8,768 chips ($79.4 M). The measured H200 serves (600 GPUs at the
-    peak) and 50 TPU v6e train: $57.63 M, below B200 ($60.29 M) and the best accelerator, TPU v6e
-    serving and training ($63.41 M). The recommendation says by how much.
+    (4.3 requests/s, with its Neuron stack's own fixed step time), Inferentia2 needs 8,875 chips
+    ($80.4 M). The measured H200 serves (600 GPUs at the peak) and 50 TPU v6e train: $57.63 M, below B200
+    ($60.29 M) and the best accelerator, TPU v6e serving and training ($63.41 M). The recommendation says
+    by how much.
     """
     r = evaluate(Scenario(workload="llama-3.1-8b", requests_per_day=1e9, training_share=0.05))
     first = r.options[0]

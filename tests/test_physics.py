@@ -183,7 +183,7 @@ def test_a_bigger_model_never_raises_an_estimate(device_id, workload, precision,
         precision,
         precision,
         None,
-        fixed_step_s_per_layer(CAT),
+        fixed_step_s_per_layer(CAT, device_id),
     )
     assert est.rps != est.rps or after.rps <= est.rps * TOL
 

@@ -50,6 +50,18 @@ ASSUMPTION_UNITS = {
     "colocation_usd_per_kw_month": "USD",
     "decode_step_fixed_per_layer": "ms",
 }
+#: Keys that start with one of these take its unit: a device's own figure of an assumption the model reads
+#: per device (``decode_step_fixed_per_layer_<device id, '-' as '_'>``: ``explorer.model.assumptions``).
+ASSUMPTION_UNIT_PREFIXES = {"decode_step_fixed_per_layer_": "ms"}
+
+
+def assumption_unit(key: str, printed: str) -> str:
+    """The unit the model reads ``key`` in (``ASSUMPTION_UNITS``, then ``ASSUMPTION_UNIT_PREFIXES``), else
+    the record's own."""
+    if key in ASSUMPTION_UNITS:
+        return ASSUMPTION_UNITS[key]
+    return next((u for p, u in ASSUMPTION_UNIT_PREFIXES.items() if key.startswith(p)), printed)
+
 
 #: The frame's columns: `key` (its index too), the value and its range (NaN where the file gives none)
 #: in `unit`, the unit the file prints, the source titles, whether it is an estimate and how it was made,
@@ -77,7 +89,7 @@ def assumptions_frame(docs: dict[str, dict[str, Any]]) -> pd.DataFrame:
             if key in rows or not (isinstance(rec, dict) and "value" in rec):
                 continue
             printed = rec["unit"]
-            unit = ASSUMPTION_UNITS.get(key, printed)
+            unit = assumption_unit(key, printed)
             try:
                 convert(1.0, printed, unit)
             except UnitError:  # another dimension: kept as printed, and the model says so when it reads it

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ..catalog import Catalog
 from ..catalog.assumptions import ASSUMPTION_UNITS
 
@@ -27,7 +31,28 @@ def assumption(cat: Catalog, key: str) -> float:
     return float(frame.at[key, "value"])
 
 
-def fixed_step_s_per_layer(cat: Catalog) -> float:
-    """The serving stack's fixed time per decode step and layer, in seconds (``decode_step_fixed_per_layer``:
-    what the serving model adds to every step of an LLM whatever its batch)."""
-    return assumption(cat, "decode_step_fixed_per_layer") / 1e3
+#: The serving stack's fixed time per LLM decode step and layer; a device's own (its stack's, measured)
+#: is the key with ``_<device id>`` added, ``-`` written ``_``.
+FIXED_STEP_KEY = "decode_step_fixed_per_layer"
+
+
+def fixed_step_s_per_layer(cat: Catalog, device_id: str | None = None) -> float:
+    """The serving stack's fixed time per decode step and layer, in seconds: what the serving model adds to
+    every step of an LLM whatever its batch. The device's own figure where the catalog has one (its vendor's
+    stack measured: ``decode_step_fixed_per_layer_aws_inferentia2``), else ``decode_step_fixed_per_layer``."""
+    if device_id is not None:
+        key = f"{FIXED_STEP_KEY}_{device_id.replace('-', '_')}"
+        frame = cat.assumptions
+        if key in frame.index:
+            if frame.at[key, "unit"] != "ms":
+                raise ModelError(
+                    f"catalog/assumptions gives {key!r} in {frame.at[key, 'printed_unit']}; the model needs "
+                    "a time (us, ms or s)"
+                )
+            return float(frame.at[key, "value"]) / 1e3
+    return assumption(cat, FIXED_STEP_KEY) / 1e3
+
+
+def fixed_steps_s_per_layer(cat: Catalog, device_ids: Any) -> np.ndarray:
+    """``fixed_step_s_per_layer`` for each of ``device_ids``."""
+    return np.array([fixed_step_s_per_layer(cat, str(i)) for i in device_ids], dtype=float)

@@ -116,7 +116,6 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
     if r.empty:
         return ()
     r = r[r.comparable & r.requests_per_s_per_accelerator.notna()]
-    fixed = fixed_step_s_per_layer(cat)
     out = []
     for row in r.itertuples():
         if row.device_id not in devices.index or row.workload not in workloads.index:
@@ -125,7 +124,7 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
         cp, sp, how = run_formats(dev, w, row)
         bounds = Target.measured(getattr(row, "tpot_limit_ms", None), getattr(row, "ttft_limit_ms", None))
         # an LLM's: its capacity as served (the stack's fixed step time too), under its latency bounds
-        roof = roofline_rps(dev, w, cp, sp, bounds, fixed)
+        roof = roofline_rps(dev, w, cp, sp, bounds, fixed_step_s_per_layer(cat, row.device_id))
         if not roof > 0:
             continue
         ratio = float(row.requests_per_s_per_accelerator) / roof
@@ -336,7 +335,7 @@ def estimate_throughput(
         compute_precision,
         storage_precision,
         None,
-        fixed_step_s_per_layer(cat),
+        fixed_step_s_per_layer(cat, device_id),
     )
 
 
@@ -377,7 +376,6 @@ def decode_memory_efficiency(
         # first token) cannot be told from the reads', and a fit would charge the reads with both
         return None, {}
     runs = measured_runs(cat, workload)  # a device's maths run at its own measured efficiency
-    fixed = fixed_step_s_per_layer(cat)
     found: dict[str, float] = {}
     for row in r.itertuples():
         if row.device_id in found or row.device_id not in devices.index:
@@ -387,6 +385,7 @@ def decode_memory_efficiency(
         target = Target.measured(row.tpot_limit_ms, getattr(row, "ttft_limit_ms", None))
         rps = float(row.requests_per_s_per_accelerator)
         own = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
+        fixed = fixed_step_s_per_layer(cat, row.device_id)
         e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed)
         if e == e and e > 0:
             found[row.device_id] = e

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import ScenarioError
-from .assumptions import fixed_step_s_per_layer
+from .assumptions import fixed_steps_s_per_layer
 from .cache import per_catalog
 from .calibration import (
     Efficiency,
@@ -125,13 +125,13 @@ def throughputs(
     effs: dict[str, Efficiency],
     measured: pd.DataFrame,
     memory_efficiency: float | None = None,
-    fixed_step_s_per_layer: float = 0.0,
+    fixed_step_s_per_layer: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(requests/s per device, whether it is measured, where it comes from) for each device (rows of ``d``):
     the measured result where ``measured`` (``best_measured``, by device) has one, else the roofline x the
     efficiency fitted for it (``effs``, by device: ``fit_efficiency`` with its vendor's devices); an LLM's
     decode reads at ``memory_efficiency`` (``decode_memory_efficiency``) and its steps taking the stack's
-    ``fixed_step_s_per_layer``, as ``estimate_throughput``."""
+    ``fixed_step_s_per_layer`` (one for all, or one per row of ``d``), as ``estimate_throughput``."""
     n = len(d)
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
@@ -152,7 +152,7 @@ def throughputs(
                 w,
                 eff,
                 memory_efficiency=memory_efficiency,
-                fixed_step_s_per_layer=fixed_step_s_per_layer,
+                fixed_step_s_per_layer=float(np.broadcast_to(fixed_step_s_per_layer, (n,))[i]),
             ).rps
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
@@ -185,7 +185,8 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     )
     # an LLM here is served as a batch (no latency bound): its decode reads at the efficiency its Offline
     # runs were fitted at; the latency-bound runs' read efficiency is for a request under a bound (``serve``)
-    rps, rps_measured, rps_source = throughputs(d, w, effs, measured, None, fixed_step_s_per_layer(cat))
+    fixed = fixed_steps_s_per_layer(cat, d.id)
+    rps, rps_measured, rps_source = throughputs(d, w, effs, measured, None, fixed)
     placed = place_copies(cat, d, w, rps_measured, rps)
     replica, fits, fit_reason = placed.replica, placed.fits, placed.fit_reason
     copies_of = dict(zip(d.id, replica, strict=True))
@@ -310,7 +311,7 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         run_formats=runs,
         run_efficiency=run_eff,
         memory_efficiency=per_device,
-        fixed_step_s_per_layer=fixed_step_s_per_layer(cat),
+        fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         anchor_memory_efficiency=None
         if per_device is None
         else np.array([np.nan if i in own_memory_eff else memory_eff for i in ids]),

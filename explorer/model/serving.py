@@ -229,12 +229,13 @@ def capacity(
     memory_efficiency: Any = None,
     headroom: float = KV_HEADROOM,
     fmt: str = "",
-    fixed_step_s_per_layer: float = 0.0,
+    fixed_step_s_per_layer: Any = 0.0,
 ) -> Capacity:
     """Serving capacity over devices: ``peak`` FLOP/s, ``bandwidth`` bytes/s and ``memory`` bytes per
     device (arrays or scalars), ``devices_per_copy`` devices per model copy; the request's tokens; the
     weights' bytes per parameter; a latency target, the two phases' efficiencies (each at most 1) and the
-    serving stack's fixed time per decode step and layer (seconds; 0: none, the physics alone).
+    serving stack's fixed time per decode step and layer (seconds, one for all or one per device; 0: none,
+    the physics alone).
     """
     peak_a = np.asarray(peak, dtype=float)
     n = int(max(peak_a.size, np.asarray(bandwidth).size, np.asarray(memory).size))
@@ -250,7 +251,8 @@ def capacity(
     weights = arch.total_params * weight_bytes
     f_pf = arch.prefill_flop(i)
     f_tok = arch.decode_flop(ctx_dec)
-    f = arch.layers * max(float(fixed_step_s_per_layer), 0.0)  # a step's fixed time, whatever the batch
+    # a step's fixed time, whatever the batch
+    f = arch.layers * np.maximum(_arr(fixed_step_s_per_layer, n), 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p, bw, mem = p1 * d, bw1 * d, mem1 * d  # the copy's
         # sequences as a continuous count (at least 1): a whole-sequence floor would let a copy on more
@@ -261,7 +263,7 @@ def capacity(
         # a step's weight read: at the rated bandwidth beside a fixed step time (the two were measured as a
         # pair: the fixed time is what a batch-1 step takes beyond reading the weights at the rated
         # bandwidth, ``catalog/assumptions/serving.toml``), else at the decode-read efficiency
-        a = weights / bw if f > 0 else weights / (bw * e_m)
+        a = np.where(f > 0, weights / bw, weights / (bw * e_m))
         b = kv * ctx_dec / (bw * e_m)  # a step's KV read, per sequence
         # a step's maths per sequence: its token, and 1 / output tokens of a newcomer's prompt (chunked
         # prefill: the prompts of the sequences that replace those finishing ride in the decode steps)
@@ -300,7 +302,7 @@ def capacity(
         limit.append("")
         reason.append(
             _why_not(
-                arch, k, name, p1, bw1, mem1, d, b_max, weights, kv, ctx_end, a, b, c, f, t_first, target
+                arch, k, name, p1, bw1, mem1, d, b_max, weights, kv, ctx_end, a, b, c, f[k], t_first, target
             )
         )
     return Capacity(

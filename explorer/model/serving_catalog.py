@@ -167,7 +167,7 @@ def serve(
     run_formats: list[tuple[str, str] | None],
     run_efficiency: np.ndarray,
     memory_efficiency: float | np.ndarray | None = None,
-    fixed_step_s_per_layer: float = 0.0,
+    fixed_step_s_per_layer: float | np.ndarray = 0.0,
     anchor_memory_efficiency: np.ndarray | None = None,
 ) -> Served:
     """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
@@ -184,8 +184,8 @@ def serve(
     whose own latency-bound runs set its read efficiency (its Offline result then scales by about 1); the
     read efficiency of the request, for one without (its factor carries its Offline result over the
     model's). A copy takes ``copy_devices`` of each device at its weights' format; every decode step takes
-    ``fixed_step_s_per_layer`` x layers more. Vectorised: one ``capacity`` call per group of devices that
-    run the same formats.
+    ``fixed_step_s_per_layer`` (one for all, or one per device) x layers more. Vectorised: one ``capacity``
+    call per group of devices that run the same formats.
     """
     arch = Architecture.of(w)
     if arch is None:
@@ -202,6 +202,7 @@ def serve(
     fitted = np.broadcast_to(np.asarray(efficiency, float), (n,))  # one for all, or one per device
     eff = np.where(measured, np.asarray(run_efficiency, float), fitted)
     eff = np.where(np.isfinite(eff) & (eff > 0), eff, fitted)
+    fixed = np.broadcast_to(np.asarray(fixed_step_s_per_layer, float), (n,))
     mem_eff = (
         eff if memory_efficiency is None else np.broadcast_to(np.asarray(memory_efficiency, float), (n,))
     )
@@ -235,7 +236,7 @@ def serve(
                 compute_efficiency=eff[idx],
                 memory_efficiency=reads[idx],
                 fmt=cf,
-                fixed_step_s_per_layer=fixed_step_s_per_layer,
+                fixed_step_s_per_layer=fixed[idx],
             )
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
@@ -251,8 +252,6 @@ def serve(
     scaled = measured & (then > 0)
     rps[scaled] = np.asarray(measured_rps, float)[scaled] * now[scaled] / then[scaled]
     name = FORMAT_NAMES[fmt]
-    fixed = arch.layers * fixed_step_s_per_layer
-    fixed_words = f", {fixed * 1e3:.2g} ms of fixed time per decode step" if fixed > 0 else ""
     words = []
     for k, r in enumerate(rows):
         if not rps[k] > 0:
@@ -264,6 +263,8 @@ def serve(
         else:
             maths = peak_used(r, fmt)[1]
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")
+            step = arch.layers * fixed[k]
+            fixed_words = f", {step * 1e3:.2g} ms of fixed time per decode step" if step > 0 else ""
             words.append(f"serving model, {how}{fixed_words}: {limit[k]}")
     d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, domain)
     return Served(

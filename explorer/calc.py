@@ -8,7 +8,7 @@ added to its step, and here.
 
 from __future__ import annotations
 
-from .model.assumptions import ASSUMPTIONS, ModelError, assumption
+from .model.assumptions import ASSUMPTIONS, FIXED_STEP_KEY, ModelError, assumption, fixed_step_s_per_layer
 from .model.cache import on_disk, per_catalog
 from .model.calibration import (
     Calibration,
@@ -65,6 +65,7 @@ __all__ = [
     "ASSUMPTIONS",
     "BYTES_PER_PARAM",
     "FINE_POINTS",
+    "FIXED_STEP_KEY",
     "HOURS_PER_YEAR",
     "MEMORY_HEADROOM",
     "POWER_CLASSES",
@@ -112,6 +113,7 @@ __all__ = [
     "evaluate",
     "fit_efficiency",
     "fits_on_chip",
+    "fixed_step_s_per_layer",
     "framework_support",
     "narrower_formats",
     "on_chip_batch",

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .calc import (
+    FIXED_STEP_KEY,
     SUPPORT_ORDER,
     DeviceTable,
     Inputs,
@@ -87,7 +88,7 @@ OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
 #: The serving stack's fixed time per LLM decode step: drawn per draw (a stream of its own), acting through
 #: each device's throughput on an LLM (``fixed_step_throughputs``), on no other workload; the devices' own
 #: figures (``FIXED_STEP`` + ``_<device>``) move with it, each across its own range.
-FIXED_STEP = "decode_step_fixed_per_layer"
+FIXED_STEP = FIXED_STEP_KEY
 #: Ranged power assumptions the draws leave at their value.
 NOT_DRAWN = frozenset(
     {

@@ -71,3 +71,18 @@ def test_nothing_outside_the_catalog_reads_its_raw_documents() -> None:
     assert set(KNOWN_READERS) <= readers, (
         f"no longer reads them; drop: {sorted(set(KNOWN_READERS) - readers)}"
     )
+
+
+def test_a_devices_own_fixed_step_time_in_the_wrong_unit_is_refused_by_name() -> None:
+    """A device's own fixed time per decode step (``decode_step_fixed_per_layer_<device>``) is read as a time;
+    a user's catalog that gives it in another unit gets the key and the unit it gave, not a wrong figure."""
+    import dataclasses
+
+    from explorer.calc import ModelError, fixed_step_s_per_layer
+
+    a = CAT.assumptions.copy()
+    key = "decode_step_fixed_per_layer_aws_inferentia2"
+    assert fixed_step_s_per_layer(CAT, "aws-inferentia2") == pytest.approx(a.at[key, "value"] / 1e3)
+    a.loc[key, ["unit", "printed_unit"]] = ["W", "W"]
+    with pytest.raises(ModelError, match=r"decode_step_fixed_per_layer_aws_inferentia2.*in W"):
+        fixed_step_s_per_layer(dataclasses.replace(CAT, assumptions=a), "aws-inferentia2")

@@ -212,13 +212,10 @@ class FixedStep:
     def multiplier(self, v: np.ndarray) -> np.ndarray:
         """(N, D) throughput multipliers for values `v` of shape (N, 1)."""
         v = np.asarray(v, float)
-        below = (self.value - v) / (self.value - self.low) if self.value > self.low else 0.0 * v
-        above = (v - self.value) / (self.high - self.value) if self.high > self.value else 0.0 * v
-        return np.where(
-            v <= self.value,
-            1.0 + np.clip(below, 0, 1) * (self.at_low - 1.0),
-            1.0 + np.clip(above, 0, 1) * (self.at_high - 1.0),
-        )
+        # how far towards each end the value lies (0 at the catalog's value, 1 at the end)
+        down = np.clip((self.value - v) / max(self.value - self.low, 1e-300), 0, 1)
+        up = np.clip((v - self.value) / max(self.high - self.value, 1e-300), 0, 1)
+        return 1.0 + down * (self.at_low - 1.0) + up * (self.at_high - 1.0)
 
 
 @per_catalog(maxsize=8)

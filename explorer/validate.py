@@ -28,7 +28,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .calc import device_table, estimate_throughput, per_catalog, run_formats, scenario_device_table
+from .calc import (
+    device_table,
+    estimate_throughput,
+    per_catalog,
+    roofline,
+    run_formats,
+    scenario_device_table,
+)
 from .catalog import Catalog, load_catalog
 from .scenario import SERVING_PRECISIONS, Scenario
 
@@ -93,12 +100,6 @@ def _reason(workload: str, device_id: str, measured: float, estimate: float, est
     return f"{why}; {known}" if known else why
 
 
-def _ceiling(est) -> float:
-    """The lower of an estimate's compute and memory ceilings (requests/s), NaN where neither is known."""
-    known = [c for c in (est.compute_rps, est.memory_rps) if c == c]
-    return min(known) if known else math.nan
-
-
 @per_catalog(maxsize=8)
 def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
     devices = cat.devices.set_index("id")
@@ -117,7 +118,7 @@ def _leave_one_out(cat: Catalog, hold_out: str) -> pd.DataFrame:
         )
         estimate = est.rps
         measured = row.requests_per_s_per_accelerator
-        ceiling = _ceiling(est)
+        ceiling = roofline(est.compute_rps, est.memory_rps)
         own = measured / ceiling if ceiling > 0 and math.isfinite(ceiling) else math.nan
         meas_ppw = est_ppw = math.nan
         if pd.notna(row.power_w) and row.power_w > 0:
@@ -182,7 +183,7 @@ def measured_by_us(cat: Catalog | None = None) -> pd.DataFrame:
         est = estimate_throughput(
             cat, workload, device_id, compute_precision=cp, storage_precision=sp, exclude_device=device_id
         )
-        ceiling = _ceiling(est)
+        ceiling = roofline(est.compute_rps, est.memory_rps)
         measured = float(row.requests_per_s_per_accelerator)
         rows.append(
             {

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..catalog import Catalog
 from ..catalog.assumptions import ASSUMPTION_UNITS
+from .cache import per_catalog
 
 #: The assumptions the model reads from catalog/assumptions, with the unit it needs them in: declared with
 #: the catalog (``explorer.catalog.assumptions``), whose loader converts each value to it once.
@@ -54,5 +55,14 @@ def fixed_step_s_per_layer(cat: Catalog, device_id: str | None = None) -> float:
 
 
 def fixed_steps_s_per_layer(cat: Catalog, device_ids: Any) -> np.ndarray:
-    """``fixed_step_s_per_layer`` for each of ``device_ids``."""
-    return np.array([fixed_step_s_per_layer(cat, str(i)) for i in device_ids], dtype=float)
+    """``fixed_step_s_per_layer`` for each of ``device_ids`` (read once per catalog)."""
+    every = _fixed_steps(cat)
+    return np.array([every.get(str(i), every[None]) for i in device_ids], dtype=float)
+
+
+@per_catalog(maxsize=1)
+def _fixed_steps(cat: Catalog) -> dict[str | None, float]:
+    """Every catalog device's fixed step time, and the catalog-wide one under None."""
+    return {None: fixed_step_s_per_layer(cat)} | {
+        str(i): fixed_step_s_per_layer(cat, str(i)) for i in cat.devices.id
+    }

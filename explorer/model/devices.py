@@ -133,6 +133,7 @@ def throughputs(
     decode reads at ``memory_efficiency`` (``decode_memory_efficiency``) and its steps taking the stack's
     ``fixed_step_s_per_layer`` (one for all, or one per row of ``d``), as ``estimate_throughput``."""
     n = len(d)
+    fixed = np.broadcast_to(np.asarray(fixed_step_s_per_layer, float), (n,))
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
     rps_source: list[str] = []
@@ -152,7 +153,7 @@ def throughputs(
                 w,
                 eff,
                 memory_efficiency=memory_efficiency,
-                fixed_step_s_per_layer=float(np.broadcast_to(fixed_step_s_per_layer, (n,))[i]),
+                fixed_step_s_per_layer=float(fixed[i]),
             ).rps
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):

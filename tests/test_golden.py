@@ -100,6 +100,8 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
     assert frozen.options[0].device_id == "google-tpu-v6e" and frozen.recommendation.plan == "accelerator"
     assert frozen.options[0].tco_usd == pytest.approx(6_105_005, rel=REL)
     assert frozen.option("nvidia-h200").tco_usd == pytest.approx(6_121_826, rel=REL)
+    # a tie's share reads as one, not as "(0%)"
+    assert "(<1%) below the best GPU, NVIDIA H200" in frozen.recommendation.reasons[0]
 
 
 def test_edge_deployment_goes_to_an_edge_accelerator() -> None:

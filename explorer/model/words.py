@@ -69,7 +69,7 @@ def recommend(
         kind = "GPU" if rival.kind == "gpu" else "accelerator"
         reasons.append(
             f"Lowest total cost over {h}: {usd(best.tco_usd)}, {usd(saving)} "
-            f"({saving / rival.tco_usd:.0%}) below the best {kind}, {rival.name} "
+            f"({fmt.percent(saving / rival.tco_usd)}) below the best {kind}, {rival.name} "
             f"({usd(rival.tco_usd)})."
         )
     else:

@@ -40,6 +40,7 @@ from explorer.model.serving import (
 )
 from explorer.model.serving_catalog import copy_devices
 from explorer.scenario import LATENCY_TARGETS, SERVING_PRECISIONS, Scenario
+from explorer.validate import market_check
 
 CAT = load_catalog()
 DEV = CAT.devices.sort_values("id").reset_index(drop=True)
@@ -225,6 +226,42 @@ def test_one_users_step_matches_the_serving_stacks_it_was_derived_from() -> None
     # the devices with no figure of their own take the catalog-wide one
     assert fixed_step_s_per_layer(CAT, "google-tpu-v6e") == FIXED
     assert fixed_step_s_per_layer(CAT, "aws-inferentia2") > 2 * FIXED
+
+
+def test_blackwells_fixed_time_is_the_most_inferencexs_b200_run_leaves() -> None:
+    """No Blackwell batch-1 step is published as text; InferenceX's Llama 3.3 70B FP8 run on B200 bounds it
+    (912 total tokens/s per GPU at 139 tokens/s per user, 1k in / 1k out, an FP8 KV cache, no speculative
+    decoding). The physics alone (the fixed time 0: reads at the rated bandwidth, maths at the peak, the
+    step's KV in FP8) on the whole 8-GPU board at that batch, plus the B200's record, take that step within
+    2 %; with the GPU stacks' 90 us the one user alone is slower than 139 tokens/s, which InferenceX
+    served to 26 users per board. The model serves the point now (the market check prices it)."""
+    k = list(DEV.id).index("nvidia-b200")
+    step = 1 / 139
+    batch = 912 * 8 / 2 / 139  # sequences on the board: output tokens/s per copy over each user's
+    c = capacity(
+        Architecture.of(WL.loc["llama-2-70b"]),
+        peak=peak_flops(DEV.iloc[k], "fp8"),
+        bandwidth=float(DEV.memory_bandwidth_gbps.iloc[k]) * 1e9,
+        memory=float(DEV.memory_gb.iloc[k]) * 1e9,
+        devices_per_copy=8,
+        input_tokens=1000,
+        output_tokens=1000,
+        weight_bytes=FORMAT_BYTES["fp8"],
+        target=Target.of("custom", tokens_per_s_per_user=139),
+        fmt="fp8",
+    )
+    arch = Architecture.of(WL.loc["llama-2-70b"])
+    bw = 8 * float(DEV.memory_bandwidth_gbps.iloc[k]) * 1e9
+    kv_fp8 = arch.kv_bytes_per_token(1.0) * (1000 + 500) * batch / bw
+    physics = float(c.step_alone_s[0]) - arch.kv_bytes_per_token() * 1500 / bw + kv_fp8  # FP8 KV, that batch
+    own = fixed_step_s_per_layer(CAT, "nvidia-b200")
+    assert physics + arch.layers * own == pytest.approx(step, rel=0.02)
+    assert physics + arch.layers * FIXED > step  # the GPU-wide figure leaves no room for one user
+    for dev in ("nvidia-b300", "nvidia-gb200-nvl72", "nvidia-gb300-nvl72"):  # estimated as the B200's
+        assert fixed_step_s_per_layer(CAT, dev) == own
+    served = market_check(CAT)
+    point = served[(served.device_id == "nvidia-b200") & (served.tokens_per_s_per_user == 139)]
+    assert len(point) == 1 and point.tool_usd_per_mtoken.iloc[0] > 0
 
 
 @pytest.mark.parametrize("precision", SERVING_PRECISIONS)

@@ -34,7 +34,7 @@ from .model.cost import (
 )
 from .model.custom import ApiOption, api_options, base_catalog, catalog_for, custom_workload
 from .model.devices import DeviceTable, build_device_table, device_table, scenario_device_table, serves_tokens
-from .model.evaluate import evaluate
+from .model.evaluate import evaluate, nominal_core
 from .model.fleet import SECONDS_PER_DAY, Core, best_by_kind, core, cumulative_cost, stays_below_from
 from .model.inputs import PUE_BY_DEPLOYMENT, Inputs, resolve, volume_free
 from .model.placement import MEMORY_HEADROOM, Placement, available, place_copies, server_size, where_offered
@@ -116,6 +116,7 @@ __all__ = [
     "fixed_step_s_per_layer",
     "framework_support",
     "narrower_formats",
+    "nominal_core",
     "on_chip_batch",
     "on_disk",
     "peak_ops",

@@ -35,6 +35,7 @@ from .calc import (
     catalog_for,
     core,
     device_table,
+    nominal_core,
     on_disk,
     per_catalog,
     resolve,
@@ -379,8 +380,7 @@ def monte_carlo(
     scenario: Scenario, cat: Catalog | None = None, draws: int = 10_000, seed: int = 0
 ) -> MonteCarloResult:
     cat = catalog_for(cat if cat is not None else load_catalog(), scenario)  # with your model's row
-    t = scenario_device_table(cat, scenario)
-    x = resolve(cat, scenario)
+    t, x, nominal = nominal_core(cat, scenario)  # the evaluation's own, where it ran just before
     n = draws
     # the app's small runs come from the cache; a one-off 10,000-draw run is not kept
     draw = _seeded_draws if n * len(t.ids) <= _CACHED_CELLS else _seeded_draws.uncached
@@ -393,7 +393,6 @@ def monte_carlo(
     a = _nominal_assumptions(x, n, wall) | drawn
     u = scenario.volume_uncertainty
     volumes = scenario.requests_per_day * (rng.uniform(1 - u, 1 + u, n) if u > 0 else np.ones(n))
-    nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
     avail = np.asarray(nominal.available)
     # Only the available options are drawn (about half the table): each device is computed from its own
     # row, so the draws of the others would be thrown away. The training device, which every option's

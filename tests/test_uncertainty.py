@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.calc import evaluate
+from explorer.calc import evaluate, nominal_core
 from explorer.catalog import load_catalog
 from explorer.scenario import Scenario
 from explorer.uncertainty import monte_carlo, tornado
@@ -383,3 +383,21 @@ def test_the_band_of_an_llm_carries_the_fixed_step_time() -> None:
     wide = monte_carlo(batch, CAT, draws=2000, seed=1).options.set_index("device_id")
     narrow = monte_carlo(batch, fixed, draws=2000, seed=1).options.set_index("device_id")
     assert wide.loc["nvidia-h200", "p50_usd"] == pytest.approx(narrow.loc["nvidia-h200", "p50_usd"], rel=1e-9)
+
+
+def test_the_band_starts_from_the_evaluations_own_nominal_answer() -> None:
+    """A move of the app evaluates its scenario and then draws the band: both read one nominal answer
+    (``nominal_core``, kept for the next caller, its arrays read-only since they are shared), and the band's
+    totals are the evaluation's."""
+    s = Scenario(requests_per_day=3.3e8, workload="llama-3.1-8b")
+    r = evaluate(s, CAT)
+    t, x, c = nominal_core(CAT, s)
+    assert nominal_core(CAT, s)[2] is c and x.scenario == s
+    assert not c.tco.flags.writeable and not c.available.flags.writeable
+    with pytest.raises(ValueError):
+        c.tco[0] = 0.0
+    mc = monte_carlo(s, CAT, draws=200, seed=0)
+    shown = [o for o in r.options if o.available]
+    assert list(mc.options.device_id) == sorted((o.device_id for o in shown), key=list(t.ids).index)
+    by_id = {o.device_id: o.tco_usd for o in shown}
+    assert mc.options.total_usd.tolist() == pytest.approx([by_id[d] for d in mc.options.device_id])

@@ -11,11 +11,12 @@ import pandas as pd
 
 from ..catalog import Catalog, load_catalog
 from ..scenario import FRAMEWORKS, Scenario, ScenarioError
+from .cache import per_catalog
 from .cost import SUPPORT_ORDER, server_basis
 from .custom import api_options, api_reason, catalog_for, custom_workload, workload_json
-from .devices import scenario_device_table
-from .fleet import best_by_kind, core, cumulative_cost, stays_below_from
-from .inputs import resolve, volume_free
+from .devices import DeviceTable, scenario_device_table
+from .fleet import Core, best_by_kind, core, cumulative_cost, stays_below_from
+from .inputs import Inputs, resolve, volume_free
 from .results import Baseline, EvaluationResult, Option
 from .sweep import volume_sweep
 from .words import plan_of, recommend
@@ -38,6 +39,20 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+@per_catalog(maxsize=4)
+def nominal_core(cat: Catalog, scenario: Scenario) -> tuple[DeviceTable, Inputs, Core]:
+    """A scenario's device table, resolved inputs and the model at its own figures (``fleet.core``), kept
+    for the next caller: a move of the app evaluates the scenario and then draws its uncertainty band,
+    which starts from the same nominal answer. The arrays are read-only, as they are shared."""
+    t = scenario_device_table(cat, scenario)
+    x = resolve(cat, scenario)
+    c = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
+    for value in vars(c).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return t, x, c
+
+
 def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool = True) -> EvaluationResult:
     """Evaluate a scenario over every device in the catalog."""
     cat = catalog_for(cat if cat is not None else load_catalog(), scenario)  # with your model's row
@@ -45,8 +60,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     if scenario.current_device is not None and scenario.current_device not in set(t.ids):
         allowed = "allowed: " + ", ".join(sorted(map(str, t.ids))) + ", or empty for none"
         raise ScenarioError("current_device", scenario.current_device, allowed)
-    x = resolve(cat, scenario)
-    c = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
+    t, x, c = nominal_core(cat, scenario)
     s = scenario
     gi, ai = (int(v) for v in best_by_kind(c, t.is_gpu))
     total_requests = s.requests_per_day * 365.25 * s.horizon_years

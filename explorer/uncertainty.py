@@ -41,6 +41,7 @@ from .calc import (
     resolve,
     scenario_device_table,
     serves_tokens,
+    volume_free,
 )
 from .catalog import Catalog, load_catalog
 from .scenario import Scenario
@@ -376,11 +377,30 @@ def _seeded_draws(
     return m, drawn, state
 
 
+@per_catalog(maxsize=2)  # about 0.5 MB each at the headline's 500 draws: one drag's, and one more
+def _drawn_inputs(
+    cat: Catalog, free: Scenario, n: int, seed: int, keep: tuple[int, ...]
+) -> tuple[DeviceTable, Inputs]:
+    """The device table's kept rows and the inputs with `n` draws applied (``_perturbed``), for a scenario
+    at the default request volume (``volume_free``): the fleet model (``core``) reads the volume as its own
+    argument, so these serve every volume of the scenario."""
+    t = scenario_device_table(cat, free)
+    x = resolve(cat, free)
+    draw = _seeded_draws if n * len(t.ids) <= _CACHED_CELLS else _seeded_draws.uncached
+    m, drawn, _ = draw(cat, free.workload, free.cloud_market, n, seed, free.engineer_day_usd is not None)
+    wall = _wall_nominal(cat)
+    a = _nominal_assumptions(x, n, wall) | drawn
+    rows = np.asarray(keep, dtype=int)
+    fixed = fixed_step_throughputs(cat, free, t)
+    fixed = fixed.take(rows) if fixed is not None else None
+    return _perturbed(t.take(rows), x, {k: v[:, rows] for k, v in m.items()}, a, wall, fixed)
+
+
 def monte_carlo(
     scenario: Scenario, cat: Catalog | None = None, draws: int = 10_000, seed: int = 0
 ) -> MonteCarloResult:
     cat = catalog_for(cat if cat is not None else load_catalog(), scenario)  # with your model's row
-    t, x, nominal = nominal_core(cat, scenario)  # the evaluation's own, where it ran just before
+    t, _, nominal = nominal_core(cat, scenario)  # the evaluation's own, where it ran just before
     n = draws
     # the app's small runs come from the cache; a one-off 10,000-draw run is not kept
     draw = _seeded_draws if n * len(t.ids) <= _CACHED_CELLS else _seeded_draws.uncached
@@ -389,8 +409,6 @@ def monte_carlo(
     )
     rng = np.random.default_rng(seed)
     rng.bit_generator.state = state
-    wall = _wall_nominal(cat)
-    a = _nominal_assumptions(x, n, wall) | drawn
     u = scenario.volume_uncertainty
     volumes = scenario.requests_per_day * (rng.uniform(1 - u, 1 + u, n) if u > 0 else np.ones(n))
     avail = np.asarray(nominal.available)
@@ -400,10 +418,9 @@ def monte_carlo(
     g = nominal.train_device_index
     keep = np.flatnonzero(avail | (np.arange(len(avail)) == g))
     shown_at = np.flatnonzero(avail[keep])  # the available options' positions among those kept
-    tk = t.take(keep)
-    fixed = fixed_step_throughputs(cat, scenario, t)
-    fixed = fixed.take(keep) if fixed is not None else None
-    t2, x2 = _perturbed(tk, x, {k: v[:, keep] for k, v in m.items()}, a, wall, fixed)
+    # the drawn table and inputs do not depend on the request volume: a volume move draws nothing anew
+    perturbed = _drawn_inputs if draw is _seeded_draws else _drawn_inputs.uncached
+    t2, x2 = perturbed(cat, volume_free(scenario), n, seed, tuple(int(k) for k in keep))
     train = int(np.flatnonzero(keep == g)[0]) if g >= 0 else g
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=train)
     shown = c.tco[:, shown_at]

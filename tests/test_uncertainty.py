@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from explorer.calc import evaluate, nominal_core
 from explorer.catalog import load_catalog
 from explorer.scenario import Scenario
-from explorer.uncertainty import monte_carlo, tornado
+from explorer.uncertainty import _drawn_inputs, monte_carlo, tornado
 
 from .conftest import cli
 
@@ -401,3 +401,18 @@ def test_the_band_starts_from_the_evaluations_own_nominal_answer() -> None:
     assert list(mc.options.device_id) == sorted((o.device_id for o in shown), key=list(t.ids).index)
     by_id = {o.device_id: o.tco_usd for o in shown}
     assert mc.options.total_usd.tolist() == pytest.approx([by_id[d] for d in mc.options.device_id])
+
+
+def test_a_volume_move_draws_nothing_anew() -> None:
+    """The drawn table and inputs do not depend on the request volume (the fleet model reads it as its own
+    argument): a second volume of the same scenario takes them from the cache, and its band is the one a
+    catalog with no cache gives."""
+    s1 = Scenario(requests_per_day=2e8, workload="llama-3.1-8b")
+    s2 = dataclasses.replace(s1, requests_per_day=3.1e8)
+    monte_carlo(s1, CAT, draws=300, seed=1)
+    hits = _drawn_inputs.caches[id(CAT)].cache_info().hits
+    moved = monte_carlo(s2, CAT, draws=300, seed=1)
+    assert _drawn_inputs.caches[id(CAT)].cache_info().hits == hits + 1
+    fresh = monte_carlo(s2, dataclasses.replace(CAT), draws=300, seed=1)  # a new catalog: empty caches
+    assert moved.options.equals(fresh.options)
+    assert moved.probability_accelerator_cheaper == fresh.probability_accelerator_cheaper

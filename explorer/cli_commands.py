@@ -219,8 +219,7 @@ def market_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         f"Market check: {m.within} of {m.matched} priced points within {MARKET_FACTOR:g}x of the published "
-        f"cost per million tokens ({len(m.points)} published points; "
-        f"{len(m.points) - m.matched} the tool does not serve at their conditions)\n"
+        f"cost per million tokens ({m.served_words()})\n"
     )
     usd = lambda x: "–" if x != x else f"${x:.2f}"  # noqa: E731
     for p in m.points.itertuples():

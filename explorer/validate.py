@@ -299,6 +299,15 @@ class MarketSummary:
     worst_factor: float  # the largest miss either way (>= 1), NaN without a matched point
     factor: float = MARKET_FACTOR  # the target: within this factor either way
 
+    def served_words(self) -> str:
+        """How many published points the tool serves at their conditions, in words (the CLI and the app):
+        "all 9 published points served at their conditions", "2 of 9 published points the tool does not
+        serve at their conditions"."""
+        n, missed = len(self.points), len(self.points) - self.matched
+        if not missed:
+            return f"all {n} published points served at their conditions"
+        return f"{missed} of {n} published points the tool does not serve at their conditions"
+
 
 def market_check(cat: Catalog | None = None) -> pd.DataFrame:
     """The tool's cost per million tokens beside each published one (``catalog/market``), on the same

@@ -525,8 +525,7 @@ def market_html(m: Any) -> str:
         "against published serving analyses, each on its own conditions (tokens per request, tokens/s per "
         "user, precision, the GPU-hour price basis it states): "
         f"<b>{m.within} of {m.matched}</b> priced points within {m.factor:g}x "
-        f"({len(m.points) - m.matched} of {len(m.points)} published points the tool does not serve at their "
-        "conditions). <code>accel-explorer validate --market</code> prints them.</p>"
+        f"({_esc(m.served_words())}). <code>accel-explorer validate --market</code> prints them.</p>"
     )
     table = html_table(
         [

@@ -117,12 +117,17 @@ def test_a_point_the_tool_cannot_serve_says_so_and_is_not_priced() -> None:
     assert f"implies {at:,.0f} tokens/s per device" in row.why
     s = summarise_market(m)
     assert (len(s.points), s.matched, s.within) == (1, 0, 0)
+    assert s.served_words() == "1 of 1 published points the tool does not serve at their conditions"
+    assert s.served_words() in market_html(s)
 
 
 def test_the_validation_view_reports_the_market_check(market) -> None:
     s = summarise_market(market)
     html = market_html(s)
     assert f"{s.within} of {s.matched}</b> priced points within 1.5x" in html
+    assert s.served_words() in html
+    if s.matched == len(s.points):  # every published point served: said so, not "0 ... does not serve"
+        assert s.served_words() == f"all {len(s.points)} published points served at their conditions"
     for p in market.itertuples():
         assert p.publisher in html and str(p.as_of) in html
 

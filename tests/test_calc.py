@@ -425,3 +425,20 @@ def test_savings_are_the_baselines_total_minus_the_recommendations(s: Scenario, 
     if device == r.recommendation.device_id:
         assert b.savings_usd == 0
         assert any("It is the fleet you run now" in x for x in r.recommendation.reasons)
+
+
+def test_no_rival_is_said_once() -> None:
+    """Where no device of the other kind can serve (Llama-2-70B at 139 tokens/s per user in the cloud: only
+    B200 keeps up), the first reason says so, and the crossover's reason does not say it again."""
+    r = evaluate(
+        Scenario(
+            workload="llama-2-70b",
+            latency_target="custom",
+            tokens_per_s_per_user=139,
+            precision="fp8",
+            requests_per_day=1e6,
+        )
+    )
+    assert r.best_accelerator is None and r.recommendation.plan == "gpu"
+    said = [line for line in r.recommendation.reasons if "no accelerator is available" in line.lower()]
+    assert len(said) == 1 and said[0] is r.recommendation.reasons[0]

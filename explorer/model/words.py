@@ -75,7 +75,8 @@ def recommend(
     else:
         reasons.append(
             f"Lowest total cost over {h}: {usd(best.tco_usd)}; no "
-            f"{'accelerator' if t.is_gpu[i] else 'GPU'} is available for a {s.deployment} deployment."
+            f"{'accelerator' if t.is_gpu[i] else 'GPU'} is available for "
+            f"{'an' if s.deployment == 'edge' else 'a'} {s.deployment} deployment."
         )
     if baseline is not None:
         reasons.append(baseline_reason(baseline, s.deployment, h))
@@ -107,6 +108,8 @@ def recommend(
         reasons.append(fmt.payback(break_even, rival.name))
     if cross is not None:
         reasons.append(f"Crossover at {volume(cross)} requests/day: {cross_note}.")
+    elif rival is None:
+        pass  # the first reason says already that no device of the other kind is available
     else:
         lead = "" if cross_note.startswith("no ") else "No crossover: "
         reasons.append(f"{lead}{cross_note[0].upper() if not lead else cross_note[0]}{cross_note[1:]}.")

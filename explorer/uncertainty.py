@@ -5,9 +5,8 @@ prices, measured throughput and power the multipliers in ``catalog/assumptions/u
 estimated throughputs a log-normal fitted to the held-out residuals (``explorer.validate``;
 ``estimate_error``), an LLM's throughputs the serving stack's fixed time per decode step (the model run at
 either end of its range: ``fixed_step_throughputs``), and the request volume the scenario's own
-``volume_uncertainty``. Each draw takes every
-other input from a triangular distribution (low, nominal, high); one vectorised call of the model evaluates
-all draws.
+``volume_uncertainty``. Each draw takes every other input from a triangular distribution (low, nominal,
+high); one vectorised call of the model evaluates all draws.
 
 - ``monte_carlo``: P10/P50/P90 total cost per option and the probability that the best accelerator is
   cheaper than the best GPU;
@@ -377,23 +376,28 @@ def _seeded_draws(
     return m, drawn, state
 
 
+def _kept_perturbed(
+    cat: Catalog, free: Scenario, n: int, keep: tuple[int, ...], m: dict[str, np.ndarray], drawn: dict
+) -> tuple[DeviceTable, Inputs]:
+    """The table's kept rows and the inputs with the draws applied (``_perturbed``), at the default volume
+    (``volume_free``): ``core`` reads the volume as its own argument, so these serve every volume."""
+    t, x, wall = scenario_device_table(cat, free), resolve(cat, free), _wall_nominal(cat)
+    rows = np.asarray(keep, dtype=int)
+    a = _nominal_assumptions(x, n, wall) | drawn
+    fixed = fixed_step_throughputs(cat, free, t)
+    fixed = fixed.take(rows) if fixed is not None else None
+    return _perturbed(t.take(rows), x, {k: v[:, rows] for k, v in m.items()}, a, wall, fixed)
+
+
 @per_catalog(maxsize=2)  # about 0.5 MB each at the headline's 500 draws: one drag's, and one more
 def _drawn_inputs(
     cat: Catalog, free: Scenario, n: int, seed: int, keep: tuple[int, ...]
 ) -> tuple[DeviceTable, Inputs]:
-    """The device table's kept rows and the inputs with `n` draws applied (``_perturbed``), for a scenario
-    at the default request volume (``volume_free``): the fleet model (``core``) reads the volume as its own
-    argument, so these serve every volume of the scenario."""
-    t = scenario_device_table(cat, free)
-    x = resolve(cat, free)
-    draw = _seeded_draws if n * len(t.ids) <= _CACHED_CELLS else _seeded_draws.uncached
-    m, drawn, _ = draw(cat, free.workload, free.cloud_market, n, seed, free.engineer_day_usd is not None)
-    wall = _wall_nominal(cat)
-    a = _nominal_assumptions(x, n, wall) | drawn
-    rows = np.asarray(keep, dtype=int)
-    fixed = fixed_step_throughputs(cat, free, t)
-    fixed = fixed.take(rows) if fixed is not None else None
-    return _perturbed(t.take(rows), x, {k: v[:, rows] for k, v in m.items()}, a, wall, fixed)
+    """``_kept_perturbed`` with the cached draws (``_seeded_draws``): what a request-volume move reuses."""
+    m, drawn, _ = _seeded_draws(
+        cat, free.workload, free.cloud_market, n, seed, free.engineer_day_usd is not None
+    )
+    return _kept_perturbed(cat, free, n, keep, m, drawn)
 
 
 def monte_carlo(
@@ -419,8 +423,11 @@ def monte_carlo(
     keep = np.flatnonzero(avail | (np.arange(len(avail)) == g))
     shown_at = np.flatnonzero(avail[keep])  # the available options' positions among those kept
     # the drawn table and inputs do not depend on the request volume: a volume move draws nothing anew
-    perturbed = _drawn_inputs if draw is _seeded_draws else _drawn_inputs.uncached
-    t2, x2 = perturbed(cat, volume_free(scenario), n, seed, tuple(int(k) for k in keep))
+    free, kept = volume_free(scenario), tuple(int(k) for k in keep)
+    if draw is _seeded_draws:
+        t2, x2 = _drawn_inputs(cat, free, n, seed, kept)
+    else:  # a one-off large run: its draws, made above, are not drawn again
+        t2, x2 = _kept_perturbed(cat, free, n, kept, m, drawn)
     train = int(np.flatnonzero(keep == g)[0]) if g >= 0 else g
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=train)
     shown = c.tco[:, shown_at]
@@ -493,8 +500,7 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
     """Each uncertain input alone at its low and its high end (the others nominal): the recommended
     option's total at each end, the swing, and whether the first-ranked kind of device changes."""
     cat = catalog_for(cat if cat is not None else load_catalog(), scenario)  # with your model's row
-    t = scenario_device_table(cat, scenario)
-    x = resolve(cat, scenario)
+    t, x, nominal = nominal_core(cat, scenario)  # the evaluation's own, where it ran just before
     ranges = _ranges(cat)
     mu, sd = estimate_error(cat)
     inputs: list[tuple[str, str, float, float]] = []  # (key, label, low, high)
@@ -550,7 +556,6 @@ def tornado(scenario: Scenario, cat: Catalog | None = None) -> pd.DataFrame:
                 a[key] = a[key].copy()
                 a[key][j] = val
     m = {k: np.broadcast_to(v, (n, d)) for k, v in m.items()}
-    nominal = core(t, x, scenario.requests_per_day, scenario.model_changes_per_year)
     t2, x2 = _perturbed(t, x, m, a, wall, fixed)
     c = core(t2, x2, volumes, scenario.model_changes_per_year, train_gpu=nominal.train_device_index)
     tco = np.where(nominal.available, c.tco, np.nan)

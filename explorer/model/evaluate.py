@@ -56,11 +56,10 @@ def nominal_core(cat: Catalog, scenario: Scenario) -> tuple[DeviceTable, Inputs,
 def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool = True) -> EvaluationResult:
     """Evaluate a scenario over every device in the catalog."""
     cat = catalog_for(cat if cat is not None else load_catalog(), scenario)  # with your model's row
-    t = scenario_device_table(cat, scenario)
+    t, x, c = nominal_core(cat, scenario)
     if scenario.current_device is not None and scenario.current_device not in set(t.ids):
         allowed = "allowed: " + ", ".join(sorted(map(str, t.ids))) + ", or empty for none"
         raise ScenarioError("current_device", scenario.current_device, allowed)
-    t, x, c = nominal_core(cat, scenario)
     s = scenario
     gi, ai = (int(v) for v in best_by_kind(c, t.is_gpu))
     total_requests = s.requests_per_day * 365.25 * s.horizon_years

@@ -4,8 +4,8 @@
 // still making its other widgets, rather than when the first chart is rendered and asks for it.
 // Pushes are scheduled here: held off screen (data-ax-pending), visibility told to the kernel
 // (explorer/live.py); "ax-chart-updated" fires once one is drawn. The charts of a page are first drawn one
-// at a time, in page order, each after the one before it and an idle moment: the first is drawn without
-// the others competing for the main thread. Options (bench_browser.py --variants):
+// at a time, in page order, each after the frame showing the one before it and an idle moment: the first
+// is drawn, and painted, without the others competing for the main thread. Options (bench_browser.py --variants):
 // globalThis.__accelExplorerCharts {renderer, offscreen, frame, hold}; offscreen false draws all at once;
 // hold (a promise) keeps the first draws waiting until it settles (tests/test_app_browser.py).
 
@@ -53,16 +53,29 @@ function load(carrier) {
   return loaded.get(digest);
 }
 
-const waiting = new WeakMap(); // element -> its Pushes (one per embed) with rows not drawn
+// Shared by every chart of the page: anywidget imports this module once per widget model (each chart's
+// `_esm` becomes a module of its own), so state kept in the module would be one chart's, and every chart
+// would think itself first (all six were drawn in one frame, the first shown only when the last was done).
+const shared = (globalThis.__accelExplorerTurns ??= {
+  turns: [], // charts waiting for their first draw
+  drawing: false,
+  handoff: new WeakMap(), // element -> pushes that arrived before its first draw, for its Pushes
+  waiting: new WeakMap(), // element -> its Pushes (one per embed) with rows not drawn
+});
+const { turns, handoff, waiting } = shared;
 
 // -- first draws, one at a time ------------------------------------------------------------------------
 
-const turns = []; // charts waiting for their first draw
-let drawing = false;
-const handoff = new WeakMap(); // element -> pushes that arrived before its first draw, for its Pushes
 
 function whenIdle(callback) {
   (globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 16)))(callback, { timeout: 1000 });
+}
+
+function afterPaint(callback) {
+  // the frame showing the chart just drawn is painted first (a task queued from the frame's own callback
+  // runs after its paint), then the next chart waits for an idle moment: an idle callback alone may run
+  // before that frame, and the user would see no chart until all of them were drawn
+  requestAnimationFrame(() => setTimeout(() => whenIdle(callback)));
 }
 
 function drawNext() {
@@ -70,13 +83,13 @@ function drawNext() {
   turns.sort((a, b) => (a.el.compareDocumentPosition(b.el) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
   const turn = turns.shift();
   if (!turn) {
-    drawing = false;
+    shared.drawing = false;
     return;
   }
   Promise.resolve()
     .then(turn.draw)
     .catch((error) => console.error("accel-explorer: a chart could not be drawn", error)) // the next still is
-    .finally(() => (turns.length ? whenIdle(drawNext) : (drawing = false)));
+    .finally(() => (turns.length ? afterPaint(drawNext) : (shared.drawing = false)));
 }
 
 function inTurn(el, model, draw) {
@@ -106,8 +119,8 @@ function inTurn(el, model, draw) {
       }
     },
   });
-  if (!drawing) {
-    drawing = true;
+  if (!shared.drawing) {
+    shared.drawing = true;
     // after a frame: the charts created in this task are all queued, and drawn in page order
     Promise.resolve(options().hold).finally(() => requestAnimationFrame(drawNext));
   }

@@ -93,6 +93,26 @@ OBSERVE = """
 }
 """
 
+# The first chart's time, taken in the page: from the navigation's start (performance.now()) to the frame
+# painted after the first element matching the selectors (__READY__) enters the document, as the slider's
+# time is taken. Not Python's clock around `locator.wait_for`: Playwright polls a selector at growing
+# intervals (0, 20, 50, 100, 100, then every 500 ms), so a chart drawn just after a poll was seen up to
+# half a second late, by chance, and more often on the page that drew later.
+FIRST_DRAWN = """
+(() => {
+  const ready = __READY__;
+  window.__firstDrawn = 0;
+  const seen = () => {
+    if (window.__firstDrawn || !document.querySelector(ready)) return false;
+    window.__firstDrawn = -1;
+    requestAnimationFrame(() => setTimeout(() => { window.__firstDrawn = performance.now(); }));
+    return true;
+  };
+  const watch = new MutationObserver(() => seen() && watch.disconnect());
+  watch.observe(document, {subtree: true, childList: true});
+})();
+"""
+
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
@@ -175,8 +195,9 @@ def slider_latencies(
 
 
 def first_chart_times(pages: list[tuple[Path, str]], loads: int, pool: int = 0) -> list[list[float]]:
-    """Seconds from page opened to its `ready` selector drawn, for each (notebook, ready) page: with `pool`
-    pre-started kernels, or cold (pool 0). The pages are served side by side and visited in turn, load
+    """Seconds from the navigation's start to the frame painted after its `ready` selector is drawn (taken
+    in the page: `FIRST_DRAWN`), for each (notebook, ready) page: with `pool` pre-started kernels, or cold
+    (pool 0). The pages are served side by side and visited in turn, load
     after load, so that the machine's drift falls on each alike."""
     import contextlib
 
@@ -189,15 +210,17 @@ def first_chart_times(pages: list[tuple[Path, str]], loads: int, pool: int = 0) 
         sizes = {"pool_size": pool, "pool_max": pool} if pool else {"pool_size": 0}
         urls = [stack.enter_context(voila(nb, **sizes)) for nb, _ in pages]
         page = stack.enter_context(browser_page())
+        # each page's own selector matches on no other page: one script for all
+        page.add_init_script(FIRST_DRAWN.replace("__READY__", json.dumps(", ".join(r for _, r in pages))))
         visited: set[str] = set()
         for _ in range(loads):
             for k, ((_, ready), url) in enumerate(zip(pages, urls, strict=True)):
                 if pool:
                     pool_ready(url, visited)  # a pre-started kernel that has run the notebook, and is idle
-                t0 = time.perf_counter()
                 page.goto(url, timeout=180_000)
                 page.locator(ready).first.wait_for(timeout=180_000)
-                times[k].append(time.perf_counter() - t0)
+                page.wait_for_function("window.__firstDrawn > 0", timeout=10_000)
+                times[k].append(page.evaluate("window.__firstDrawn") / 1000)
                 visited.add(page_kernel(page))
     return times
 

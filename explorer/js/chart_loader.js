@@ -86,8 +86,9 @@ function drawNext() {
     shared.drawing = false;
     return;
   }
-  Promise.resolve()
-    .then(turn.draw)
+  // one chart's draw that never settles must not keep the rest of the page's charts waiting
+  const stuck = new Promise((resolve) => setTimeout(resolve, 5000));
+  Promise.race([Promise.resolve().then(turn.draw), stuck])
     .catch((error) => console.error("accel-explorer: a chart could not be drawn", error)) // the next still is
     .finally(() => (turns.length ? afterPaint(drawNext) : (shared.drawing = false)));
 }

@@ -214,6 +214,7 @@ def market_command(args: argparse.Namespace) -> int:
             "within": m.within,
             "worst_factor": None if m.worst_factor != m.worst_factor else m.worst_factor,
             "results": records(m.points),
+            "order": {"compared": m.order_compared, "contradicted": records(m.order)},
         }
         print(json.dumps(out, indent=2, default=str, allow_nan=False))
         return EXIT_OK
@@ -233,6 +234,14 @@ def market_command(args: argparse.Namespace) -> int:
         if p.why:
             print(f"      {p.why}")
         print(f"      source: {p.source_title} <{p.source_url}>")
+    print(f"\n{m.order_words()}")
+    for o in m.order.itertuples():
+        (a, b), (pa, pb), (ta, tb) = o.pair.split(" < "), o.published_usd_per_mtoken, o.tool_usd_per_mtoken
+        print(
+            f"  {o.publisher} at {o.tokens_per_s_per_user:g} tokens/s per user: published {a} ${pa:.2f} "
+            f"< {b} ${pb:.2f}; the tool ${ta:.2f} against ${tb:.2f}"
+        )
+        print(f"      why: {o.reason}")
     return EXIT_OK
 
 

@@ -5,8 +5,9 @@
 // Pushes are scheduled here: held off screen (data-ax-pending), visibility told to the kernel
 // (explorer/live.py); "ax-chart-updated" fires once one is drawn. The charts of a page are first drawn one
 // at a time, in page order, each after the frame showing the one before it and an idle moment: the first
-// is drawn, and painted, without the others competing for the main thread. Options (bench_browser.py --variants):
-// globalThis.__accelExplorerCharts {renderer, offscreen, frame, hold}; offscreen false draws all at once;
+// is drawn, and painted, without the others competing for the main thread. Options (bench_browser.py
+// --variants): globalThis.__accelExplorerCharts {renderer, offscreen, frame, hold}; offscreen false draws
+// all at once;
 // hold (a promise) keeps the first draws waiting until it settles (tests/test_app_browser.py).
 
 const loaded = (globalThis.__accelExplorerAltair ??= new Map());
@@ -65,7 +66,6 @@ const shared = (globalThis.__accelExplorerTurns ??= {
 const { turns, handoff, waiting } = shared;
 
 // -- first draws, one at a time ------------------------------------------------------------------------
-
 
 function whenIdle(callback) {
   (globalThis.requestIdleCallback ?? ((f) => setTimeout(f, 16)))(callback, { timeout: 1000 });

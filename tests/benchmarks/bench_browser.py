@@ -197,8 +197,8 @@ def slider_latencies(
 def first_chart_times(pages: list[tuple[Path, str]], loads: int, pool: int = 0) -> list[list[float]]:
     """Seconds from the navigation's start to the frame painted after its `ready` selector is drawn (taken
     in the page: `FIRST_DRAWN`), for each (notebook, ready) page: with `pool` pre-started kernels, or cold
-    (pool 0). The pages are served side by side and visited in turn, load
-    after load, so that the machine's drift falls on each alike."""
+    (pool 0). The pages are served side by side and visited in turn, load after load, so that the
+    machine's drift falls on each alike."""
     import contextlib
 
     from tests.test_faults import page_kernel
@@ -210,7 +210,8 @@ def first_chart_times(pages: list[tuple[Path, str]], loads: int, pool: int = 0) 
         sizes = {"pool_size": pool, "pool_max": pool} if pool else {"pool_size": 0}
         urls = [stack.enter_context(voila(nb, **sizes)) for nb, _ in pages]
         page = stack.enter_context(browser_page())
-        # each page's own selector matches on no other page: one script for all
+        # one script for all pages, with the union of their selectors: a page has no svg or canvas in a
+        # chart's box but its charts', so on each page it finds that page's first chart
         page.add_init_script(FIRST_DRAWN.replace("__READY__", json.dumps(", ".join(r for _, r in pages))))
         visited: set[str] = set()
         for _ in range(loads):

@@ -260,7 +260,7 @@ def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
                 scale=alt.Scale(domain=["measured", "estimated"], range=["circle", "triangle"]),
             ),
             opacity=alt.Opacity(
-                "available:N",
+                "available:O",  # ordered by its domain: Vega-Lite warns of opacity on an unsorted nominal
                 scale=alt.Scale(domain=["available here", "not available here"], range=[1.0, 0.3]),
                 title=None,
             ),

@@ -187,6 +187,28 @@ def specs(data) -> dict:
     return {name: chart.to_dict() for name, chart in charts.items()}
 
 
+def _encodings(node):
+    """Every encoding block in a spec, layers and concatenations included."""
+    if isinstance(node, dict):
+        if isinstance(node.get("encoding"), dict):
+            yield node["encoding"]
+        for v in node.values():
+            yield from _encodings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _encodings(v)
+
+
+@pytest.mark.slow
+def test_no_continuous_channel_takes_an_unsorted_nominal_field(specs) -> None:
+    """Opacity, size and the like on a nominal field make Vega-Lite warn in the browser's console ("should
+    not be used with an unsorted discrete field"): ordinal, ordered by its scale's domain, instead."""
+    for name, spec in specs.items():
+        for enc in _encodings(spec):
+            for channel in ("opacity", "fillOpacity", "strokeOpacity", "size", "strokeWidth"):
+                assert enc.get(channel, {}).get("type") != "nominal", f"{name}: {channel}"
+
+
 @pytest.mark.slow
 def test_no_si_format_and_money_and_volume_axes_use_fmt(specs) -> None:
     from explorer import fmt

@@ -299,10 +299,12 @@ MARKET_ORDER_REASONS = {
     ("SemiAnalysis InferenceX", 76.0, "nvidia-b200 < amd-mi355x"): (
         "MLPerf's Interactive runs of Llama 2 70B (40 ms per output token at p99) order the pair the other "
         "way: MI355X 31.2, B200 25.3 requests/s per GPU (B200's v6.0 run is within 4 % of its v5.1 one, so "
-        "it is not a round's software). The tool fits each device's per-sequence decode reads on those runs "
-        "(B200 0.13, MI355X 0.17 of the bandwidth) and keeps MLPerf's order; InferenceX's B200 figure is "
-        "2.5x the tool's, its MI355X figure 0.8x. Not modelled: InferenceX's FP8 KV cache (the tool keeps "
-        "16 bits), its choice of serving software per point."
+        "it is not a round's software). Both have 8 TB/s, and in the tool a 70B decode step on either is the "
+        "stack's fixed time (B200 6.0 ms, MI355X 7.2 ms) plus 1.1 ms of weights, so the batch at a speed is "
+        "what each one's per-sequence read efficiency allows, fitted on those runs (B200 0.13, MI355X 0.17 "
+        "of the bandwidth): the tool keeps MLPerf's order. InferenceX's B200 figure is 2.5x the tool's, its "
+        "MI355X figure 0.8x. Not modelled: InferenceX's FP8 KV cache (the tool keeps 16 bits), its choice of "
+        "serving software per point."
     ),
 }
 

@@ -322,6 +322,11 @@ class MarketSummary:
     def order_words(self) -> str:
         """The rank-order check in words (the CLI and the app)."""
         n = 0 if self.order is None else len(self.order)
+        if not self.order_compared:
+            return (
+                "Rank order: no source prices two devices at one speed per user with costs more than "
+                f"{RANK_GAP:.0%} apart, so there is no order to compare."
+            )
         head = (
             f"Rank order: {self.order_compared} pairs of one source's points at one speed per user whose "
             f"published costs differ by more than {RANK_GAP:.0%}"

@@ -212,6 +212,7 @@ def test_a_catalog_without_market_files_reports_no_points() -> None:
     s = summarise_market(market_check(dataclasses.replace(CAT, market=CAT.market.iloc[:0])))
     assert (len(s.points), s.matched, s.within) == (0, 0, 0) and math.isnan(s.worst_factor)
     assert "<b>0 of 0</b>" in market_html(s)
+    assert s.order_compared == 0 and "no order to compare" in s.order_words()
 
 
 #: Pairs of one source's points at one speed per user whose published costs differ by more than 25 % and the

@@ -235,13 +235,9 @@ def market_command(args: argparse.Namespace) -> int:
             print(f"      {p.why}")
         print(f"      source: {p.source_title} <{p.source_url}>")
     print(f"\n{m.order_words()}")
-    for o in m.order.itertuples():
-        (a, b), (pa, pb), (ta, tb) = o.pair.split(" < "), o.published_usd_per_mtoken, o.tool_usd_per_mtoken
-        print(
-            f"  {o.publisher} at {o.tokens_per_s_per_user:g} tokens/s per user: published {a} ${pa:.2f} "
-            f"< {b} ${pb:.2f}; the tool ${ta:.2f} against ${tb:.2f}"
-        )
-        print(f"      why: {o.reason}")
+    for what, why in m.order_lines():
+        print(f"  {what}")
+        print(f"      why: {why}")
     return EXIT_OK
 
 

@@ -335,6 +335,23 @@ class MarketSummary:
             return f"{head}; the tool prices every one in the source's order."
         return f"{head}; the tool prices {n} of them the other way:"
 
+    def order_lines(self) -> list[tuple[str, str]]:
+        """Each pair the tool orders against its source (``market_order``) in words, with its reason: one
+        phrasing for the CLI and the app."""
+        lines = []
+        for o in self.order.itertuples() if self.order is not None else ():
+            (a, b), (pa, pb), (ta, tb) = (
+                o.pair.split(" < "),
+                o.published_usd_per_mtoken,
+                o.tool_usd_per_mtoken,
+            )
+            what = (
+                f"{o.publisher} at {o.tokens_per_s_per_user:g} tokens/s per user: published {a} "
+                f"${pa:.2f} < {b} ${pb:.2f}; the tool ${ta:.2f} against ${tb:.2f}"
+            )
+            lines.append((what, o.reason))
+        return lines
+
     def served_words(self) -> str:
         """How many published points the tool serves at their conditions, in words (the CLI and the app):
         "all 9 published points served at their conditions", "2 of 9 published points the tool does not

@@ -541,14 +541,7 @@ def market_html(m: Any) -> str:
         rows,
         numeric={1, 3, 4, 5},
     )
-    order = "".join(
-        f"<li>{_esc(o.publisher)} at {_esc(f'{o.tokens_per_s_per_user:g}')} tokens/s per user: published "
-        f"{_esc(o.pair.split(' < ')[0])} {usd(o.published_usd_per_mtoken[0])} &lt; "
-        f"{_esc(o.pair.split(' < ')[1])} {usd(o.published_usd_per_mtoken[1])}; the tool "
-        f"{usd(o.tool_usd_per_mtoken[0])} against {usd(o.tool_usd_per_mtoken[1])}. "
-        f"<i>Why:</i> {_esc(o.reason)}</li>"
-        for o in (m.order.itertuples() if m.order is not None else ())
-    )
+    order = "".join(f"<li>{_esc(what)}. <i>Why:</i> {_esc(why)}</li>" for what, why in m.order_lines())
     ranks = f"<p class='ax-cap' style='max-width:70em'>{_esc(m.order_words())}</p>" + (
         f"<ul class='ax-cap' style='max-width:70em'>{order}</ul>" if order else ""
     )

@@ -108,9 +108,7 @@ def recommend(
         reasons.append(fmt.payback(break_even, rival.name))
     if cross is not None:
         reasons.append(f"Crossover at {volume(cross)} requests/day: {cross_note}.")
-    elif rival is None:
-        pass  # the first reason says already that no device of the other kind is available
-    else:
+    elif rival is not None:  # without one, the first reason says already that none is available
         lead = "" if cross_note.startswith("no ") else "No crossover: "
         reasons.append(f"{lead}{cross_note[0].upper() if not lead else cross_note[0]}{cross_note[1:]}.")
     if t.is_gpu[i]:

@@ -215,12 +215,11 @@ def first_chart_times(pages: list[tuple[Path, str]], loads: int, pool: int = 0) 
         page.add_init_script(FIRST_DRAWN.replace("__READY__", json.dumps(", ".join(r for _, r in pages))))
         visited: set[str] = set()
         for _ in range(loads):
-            for k, ((_, ready), url) in enumerate(zip(pages, urls, strict=True)):
+            for k, url in enumerate(urls):
                 if pool:
                     pool_ready(url, visited)  # a pre-started kernel that has run the notebook, and is idle
                 page.goto(url, timeout=180_000)
-                page.locator(ready).first.wait_for(timeout=180_000)
-                page.wait_for_function("window.__firstDrawn > 0", timeout=10_000)
+                page.wait_for_function("window.__firstDrawn > 0", timeout=180_000)
                 times[k].append(page.evaluate("window.__firstDrawn") / 1000)
                 visited.add(page_kernel(page))
     return times

@@ -300,10 +300,11 @@ MARKET_ORDER_REASONS = {
         "MLPerf's Interactive runs of Llama 2 70B (40 ms per output token at p99) order the pair the other "
         "way: MI355X 31.2, B200 25.3 requests/s per GPU (B200's v6.0 run is within 4 % of its v5.1 one, so "
         "it is not a round's software). Both have 8 TB/s, and in the tool a 70B decode step on either is the "
-        "stack's fixed time (B200 6.0 ms, MI355X 7.2 ms) plus 1.1 ms of weights, so the batch at a speed is "
-        "what each one's per-sequence read efficiency allows, fitted on those runs (B200 0.13, MI355X 0.17 "
-        "of the bandwidth): the tool keeps MLPerf's order. InferenceX's B200 figure is 2.5x the tool's, its "
-        "MI355X figure 0.8x. Not modelled: InferenceX's FP8 KV cache (the tool keeps 16 bits), its choice of "
+        "stack's fixed time (B200 4.4 ms, taken from InferenceX's own B200 run at 139 tokens/s per user; "
+        "MI355X 7.2 ms) plus 1.1 ms of weights, so the batch at a speed is what each one's per-sequence read "
+        "efficiency allows, fitted on those runs (B200 0.13, MI355X 0.17 of the bandwidth): the tool keeps "
+        "MLPerf's order, its two costs 12 % apart. InferenceX's B200 figure is 2.0x the tool's, its MI355X "
+        "figure 0.8x. Not modelled: InferenceX's FP8 KV cache (the tool keeps 16 bits), its choice of "
         "serving software per point."
     ),
 }
@@ -353,13 +354,22 @@ class MarketSummary:
         return lines
 
     def served_words(self) -> str:
-        """How many published points the tool serves at their conditions, in words (the CLI and the app):
-        "all 9 published points served at their conditions", "2 of 9 published points the tool does not
-        serve at their conditions"."""
+        """How many published points the tool serves at their conditions, and how many the catalog took a
+        figure from (``calibrates``), in words (the CLI and the app): "all 9 published points served at
+        their conditions; 1 point sets a catalog figure and is no independent check"."""
         n, missed = len(self.points), len(self.points) - self.matched
         if not missed:
-            return f"all {n} published points served at their conditions"
-        return f"{missed} of {n} published points the tool does not serve at their conditions"
+            words = f"all {n} published points served at their conditions"
+        else:
+            words = f"{missed} of {n} published points the tool does not serve at their conditions"
+        sets = int(self.points.calibrates.notna().sum()) if "calibrates" in self.points else 0
+        if sets:
+            one = sets == 1
+            words += (
+                f"; {sets} point{'' if one else 's'} set{'s' if one else ''} a catalog figure and "
+                f"{'is' if one else 'are'} no independent check"
+            )
+        return words
 
 
 def market_check(cat: Catalog | None = None) -> pd.DataFrame:
@@ -427,6 +437,10 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
                 f"{p.tokens_per_s_per_user:g} tokens/s per user, priced at ${price:.2f} per device-hour "
                 f"({priced}); {implied}"
             )
+        calibrates = p.calibrates if isinstance(p.calibrates, str) and p.calibrates else None
+        if calibrates:  # the catalog took a figure from this point: agreeing with it proves little
+            taken = f"not an independent check: the catalog's {calibrates} is taken from this point"
+            why = "; ".join(filter(None, [why, taken]))
         rows.append(
             {
                 "publisher": p.publisher,
@@ -447,6 +461,7 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
                 "factor": factor,
                 "within": within,
                 "why": why,
+                "calibrates": calibrates,
                 "as_of": p.as_of,
                 "analysis": p.title,
                 "source_title": p.source_title,

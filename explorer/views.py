@@ -516,7 +516,7 @@ def market_html(m: Any) -> str:
             "–" if p.factor != p.factor else _esc(f"{p.factor:.2f}x"),
             f"<a href='{_esc(p.source_url.split()[0])}' target='_blank' rel='noopener'>"
             f"{_esc(p.publisher)}</a> (as of {_esc(p.as_of)})",
-            _esc(p.why) or "within",
+            _esc("; ".join(filter(None, ["within" if p.within else "", p.why]))),
         ]
         for p in m.points.itertuples()
     ]

@@ -194,6 +194,14 @@ def test_result_naming_unknown_device_is_rejected(catalog_copy: Path) -> None:
     assert "'no-such-device' is not a device in the catalog" in msg
 
 
+def test_market_point_setting_an_unknown_assumption_is_rejected(catalog_copy: Path) -> None:
+    """A point that says the catalog takes a figure from it names an assumption the catalog has."""
+    f = catalog_copy / "market" / "semianalysis-inferencex-llama-3.3-70b-b200.toml"
+    _edit(f, r'^calibrates = "[^"]+"', 'calibrates = "decode_step_fixed_per_layer_no_such_device"')
+    msg = str(_load_expecting(catalog_copy))
+    assert "point[2].calibrates: 'decode_step_fixed_per_layer_no_such_device' is not an assumption" in msg
+
+
 # -- hostile files in a user's folder (issue 13.7): refused before reading, one issue each ----------------
 
 

@@ -99,7 +99,9 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
         assert row.tool_usd_per_mtoken == pytest.approx(price / (t.rps[i] * tokens * 3600) * 1e6)
         assert row.factor == pytest.approx(row.tool_usd_per_mtoken / p.usd_per_mtoken)
         assert row.within == (1 / MARKET_FACTOR <= row.factor <= MARKET_FACTOR)
-        assert (row.why == "") == row.within  # a miss says why
+        taken = isinstance(row.calibrates, str)  # the catalog took a figure from this point: said so
+        assert (row.why == "") == (row.within and not taken)  # a miss says why
+        assert ("not an independent check" in row.why) == taken
         checked += 1
     s = summarise_market(market)
     assert s.matched == checked and s.within == int(market.within.sum())
@@ -128,7 +130,9 @@ def test_the_validation_view_reports_the_market_check(market) -> None:
     assert f"{s.within} of {s.matched}</b> priced points within 1.5x" in html
     assert s.served_words() in html
     if s.matched == len(s.points):  # every published point served: said so, not "0 ... does not serve"
-        assert s.served_words() == f"all {len(s.points)} published points served at their conditions"
+        assert s.served_words().startswith(f"all {len(s.points)} published points served at their conditions")
+    taken = int(market.calibrates.notna().sum())  # said once in the summary, and on each such point
+    assert (f"{taken} point" in s.served_words()) == (taken > 0)
     for p in market.itertuples():
         assert p.publisher in html and str(p.as_of) in html
 
@@ -251,6 +255,24 @@ def test_one_sources_points_at_one_speed_keep_their_order(market) -> None:
     assert html.escape(s.order_words()) in page
     for o in s.order.itertuples():
         assert o.reason != "no reason recorded" and html.escape(o.reason) in page
+
+
+def test_the_recorded_reason_quotes_the_tool_s_figures_as_they_are(market) -> None:
+    """The reason beside InferenceX's B200 < MI355X pair quotes figures (fixed step times, the two costs'
+    distance, each device's factor against the source): they are the catalog's and the check's own, so a
+    catalog change that moves them fails here rather than leaving the user a stale reason."""
+    from explorer.model.assumptions import fixed_step_s_per_layer
+
+    reason = MARKET_ORDER_REASONS[("SemiAnalysis InferenceX", 76.0, "nvidia-b200 < amd-mi355x")]
+    layers = 80  # Llama-2-70B's
+    for dev, name in (("nvidia-b200", "B200"), ("amd-mi355x", "MI355X")):
+        assert f"{name} {layers * fixed_step_s_per_layer(CAT, dev) * 1e3:.1f} ms" in reason
+    at = market[market.tokens_per_s_per_user.eq(76)].set_index("device_id")
+    b200, mi355x = at.loc["nvidia-b200"], at.loc["amd-mi355x"]
+    apart = b200.tool_usd_per_mtoken / mi355x.tool_usd_per_mtoken - 1
+    assert f"its two costs {apart:.0%}".replace("%", " %") + " apart" in reason
+    assert f"InferenceX's B200 figure is {b200.factor:.1f}x the tool's" in reason
+    assert f"its MI355X figure {mi355x.factor:.1f}x" in reason
 
 
 def test_a_pair_ordered_against_its_source_with_no_reason_says_so(market) -> None:

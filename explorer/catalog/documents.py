@@ -258,4 +258,17 @@ def _cross_check(docs: dict[str, dict[str, dict[str, Any]]]) -> list[Issue]:
                             f"{row['device']!r} is not a device in the catalog",
                         )
                     )
+    # a market point that sets an assumption names one the catalog has
+    assumed = {key for doc in docs["assumptions"].values() for key, v in doc.items() if isinstance(v, dict)}
+    for item_id, doc in docs["market"].items():
+        for i, row in enumerate(doc["point"]):
+            name = row.get("calibrates")
+            if isinstance(name, str) and name not in assumed:
+                issues.append(
+                    Issue(
+                        f"market/{item_id}.toml",
+                        f"point[{i}].calibrates",
+                        f"{name!r} is not an assumption in the catalog (catalog/assumptions/*.toml)",
+                    )
+                )
     return issues

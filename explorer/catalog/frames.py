@@ -272,6 +272,7 @@ MARKET_COLS = [
     "usd_per_mtoken",
     "as_of",
     "note",
+    "calibrates",
     "source_title",
     "source_url",
     "retrieved",
@@ -318,6 +319,7 @@ def market_rows(market: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                     "usd_per_mtoken": convert(float(cost["value"]), cost["unit"], "USD/Mtoken"),
                     "as_of": cost["as_of"],
                     "note": point.get("note") or cost.get("note"),
+                    "calibrates": point.get("calibrates"),
                     **source_cols(d, list(dict.fromkeys(refs))),
                 }
             )

@@ -184,7 +184,7 @@ MARKET_COST = Quantity(
 MARKET_INTERACTIVITY = Quantity(
     "Output tokens per second each user gets at that cost", "token_rate", "tokens/s", (0.1, 10_000)
 )
-MARKET_POINT_KEYS = ("device", "cost", "tokens_per_s_per_user", "gpu_price", "note")
+MARKET_POINT_KEYS = ("device", "cost", "tokens_per_s_per_user", "gpu_price", "note", "calibrates")
 MARKET_POINT_PRICE = Quantity(
     "The price per device-hour the source states for this point's device (used in place of the tool's)",
     "money_per_hour",
@@ -216,6 +216,8 @@ def validate_market(path: str, doc: dict[str, Any]) -> list[Issue]:
             continue
         v.check_text(row, prefix, "device", Text("a catalog device id"))
         v.check_text(row, prefix, "note", Text("free text", required=False))
+        # a point the catalog took a figure from is no independent check of it: the market check says so
+        v.check_text(row, prefix, "calibrates", Text("the assumption this point sets", required=False))
         v.check_quantity(row, prefix, "cost", MARKET_COST)
         v.check_quantity(row, prefix, "tokens_per_s_per_user", MARKET_INTERACTIVITY)
         v.check_quantity(row, prefix, "gpu_price", MARKET_POINT_PRICE)

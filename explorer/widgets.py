@@ -90,13 +90,11 @@ class Explorer(W.VBox):
         self.evaluations = 1
 
         ch = self.charts
-        # the ranked costs take the grid's whole width: every device's row, and why the greyed ones are
-        # unavailable, in words that are too long for half of a laptop screen
-        # the charts keep their drawn width and wrap onto as many rows as the window needs: two side by
-        # side from about 1400 px, one under the other at 1280 px; nothing is cut off or scrolls sideways.
-        # The ranked costs take a row of their own: every device's row, and why the greyed ones are
-        # unavailable, in words that are too long for half of a laptop screen
-        # in the order of their declaration (explorer.charts.CHARTS)
+        # the charts, in the order of their declaration (explorer.charts.CHARTS), keep their drawn width
+        # and wrap onto as many rows as the window needs: two side by side from about 1400 px, one under
+        # the other at 1280 px; nothing is cut off or scrolls sideways. The ranked costs take a row of
+        # their own: every device's row, and why the greyed ones are unavailable, in words that are too
+        # long for half of a laptop screen
         cells = []
         for name, live in ch.items():
             spec = C.CHART[name]

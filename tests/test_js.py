@@ -71,6 +71,22 @@ def test_the_chart_loader_is_a_file_the_chart_sends() -> None:
     assert sent == loader.read_text(encoding="utf-8")
 
 
+def test_javascript_lines_keep_the_python_line_length() -> None:
+    """The JavaScript keeps the repository's line length (pyproject's ruff ``line-length``): ruff reads only
+    Python, so this is the one check the JS files' layout gets."""
+    import tomllib
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    limit = pyproject["tool"]["ruff"]["line-length"]
+    long = [
+        f"{path.relative_to(REPO)}:{n}: {len(line)} characters"
+        for path in JS_FILES
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if len(line) > limit
+    ]
+    assert JS_FILES and not long, long
+
+
 @needs_node
 @pytest.mark.parametrize("path", JS_FILES, ids=lambda p: str(p.relative_to(REPO)))
 def test_javascript_file_parses(path) -> None:

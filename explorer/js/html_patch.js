@@ -9,7 +9,9 @@ function sameKind(a, b) {
 
 function patchAttributes(a, b) {
   for (const { name } of [...a.attributes]) if (!b.hasAttribute(name)) a.removeAttribute(name);
-  for (const { name, value } of [...b.attributes]) if (a.getAttribute(name) !== value) a.setAttribute(name, value);
+  for (const { name, value } of [...b.attributes]) {
+    if (a.getAttribute(name) !== value) a.setAttribute(name, value);
+  }
 }
 
 // make the children of `shown` (in the page) equal to those of `wanted` (parsed, not in the page)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -318,12 +318,13 @@ class MarketSummary:
     within: int  # of those, within MARKET_FACTOR
     worst_factor: float  # the largest miss either way (>= 1), NaN without a matched point
     factor: float = MARKET_FACTOR  # the target: within this factor either way
-    order: pd.DataFrame | None = None  # pairs the tool orders against the source (``market_order``)
+    # pairs the tool orders against the source (``market_order``)
+    order: pd.DataFrame = field(default_factory=pd.DataFrame)
     order_compared: int = 0  # pairs of one source's points at one speed, published costs far enough apart
 
     def order_words(self) -> str:
         """The rank-order check in words (the CLI and the app)."""
-        n = 0 if self.order is None else len(self.order)
+        n = len(self.order)
         if not self.order_compared:
             return (
                 "Rank order: no source prices two devices at one speed per user with costs more than "
@@ -341,7 +342,7 @@ class MarketSummary:
         """Each pair the tool orders against its source (``market_order``) in words, with its reason: one
         phrasing for the CLI and the app."""
         lines = []
-        for o in self.order.itertuples() if self.order is not None else ():
+        for o in self.order.itertuples():
             (a, b), (pa, pb), (ta, tb) = (
                 o.pair.split(" < "),
                 o.published_usd_per_mtoken,

@@ -264,7 +264,7 @@ def test_the_recorded_reason_quotes_the_tool_s_figures_as_they_are(market) -> No
     from explorer.model.assumptions import fixed_step_s_per_layer
 
     reason = MARKET_ORDER_REASONS[("SemiAnalysis InferenceX", 76.0, "nvidia-b200 < amd-mi355x")]
-    layers = 80  # Llama-2-70B's
+    layers = CAT.workloads.set_index("id").at["llama-2-70b", "layers"]
     for dev, name in (("nvidia-b200", "B200"), ("amd-mi355x", "MI355X")):
         assert f"{name} {layers * fixed_step_s_per_layer(CAT, dev) * 1e3:.1f} ms" in reason
     at = market[market.tokens_per_s_per_user.eq(76)].set_index("device_id")

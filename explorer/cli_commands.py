@@ -212,16 +212,15 @@ def market_command(args: argparse.Namespace) -> int:
             "points": len(m.points),
             "matched": m.matched,
             "within": m.within,
+            "independent": m.independent,  # matched points the catalog took no figure from
+            "independent_within": m.independent_within,
             "worst_factor": None if m.worst_factor != m.worst_factor else m.worst_factor,
             "results": records(m.points),
             "order": {"compared": m.order_compared, "contradicted": records(m.order)},
         }
         print(json.dumps(out, indent=2, default=str, allow_nan=False))
         return EXIT_OK
-    print(
-        f"Market check: {m.within} of {m.matched} priced points within {MARKET_FACTOR:g}x of the published "
-        f"cost per million tokens ({m.served_words()})\n"
-    )
+    print(f"Market check: {m.count_words()} of the published cost per million tokens ({m.served_words()})\n")
     usd = lambda x: "–" if x != x else f"${x:.2f}"  # noqa: E731
     for p in m.points.itertuples():
         factor = "–" if p.factor != p.factor else f"{p.factor:.2f}x"

@@ -321,6 +321,17 @@ class MarketSummary:
     # pairs the tool orders against the source (``market_order``)
     order: pd.DataFrame = field(default_factory=pd.DataFrame)
     order_compared: int = 0  # pairs of one source's points at one speed, published costs far enough apart
+    # the priced points the catalog took no figure from (``calibrates``), and how many of them are within
+    independent: int = 0
+    independent_within: int = 0
+
+    def count_words(self) -> str:
+        """The headline count (the CLI and the app): the independent points where a point sets a catalog
+        figure, which agreeing with proves little ("3 of 8 independent priced points within 1.5x")."""
+        if self.independent == self.matched:
+            return f"{self.within} of {self.matched} priced points within {self.factor:g}x"
+        n, k = self.independent, self.independent_within
+        return f"{k} of {n} independent priced points within {self.factor:g}x"
 
     def order_words(self) -> str:
         """The rank-order check in words (the CLI and the app)."""
@@ -358,7 +369,8 @@ class MarketSummary:
     def served_words(self) -> str:
         """How many published points the tool serves at their conditions, and how many the catalog took a
         figure from (``calibrates``), in words (the CLI and the app): "all 9 published points served at
-        their conditions; 1 point sets a catalog figure and is no independent check"."""
+        their conditions; 1 point sets a catalog figure, so is no independent check and is left out of the
+        count: it is within"."""
         n, missed = len(self.points), len(self.points) - self.matched
         if not missed:
             words = f"all {n} published points served at their conditions"
@@ -366,10 +378,13 @@ class MarketSummary:
             words = f"{missed} of {n} published points the tool does not serve at their conditions"
         sets = int(self.points.calibrates.notna().sum()) if "calibrates" in self.points else 0
         if sets:
-            one = sets == 1
+            within = self.within - self.independent_within
             words += (
-                f"; {sets} point{'' if one else 's'} set{'s' if one else ''} a catalog figure and "
-                f"{'is' if one else 'are'} no independent check"
+                f"; 1 point sets a catalog figure, so is no independent check and is left out of the count: "
+                f"it is {'within' if within else 'outside'}"
+                if sets == 1
+                else f"; {sets} points set catalog figures, so are no independent check and are left out of "
+                f"the count: {within} of them within"
             )
         return words
 
@@ -489,8 +504,16 @@ def summarise_market(points: pd.DataFrame) -> MarketSummary:
         return MarketSummary(points, 0, 0, math.nan, order=order, order_compared=compared)
     priced = points[points.factor.notna()]
     worst = priced.factor.map(lambda f: max(f, 1 / f)).max() if len(priced) else math.nan
+    free = priced[priced.calibrates.isna()] if "calibrates" in priced else priced
     return MarketSummary(
-        points, len(priced), int(priced.within.sum()), float(worst), order=order, order_compared=compared
+        points,
+        len(priced),
+        int(priced.within.sum()),
+        float(worst),
+        order=order,
+        order_compared=compared,
+        independent=len(free),
+        independent_within=int(free.within.sum()),
     )
 
 

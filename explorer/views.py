@@ -524,8 +524,8 @@ def market_html(m: Any) -> str:
         "<p class='ax-cap' style='max-width:70em'><b>Market check.</b> The tool's cost per million tokens "
         "against published serving analyses, each on its own conditions (tokens per request, tokens/s per "
         "user, precision, the GPU-hour price basis it states): "
-        f"<b>{m.within} of {m.matched}</b> priced points within {m.factor:g}x "
-        f"({_esc(m.served_words())}). <code>accel-explorer validate --market</code> prints them.</p>"
+        f"<b>{_esc(m.count_words())}</b> ({_esc(m.served_words())}). "
+        "<code>accel-explorer validate --market</code> prints them.</p>"
     )
     table = html_table(
         [

@@ -105,6 +105,10 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
         checked += 1
     s = summarise_market(market)
     assert s.matched == checked and s.within == int(market.within.sum())
+    # the headline counts the independent points: a point the catalog took a figure from proves little
+    free = market[market.factor.notna() & market.calibrates.isna()]
+    assert (s.independent, s.independent_within) == (len(free), int(free.within.sum()))
+    assert s.count_words() == f"{s.independent_within} of {s.independent} independent priced points within 1.5x"
 
 
 def test_a_point_the_tool_cannot_serve_says_so_and_is_not_priced() -> None:
@@ -127,12 +131,13 @@ def test_a_point_the_tool_cannot_serve_says_so_and_is_not_priced() -> None:
 def test_the_validation_view_reports_the_market_check(market) -> None:
     s = summarise_market(market)
     html = market_html(s)
-    assert f"{s.within} of {s.matched}</b> priced points within 1.5x" in html
+    assert f"<b>{s.count_words()}</b>" in html
     assert s.served_words() in html
     if s.matched == len(s.points):  # every published point served: said so, not "0 ... does not serve"
         assert s.served_words().startswith(f"all {len(s.points)} published points served at their conditions")
     taken = int(market.calibrates.notna().sum())  # said once in the summary, and on each such point
     assert (f"{taken} point" in s.served_words()) == (taken > 0)
+    assert ("left out of the count" in s.served_words()) == (taken > 0)
     for p in market.itertuples():
         assert p.publisher in html and str(p.as_of) in html
 
@@ -146,6 +151,7 @@ def test_cli_validate_market_json_matches() -> None:
     out = json.loads(p.stdout)
     m = summarise_market(market_check(CAT))
     assert (out["points"], out["matched"], out["within"]) == (len(m.points), m.matched, m.within)
+    assert (out["independent"], out["independent_within"]) == (m.independent, m.independent_within)
     assert [r["device_id"] for r in out["results"]] == list(m.points.device_id)
     assert [r["published_usd_per_mtoken"] for r in out["results"]] == list(m.points.published_usd_per_mtoken)
     tool = [r["tool_usd_per_mtoken"] for r in out["results"]]
@@ -215,7 +221,7 @@ def test_a_bad_providers_table_is_refused_with_field_and_reason() -> None:
 def test_a_catalog_without_market_files_reports_no_points() -> None:
     s = summarise_market(market_check(dataclasses.replace(CAT, market=CAT.market.iloc[:0])))
     assert (len(s.points), s.matched, s.within) == (0, 0, 0) and math.isnan(s.worst_factor)
-    assert "<b>0 of 0</b>" in market_html(s)
+    assert "<b>0 of 0 priced points within 1.5x</b>" in market_html(s)
     assert s.order_compared == 0 and "no order to compare" in s.order_words()
 
 
@@ -285,3 +291,13 @@ def test_a_pair_ordered_against_its_source_with_no_reason_says_so(market) -> Non
     (o,) = [o for o in s.order.itertuples() if o.publisher == "Another analysis"]
     assert o.pair == "nvidia-b200 < amd-mi355x" and o.reason == "no reason recorded"
     assert "no reason recorded" in market_html(s)
+
+
+def test_without_a_calibrating_point_the_headline_counts_every_priced_point(market) -> None:
+    """Where no point sets a catalog figure every priced point is independent, and the headline says
+    "priced points" without the word "independent"."""
+    free = CAT.market[CAT.market.calibrates.isna()].reset_index(drop=True)
+    s = summarise_market(market_check(dataclasses.replace(CAT, market=free)))
+    assert s.independent == s.matched == len(free) and s.independent_within == s.within
+    assert s.count_words() == f"{s.within} of {s.matched} priced points within 1.5x"
+    assert "left out" not in s.served_words()

@@ -19,7 +19,8 @@ Restated for issues 14 and 15 (December 2026). What moved them:
   for the devices without a run (Llama-3.1-8B 0.454 -> 0.451): TPU v6e 20.5 -> 20.4/s, the accelerators'
   totals up 0.6-0.9 %, and the frozen case's tie goes back to the H200 ($6.12 M against $6.15 M).
   Then 55 us (2026-12-05): what that run's step leaves as the model charges each sequence's reads, so the
-  tool serves the run it was taken from (with 75 us it served 63 of its 912 tokens/s per GPU).
+  tool serves the run it was taken from (with 75 us it served 63 of its 912 tokens/s per GPU): TPU v6e
+  20.4 -> 20.2/s, the frozen case 1.4 % apart ($6.12 M against $6.21 M).
 - Pricing bases: the default is a 1-year commitment for the base of a fleet that follows the day's load
   (on demand above it), so cloud totals fall by about half.
 - Fair training: only an elastic share trains in the troughs of a serving fleet; the rest runs on a
@@ -38,6 +39,28 @@ from explorer.calc import evaluate
 from explorer.scenario import Scenario
 
 REL = 5e-3
+
+#: The golden totals (USD over 3 years): the model's on the catalog as committed, pinned by the tests below
+#: and quoted in the README's golden table (``test_the_readme_quotes_the_golden_totals``).
+TOTALS = {
+    "sdxl_tpu": 8_221_818,
+    "sdxl_mi300x": 10_247_501,
+    "weekly_h200": 6_149_906,
+    "weekly_tpu": 7_926_294,
+    "frozen_h200": 6_121_826,
+    "frozen_tpu": 6_208_554,
+    "edge_rk3588": 217_691,
+    "edge_hailo": 287_693,
+    "edge_nano": 410_610,
+    "training_h200": 25_687_031,
+    "training_tpu": 25_995_708,
+    "hybrid_h200": 57_625_730,
+    "hybrid_b200": 60_287_418,
+    "hybrid_tpu": 64_419_397,
+    "bare_b200": 30_290_505,
+    "bare_b300": 33_642_769,
+    "bare_gaudi3": 51_581_030,
+}
 
 
 def test_high_volume_stable_inference_in_the_cloud_goes_to_an_accelerator() -> None:
@@ -62,9 +85,9 @@ def test_high_volume_stable_inference_in_the_cloud_goes_to_an_accelerator() -> N
     assert r.recommendation.plan == "accelerator"
     assert first.throughput_measured
     assert first.devices_needed == 254 and first.devices_min < first.devices_average < first.devices_needed
-    assert first.tco_usd == pytest.approx(8_221_818, rel=REL)
+    assert first.tco_usd == pytest.approx(TOTALS["sdxl_tpu"], rel=REL)
     assert r.best_gpu == "amd-mi300x"
-    assert r.option(r.best_gpu).tco_usd == pytest.approx(10_247_501, rel=REL)
+    assert r.option(r.best_gpu).tco_usd == pytest.approx(TOTALS["sdxl_mi300x"], rel=REL)
     assert r.break_even_month == 1
     assert r.crossover_requests_per_day == pytest.approx(13_400, rel=0.02)
 
@@ -91,9 +114,9 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
     )
     assert weekly.options[0].kind == "gpu" and weekly.recommendation.plan == "gpu"
     assert weekly.options[0].device_id == "nvidia-h200" and weekly.options[0].throughput_measured
-    assert weekly.options[0].tco_usd == pytest.approx(6_149_906, rel=REL)
+    assert weekly.options[0].tco_usd == pytest.approx(TOTALS["weekly_h200"], rel=REL)
     assert weekly.best_accelerator == "google-tpu-v6e"
-    assert weekly.option(weekly.best_accelerator).tco_usd == pytest.approx(7_926_294, rel=REL)
+    assert weekly.option(weekly.best_accelerator).tco_usd == pytest.approx(TOTALS["weekly_tpu"], rel=REL)
     assert weekly.option("aws-inferentia2").porting_cost_usd == pytest.approx(3_423_600, rel=REL)
     assert weekly.break_even_month is None
 
@@ -106,8 +129,8 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
         )
     )
     assert frozen.options[0].device_id == "nvidia-h200" and frozen.recommendation.plan == "gpu"
-    assert frozen.options[0].tco_usd == pytest.approx(6_121_826, rel=REL)
-    assert frozen.option("google-tpu-v6e").tco_usd == pytest.approx(6_208_554, rel=REL)
+    assert frozen.options[0].tco_usd == pytest.approx(TOTALS["frozen_h200"], rel=REL)
+    assert frozen.option("google-tpu-v6e").tco_usd == pytest.approx(TOTALS["frozen_tpu"], rel=REL)
     # the accelerator's gain from freezing the model and writing PyTorch
     tpu_weekly = weekly.option("google-tpu-v6e").tco_usd
     assert tpu_weekly - frozen.option("google-tpu-v6e").tco_usd == pytest.approx(1_717_740, rel=0.01)
@@ -129,9 +152,9 @@ def test_edge_deployment_goes_to_an_edge_accelerator() -> None:
         first.segment == "edge" and first.kind == "accelerator" and first.device_id == "rockchip-rk3588-npu"
     )
     assert first.devices_needed == 1000
-    assert first.tco_usd == pytest.approx(217_691, rel=REL)
-    assert r.option("nvidia-jetson-orin-nano-super").tco_usd == pytest.approx(410_610, rel=REL)
-    assert r.option("hailo-8").tco_usd == pytest.approx(287_693, rel=REL)
+    assert first.tco_usd == pytest.approx(TOTALS["edge_rk3588"], rel=REL)
+    assert r.option("nvidia-jetson-orin-nano-super").tco_usd == pytest.approx(TOTALS["edge_nano"], rel=REL)
+    assert r.option("hailo-8").tco_usd == pytest.approx(TOTALS["edge_hailo"], rel=REL)
     assert r.option("nvidia-jetson-agx-orin").tco_usd == pytest.approx(3_516_096, rel=REL)
     for o in r.options:
         if o.segment == "datacenter":
@@ -149,8 +172,8 @@ def test_training_heavy_work_trains_on_the_cheapest_device_that_trains() -> None
     first = r.options[0]
     assert first.device_id == "nvidia-h200" and r.recommendation.plan == "hybrid"
     assert first.training_device_id == "google-tpu-v6e" and first.training_devices == 397
-    assert first.tco_usd == pytest.approx(25_687_031, rel=REL)
-    assert r.option(r.best_accelerator).tco_usd == pytest.approx(25_995_708, rel=REL)
+    assert first.tco_usd == pytest.approx(TOTALS["training_h200"], rel=REL)
+    assert r.option(r.best_accelerator).tco_usd == pytest.approx(TOTALS["training_tpu"], rel=REL)
 
 
 def test_training_plus_high_volume_inference_serves_on_measured_gpus() -> None:
@@ -167,10 +190,10 @@ def test_training_plus_high_volume_inference_serves_on_measured_gpus() -> None:
     assert first.device_id == "nvidia-h200" and first.throughput_measured
     assert first.devices_needed == 600
     assert first.training_devices == 50 and first.training_device_id == "google-tpu-v6e"
-    assert first.tco_usd == pytest.approx(57_625_730, rel=REL)
-    assert r.option("nvidia-b200").tco_usd == pytest.approx(60_287_418, rel=REL)
+    assert first.tco_usd == pytest.approx(TOTALS["hybrid_h200"], rel=REL)
+    assert r.option("nvidia-b200").tco_usd == pytest.approx(TOTALS["hybrid_b200"], rel=REL)
     assert r.best_accelerator == "google-tpu-v6e"
-    assert r.option(r.best_accelerator).tco_usd == pytest.approx(64_419_397, rel=REL)
+    assert r.option(r.best_accelerator).tco_usd == pytest.approx(TOTALS["hybrid_tpu"], rel=REL)
     assert "below the best accelerator, Google Cloud TPU v6e" in r.recommendation.reasons[0]
 
 
@@ -188,7 +211,35 @@ def test_bare_metal_offers_only_purchasable_devices_with_gpus_from_several_vendo
     first = r.options[0]
     assert first.device_id == "nvidia-b200"
     assert (first.devices_needed, first.servers, first.racks) == (280, 35, 18)
-    assert first.tco_usd == pytest.approx(30_290_505, rel=REL)
-    assert r.option("nvidia-b300").tco_usd == pytest.approx(33_642_769, rel=REL)
+    assert first.tco_usd == pytest.approx(TOTALS["bare_b200"], rel=REL)
+    assert r.option("nvidia-b300").tco_usd == pytest.approx(TOTALS["bare_b300"], rel=REL)
     assert r.best_accelerator == "intel-gaudi3"
-    assert r.option("intel-gaudi3").tco_usd == pytest.approx(51_581_030, rel=REL)
+    assert r.option("intel-gaudi3").tco_usd == pytest.approx(TOTALS["bare_gaudi3"], rel=REL)
+
+
+#: The README's golden table: each row (by the start of its first cell) and the totals it quotes.
+README_ROWS = {
+    "SDXL, 10 M images/day": ("sdxl_tpu", "sdxl_mi300x"),
+    "Llama-3.1-8B, 100 M/day, weekly changes": ("weekly_h200", "weekly_tpu"),
+    "the same, frozen": ("frozen_h200", "frozen_tpu"),
+    "ResNet-50 at 1,000 edge sites": ("edge_rk3588", "edge_hailo", "edge_nano"),
+    "Llama-3.1-8B, 100 M/day, 80 % training": ("training_h200", "training_tpu"),
+    "Llama-3.1-8B, 1 B/day, 5 % training": ("hybrid_h200", "hybrid_b200", "hybrid_tpu"),
+    "Llama-3.1-8B, 1 B/day, bare metal": ("bare_b200", "bare_b300", "bare_gaudi3"),
+}
+
+
+def test_the_readme_quotes_the_golden_totals() -> None:
+    """The README's golden table says what the tests pin, as the app writes money: a restated case
+    cannot leave the README behind (three rows did, 2026-12-05)."""
+    from pathlib import Path
+
+    from explorer.fmt import usd
+
+    lines = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+    for start, keys in README_ROWS.items():
+        row = [line for line in lines if line.startswith(f"| {start}")]
+        assert len(row) == 1, start
+        for k in keys:
+            assert usd(TOTALS[k]) in row[0], (start, usd(TOTALS[k]), row[0])
+    assert sorted(k for keys in README_ROWS.values() for k in keys) == sorted(TOTALS)

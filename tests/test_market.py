@@ -108,7 +108,9 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
     # the headline counts the independent points: a point the catalog took a figure from proves little
     free = market[market.factor.notna() & market.calibrates.isna()]
     assert (s.independent, s.independent_within) == (len(free), int(free.within.sum()))
-    assert s.count_words() == f"{s.independent_within} of {s.independent} independent priced points within 1.5x"
+    assert (
+        s.count_words() == f"{s.independent_within} of {s.independent} independent priced points within 1.5x"
+    )
 
 
 def test_a_point_the_tool_cannot_serve_says_so_and_is_not_priced() -> None:

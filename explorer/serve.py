@@ -51,6 +51,7 @@ IDLE_MINUTES = 15
 CONNECT_SECONDS = 30  # a page's kernel that no browser connects to within this is reclaimed
 PAGES_PER_CLIENT = 10  # pages one client address may hold that no browser has connected to yet
 POOL_MAX = 8  # the most pre-started kernels kept during a burst of arrivals
+BURST_SECONDS = 60  # an arrival counts toward growing the pool for this long
 
 CELL_ERROR = (
     "The app could not finish loading. Reload the page to try again; if it happens again, please tell "
@@ -69,6 +70,7 @@ def voila_argv(
     connect_seconds: int = CONNECT_SECONDS,
     pages_per_client: int = PAGES_PER_CLIENT,
     pool_max: int = POOL_MAX,
+    burst_seconds: int = BURST_SECONDS,
     fork_kernels: bool = True,
 ) -> list[str]:
     """The command line that serves `notebook` for the public; `extra` arguments go to Voila last."""
@@ -113,6 +115,7 @@ def voila_argv(
         f"--ExplorerVoila.connect_seconds={connect_seconds}",
         f"--ExplorerVoila.pages_per_client={pages_per_client}",
         f"--ExplorerVoila.pool_max={pool_max}",
+        f"--ExplorerVoila.burst_seconds={burst_seconds}",
         # Kernels are forks of a process that has imported everything already (explorer.forkserver).
         f"--ExplorerVoila.fork_kernels={fork_kernels}",
         *extra,

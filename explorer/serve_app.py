@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import shutil
 import time
@@ -23,7 +25,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 from . import bundle_files
-from .serve import CONNECT_SECONDS, MAX_SESSIONS, PAGES_PER_CLIENT, POOL_MAX
+from .serve import BURST_SECONDS, CONNECT_SECONDS, MAX_SESSIONS, PAGES_PER_CLIENT, POOL_MAX
 from .serve_handlers import (
     CappedVoilaHandler,
     ChartBundleHandler,
@@ -33,6 +35,15 @@ from .serve_handlers import (
     QueryGuard,
 )
 from .serve_limits import MAX_FRAME_BYTES, MAX_HEADER_BYTES
+
+
+def _not_the_trust_warning(record: logging.LogRecord) -> bool:
+    return record.msg != "Notebook %s is not trusted"
+
+
+#: How long a pre-started kernel the pool sheds may take to finish its notebook before its run is cancelled
+#: (the app's last cell, told there is no visitor, finishes in well under a second).
+RETIRE_SECONDS = 10
 
 
 class ExplorerVoila(Voila):
@@ -59,6 +70,12 @@ class ExplorerVoila(Voila):
         config=True,
         help="Most pre-started kernels while visitors arrive in a burst (the pool grows with arrivals).",
     )
+    burst_seconds = Integer(
+        BURST_SECONDS,
+        config=True,
+        help="How long an arrival counts toward growing the pre-started pool (a burst is over once no page "
+        "has been asked for in this long).",
+    )
     fork_kernels = Bool(
         True,
         config=True,
@@ -75,6 +92,11 @@ class ExplorerVoila(Voila):
         path = bundle_files.path_of(self.chart_bundle) if self.chart_bundle else None
         self.chart_bundle_code = path.read_bytes() if path is not None else None
         super().initialize(argv)
+        # Voila re-reads the notebook for every kernel and the contents manager warns each time that it is
+        # "not trusted": trust decides whether stored outputs may run in a notebook editor, and the app's
+        # notebook is stored without outputs and run by Voila either way; 22 such lines in one afternoon's
+        # log hid what an operator needs to read
+        self.log.addFilter(_not_the_trust_warning)
         # where this server sends the chart code, for its kernels (forked or not) to tell their pages
         if self.chart_bundle is not None:
             os.environ[bundle_files.SERVED_AT] = url_path_join(self.base_url, bundle_files.ROUTE)
@@ -161,14 +183,17 @@ class ExplorerVoila(Voila):
             self.pool_base = self._pool_size()
         if self.pool_base <= 0 or not hasattr(km, "fill_if_needed"):
             return
-        while self.arrivals and now - self.arrivals[0] > 60:
+        while self.arrivals and now - self.arrivals[0] > self.burst_seconds:
             self.arrivals.popleft()
-        # one more pre-started kernel per two arrivals in the last minute, up to pool_max
+        # one more pre-started kernel per two arrivals in the burst window, up to pool_max
         target = min(max(self.pool_max, self.pool_base), self.pool_base + len(self.arrivals) // 2)
         if target != self._pool_size():
             km.kernel_pools_config["default"]["pool_size"] = target
             self.log.info(
-                "Pre-started pool: %d kernels (%d arrivals in a minute)", target, len(self.arrivals)
+                "Pre-started pool: %d kernels (%d arrivals in %d s)",
+                target,
+                len(self.arrivals),
+                self.burst_seconds,
             )
         if km._pools:
             for name in list(km._pools):
@@ -281,9 +306,28 @@ class ExplorerVoila(Voila):
                     continue
                 pool.remove(task)
                 content = task.result()
-                if content.get("task") is not None:
-                    content["task"].cancel()  # its notebook waits for a visitor who will not come
+                await self._retire(content["kernel_id"], content.get("task"))
                 await self._shutdown(content["kernel_id"], "the pre-started pool shrinks")
+
+    async def _retire(self, kernel_id: str, render: Any) -> None:
+        """Let a pre-started kernel's notebook finish before its kernel is shut down.
+
+        Its last cell waits for a visitor's request (``explorer.session.get_query_string``); told there is
+        none, it finishes with the default scenario. Cancelling the notebook's run instead made nbclient
+        report the kernel dead (it reads any cancellation so) and Voila log "Error at server while executing
+        cell" with a traceback for every kernel the pool shed: an operator read a crash into a routine
+        shrink. If the notebook does not finish in time it is cancelled as before."""
+        if render is None or render.done():
+            return
+        RequestInfoSocketHandler.send_updates(
+            {"kernel_id": kernel_id, "payload": json.dumps({"QUERY_STRING": ""})}
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(render), RETIRE_SECONDS)
+        except Exception:  # not finished in time, or its notebook failed: the run is cancelled
+            render.cancel()
+        finally:
+            RequestInfoSocketHandler._cache.pop(kernel_id, None)  # not picked up: no kernel will be
 
     # -- wiring -----------------------------------------------------------------------------------
 

@@ -121,6 +121,10 @@ def harden_kernel(shell: Any = None) -> bool:
 
     def showtraceback(exc_tuple: Any = None, *args: Any, **kwargs: Any) -> None:
         etype, value, tb = exc_tuple if exc_tuple else sys.exc_info()
+        if etype is not None and issubclass(etype, KeyboardInterrupt):
+            # no browser can interrupt the app's kernel (the server refuses it): the server is stopping
+            print(f"[explorer kernel {os.getpid()}] interrupted: the server is stopping", file=server_log)
+            return
         text = "".join(traceback.format_exception(etype, value, tb)) if etype else "(no exception)"
         print(
             f"[explorer kernel {os.getpid()}] error shown to a visitor as a message:\n{text}", file=server_log

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -603,6 +604,31 @@ def test_a_dead_pre_started_kernel_is_replaced_not_handed_out() -> None:
             await v.close()
 
         asyncio.run(main())
+
+
+def test_a_shrinking_pool_retires_its_kernels_without_an_error() -> None:
+    """After a burst the pre-started pool sheds kernels whose notebook still waits for a visitor. Their runs
+    were cancelled, which nbclient reports as a dead kernel: Voila logged "Error at server while executing
+    cell" with a traceback for each (seven in one afternoon's use), and an operator read a crash. Told
+    there is no visitor, each notebook finishes; then its kernel is shut down, and the log has no error."""
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, pool_size=1, pool_max=3, burst_seconds=15, connect_seconds=3) as u:
+        log_path = max(REPO.glob(".pytest_cache/voila-*.log"), key=lambda p: p.stat().st_mtime)
+        with ThreadPoolExecutor(4) as arrive:  # four arrivals together: the pool grows to 3
+            assert [code for code, _, _ in arrive.map(lambda _: get(u, timeout=120), range(4))] == [200] * 4
+        log = lambda: log_path.read_text(errors="replace")  # noqa: E731
+        shed = re.compile(r"Shutting kernel (\S+) down: the pre-started pool shrinks")
+        wait_for(lambda: len(shed.findall(log())) >= 1, timeout=120, what="the pool shrinking")
+        retired = shed.findall(log())
+        done = lambda: all(f"Kernel shutdown: {k}" in log() for k in retired)  # noqa: E731
+        wait_for(done, timeout=60, what="the shed kernels shut down")
+        # the visitor pages above (no browser connected) are reclaimed; a visitor still gets a working page
+        assert get(u, timeout=120)[0] == 200
+    text = log_path.read_text(errors="replace")
+    assert "Pre-started pool: 3 kernels" in text
+    assert "is not trusted" not in text  # the contents manager's warning for every kernel, filtered
+    for noise in ("Error at server while executing cell", "DeadKernelError", "Kernel died", "Traceback"):
+        assert noise not in text, noise
 
 
 def test_a_port_out_of_range_is_refused() -> None:

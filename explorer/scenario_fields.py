@@ -101,6 +101,8 @@ def shown_value(value: Any, limit: int = 80) -> str:
         return UNPRINTABLE.sub("?", value)
     if isinstance(value, str):
         text = value if value.strip() and not UNPRINTABLE.search(value) else repr(value)
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        text = str(int(value))  # what was typed: -3, not -3.0
     else:
         try:
             text = repr(value)
@@ -178,6 +180,14 @@ class FieldSpec:
     def shown(self, values: Mapping[str, Any]) -> bool:
         """Whether the field applies (and its control is shown) given the other fields' `values`."""
         return all(values.get(other) in allowed for other, allowed in self.visible_when)
+
+    def show(self, value: Any) -> str:
+        """A value as a message shows it to people: a count in words with its unit (100 M requests/day), a
+        number with its unit (4 changes/year; a fraction bare), a choice as it is written in a link."""
+        if self.kind not in ("float", "int") or not isinstance(value, int | float) or isinstance(value, bool):
+            return str(value)
+        text = fmt.volume(value) if self.human_count else _num(value)
+        return f"{text} {self.unit}" if self.unit and self.unit != "fraction" else text
 
     def describe_allowed(self) -> str:
         if self.kind == "text":

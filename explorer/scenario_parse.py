@@ -23,7 +23,9 @@ def to_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)
+        # a whole number reads as one in a link and a message (2000000000, not 2000000000.0); past 2^53 a
+        # float is not every integer, and repr keeps it exact
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     return str(value)
 
 
@@ -200,7 +202,7 @@ def from_query_lenient(
         shown_default = (
             ("none" if spec.kind == "id" else "from the catalog")
             if default is None
-            else (default.label() if isinstance(default, FrameworkMix) else to_text(default))
+            else (default.label() if isinstance(default, FrameworkMix) else spec.show(default))
         )
         try:
             value = check_value(spec, parse_text(spec, text))

@@ -292,8 +292,8 @@ def test_evaluate_table() -> None:
     [
         (["--requests-per-day", "nan"], "requests_per_day: nan is not allowed; not a finite number"),
         (["--requests-per-day", "inf"], "requests_per_day: inf is not allowed; not a finite number"),
-        (["--requests-per-day", "-5"], "requests_per_day: -5.0 is not allowed; allowed: a number from 100"),
-        (["--utilization", "3"], "utilization: 3.0 is not allowed; allowed: a number from 0.05 to 1"),
+        (["--requests-per-day", "-5"], "requests_per_day: -5 is not allowed; allowed: a number from 100"),
+        (["--utilization", "3"], "utilization: 3 is not allowed; allowed: a number from 0.05 to 1"),
         (["--workload", "gpt-9"], "workload: gpt-9 is not allowed; allowed: bert-large"),
         (["--region", "atlantis"], "region: atlantis is not allowed; allowed:"),
         (["--current-device", "nvidia-h99"], "current_device: nvidia-h99 is not allowed; allowed: amd-"),

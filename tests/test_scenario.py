@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.scenario import FIELD_SPECS, FRAMEWORKS, SPECS, FrameworkMix, Scenario, ScenarioError
+from explorer.scenario import (
+    FIELD_SPECS,
+    FRAMEWORKS,
+    SPECS,
+    FrameworkMix,
+    Scenario,
+    ScenarioError,
+    from_query_lenient,
+)
 
 REQUIRED_JSON_KEYS = [
     "requests_per_day",
@@ -120,7 +128,6 @@ def test_bad_values_name_field_value_and_allowed(data: dict, field: str, fragmen
 
 def test_current_device_round_trips_through_json_links_and_the_cli() -> None:
     from explorer.cli import build_parser, scenario_from_args
-    from explorer.scenario import from_query_lenient
 
     spec = FIELD_SPECS["current_device"]
     assert (spec.kind, spec.default, spec.group, spec.flag) == ("id", None, "main", "--current-device")
@@ -129,7 +136,7 @@ def test_current_device_round_trips_through_json_links_and_the_cli() -> None:
     s = Scenario(current_device="nvidia-h100-sxm", requests_per_day=5e7)
     assert Scenario.from_json(s.to_json()) == s
     assert json.loads(s.to_json())["current_device"] == "nvidia-h100-sxm"
-    assert s.to_query(only_changed=True) == "requests_per_day=50000000.0&current_device=nvidia-h100-sxm"
+    assert s.to_query(only_changed=True) == "requests_per_day=50000000&current_device=nvidia-h100-sxm"
     assert Scenario.from_query(s.to_query()) == s
     assert Scenario.from_query("current_device=") == Scenario() == Scenario(current_device="")
     assert Scenario().current_device is None and json.loads(Scenario().to_json())["current_device"] is None
@@ -286,7 +293,6 @@ def test_mix_weight_out_of_range_is_a_clear_error(weight: object) -> None:
 
 def test_link_with_huge_mix_weights_keeps_its_other_settings() -> None:
     """In the app the same link dropped every setting: the mix came out all zero."""
-    from explorer.scenario import from_query_lenient
 
     s, notes = from_query_lenient(
         "requests_per_day=200000000&framework_mix=pytorch%3D1e308%2Cjax%3D1e308"
@@ -298,7 +304,6 @@ def test_link_with_huge_mix_weights_keeps_its_other_settings() -> None:
 
 
 def test_link_notes_stay_short_however_long_the_link() -> None:
-    from explorer.scenario import from_query_lenient
 
     query = "&".join(f"x{i}={'a' * 1000}" for i in range(500)) + "&workload=resnet-50"
     s, notes = from_query_lenient(query)
@@ -339,3 +344,21 @@ def test_hostile_json_is_a_clear_error(text: str, fragment: str) -> None:
     with pytest.raises(ScenarioError) as info:
         Scenario.from_json(text)
     assert fragment in str(info.value), str(info.value)
+
+
+def test_a_link_and_its_notes_write_numbers_as_people_do() -> None:
+    """A whole number reads as one in a link (2000000000, not 2000000000.0) and in a message (-3, not -3.0);
+    a note names the default that replaces a bad value with its unit (100 M requests/day, 2 ×), not as
+    Python prints a float. Everything still reads back to the same scenario."""
+    s = Scenario(requests_per_day=2e9, model_changes_per_year=0, utilization=0.75)
+    query = s.to_query(only_changed=True)
+    assert query == "requests_per_day=2000000000&model_changes_per_year=0&utilization=0.75"
+    assert Scenario.from_query(query) == s
+    odd = Scenario(requests_per_day=107151930.52376093)  # a log slider's step: kept exact
+    assert Scenario.from_query(odd.to_query()) == odd
+    _, notes = from_query_lenient("requests_per_day=-3&peak_to_average=99&utilization=2&pue=abc")
+    assert notes[0].startswith("requests_per_day: -3 is not allowed; allowed: a number from 100 to ")
+    assert notes[0].endswith("; the default (100 M requests/day) is used instead")
+    assert notes[1].startswith("peak_to_average: 99 is not allowed") and "the default (2 ×)" in notes[1]
+    assert "the default (0.6) is used instead" in notes[2]  # a fraction: no unit
+    assert "the default (from the catalog) is used instead" in notes[3]

@@ -217,14 +217,14 @@ def test_forged_out_of_bounds_value_gets_the_same_message(ex) -> None:
     slider.max = 14  # 1e14, beyond the declaration's 5e11
     slider.value = 1e14
     assert ex.message.startswith(
-        "requests_per_day: 100000000000000.0 is not allowed; allowed: a number from 100"
+        "requests_per_day: 100000000000000 is not allowed; allowed: a number from 100"
     )
     assert ex.result is answer
     slider.value = 1e9  # back to a valid volume, then forge another field
     assert ex.message == ""
     ex.controls.fields["utilization"].min = -5
     ex.controls.fields["utilization"].value = -1
-    assert ex.message.startswith("utilization: -1.0 is not allowed")
+    assert ex.message.startswith("utilization: -1 is not allowed")
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,6 +17,8 @@ from .catalog import Catalog, load_catalog
 from .cli_args import EXIT_OK, shown_path
 from .cli_tables import records
 from .scenario import FIELD_SPECS, Described, Scenario, ScenarioError, parse_text, shown_value
+
+NOTE_WIDTH = 70  # the evaluate table's note column: the most characters of a device's reason
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
@@ -145,14 +148,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
         for reason in rec.reasons:
             print(f"  - {reason}")
     table = pd.DataFrame(fmt.option_rows(result, by="id"))
-    note = table.pop("note").str.slice(0, 70)
+    # a long reason is cut at a word, and says so; the JSON output has each in full
+    note = table.pop("note").map(lambda t: textwrap.shorten(t, NOTE_WIDTH, placeholder=" …") if t else t)
     print()
     # the reasons a device is unavailable, left-aligned after the figures
     lines = table.to_string(index=False).splitlines()
     print("\n".join(f"{line}  {n}".rstrip() for line, n in zip(lines, ["note", *note], strict=True)))
+    cut = any(n.endswith(" …") for n in note)
     print(
         "\nthroughput per device in requests/s: m = measured, e = estimated; power, energy and CO2 at the "
         "facility (x PUE); – where no source gives the device's power"
+        + ("; a note that ends in … is cut short (--format json gives it whole)" if cut else "")
     )
     if result.api_options:  # LLMs: serverless APIs priced per token (explorer.model.custom)
         print("\nServerless APIs, priced per token (no hardware, no porting; the provider's weights):")

@@ -10,12 +10,14 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 
 from explorer.cli import main
+from explorer.cli_commands import NOTE_WIDTH
 
 from .conftest import cli
 
@@ -287,6 +289,25 @@ def test_evaluate_table() -> None:
     assert "Recommendation:" in p.stdout and "hailo-8" in p.stdout
 
 
+@pytest.mark.slow
+def test_evaluate_table_cuts_a_long_reason_at_a_word_and_says_so() -> None:
+    """A device's reason longer than the note column ends in " …" after a whole word (it was cut mid-word,
+    "... on-demand price for it fr"), and the line under the table says the JSON gives it whole."""
+    table, whole = run("evaluate"), run("evaluate", "--format", "json")
+    assert table.returncode == whole.returncode == 0, table.stderr + whole.stderr
+    options = json.loads(whole.stdout)["options"]
+    reasons = [o["unavailable_reason"] for o in options if o["unavailable_reason"]]
+    assert any(len(r) > NOTE_WIDTH for r in reasons)  # else the test could not fail
+    for r in reasons:
+        shown = textwrap.shorten(r, NOTE_WIDTH, placeholder=" …")
+        assert shown in table.stdout
+        if len(" ".join(r.split())) > NOTE_WIDTH:
+            kept = shown.removesuffix(" …")
+            assert shown.endswith(" …") and len(shown) <= NOTE_WIDTH
+            assert " ".join(r.split()).startswith(kept + " ")  # at a word's end
+    assert "a note that ends in … is cut short (--format json gives it whole)" in table.stdout
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
@@ -295,6 +316,7 @@ def test_evaluate_table() -> None:
         (["--requests-per-day", "-5"], "requests_per_day: -5 is not allowed; allowed: a number from 100"),
         (["--utilization", "3"], "utilization: 3 is not allowed; allowed: a number from 0.05 to 1"),
         (["--workload", "gpt-9"], "workload: gpt-9 is not allowed; allowed: bert-large"),
+        (["--workload", "gpt-9"], "whisper-large-v3, or custom (your model)"),
         (["--region", "atlantis"], "region: atlantis is not allowed; allowed:"),
         (["--current-device", "nvidia-h99"], "current_device: nvidia-h99 is not allowed; allowed: amd-"),
         (["--current-device", "H100 SXM"], "current_device: H100 SXM is not allowed; allowed: a lower-kebab"),

@@ -141,7 +141,7 @@ def _cannot(w: pd.Series, dev: pd.Series, p: Placement, i: int, domain: str, spa
     a copy cannot span <span> (<the model>'s weights and the device's memory; its interconnect)"."""
     link = f"; {p.interconnect[i]}" if p.interconnect[i] else ""
     return (
-        f"one copy needs {int(p.replica[i])} devices, and {domain}; a copy cannot span {span} "
+        f"one copy needs {int(p.replica[i]):,} devices, and {domain}; a copy cannot span {span} "
         f"({w['name']} needs {fmt.memory_gb(p.weights_gb)} for its weights at {w.precision}; each device "
         f"holds {fmt.memory_gb(dev.memory_gb * MEMORY_HEADROOM)} of them, {fmt.percent(MEMORY_HEADROOM)} of "
         f"its {fmt.memory_gb(dev.memory_gb)}{link})"

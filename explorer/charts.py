@@ -41,6 +41,8 @@ SUPPORT_COLORS = alt.Scale(
 )
 
 WIDTH = 430
+CHART_HEIGHT = 220  # the line and point charts' plot height (px)
+LABEL_ROWS_PX = 30  # the cost-against-volume chart's two label rows at the top of its plot
 
 #: Decades of request volume on the log axes: 100, 1 k, ... 100 B (labels from fmt.vega_volume).
 VOLUME_TICKS = [10.0**k for k in range(2, 12)]
@@ -121,7 +123,7 @@ def cumulative_cost_chart(
         x="month:Q", y="cumulative_usd:Q", text="label:N"
     )
     return alt.layer(lines, point, text).properties(
-        width=WIDTH, height=220, title="Cumulative cost: best GPU vs best accelerator"
+        width=WIDTH, height=CHART_HEIGHT, title="Cumulative cost: best GPU vs best accelerator"
     )
 
 
@@ -220,18 +222,22 @@ def cost_vs_volume_chart(curve: pd.DataFrame, crossover: pd.DataFrame, current: 
         )
         .transform_calculate(**_shown({"volume_text": "volume:requests_per_day", "tco_text": "usd:tco_usd"}))
     )
+    # The two labels sit in rows of their own at the top (the crossover's, then yours), and the two rules
+    # start below those rows: close together on the log axis (1.6 M and 107 M/day at the report's width)
+    # a rule ran through the other's label.
+    below_labels = {"y": alt.value(LABEL_ROWS_PX), "y2": alt.value(CHART_HEIGHT)}
     cross = alt.Chart(_data("crossover", crossover))
-    rule = cross.mark_rule(color="black", strokeDash=[4, 3]).encode(x=x)
+    rule = cross.mark_rule(color="black", strokeDash=[4, 3]).encode(x=x, **below_labels)
     label = cross.mark_text(align="left", dx=4, y=8, fontWeight="bold").encode(x=x, text="label:N")
     here = alt.Chart(_data("current", current)).transform_calculate(
         **_shown({"volume_text": "volume:requests_per_day"})
     )
     here_rule = here.mark_rule(color="#54a24b", strokeWidth=2).encode(
-        x=x, tooltip=[alt.Tooltip("volume_text:N", title="your volume (requests/day)")]
+        x=x, tooltip=[alt.Tooltip("volume_text:N", title="your volume (requests/day)")], **below_labels
     )
     here_text = here.mark_text(align="left", dx=4, y=22, color="#2f7a2a").encode(x=x, text="label:N")
     return alt.layer(lines, rule, label, here_rule, here_text).properties(
-        width=WIDTH, height=220, title="Total cost against request volume"
+        width=WIDTH, height=CHART_HEIGHT, title="Total cost against request volume"
     )
 
 
@@ -279,7 +285,7 @@ def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
                 {"throughput_text": "number:throughput_rps", "per_joule_text": "number:requests_per_joule"}
             )
         )
-        .properties(width=WIDTH, height=220, title="Performance per watt against throughput")
+        .properties(width=WIDTH, height=CHART_HEIGHT, title="Performance per watt against throughput")
     )
 
 

@@ -83,6 +83,21 @@ def test_cost_vs_volume_is_log_log_with_crossover_and_current(crossing) -> None:
     assert crossing["curve"].requests_per_day.min() == pytest.approx(100)
 
 
+def test_cost_vs_volumes_rules_start_below_both_labels(crossing) -> None:
+    """The crossover's and your volume's labels sit in rows at the top; both rules start below those rows,
+    so neither runs through the other's label however close the two volumes are (the report's chart drew
+    your volume's rule through "crossover: 1.6 M/day")."""
+    spec = C.cost_vs_volume_chart(crossing["curve"], crossing["crossover"], crossing["current"]).to_dict()
+    marks = [(layer["mark"], layer.get("encoding", {})) for layer in _layers(spec)]
+    rules = [e for m, e in marks if m["type"] == "rule"]
+    texts = [m for m, _ in marks if m["type"] == "text"]
+    assert len(rules) == len(texts) == 2
+    for e in rules:
+        assert e["y"] == {"value": C.LABEL_ROWS_PX} and e["y2"] == {"value": C.CHART_HEIGHT}
+    for m in texts:
+        assert 0 < m["y"] < C.LABEL_ROWS_PX - 6  # a row above where the rules start (11 px text)
+
+
 def _rule_values(spec: dict) -> list:
     """The rows the crossover rule is drawn from (the rule layer reading the "crossover" dataset)."""
     (rule,) = [

@@ -1,0 +1,90 @@
+"""The figures the README quotes from the model, validation and the market check are what the code gives
+now. A new user who ran the README's commands found five that had drifted (2026-12-05: a baseline example
+from two pricing changes ago, a rank correlation, two validation estimates, a measured-by-us estimate); the
+golden table has its own check (``tests/test_golden.py``). Each figure is formatted as the README writes it,
+and looked for in the README with its line breaks folded."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer import fmt
+from explorer.calc import evaluate
+from explorer.catalog import load_catalog
+from explorer.scenario import Scenario
+from explorer.validate import leave_one_out, market_check, measured_by_us, summarise, summarise_market
+
+from .conftest import REPO
+
+CAT = load_catalog()
+README = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+
+pytestmark = pytest.mark.slow
+
+
+def pct(x: float) -> str:
+    return f"{round(100 * x)} %"
+
+
+def sig3(x: float) -> str:
+    """Three significant digits, with thousands separators: 52,600, 1,390, 20.4."""
+    return f"{float(f'{x:.3g}'):,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def ratio(x: float) -> str:
+    return f"{x:.1f}x" if x >= 1 else f"{x:.2f}x"
+
+
+def test_validation_figures() -> None:
+    device = leave_one_out(CAT, "device")
+    s = summarise(device)
+    groups = s.by_group.set_index("group").median_error
+    assert (
+        f"({len(device)} comparable results, all Offline), device held out: median error "
+        f"{pct(s.median_error)} (target 20 %; GPUs {pct(groups['GPU'])}, data-centre accelerators "
+        f"{pct(groups['datacenter accelerator'])}, edge {pct(groups['edge'])}), rank correlation "
+        f"{s.ranks.spearman.min():.2f}-{s.ranks.spearman.max():.2f} per workload; result held out: "
+        f"{pct(summarise(leave_one_out(CAT, 'result')).median_error)}."
+    ) in README
+    llama = device[device.workload == "llama-3.1-8b"].set_index("device_id")
+    h200, h100 = llama.loc["nvidia-h200"], llama.loc["nvidia-h100-sxm"]
+    assert (
+        f"H200 and H100 are estimated {h200.estimated_rps:.1f} and {h100.estimated_rps:.1f} requests/s where "
+        f"they measured {h200.measured_rps:.1f} and {h100.measured_rps:.1f}"
+    ) in README
+
+
+def test_measured_by_us_figures() -> None:
+    for r in measured_by_us(CAT).itertuples():
+        shown = f"| {sig3(r.measured_rps)} | {pct(r.share_of_roofline)} | {sig3(r.estimated_rps)} "
+        assert f"{shown}({ratio(r.estimate_over_measured)}) |" in README, r.workload
+
+
+def test_market_figures() -> None:
+    points = market_check(CAT)
+    m = summarise_market(points)
+    assert f"{m.independent_within} of the {m.independent} independent points are within the 1.5x" in README
+    aa = points[points.publisher == "Artificial Analysis"].set_index("device_id")
+    for dev, name in (("nvidia-h100-sxm", "H100"), ("amd-mi300x", "MI300X"), ("google-tpu-v6e", "TPU v6e")):
+        assert f"{name} {aa.factor[dev]:.2f}x" in README, dev
+        assert f"implies {round(aa.source_tokens_per_s_per_device[dev]):,} tokens/s per" in README, dev
+    assert f"where the tool serves {sig3(aa.tool_tokens_per_s_per_device['nvidia-h100-sxm'])}" in README
+    assert f"the tool's {sig3(aa.tool_tokens_per_s_per_device['amd-mi300x'])} come from" in README
+    assert f"the tool's estimate {sig3(aa.tool_tokens_per_s_per_device['google-tpu-v6e'])})" in README
+    mi355x = points[points.device_id == "amd-mi355x"].factor
+    assert f"at all three speeds ({mi355x.min():.2f}-{mi355x.max():.2f}x)" in README
+    b200 = points[points.device_id == "nvidia-b200"].set_index("tokens_per_s_per_user")
+    assert f"{b200.factor[76]:.2f}x and {b200.factor[108]:.2f}x at 76 and 108" in README
+    assert (
+        f"({sig3(b200.tool_tokens_per_s_per_device[76])} and {sig3(b200.tool_tokens_per_s_per_device[108])} "
+        f"tokens/s per GPU against the {round(b200.source_tokens_per_s_per_device[76]):,} and "
+        f"{round(b200.source_tokens_per_s_per_device[108]):,} that InferenceX's costs imply), and "
+        f"{b200.factor[139]:.2f}x at 139"
+    ) in README
+
+
+def test_the_baseline_example() -> None:
+    s = Scenario(requests_per_day=5e7, workload="llama-3.1-8b", current_device="nvidia-h100-sxm")
+    b = evaluate(s, CAT).baseline
+    assert b.savings_usd > 0  # else the example would not show a saving
+    assert f'"{fmt.BASELINE_LABEL}": "{fmt.usd(b.savings_usd)} ({fmt.percent(b.savings_share)})"' in README

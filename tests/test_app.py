@@ -135,9 +135,9 @@ def test_the_app_holds_its_parts_by_name() -> None:
 
 def test_identical_layouts_and_styles_are_one_model_and_a_shared_one_refuses_changes() -> None:
     """The page creates every widget model before its first chart: the app's leaves share one Layout or
-    Style model per distinct state (explorer.app.share_styles), containers keep their own (the controls
-    hide a field's box through it), and a shared model refuses a change that would restyle all its
-    sharers."""
+    Style model per distinct state (explorer.app.share_styles), containers too, except the boxes the
+    controls hide a field through (each keeps its own), and a shared model refuses a change that would
+    restyle all its sharers."""
     from explorer.app import ExplorerApp, _tree, share_styles
 
     app = ExplorerApp(load_catalog())
@@ -147,8 +147,13 @@ def test_identical_layouts_and_styles_are_one_model_and_a_shared_one_refuses_cha
     assert len(leaves) > 60 and len(layouts) <= len(leaves) / 4  # 27 distinct states among ~240 models
     styles = [w.style for w in widgets if "style" in w.keys and isinstance(w.style, W.Widget)]
     assert len({id(s) for s in styles}) <= len(styles) / 3
-    boxes = [w for w in widgets if isinstance(w, W.Box) or getattr(w, "keeps_own_layout", False)]
-    assert len({id(b.layout) for b in boxes}) == len(boxes)  # each container keeps its own
+    own = [w for w in widgets if getattr(w, "keeps_own_layout", False)]
+    assert own and len({id(b.layout) for b in own}) == len(own)  # each field's box keeps its own
+    boxes = [w for w in widgets if isinstance(w, W.Box) and not getattr(w, "keeps_own_layout", False)]
+    assert len({id(b.layout) for b in boxes}) <= len(boxes) / 3  # 32 containers, 7 distinct states
+    others = {id(w.layout) for w in widgets if "layout" in w.keys and w not in own}
+    assert not {id(b.layout) for b in own} & others  # and shares it with nobody
+    assert len({w.model_id for w in widgets}) < 210  # 225 before the containers' layouts were merged
     assert share_styles(app) == 0  # merged once: nothing left to merge
     shared = app.explorer.headline.layout
     with pytest.raises(AttributeError, match="shared by several widgets"):

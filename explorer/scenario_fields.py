@@ -93,6 +93,12 @@ class Described(str):
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def float_text(value: float) -> str:
+    """A float as people and links write it: a whole number without ".0" (2000000000, -3), any other as
+    Python's shortest exact form; past 2^53 a float is not every integer, and repr keeps it exact."""
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+
+
 def shown_value(value: Any, limit: int = 80) -> str:
     """A value as an error message shows it: on one line, at most about `limit` characters."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
@@ -101,8 +107,8 @@ def shown_value(value: Any, limit: int = 80) -> str:
         return UNPRINTABLE.sub("?", value)
     if isinstance(value, str):
         text = value if value.strip() and not UNPRINTABLE.search(value) else repr(value)
-    elif isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        text = str(int(value))  # what was typed: -3, not -3.0
+    elif isinstance(value, float):
+        text = float_text(value)  # what was typed: -3, not -3.0
     else:
         try:
             text = repr(value)

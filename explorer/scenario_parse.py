@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from .scenario_fields import UNPRINTABLE, VOLUME_EXAMPLES, FieldSpec, FrameworkMix, ScenarioError, shown_value
+from .scenario_fields import (
+    UNPRINTABLE,
+    VOLUME_EXAMPLES,
+    FieldSpec,
+    FrameworkMix,
+    ScenarioError,
+    float_text,
+    shown_value,
+)
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -23,9 +31,7 @@ def to_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        # a whole number reads as one in a link and a message (2000000000, not 2000000000.0); past 2^53 a
-        # float is not every integer, and repr keeps it exact
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+        return float_text(value)  # a link's 2000000000, not 2000000000.0
     return str(value)
 
 

@@ -327,7 +327,8 @@ class ExplorerVoila(Voila):
         except Exception:  # not finished in time, or its notebook failed: the run is cancelled
             render.cancel()
         finally:
-            RequestInfoSocketHandler._cache.pop(kernel_id, None)  # not picked up: no kernel will be
+            # a message its kernel never asked for (it had not yet opened its socket) is dropped with it
+            RequestInfoSocketHandler._cache.pop(kernel_id, None)
 
     # -- wiring -----------------------------------------------------------------------------------
 

@@ -379,9 +379,10 @@ class MarketSummary:
         sets = int(self.points.calibrates.notna().sum()) if "calibrates" in self.points else 0
         if sets:
             within = self.within - self.independent_within
+            priced = self.matched - self.independent
             words += (
                 f"; 1 point sets a catalog figure, so is no independent check and is left out of the count: "
-                f"it is {'within' if within else 'outside'}"
+                f"it is {'within' if within else 'outside' if priced else 'not served'}"
                 if sets == 1
                 else f"; {sets} points set catalog figures, so are no independent check and are left out of "
                 f"the count: {within} of them within"

@@ -205,6 +205,15 @@ class ExplorerVoila(Voila):
         except Exception:  # gone from the map, or its process cannot be polled
             return False
 
+    def _shutting_down(self, kernel_id: str) -> bool:
+        """Whether the kernel's shutdown is under way (jupyter_client sets ``shutting_down`` as it begins):
+        a page that leaves shuts its kernel down, and a sweep meanwhile found its process gone and logged
+        "its process has died" after Voila's own "Kernel shutdown" (a warning for a routine exit)."""
+        try:
+            return bool(getattr(self.kernel_manager.get_kernel(kernel_id), "shutting_down", False))
+        except Exception:  # gone from the map
+            return False
+
     async def _shutdown(self, kernel_id: str, why: str) -> None:
         self.owner.pop(kernel_id, None)
         self.sent_at.pop(kernel_id, None)
@@ -278,6 +287,8 @@ class ExplorerVoila(Voila):
         running = set(km.list_kernel_ids())
         pooled = self.pooled_ids()
         for kernel_id in running - pooled:
+            if self._shutting_down(kernel_id):
+                continue  # being shut down already (a page that left): its process ending is no news
             if not await self._alive(kernel_id):
                 await self._shutdown(kernel_id, "its process has died")
                 continue

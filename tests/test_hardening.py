@@ -631,6 +631,46 @@ def test_a_shrinking_pool_retires_its_kernels_without_an_error() -> None:
         assert noise not in text, noise
 
 
+def test_the_sweep_leaves_a_kernel_being_shut_down_alone() -> None:
+    """A page that leaves shuts its kernel down; a sweep meanwhile found its process gone and logged "its
+    process has died" (and shut it down again) after Voila's own "Kernel shutdown". A kernel whose shutdown
+    is under way is left to it; a dead kernel nobody is shutting down is still removed."""
+    import collections
+
+    from explorer.serve_app import ExplorerVoila
+
+    class Kernel:
+        def __init__(self, shutting_down: bool) -> None:
+            self.shutting_down = shutting_down
+
+        async def is_alive(self) -> bool:
+            return False
+
+    class Kernels:
+        def __init__(self) -> None:
+            self.kernel_pools_config: dict = {}  # no pre-started pool
+            self._pools: dict = {}
+            self.kernels = {"leaving": Kernel(True), "died": Kernel(False)}
+            self.shut: list[str] = []
+
+        def list_kernel_ids(self) -> list[str]:
+            return list(self.kernels)
+
+        def get_kernel(self, kernel_id: str) -> Kernel:
+            return self.kernels[kernel_id]
+
+        async def shutdown_kernel(self, kernel_id: str, now: bool = False) -> None:
+            self.shut.append(kernel_id)
+            del self.kernels[kernel_id]
+
+    app = ExplorerVoila()
+    app.kernel_manager = km = Kernels()
+    app.owner, app.sent_at, app.connected, app.request_info_asked = {}, {}, set(), set()
+    app.arrivals, app.pool_base = collections.deque(), None
+    asyncio.run(app._sweep())
+    assert km.shut == ["died"]
+
+
 def test_a_port_out_of_range_is_refused() -> None:
     for port in ("99999", "0", "-1", "http"):
         done = subprocess.run([*cli(), "app", "--port", port], capture_output=True, text=True, timeout=60)

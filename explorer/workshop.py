@@ -32,6 +32,11 @@ DRAWS, SEED = 2000, 0
 #: has none since the throughput model became physical: whole devices make its totals steps, and the best
 #: accelerator is cheaper only in bands of volume (its headline says so in words; the key prints it).
 CROSSOVER_WORKLOAD = "sdxl"
+#: Exercise 3's volume of that workload: above its crossover, so an accelerator ranks first on the other
+#: defaults, and low enough that porting weighs (the default Llama-3.1-8B already goes to a GPU, so it had
+#: nothing to flip). Half JAX, half custom CUDA and weekly changes together put a GPU first; either alone
+#: does not (the key prints both).
+FLIP_VOLUME = 1e6
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,14 @@ def _crossover() -> float:
     return r.crossover_requests_per_day
 
 
+def flip_scenario(**changes: Any) -> Scenario:
+    """Exercise 3's starting point (``CROSSOVER_WORKLOAD`` at ``FLIP_VOLUME``), with `changes`."""
+    return Scenario(workload=CROSSOVER_WORKLOAD, requests_per_day=FLIP_VOLUME, **changes)
+
+
 def _weekly_jax_cuda_kind() -> tuple[str, ...]:
-    rec = evaluate(Scenario(framework_mix={"jax": 1, "cuda": 1}, model_changes_per_year=52)).recommendation
+    weekly = flip_scenario(framework_mix={"jax": 1, "cuda": 1}, model_changes_per_year=52)
+    rec = evaluate(weekly).recommendation
     assert rec is not None
     return (rec.kind,)
 
@@ -129,12 +140,14 @@ EXERCISES: dict[int, Exercise] = {
         rel_tol=0.10,
     ),
     3: Exercise(
-        "Same defaults, but the team writes half its model code in JAX and half in custom CUDA, and ships a "
-        "new model every week. Which kind of device ranks first now: 'gpu' or 'accelerator'?",
+        "Keep Stable Diffusion XL from exercise 2, at 1 M images a day: above its crossover, so an "
+        "accelerator ranks first. Now the team writes half its model code in JAX and half in custom CUDA, "
+        "and ships a new model every week. Which kind of device ranks first now: 'gpu' or 'accelerator'?",
         _weekly_jax_cuda_kind,
         hints=(
-            "In the explorer, set the framework mix (a preset, or the sliders) and the model changes per "
-            "year; in Python, the same two Scenario fields.",
+            "In the explorer, set the workload, the volume (type 1M in the box under the slider), the "
+            "framework mix (a preset, or the sliders) and the model changes per year; in Python, the same "
+            "Scenario fields.",
             "`Scenario.__doc__` lists every field. The mix takes weights per framework, e.g. a dict of "
             "framework name to share.",
             "The recommendation has a field that says its kind, besides its id.",

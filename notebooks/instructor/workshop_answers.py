@@ -48,12 +48,13 @@ ANSWERS: dict[int, Answer] = {
         "the peak rate per second gets told it is 86,400 times too small.",
     ),
     3: Answer(
-        work="weekly = Scenario(framework_mix={'jax': 0.5, 'cuda': 0.5}, model_changes_per_year=52)\n"
+        work="weekly = Scenario(workload='sdxl', requests_per_day=1e6,\n"
+        "                  framework_mix={'jax': 0.5, 'cuda': 0.5}, model_changes_per_year=52)\n"
         "evaluate(weekly, cat).recommendation",
         answer="evaluate(weekly, cat).recommendation.kind",
-        notes="The follow-up (which change alone flips it) is printed below by running this file: with "
-        "the default's narrow lead either can be enough, so ask how far each moves the margin. Point at "
-        "the porting reason: the cost repeats at every model change.",
+        notes="The follow-up (is either change alone enough?) is printed below by running this file: "
+        "today neither is, weekly changes alone come closest, so ask how far each moves the margin. Point "
+        "at the porting reason: the cost repeats at every model change, and custom CUDA ports worst.",
     ),
     4: Answer(
         work="vision = dict(workload='resnet-50', requests_per_day=1e6, edge_sites=1000)\n"
@@ -98,7 +99,13 @@ def follow_ups() -> list[str]:
     from explorer.scenario import Scenario
     from explorer.uncertainty import monte_carlo, tornado
     from explorer.widgets import HEADLINE_DRAWS
-    from explorer.workshop import CROSSOVER_WORKLOAD, QUOTE_USD_PER_GPU_HOUR, own_cloud_price
+    from explorer.workshop import (
+        CROSSOVER_WORKLOAD,
+        FLIP_VOLUME,
+        QUOTE_USD_PER_GPU_HOUR,
+        flip_scenario,
+        own_cloud_price,
+    )
 
     lines = []
     default = evaluate(Scenario())
@@ -112,11 +119,13 @@ def follow_ups() -> list[str]:
             else f"{default.crossover_note}."
         )
     )
-    mix_only = evaluate(Scenario(framework_mix={"jax": 0.5, "cuda": 0.5})).recommendation
-    weekly_only = evaluate(Scenario(model_changes_per_year=52)).recommendation
-    assert mix_only is not None and weekly_only is not None
+    start = evaluate(flip_scenario()).recommendation
+    mix_only = evaluate(flip_scenario(framework_mix={"jax": 0.5, "cuda": 0.5})).recommendation
+    weekly_only = evaluate(flip_scenario(model_changes_per_year=52)).recommendation
+    assert start is not None and mix_only is not None and weekly_only is not None
     lines.append(
-        f"3. JAX/CUDA mix alone: {mix_only.kind} first ({mix_only.device_id}); weekly changes alone: "
+        f"3. {CROSSOVER_WORKLOAD} at {fmt.volume(FLIP_VOLUME)}/day: {start.kind} first ({start.device_id}); "
+        f"JAX/CUDA mix alone: {mix_only.kind} first ({mix_only.device_id}); weekly changes alone: "
         f"{weekly_only.kind} first ({weekly_only.device_id})."
     )
 

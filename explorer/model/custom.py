@@ -475,7 +475,9 @@ def api_reason(best: ApiOption | None, tco_usd: float | None, s: Scenario) -> st
         return None
     share = 1 - best.tco_usd / tco_usd
     return (
-        f"A serverless API costs less: {best.name} at {fmt.usd(best.tco_usd)} over {s.horizon_years:g} "
+        # "lowest total cost" (the first reason) is among the devices; this says the API is outside them
+        f"A serverless API costs less than any device here: {best.name} at {fmt.usd(best.tco_usd)} over "
+        f"{s.horizon_years:g} "
         f"years, {fmt.percent(share)} below this plan, with no hardware or porting; but it serves the "
         "provider's weights, not your own, and your data goes to its regions (see the api options)"
     )

@@ -571,3 +571,11 @@ FIELD_SPECS: dict[str, FieldSpec] = {s.name: s for s in SPECS}
 _RULED = [s for s in SPECS if s.required_when_shown or s.at_most]
 _NAMED = {n for r in _RULED for n in (r.at_most, *(k for k, _ in r.visible_when))}
 _RELATED = tuple(s for s in SPECS if s in _RULED or s.name in _NAMED)
+
+
+def unknown_workload(workload: str, ids: Any) -> ScenarioError:
+    """The error for a workload id the catalog lacks: its ids, and the field's own extra values ("custom",
+    your model), as a link's note lists them too."""
+    extras = FIELD_SPECS["workload"].extra_ids
+    extra = "".join(f", or {v} ({label.rstrip('…').lower()})" for v, label in extras)
+    return ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(ids)) + extra)

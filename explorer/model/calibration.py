@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
-from ..scenario import ScenarioError
+from ..scenario import unknown_workload
 from .assumptions import ModelError, fixed_step_s_per_layer
 from .cache import per_catalog
 from .request import precision_bytes
@@ -312,7 +312,7 @@ def estimate_throughput(
     """
     workloads = cat.workloads.set_index("id")
     if workload not in workloads.index:
-        raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
+        raise unknown_workload(workload, workloads.index)
     devices = cat.devices.set_index("id")
     if device_id not in devices.index:
         raise ModelError(f"the catalog has no device {device_id!r}")

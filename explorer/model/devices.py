@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
-from ..scenario import ScenarioError
+from ..scenario import unknown_workload
 from .assumptions import fixed_steps_s_per_layer
 from .cache import per_catalog
 from .calibration import (
@@ -176,7 +176,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     """The device table of ``workload`` (uncached; ``device_table`` caches it)."""
     workloads = cat.workloads.set_index("id")
     if workload not in workloads.index:
-        raise ScenarioError("workload", workload, "allowed: " + ", ".join(sorted(workloads.index)))
+        raise unknown_workload(workload, workloads.index)
     w = workloads.loc[workload]
     d = cat.devices.sort_values("id").reset_index(drop=True)
     eff = fit_efficiency(cat, workload)

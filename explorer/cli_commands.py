@@ -233,8 +233,8 @@ def market_command(args: argparse.Namespace) -> int:
         print(
             f"  {p.device_id} on {p.workload} at {p.tokens_per_s_per_user:g} tokens/s per user "
             f"({p.publisher}, {p.software}, {p.precision}; as of {p.as_of}): published "
-            f"{usd(p.published_usd_per_mtoken)}, tool {usd(p.tool_usd_per_mtoken)} per million {p.tokens} "
-            f"tokens: {factor}{' (within)' if p.within else ''}"
+            f"{usd(p.published_usd_per_mtoken)}, tool {usd(p.tool_usd_per_mtoken)} per million "
+            f"{p.per_tokens}: {factor}{' (within)' if p.within else ''}"
         )
         if p.why:
             print(f"      {p.why}")

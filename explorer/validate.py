@@ -290,6 +290,11 @@ def summarise(loo: pd.DataFrame) -> Summary:
 
 #: A published cost per million tokens is matched when the tool's is within this factor either way (issue 15).
 MARKET_FACTOR = 1.5
+#: Which tokens a published cost is per (``catalog/market``'s ``tokens``), in words: "per million ...".
+MARKET_TOKEN_WORDS = {
+    "total": "tokens, input and output together",
+    "output": "output tokens (each with its input)",
+}
 
 #: Why the tool prices two of one source's points at one speed per user in the other order than the source
 #: (issue 14: the fixed-interactivity measurements keep their rank order, or the user is told why not), by
@@ -327,7 +332,7 @@ class MarketSummary:
 
     def count_words(self) -> str:
         """The headline count (the CLI and the app): the independent points where a point sets a catalog
-        figure, which agreeing with proves little ("3 of 8 independent priced points within 1.5x")."""
+        figure, which agreeing with proves little ("5 of 8 independent priced points within 1.5x")."""
         if self.independent == self.matched:
             return f"{self.within} of {self.matched} priced points within {self.factor:g}x"
         n, k = self.independent, self.independent_within
@@ -468,6 +473,7 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
                 "input_tokens": p.input_tokens,
                 "output_tokens": p.output_tokens,
                 "tokens": p.tokens,
+                "per_tokens": MARKET_TOKEN_WORDS[p.tokens],
                 "precision": p.precision,
                 "software": p.software,
                 "pricing": p.pricing,

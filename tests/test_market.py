@@ -303,3 +303,22 @@ def test_without_a_calibrating_point_the_headline_counts_every_priced_point(mark
     assert s.independent == s.matched == len(free) and s.independent_within == s.within
     assert s.count_words() == f"{s.within} of {s.matched} priced points within 1.5x"
     assert "left out" not in s.served_words()
+
+
+def test_a_cost_per_output_token_is_compared_per_output_token(market) -> None:
+    """Artificial Analysis divides the rental by its System Output Throughput (output tokens/s): its "cost per
+    million input and output tokens" is per million output tokens, each with its input token, so the tool's
+    cost beside it is too: twice its cost per million tokens counted together, at 1,000 in and 1,000 out.
+    The CLI and the app's table say which tokens each cost is per."""
+    aa = CAT.market[CAT.market.publisher == "Artificial Analysis"]
+    assert set(aa.tokens) == {"output"} and set(CAT.market.tokens) == {"output", "total"}
+    rows = market[market.publisher == "Artificial Analysis"]
+    total = CAT.market.copy()  # the other reading, which the catalog records and does not use
+    total.loc[total.publisher == "Artificial Analysis", "tokens"] = "total"
+    as_total = market_check(dataclasses.replace(CAT, market=total))
+    as_total = as_total[as_total.publisher == "Artificial Analysis"]
+    assert list(rows.tool_usd_per_mtoken) == pytest.approx(list(2 * as_total.tool_usd_per_mtoken))
+    assert set(rows.per_tokens) == {"output tokens (each with its input)"}
+    page = market_html(summarise_market(market))
+    assert page.count("cost per million output tokens (each with its input)") == len(rows)
+    assert page.count("cost per million tokens, input and output together") == len(market) - len(rows)

@@ -28,7 +28,7 @@ from .catalog import Catalog, schema
 from .catalog.load import build_catalog, merge_documents
 from .catalog.units import convert
 from .price_csv import PRICE_CSV_COLUMNS, PriceOffer, offers_from_csv
-from .scenario import Scenario, ScenarioError
+from .scenario import CUSTOM_WORKLOAD, Scenario, ScenarioError, unknown_workload
 from .upload_files import (
     MAX_UPLOAD_BYTES,
     UPLOAD_SOURCE,
@@ -90,8 +90,8 @@ def scenario_from_upload(upload: Any, cat: Catalog | None = None) -> Scenario:
             "numbers and names, as the Scenario (JSON) download writes them"
         ) from None
     if cat is not None:
-        if scenario.workload not in set(cat.workloads.id):
-            raise UploadError(f"{name}: " + _known("workload", scenario.workload, sorted(cat.workloads.id)))
+        if scenario.workload not in {*cat.workloads.id, CUSTOM_WORKLOAD}:  # your model: its fields above
+            raise UploadError(f"{name}: {unknown_workload(scenario.workload, cat.workloads.id)}")
         if scenario.region not in set(cat.regions.id):
             raise UploadError(f"{name}: " + _known("region", scenario.region, sorted(cat.regions.id)))
         from .calc import evaluate

@@ -140,6 +140,24 @@ def test_your_model_from_a_link_then_a_bad_value(tmp_path) -> None:
         assert page.locator(".widget-text", has_text="Model name").locator("input").input_value() == "Our MoE"
         assert not page.get_by_text("Compute per request", exact=True).is_visible()  # an LLM's fields only
 
+        # its Scenario (JSON) download, uploaded into a page that shows the default, brings your model back
+        page.get_by_text("Download or upload", exact=False).first.click()
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name="Scenario (JSON)").click()
+        saved = tmp_path / info.value.suggested_filename
+        info.value.save_as(saved)
+        assert Scenario.from_dict(json.loads(saved.read_text(encoding="utf-8"))) == mine
+        other = page.context.browser.new_page()
+        other.goto(url, timeout=120_000)
+        shows(other, Scenario(), cli_recommendation(Scenario(), tmp_path))
+        other.get_by_text("Download or upload", exact=False).first.click()
+        with other.expect_file_chooser() as chooser:
+            other.locator(".widget-upload", has_text="Scenario JSON").click()
+        chooser.value.set_files(str(saved))
+        shows(other, mine, expected)
+        assert other.locator(".ax-error").count() == 0
+        other.close()
+
         active.fill("60B")
         active.press("Enter")
         error = page.locator(".ax-error")

@@ -18,6 +18,18 @@ regression tests are tests/test_hardening.py and tests/adversarial/):
   fill the cap;
 - kernels are not restarted after dying (a restarted kernel is empty: its page never finishes); a dead kernel
   is removed, and a dead pre-started kernel is replaced, checked again just before one is handed out;
+- one client address holds at most `sessions_per_client` visitor kernels (one client took every seat by
+  opening pages and dropping their websockets without the closing beacon), and a kernel whose browser has
+  been gone for `disconnected_seconds` is reclaimed (it waited for the 15-minute idle cull);
+- a kernel takes at most `sockets_per_kernel` websockets at once (each takes four ZMQ sockets: 300 of them
+  to one kernel ran the server's ZMQ context out of sockets and locked new visitors out), a frame on the
+  legacy protocol is at most `LEGACY_FRAME_BYTES` (it parsed 10 MB JSON frames on the server's only
+  thread; browsers speak v1), and a connection whose
+  browser does not read is dropped once `MAX_WRITE_BUFFER_BYTES` wait for it (ten such connections asking
+  for the widgets' states over and over took the server to 3 GB); a connection asks for the widgets'
+  states at most once every `REQUEST_STATES_SECONDS`;
+- one client address holds at most `connections_per_client` TCP connections, and a request's headers must
+  arrive within `HEADER_SECONDS` (20,000 half-sent requests ran the server out of file descriptors);
 - a query string longer than `MAX_QUERY_BYTES` or with more than `MAX_QUERY_FIELDS` fields gets a clear
   error page (tornado answered a blank 400, or dropped the connection);
 - `?theme=` and `?template=` (ignored: overrides are off) no longer make Voila skip the pre-started pool;
@@ -52,6 +64,10 @@ CONNECT_SECONDS = 30  # a page's kernel that no browser connects to within this 
 PAGES_PER_CLIENT = 10  # pages one client address may hold that no browser has connected to yet
 POOL_MAX = 8  # the most pre-started kernels kept during a burst of arrivals
 BURST_SECONDS = 60  # an arrival counts toward growing the pool for this long
+SESSIONS_PER_CLIENT = 20  # visitor kernels one client address may hold (a room behind one NAT: raise it)
+SOCKETS_PER_KERNEL = 3  # websockets open at once to one kernel (a page uses one; a reload overlaps a second)
+DISCONNECTED_SECONDS = 300  # a kernel whose browser went without closing the tab is reclaimed after this
+CONNECTIONS_PER_CLIENT = 256  # TCP connections one client address may hold open at once
 
 CELL_ERROR = (
     "The app could not finish loading. Reload the page to try again; if it happens again, please tell "
@@ -71,6 +87,10 @@ def voila_argv(
     pages_per_client: int = PAGES_PER_CLIENT,
     pool_max: int = POOL_MAX,
     burst_seconds: int = BURST_SECONDS,
+    sessions_per_client: int = SESSIONS_PER_CLIENT,
+    sockets_per_kernel: int = SOCKETS_PER_KERNEL,
+    disconnected_seconds: int = DISCONNECTED_SECONDS,
+    connections_per_client: int = CONNECTIONS_PER_CLIENT,
     fork_kernels: bool = True,
 ) -> list[str]:
     """The command line that serves `notebook` for the public; `extra` arguments go to Voila last."""
@@ -116,6 +136,10 @@ def voila_argv(
         f"--ExplorerVoila.pages_per_client={pages_per_client}",
         f"--ExplorerVoila.pool_max={pool_max}",
         f"--ExplorerVoila.burst_seconds={burst_seconds}",
+        f"--ExplorerVoila.sessions_per_client={sessions_per_client}",
+        f"--ExplorerVoila.sockets_per_kernel={sockets_per_kernel}",
+        f"--ExplorerVoila.disconnected_seconds={disconnected_seconds}",
+        f"--ExplorerVoila.connections_per_client={connections_per_client}",
         # Kernels are forks of a process that has imported everything already (explorer.forkserver).
         f"--ExplorerVoila.fork_kernels={fork_kernels}",
         *extra,

@@ -25,16 +25,28 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 from . import bundle_files
-from .serve import BURST_SECONDS, CONNECT_SECONDS, MAX_SESSIONS, PAGES_PER_CLIENT, POOL_MAX
+from .serve import (
+    BURST_SECONDS,
+    CONNECT_SECONDS,
+    CONNECTIONS_PER_CLIENT,
+    DISCONNECTED_SECONDS,
+    MAX_SESSIONS,
+    PAGES_PER_CLIENT,
+    POOL_MAX,
+    SESSIONS_PER_CLIENT,
+    SOCKETS_PER_KERNEL,
+)
 from .serve_handlers import (
+    CappedHTTPServer,
     CappedVoilaHandler,
     ChartBundleHandler,
     GuardedKernelWebsocketHandler,
     GuardedRequestInfoHandler,
     GuardedTemplateStaticFileHandler,
+    NoSuchPageHandler,
     QueryGuard,
 )
-from .serve_limits import MAX_FRAME_BYTES, MAX_HEADER_BYTES
+from .serve_limits import HEADER_SECONDS, MAX_FRAME_BYTES, MAX_HEADER_BYTES, MAX_WRITE_BUFFER_BYTES
 
 
 def _not_the_trust_warning(record: logging.LogRecord) -> bool:
@@ -76,6 +88,33 @@ class ExplorerVoila(Voila):
         help="How long an arrival counts toward growing the pre-started pool (a burst is over once no page "
         "has been asked for in this long).",
     )
+    sessions_per_client = Integer(
+        SESSIONS_PER_CLIENT,
+        config=True,
+        help="Visitor kernels one client address may hold (HTTP 429 past it); a room behind one address "
+        "needs one per seat.",
+    )
+    sockets_per_kernel = Integer(
+        SOCKETS_PER_KERNEL,
+        config=True,
+        help="Websockets open at once to one kernel (HTTP 429 past it); a page uses one.",
+    )
+    disconnected_seconds = Integer(
+        DISCONNECTED_SECONDS,
+        config=True,
+        help="A visitor kernel whose browser has been gone (no websocket) this long is shut down.",
+    )
+    connections_per_client = Integer(
+        CONNECTIONS_PER_CLIENT,
+        config=True,
+        help="TCP connections one client address may hold open at once (more are closed at once).",
+    )
+    max_write_buffer_bytes = Integer(
+        MAX_WRITE_BUFFER_BYTES,
+        config=True,
+        help="Bytes a kernel websocket may have waiting for a browser that does not read; past it, the "
+        "connection is dropped.",
+    )
     fork_kernels = Bool(
         True,
         config=True,
@@ -107,6 +146,8 @@ class ExplorerVoila(Voila):
         self.owner: dict[str, str] = {}  # kernel id -> client address of its page
         self.sent_at: dict[str, float] = {}  # kernel id -> when its page was sent
         self.connected: set[str] = set()  # kernel ids a browser has connected to
+        self.sockets: dict[str, int] = {}  # kernel id -> websockets open to it now
+        self.gone_at: dict[str, float] = {}  # kernel id -> when its last websocket closed
         self.request_info_asked: set[str] = set()
         self.arrivals: deque[float] = deque()
         self.pool_base: int | None = None  # the configured pool size (the kernel manager comes later)
@@ -146,6 +187,24 @@ class ExplorerVoila(Voila):
             for k, c in self.owner.items()
             if c == client and k in self.sent_at and k not in self.connected and k in running
         )
+
+    def client_sessions(self, client: str) -> int:
+        """Visitor kernels held by pages sent to `client` (opened or not)."""
+        running = set(self.kernel_manager.list_kernel_ids())
+        return sum(1 for k, c in self.owner.items() if c == client and k in running)
+
+    def socket_opened(self, kernel_id: str) -> None:
+        self.connected.add(kernel_id)
+        self.sockets[kernel_id] = self.sockets.get(kernel_id, 0) + 1
+        self.gone_at.pop(kernel_id, None)
+
+    def socket_closed(self, kernel_id: str) -> None:
+        left = self.sockets.get(kernel_id, 1) - 1
+        if left > 0:
+            self.sockets[kernel_id] = left
+        else:
+            self.sockets.pop(kernel_id, None)
+            self.gone_at[kernel_id] = time.monotonic()
 
     def page_started(self, kernel_id: str, client: str) -> None:
         self.owner[kernel_id] = client
@@ -297,8 +356,13 @@ class ExplorerVoila(Voila):
                 await self._shutdown(
                     kernel_id, f"no browser connected within {self.connect_seconds} s of its page"
                 )
+                continue
+            gone = self.gone_at.get(kernel_id)
+            if gone is not None and now - gone > self.disconnected_seconds:
+                why = f"its browser has been gone for {self.disconnected_seconds} s"
+                await self._shutdown(kernel_id, why)
         running = set(km.list_kernel_ids())
-        for table in (self.owner, self.sent_at):
+        for table in (self.owner, self.sent_at, self.sockets, self.gone_at):
             for kernel_id in list(table):
                 if kernel_id not in running:
                     del table[kernel_id]
@@ -360,7 +424,8 @@ class ExplorerVoila(Voila):
         bundles = url_path_join(self.base_url, bundle_files.ROUTE, r"(current|[0-9a-f]{16})\.js")
         guarded = [(h[0], replace.get(h[1], h[1]), *h[2:]) for h in super().init_handlers()]
         chart_code = {"current": self.chart_bundle, "code": self.chart_bundle_code}
-        return [(bundles, ChartBundleHandler, chart_code), *guarded]
+        logout = url_path_join(self.base_url, "logout")
+        return [(bundles, ChartBundleHandler, chart_code), (logout, NoSuchPageHandler), *guarded]
 
     def stop(self) -> None:
         self.stopping = True  # no more kernels: the sweep stops, the pool is not refilled
@@ -375,16 +440,28 @@ class ExplorerVoila(Voila):
         shutil.rmtree(self.connection_dir, ignore_errors=True)
 
     def listen(self) -> None:
-        app, listen, start_request = self.app, self.app.listen, self.app.start_request
+        app, start_request = self.app, self.app.start_request
         home = "/" + self.base_url.strip("/")
 
         def guarded_start_request(server_conn: Any, request_conn: Any) -> Any:
             return QueryGuard(start_request(server_conn, request_conn), request_conn, home)
 
         app.start_request = guarded_start_request
-        app.listen = lambda port, address="", **kw: listen(
-            port, address, max_header_size=MAX_HEADER_BYTES, **kw
-        )
+
+        def capped_listen(port: int, address: str = "", **kw: Any) -> Any:
+            # what tornado's Application.listen does, with a server that caps connections per address and
+            # gives a request's headers HEADER_SECONDS to arrive (tornado's default: an hour)
+            server = CappedHTTPServer(
+                app,
+                per_client=self.connections_per_client,
+                max_header_size=MAX_HEADER_BYTES,
+                idle_connection_timeout=HEADER_SECONDS,
+                **kw,
+            )
+            server.listen(port, address)
+            return server
+
+        app.listen = capped_listen
         interval = max(0.5, min(5.0, self.connect_seconds / 3))
         self._sweeper = PeriodicCallback(self.sweep, interval * 1000)
         self._sweeper.start()

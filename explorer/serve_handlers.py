@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from tornado import httputil, web
+from tornado.httpserver import HTTPServer
+from tornado.iostream import StreamBufferFullError
+from tornado.log import app_log
+from tornado.websocket import WebSocketClosedError
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
-from .serve_limits import BUSY_PAGE, REFUSED_PAGE, frame_problem, query_problem
+from .serve_limits import (
+    BUSY_PAGE,
+    REFUSED_PAGE,
+    REQUEST_STATES_SECONDS,
+    frame_problem,
+    query_problem,
+)
 
 if TYPE_CHECKING:
     from .serve_app import ExplorerVoila
@@ -55,6 +66,18 @@ class CappedVoilaHandler(TornadoVoilaHandler):
             again = _home(self) + (f"?{self.request.query}" if self.request.query else "")
             again = html.escape(again, quote=True)
             self.finish(BUSY_PAGE.format(cap=app.max_sessions, retry=30, again=again))
+            return
+        if app.client_sessions(client) >= app.sessions_per_client:
+            self.log.warning("Refused a page to %s: it holds %d kernels", client, app.sessions_per_client)
+            self.set_header("Retry-After", "60")
+            page(
+                self,
+                429,
+                "Too many pages at once",
+                f"This address has {app.sessions_per_client} pages of the explorer open. Close one (its "
+                "tab), then reload this page; a tab left open elsewhere is reclaimed a few minutes after "
+                "it goes.",
+            )
             return
         if app.unconnected_pages(client) >= app.pages_per_client:
             self.log.warning("Refused a page to %s: %d pages no browser opened", client, app.pages_per_client)
@@ -109,6 +132,7 @@ class GuardedTemplateStaticFileHandler(TemplateStaticFileHandler):
         template, static, rest = ([*path.split("/", 2), "", ""])[:3]
         if (
             static != "static"
+            or not rest
             or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", template)
             or ".." in rest.replace("\\", "/").split("/")
         ):
@@ -151,18 +175,111 @@ class ChartBundleHandler(web.RequestHandler):
 
 
 class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
-    """The kernel websocket: frames are checked before they are deserialized; connections are noted."""
+    """The kernel websocket: at most ``sockets_per_kernel`` at once; frames checked before they are
+    deserialized (``frame_problem``); the widgets' states asked for at most once every
+    ``REQUEST_STATES_SECONDS``; a browser that does not read is dropped once ``MAX_WRITE_BUFFER_BYTES`` wait
+    for it; connections are noted (``ExplorerVoila.socket_opened`` / ``socket_closed``)."""
+
+    counted = False
+    dropped = False
+    states_at = -1e9
+
+    async def get(self, kernel_id, *args, **kwargs):
+        app: ExplorerVoila = self.settings["explorer_voila"]
+        if app.sockets.get(kernel_id, 0) >= app.sockets_per_kernel:
+            app.log.warning("Refused a websocket to kernel %s: %d open", kernel_id, app.sockets_per_kernel)
+            raise web.HTTPError(429)
+        return await super().get(kernel_id, *args, **kwargs)
 
     async def open(self, kernel_id):
-        self.settings["explorer_voila"].connected.add(kernel_id)
+        app: ExplorerVoila = self.settings["explorer_voila"]
+        app.socket_opened(kernel_id)
+        self.counted = True
+        # tornado buffers without limit for a peer that does not read: bounded, then the socket is dropped
+        self.ws_connection.stream.max_write_buffer_size = app.max_write_buffer_bytes
         return await super().open(kernel_id)
+
+    def on_close(self):
+        if self.counted:
+            self.counted = False
+            self.settings["explorer_voila"].socket_closed(self.kernel_id)
+        return super().on_close()
 
     def on_message(self, ws_message):
         problem = frame_problem(ws_message, self.selected_subprotocol)
+        asks = b"request_states" if isinstance(ws_message, bytes) else "request_states"
+        if problem is None and asks in ws_message:  # a comm message asking for every widget's state
+            now = time.monotonic()
+            if now - self.states_at < REQUEST_STATES_SECONDS:
+                problem = f"the widgets' states asked for again within {REQUEST_STATES_SECONDS:g} s"
+            else:
+                self.states_at = now
         if problem is not None:
             self.log.warning("Dropped a websocket frame for kernel %s: %s", self.kernel_id, problem)
             return None
         return super().on_message(ws_message)
+
+    def write_message(self, message, binary=False):
+        if self.dropped:
+            raise WebSocketClosedError()
+        try:
+            return super().write_message(message, binary)
+        except StreamBufferFullError:
+            self.dropped = True
+            self.log.warning(
+                "Dropped a websocket to kernel %s: its browser left %s bytes unread",
+                self.kernel_id,
+                f"{self.settings['explorer_voila'].max_write_buffer_bytes:,}",
+            )
+            if self.ws_connection is not None:
+                self.ws_connection.abort()
+            raise WebSocketClosedError() from None
+
+
+class NoSuchPageHandler(web.RequestHandler):
+    """Routes Jupyter's server would answer (``/logout``: a blank 500, a traceback in the log each time)."""
+
+    def get(self, *args: Any) -> None:
+        page(self, 404, "No such page", "This server shows one page, the explorer.")
+
+    post = get
+
+
+class CappedHTTPServer(HTTPServer):
+    """tornado's HTTP server, holding at most ``per_client`` connections from one address (20,000 half-sent
+    requests from one client ran the server out of file descriptors, and its accept loop spun)."""
+
+    def initialize(self, *args: Any, per_client: int = 256, **kwargs: Any) -> None:
+        super().initialize(*args, **kwargs)
+        self.per_client = per_client
+        self.open_from: dict[str, int] = {}
+        self.client_of: dict[Any, str] = {}
+        self.refused_at = 0.0
+
+    def handle_stream(self, stream: Any, address: Any) -> None:
+        client = address[0] if isinstance(address, tuple) and address else str(address)
+        if self.open_from.get(client, 0) >= self.per_client:
+            stream.close()
+            now = time.monotonic()
+            if now - self.refused_at > 10:  # one line per 10 s, not one per connection
+                self.refused_at = now
+                app_log.warning("Refused connections from %s: %d open", client, self.per_client)
+            return
+        before = set(self._connections)
+        super().handle_stream(stream, address)
+        for conn in set(self._connections) - before:
+            self.client_of[conn] = client
+        self.open_from[client] = self.open_from.get(client, 0) + 1
+
+    def on_close(self, server_conn: Any) -> None:
+        super().on_close(server_conn)
+        client = self.client_of.pop(server_conn, None)
+        if client is not None:
+            left = self.open_from.get(client, 1) - 1
+            if left > 0:
+                self.open_from[client] = left
+            else:
+                self.open_from.pop(client, None)
 
 
 class GuardedRequestInfoHandler(RequestInfoSocketHandler):

@@ -14,6 +14,19 @@ MAX_HEADER_BYTES = 512 * 1024  # tornado's own limit (64 KB) dropped the connect
 # Websocket frames: tornado's default limit, made explicit; parts per kernel message (5 + its buffers).
 MAX_FRAME_BYTES = 10 * 1024 * 1024
 MAX_FRAME_PARTS = 1024
+#: The legacy protocol (JSON text; browsers' pages speak v1) parses a whole frame on the server's only thread
+#: (a 10 MB frame held every visitor up for half a second): its frames are kept to what a widget message
+#: needs. The page's uploads travel on v1.
+LEGACY_FRAME_BYTES = 256 * 1024
+#: Bytes a kernel websocket may have waiting for a browser that does not read; past it, the connection is
+#: dropped (a page's largest message, the widgets' states, is about 0.5 MB).
+MAX_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
+#: A connection asks for every widget's state (about 0.5 MB back) at most once in this many seconds; a page
+#: asks once as it opens.
+REQUEST_STATES_SECONDS = 2.0
+#: Seconds a connection has to send a request's headers (and an idle keep-alive connection is kept); tornado's
+#: default is an hour.
+HEADER_SECONDS = 30
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 
 BUSY_PAGE = """<!doctype html>
@@ -78,6 +91,8 @@ def frame_problem(frame: bytes | str, subprotocol: str | None) -> str | None:
     """
     if len(frame) > MAX_FRAME_BYTES:
         return f"a frame of {len(frame):,} bytes (allowed: up to {MAX_FRAME_BYTES:,})"
+    if subprotocol != V1_PROTOCOL and len(frame) > LEGACY_FRAME_BYTES:
+        return f"a legacy-protocol frame of {len(frame):,} bytes (allowed: up to {LEGACY_FRAME_BYTES:,})"
     if subprotocol == V1_PROTOCOL:
         if not isinstance(frame, bytes):
             return "a text frame on the v1 protocol, which sends binary frames only"

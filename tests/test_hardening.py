@@ -666,6 +666,7 @@ def test_the_sweep_leaves_a_kernel_being_shut_down_alone() -> None:
     app = ExplorerVoila()
     app.kernel_manager = km = Kernels()
     app.owner, app.sent_at, app.connected, app.request_info_asked = {}, {}, set(), set()
+    app.sockets, app.gone_at = {}, {}
     app.arrivals, app.pool_base = collections.deque(), None
     asyncio.run(app._sweep())
     assert km.shut == ["died"]
@@ -676,3 +677,180 @@ def test_a_port_out_of_range_is_refused() -> None:
         done = subprocess.run([*cli(), "app", "--port", port], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, (port, done.stdout)
         assert "--port" in done.stderr and "Traceback" not in done.stderr and "served at" not in done.stdout
+
+
+def _server_log(u: str) -> Path:
+    return next(REPO.glob(f".pytest_cache/voila-{urllib.parse.urlsplit(u).port}.log"))
+
+
+def test_one_client_holds_a_few_websockets_per_kernel_and_a_few_seats() -> None:
+    """300 websockets to one's own kernel ran the server's ZMQ context out of sockets (four each) and locked
+    new visitors out; one client dropping its pages' sockets without the closing beacon held every seat for
+    the 15-minute idle cull. Now a kernel takes `sockets_per_kernel` websockets, an address holds
+    `sessions_per_client` kernels, and a kernel whose browser has gone is reclaimed after
+    `disconnected_seconds`."""
+    app = REPO / "notebooks" / "app.ipynb"
+    options = {"pool_size": 0, "sessions_per_client": 2, "sockets_per_kernel": 2, "disconnected_seconds": 3}
+    with voila(app, **options) as u:
+        u = u.rstrip("/")
+        log = _server_log(u)
+
+        async def main() -> None:
+            v = Visitor(u)
+            await v.open_page(timeout=120)
+            await v.connect()
+            await v.request_states()
+            ws_url = u.replace("http://", "ws://", 1) + f"/api/kernels/{v.kernel_id}/channels?session_id=x"
+            second = await websocket_connect(ws_url, subprotocols=[V1_PROTOCOL])
+            with pytest.raises(HTTPClientError) as refused:
+                await websocket_connect(ws_url, subprotocols=[V1_PROTOCOL])
+            assert refused.value.code == 429
+            second.close()  # a place frees once one closes
+            await until(lambda: _can_connect(ws_url), timeout=30, what="a websocket once one closed")
+            _, charts = await v.set(v.model("Request volume"), value=2e9)  # the visitor's own still works
+            assert charts >= 4
+            # a second page is a second seat; a third from the same address is refused with a page
+            assert (await asyncio.to_thread(get, u + "/", 120))[0] == 200
+            code, body, _ = await asyncio.to_thread(get, u + "/", 120)
+            assert code == 429 and "pages of the explorer open" in body and "Traceback" not in body
+            # the visitor's browser goes without the beacon: its seat comes back
+            await v.close()
+            await until(
+                lambda: "its browser has been gone for 3 s" in log.read_text(),
+                timeout=60,
+                what="the kernel of a browser that went to be reclaimed",
+            )
+
+        asyncio.run(main())
+        wait_for(lambda: get(u + "/", 120)[0] == 200, timeout=60, what="a seat for a new visitor")
+
+
+async def _can_connect(ws_url: str) -> bool:
+    try:
+        ws = await websocket_connect(ws_url, subprotocols=[V1_PROTOCOL])
+    except HTTPClientError:
+        return False
+    ws.close()
+    return True
+
+
+def test_a_browser_that_does_not_read_is_dropped_and_states_are_not_asked_for_in_a_loop() -> None:
+    """Ten websockets that never read, asking for every widget's state (0.5 MB back each) every 50 ms, took
+    the server to 3 GB that it kept. Now a connection asks for the states at most once every
+    REQUEST_STATES_SECONDS, and one whose browser leaves `max_write_buffer_bytes` unread is dropped."""
+    from explorer.serve_limits import REQUEST_STATES_SECONDS
+
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, "--ExplorerVoila.max_write_buffer_bytes=1000000", pool_size=1) as u:
+        u = u.rstrip("/")
+        log = _server_log(u)
+        server = server_process(urllib.parse.urlsplit(u).port)
+
+        async def main() -> None:
+            v = Visitor(u)
+            await v.open_page(timeout=120)
+            ws_url = u.replace("http://", "ws://", 1) + f"/api/kernels/{v.kernel_id}/channels?session_id=x"
+            port = urllib.parse.urlsplit(u).port
+            # a client that never reads: a websocket opened by hand on a socket with a small receive buffer
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.connect(("127.0.0.1", port))
+            path = urllib.parse.urlsplit(ws_url)
+            raw.sendall(
+                (
+                    f"GET {path.path}?{path.query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {V1_PROTOCOL}\r\n\r\n"
+                ).encode()
+            )
+            assert b"101" in raw.recv(64)
+            comm = "c" * 32
+            meta = {"version": "1.0.0"}
+            control = {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}}
+            raw.sendall(_masked(v1_frame("shell", message("comm_open", control, meta))))
+            rss0 = server.memory_info().rss
+
+            def ask() -> None:
+                asks = message("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}}, meta)
+                raw.sendall(_masked(v1_frame("shell", asks)))
+
+            ask()
+            ask()  # at once again: dropped
+            dropped = "its browser left 1,000,000 bytes unread"
+            deadline = time.monotonic() + 90
+            # as often as allowed, until the states it does not read (0.5 MB each) fill the socket's buffers
+            # (up to 4 MB in the operating system) and then the server's own
+            while dropped not in log.read_text():
+                assert time.monotonic() < deadline, "the connection that does not read was not dropped"
+                await asyncio.sleep(REQUEST_STATES_SECONDS * 1.05)  # the pace the server allows
+                with contextlib.suppress(OSError):
+                    ask()
+            assert "the widgets' states asked for again within" in log.read_text()
+            assert server.memory_info().rss - rss0 < 200 * 2**20
+            raw.close()
+            # the same page's visitor, connecting as a browser does, is served
+            await v.connect()
+            await v.request_states()
+            _, charts = await v.set(v.model("Request volume"), value=2e9)
+            assert charts >= 4
+            await v.close()
+
+        asyncio.run(main())
+
+
+def _masked(payload: bytes) -> bytes:
+    """A client's binary websocket frame (clients mask their frames; the mask here is zero)."""
+    n = len(payload)
+    head = bytes([0x82]) + (
+        bytes([0x80 | n])
+        if n < 126
+        else bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        if n < 65536
+        else bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    )
+    return head + bytes(4) + payload
+
+
+def test_jupyters_other_routes_and_a_template_folder_are_404s_without_a_traceback(url: str) -> None:
+    """`/logout` answered a blank 500 with an 8.7 KB traceback in the log each time (13,000 requests filled
+    108 MB in 30 s); the template's static folder itself, a blank 500 too."""
+    log = _server_log(url)
+    before = log.read_text().count("Traceback")
+    for path in ("/logout", "/voila/templates/accel-explorer/static/"):
+        code, body, _ = get(url + path)
+        assert (code == 404 and "No such page" in body) or code == 404, (path, code)
+        assert "Traceback" not in body
+    assert log.read_text().count("Traceback") == before
+
+
+def test_one_client_cannot_hold_every_connection() -> None:
+    """20,000 half-sent requests from one client ran the server out of file descriptors: its accept loop
+    spun and nobody was served. Now an address holds `connections_per_client` connections; past it a new
+    one is closed at once, and once the client lets go the server answers."""
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, pool_size=0, connections_per_client=20) as u:
+        port = urllib.parse.urlsplit(u).port
+        held = []
+        for _ in range(30):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+            held.append(s)
+
+        def closed(s: socket.socket) -> bool:
+            s.settimeout(0.05)
+            try:
+                return s.recv(1) == b""
+            except TimeoutError:
+                return False
+            except OSError:
+                return True
+
+        wait_for(
+            lambda: sum(closed(s) for s in held) >= 10, timeout=30, what="the connections past 20 closed"
+        )
+        log = _server_log(u)
+        assert "Refused connections from 127.0.0.1: 20 open" in log.read_text()
+        for s in held:
+            s.close()
+        wait_for(lambda: get(u.rstrip("/") + "/favicon.ico", 10)[0] == 404, timeout=30, what="an answer")

@@ -17,7 +17,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 from tornado.ioloop import PeriodicCallback
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.static_file_handler import TemplateStaticFileHandler
@@ -109,6 +109,13 @@ class ExplorerVoila(Voila):
         config=True,
         help="TCP connections one client address may hold open at once (more are closed at once).",
     )
+    trusted_proxies = Unicode(
+        "127.0.0.1,::1",
+        config=True,
+        help="Addresses of reverse proxies in front of this server, comma-separated: a request from one of "
+        "them counts as from the last address in its X-Forwarded-For header (the visitor's), and its "
+        "connections are not capped per address. Empty: trust none.",
+    )
     max_write_buffer_bytes = Integer(
         MAX_WRITE_BUFFER_BYTES,
         config=True,
@@ -187,6 +194,9 @@ class ExplorerVoila(Voila):
             for k, c in self.owner.items()
             if c == client and k in self.sent_at and k not in self.connected and k in running
         )
+
+    def trusted(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
 
     def client_sessions(self, client: str) -> int:
         """Visitor kernels held by pages sent to `client` (opened or not)."""
@@ -454,6 +464,7 @@ class ExplorerVoila(Voila):
             server = CappedHTTPServer(
                 app,
                 per_client=self.connections_per_client,
+                trusted=self.trusted(),
                 max_header_size=MAX_HEADER_BYTES,
                 idle_connection_timeout=HEADER_SECONDS,
                 **kw,

@@ -45,13 +45,23 @@ def _home(handler: web.RequestHandler) -> str:
     return "/" + handler.settings.get("base_url", "/").strip("/")
 
 
+def client_address(handler: web.RequestHandler) -> str:
+    """The visitor's address: the peer's, or, where the peer is a trusted reverse proxy
+    (``ExplorerVoila.trusted_proxies``), the last address in its X-Forwarded-For (the one it added)."""
+    peer = handler.request.remote_ip or "?"
+    forwarded = handler.request.headers.get("X-Forwarded-For", "")
+    if forwarded and peer in handler.settings["explorer_voila"].trusted():
+        return forwarded.rsplit(",", 1)[-1].strip() or peer
+    return peer
+
+
 class CappedVoilaHandler(TornadoVoilaHandler):
     """Voila's page handler; past the cap, a new visitor gets a friendly page (HTTP 503), no kernel."""
 
     @web.authenticated
     async def get(self, path=None):
         app: ExplorerVoila = self.settings["explorer_voila"]
-        client = self.request.remote_ip or "?"
+        client = client_address(self)
         if self.notebook_path and path:  # Voila redirected any other path to /voila/files/ (refused)
             page(self, 404, "No such page", "This server shows one page, the explorer.")
             return
@@ -247,17 +257,24 @@ class NoSuchPageHandler(web.RequestHandler):
 
 class CappedHTTPServer(HTTPServer):
     """tornado's HTTP server, holding at most ``per_client`` connections from one address (20,000 half-sent
-    requests from one client ran the server out of file descriptors, and its accept loop spun)."""
+    requests from one client ran the server out of file descriptors, and its accept loop spun); a trusted
+    reverse proxy's are not capped (the proxy limits its clients: explorer/deploy/README.md)."""
 
-    def initialize(self, *args: Any, per_client: int = 256, **kwargs: Any) -> None:
+    def initialize(
+        self, *args: Any, per_client: int = 256, trusted: frozenset[str] = frozenset(), **kwargs: Any
+    ) -> None:
         super().initialize(*args, **kwargs)
         self.per_client = per_client
+        self.trusted = trusted  # reverse proxies: every visitor's connections come from them
         self.open_from: dict[str, int] = {}
         self.client_of: dict[Any, str] = {}
         self.refused_at = 0.0
 
     def handle_stream(self, stream: Any, address: Any) -> None:
         client = address[0] if isinstance(address, tuple) and address else str(address)
+        if client in self.trusted:
+            super().handle_stream(stream, address)
+            return
         if self.open_from.get(client, 0) >= self.per_client:
             stream.close()
             now = time.monotonic()

@@ -691,7 +691,7 @@ def test_one_client_holds_a_few_websockets_per_kernel_and_a_few_seats() -> None:
     `disconnected_seconds`."""
     app = REPO / "notebooks" / "app.ipynb"
     options = {"pool_size": 0, "sessions_per_client": 2, "sockets_per_kernel": 2, "disconnected_seconds": 3}
-    with voila(app, **options) as u:
+    with voila(app, max_sessions=8, **options) as u:
         u = u.rstrip("/")
         log = _server_log(u)
 
@@ -713,6 +713,12 @@ def test_one_client_holds_a_few_websockets_per_kernel_and_a_few_seats() -> None:
             assert (await asyncio.to_thread(get, u + "/", 120))[0] == 200
             code, body, _ = await asyncio.to_thread(get, u + "/", 120)
             assert code == 429 and "pages of the explorer open" in body and "Traceback" not in body
+            # behind a reverse proxy on this machine, each visitor is the address the proxy forwards
+            for visitor in ("10.0.0.7", "10.0.0.8"):
+                via = {"X-Forwarded-For": f"1.2.3.4, {visitor}"}  # as nginx's $proxy_add_x_forwarded_for
+                forwarded = urllib.request.Request(u + "/", headers=via)
+                with urllib.request.urlopen(forwarded, timeout=120) as r:
+                    assert r.status == 200
             # the visitor's browser goes without the beacon: its seat comes back
             await v.close()
             await until(
@@ -829,7 +835,8 @@ def test_one_client_cannot_hold_every_connection() -> None:
     spun and nobody was served. Now an address holds `connections_per_client` connections; past it a new
     one is closed at once, and once the client lets go the server answers."""
     app = REPO / "notebooks" / "app.ipynb"
-    with voila(app, pool_size=0, connections_per_client=20) as u:
+    # loopback is a trusted proxy by default (its connections are every visitor's): trust none here
+    with voila(app, "--ExplorerVoila.trusted_proxies=", pool_size=0, connections_per_client=20) as u:
         port = urllib.parse.urlsplit(u).port
         held = []
         for _ in range(30):

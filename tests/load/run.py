@@ -170,6 +170,8 @@ async def main_async(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions or args.sessions + 10,
         pool_size=args.pool,
         idle_seconds=args.cull,
+        # every scripted visitor comes from 127.0.0.1: a room behind one address
+        sessions_per_client=args.max_sessions or args.sessions + 10,
     )
     with serving(argv, port, "load-voila", timeout=120) as url:
         base = url.rstrip("/")

@@ -20,6 +20,7 @@ from . import fmt
 from .calc import EvaluationResult
 from .catalog import Catalog
 from .columns import columns_for, sorted_devices
+from .model.custom import is_llm
 from .scenario import FIELD_SPECS
 from .views import PLAN_NAMES
 from .views_api import api_options_html
@@ -279,6 +280,17 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
         skip.add("edge_sites")
     if s.deployment != "cloud":
         skip.add("cloud_market")
+    # an LLM's tokens per request left empty: the workload's sourced figure (your model's, taken from the
+    # nearest catalog workload), the one the answer used
+    workload = result.custom_workload or (
+        cat.workloads.set_index("id").loc[s.workload].to_dict() if s.workload in set(cat.workloads.id) else {}
+    )
+    for name in ("input_tokens", "output_tokens"):
+        used = workload.get(f"{name}_per_request")
+        if getattr(s, name) is None and isinstance(used, int | float) and used == used:
+            shown[name] = f"{used:,.0f} tokens (the workload's sourced figure)"
+    if workload and not is_llm(workload):  # what only a language model's serving reads
+        skip |= {"input_tokens", "output_tokens", "latency_target", "tokens_per_s_per_user", "ttft_s"}
     rows = []
     values = s.to_dict()
     for name, spec in FIELD_SPECS.items():
@@ -287,7 +299,10 @@ def assumption_rows(result: EvaluationResult, cat: Catalog) -> list[tuple[str, s
         value = shown.get(name)
         if value is None:  # a field added to the scenario later: its value and unit as declared
             raw = getattr(s, name)
-            value = f"{raw.label() if hasattr(raw, 'label') else _text(raw)} {spec.unit}".strip()
+            if raw is None:  # left empty: what empty means, never a bare unit
+                value = spec.empty_means or "the catalog's figure"
+            else:
+                value = f"{raw.label() if hasattr(raw, 'label') else _text(raw)} {spec.unit}".strip()
         rows.append((spec.label, value, spec.doc))
     return rows
 

@@ -197,3 +197,30 @@ def test_a_device_with_a_power_figure_never_says_unpublished(scenario: Scenario)
         check(o["device_id"], o["power_source"])
     mi300x = r.option("amd-mi300x").power_source
     assert "power" in mi300x and "retrieved" in mi300x
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario(),
+        Scenario(latency_target="custom"),
+        Scenario(workload="custom", custom_parameters=47e9, custom_active_parameters=13e9),
+        Scenario(workload="resnet-50", deployment="edge"),
+    ],
+    ids=["default", "custom-latency", "your-model", "resnet-edge"],
+)
+def test_every_assumption_shows_a_value_never_a_bare_unit(scenario: Scenario) -> None:
+    """The report's Assumptions list said "Input tokens: tokens" where the scenario left the field to the
+    workload: every row now shows the figure used (the workload's tokens) or what empty means, and an LLM's
+    fields are left out for a model that is not one."""
+    r = evaluate(scenario, CAT)
+    rows = export.assumption_rows(r, CAT)
+    units = {spec.unit for spec in export.FIELD_SPECS.values()} | {""}
+    assert [(n, v) for n, v, _ in rows if v.strip() in units] == []
+    values = dict((n, v) for n, v, _ in rows)
+    workload = r.custom_workload or CAT.workloads.set_index("id").loc[scenario.workload].to_dict()
+    if scenario.workload == "resnet-50":
+        assert "Input tokens" not in values and "Latency target" not in values
+    else:
+        assert values["Input tokens"].startswith(f"{workload['input_tokens_per_request']:,.0f} tokens")
+        assert values["Output tokens"].startswith(f"{workload['output_tokens_per_request']:,.0f} tokens")

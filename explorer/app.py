@@ -283,7 +283,11 @@ class SharePanel(W.VBox):
         )
         tools = W.Accordion(selected_index=None)
         uploads = upload_section(
-            explorer, self.say, status, reveal=lambda: setattr(tools, "selected_index", 0)
+            explorer,
+            self.say,
+            status,
+            reveal=lambda: setattr(tools, "selected_index", 0),
+            in_use=link.uploads_in_use,
         )
         downloader = Downloader()
         tools.children = [

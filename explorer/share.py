@@ -38,12 +38,26 @@ class LinkBar(anywidget.AnyWidget):
 
     _esm = _LINK_ESM
     _css = """
-    .ax-linkbar { display: flex; gap: 6px; align-items: center; }
+    .ax-linkbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
     .ax-link { flex: 1 1 auto; min-width: 12em; font: 12px monospace; padding: 3px 5px; }
     .ax-copied { color: #1a7f37; font-size: 12px; min-width: 8em; }
+    .ax-link-note { flex: 1 1 100%; font-size: 12px; color: #8a5a00; }
     """
     query = traitlets.Unicode("", help="the scenario as a URL query string").tag(sync=True)
     copies = traitlets.Int(0, help="how many times the link was copied").tag(sync=True)
+    note = traitlets.Unicode(
+        "", help="what the link does not carry (your uploaded files), shown beside it; empty: nothing"
+    ).tag(sync=True)
+
+    def uploads_in_use(self, names: list[str]) -> None:
+        """Say beside the link that it carries the settings, not the uploaded files `names` (a link is
+        a query string; a file's prices would not fit in it, and would be another visitor's to trust)."""
+        self.note = (
+            f"The link and the Scenario (JSON) carry these settings, not your uploads ({', '.join(names)}): "
+            "send those files too; whoever opens the link uploads them."
+            if names
+            else ""
+        )
 
 
 class Downloader(anywidget.AnyWidget):
@@ -81,12 +95,15 @@ class UploadKeeper(anywidget.AnyWidget):
 # -- the upload controls ---------------------------------------------------------------------------
 
 
-def upload_section(explorer: Any, say: Any, status: Any, reveal: Any = None) -> SimpleNamespace:
+def upload_section(
+    explorer: Any, say: Any, status: Any, reveal: Any = None, in_use: Any = None
+) -> SimpleNamespace:
     """Uploads: a scenario JSON (checked whole, then applied in one update) and your own prices or devices
     (they accumulate; each is listed with what it changed and can be removed; the browser tab keeps them
     for a reload, after which they are checked again). Every failure, whatever its cause, is said in
     `status` and changes nothing. `reveal()`, if given, opens what holds `status` when a reloaded page's
-    uploads were restored, so that what was said is seen."""
+    uploads were restored, so that what was said is seen; `in_use(names)`, if given, is told the names of
+    the uploads in use whenever they change."""
     import ipywidgets as W
 
     from .calc import evaluate
@@ -155,6 +172,8 @@ def upload_section(explorer: Any, say: Any, status: Any, reveal: Any = None) -> 
             row.close()
         kept, too_large = sessions.to_keep()
         keeper.files = kept
+        if in_use is not None:
+            in_use([up.name for up in sessions.items])
         return too_large
 
     def use(plan: Any) -> list[str]:

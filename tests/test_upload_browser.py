@@ -97,6 +97,10 @@ def test_own_prices_add_up_say_so_and_outlive_a_killed_kernel(tmp_path: Path) ->
         assert page.get_by_role("button", name="Remove prices.csv").is_visible()
         assert page.get_by_role("button", name="Remove l4.csv").is_visible()
         _matches(_results_csv(page, tmp_path), both)
+        # the link carries the settings, not the files: said beside it, and in its button's tooltip
+        note = page.locator(".ax-link-note")
+        wait_for(lambda: "not your uploads (prices.csv, l4.csv)" in note.inner_text(), what="the link's note")
+        assert "not your uploaded files" in page.locator(".ax-copy").get_attribute("title")
         shown = page.locator(".ax-headline").inner_text()
 
         # refused files: a message on the page naming file, row and column; nothing changes
@@ -108,7 +112,7 @@ def test_own_prices_add_up_say_so_and_outlive_a_killed_kernel(tmp_path: Path) ->
             what="the refusal",
         )
         _choose(page, "Scenario JSON", tmp_path / "s.json")
-        wait_for(lambda: "'gpt-9' is not a workload" in page.inner_text("body"), what="the scenario refusal")
+        wait_for(lambda: "workload: gpt-9 is not allowed" in page.inner_text("body"), what="the refusal")
         assert "Added" not in page.inner_text("body") and "7 B" not in page.inner_text("body")
         assert page.locator(".ax-headline").inner_text() == shown
         assert page.get_by_role("button", name="Remove prices.csv").is_visible()
@@ -133,4 +137,5 @@ def test_own_prices_add_up_say_so_and_outlive_a_killed_kernel(tmp_path: Path) ->
         wait_for(lambda: "Removed prices.csv" in page.inner_text("body"), what="the removal to be said")
         assert not page.get_by_role("button", name="Remove prices.csv").count()
         _matches(_results_csv(page, tmp_path), _expected("l4.csv"))
+        wait_for(lambda: "not your uploads (l4.csv)" in note.inner_text(), what="the note to follow")
     assert set(Path(tempfile.gettempdir()).glob("accel-explorer-upload-*")) <= scratch, "no scratch folders"

@@ -14,6 +14,18 @@ function render({ model, el }) {
   const status = document.createElement("span");
   status.className = "ax-copied";
   status.setAttribute("role", "status");
+  // what the link does not carry (uploaded files), said beside it and in the button's tooltip
+  const note = document.createElement("span");
+  note.className = "ax-link-note";
+  const showNote = () => {
+    const text = model.get("note");
+    note.textContent = text;
+    note.style.display = text ? "" : "none";
+    button.title = text
+      ? "Copy a link that opens the explorer with these settings (not your uploaded files)"
+      : "Copy a link that opens the explorer with exactly these settings";
+  };
+  model.on("change:note", showNote);
   const sync = () => {
     const q = model.get("query");
     if (inVoila) {
@@ -45,7 +57,8 @@ function render({ model, el }) {
     pending = setTimeout(sync, 120);
   });
   sync();
+  showNote();
   el.classList.add("ax-linkbar");
-  el.append(button, box, status);
+  el.append(button, box, status, note);
 }
 export default { render };

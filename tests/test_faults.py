@@ -74,11 +74,22 @@ def test_a_killed_kernel_tells_its_visitor_and_no_one_else() -> None:
         open_app(other, url)
         victim = page_kernel(page)
         assert victim != page_kernel(other)
+        # the visitor is down at the charts, as one reading them is
+        page.locator(".vega-embed svg").nth(5).scroll_into_view_if_needed()
+        assert page.evaluate("document.querySelector('.ax-headline').getBoundingClientRect().bottom") < 0
         psutil.Process(kernel_pids(url)[victim]).send_signal(signal.SIGKILL)
 
         lost = page.locator(".ax-session-lost")
         lost.wait_for(state="visible", timeout=40_000)
         assert "not answering" in lost.inner_text() and "reload" in lost.inner_text().lower()
+        # on screen where the visitor is (it was fixed to the notebook's scroll box, and scrolled away),
+        # its Reload button the topmost thing at its own centre
+        on_top = page.evaluate(
+            """() => { const b = document.querySelector('.ax-reload').getBoundingClientRect();
+                 const at = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);
+                 return b.top >= 0 && b.bottom <= innerHeight && at && at.closest('.ax-reload') !== null; }"""
+        )
+        assert on_top, "the note's Reload button is off screen or covered"
         assert "Traceback" not in page.inner_text("body")
 
         # the other visitor is unaffected: the controls still move the answer, and no banner

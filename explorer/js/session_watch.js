@@ -16,7 +16,10 @@ function render({ model, el }) {
   button.textContent = "Reload";
   button.addEventListener("click", () => window.location.reload());
   box.append(text, button);
-  el.append(box);
+  // on the page's body, not in the widget's place: the notebook's scroll box has `contain: strict`, which
+  // makes a fixed box fixed to it, so the note scrolled away with the page and a visitor down at the
+  // charts never saw it
+  (document.body || el).append(box);
   // A kernel busy with a long computation answers late, not never: the note shows while the answers are
   // overdue and goes away when they come back; the pings go on either way.
   // The note's attribute is written only when it changes: a write of the same value is still a change to

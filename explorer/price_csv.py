@@ -99,7 +99,21 @@ def _resolve_device(name: str, where: str, raw: str, devices: pd.DataFrame) -> s
                 f"{name}, {where}, column device: {text[:60]!r} could be {', '.join(candidates)}; "
                 "allowed: one device id"
             )
-    close = difflib.get_close_matches(slug, ids, n=3, cutoff=0.5)
+    # suggestions: the devices whose id or name has each model number typed ("H200 SXM": h200), else the
+    # closest spellings (difflib alone suggested nvidia-h100-sxm for "H200 SXM": closer as text)
+    numbers = {t for t in slug.split("-") if any(c.isdigit() for c in t)}
+
+    def words(i: str, n: object) -> set[str]:
+        return set(i.split("-")) | set(re.sub(r"[^a-z0-9.]+", "-", str(n).casefold()).split("-"))
+
+    def has(t: str, ws: set[str]) -> bool:  # "l40" in l40s, "mi300" in mi300x: one letter more at most
+        return any(w == t or (w.startswith(t) and len(w) - len(t) == 1) for w in ws)
+
+    close = [
+        i
+        for i, n in zip(devices.id, devices.name, strict=True)
+        if numbers and all(has(t, words(i, n)) for t in numbers)
+    ][:3] or difflib.get_close_matches(slug, ids, n=3, cutoff=0.5)
     hint = f" (did you mean {' or '.join(close)}?)" if close else ""
     raise UploadError(
         f"{name}, {where}, column device: {text[:60]!r} is not a device in the catalog{hint}; allowed: a "

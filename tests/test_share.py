@@ -372,6 +372,15 @@ PRICE_CSV_REFUSED = [
         "prices.csv, row 3, column device: 'nvidia-l5' is not a device in the catalog (did you mean "
         "nvidia-l4",
     ),
+    (  # a model number decides the suggestion, not the closest spelling (which was nvidia-h100-sxm)
+        ("nvidia-l4,cloud", "H200 SXM,cloud"),
+        "prices.csv, row 3, column device: 'H200 SXM' is not a device in the catalog (did you mean "
+        "nvidia-h200?)",
+    ),
+    (
+        ("nvidia-l4,cloud", "L40,cloud"),
+        "prices.csv, row 3, column device: 'L40' is not a device in the catalog (did you mean nvidia-l40s?)",
+    ),
     (
         ("purchase,21000", "lease,21000"),
         "prices.csv, row 2, column price_type: 'lease' is not allowed; allowed: cloud, purchase",

@@ -310,7 +310,12 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
         ("energy per year", _or_unpublished(o.energy_kwh_per_year, energy_kwh)),
         ("CO2 per year", _or_unpublished(o.co2_tonnes_per_year, co2_tonnes)),
         ("provisioned power", _or_unpublished(getattr(o, "provisioned_power_kw", None), power_kw)),
-        ("break-even", break_even(result.break_even_month, s.horizon_years) if both else DASH),
+        # the best accelerator against the best GPU, whichever is recommended (the results CSV has each
+        # option's own, against the best of the other kind)
+        (
+            "break-even, accelerator vs GPU",
+            break_even(result.break_even_month, s.horizon_years) if both else DASH,
+        ),
     ]
     if bands is not None:
         b = bands.options

@@ -217,7 +217,7 @@ def test_payback_month_zero_reads_in_words() -> None:
     r = evaluate(SCENARIOS["edge hailo"], CAT)
     assert r.break_even_month == 0 and r.recommendation.kind == "accelerator"
     assert any("from the start" in x for x in r.recommendation.reasons)
-    assert dict(fmt.headline_figures(r))["break-even"] == "from the start"
+    assert dict(fmt.headline_figures(r))["break-even, accelerator vs GPU"] == "from the start"
 
 
 def test_option_rows_are_text_in_human_units() -> None:

@@ -58,7 +58,7 @@ def test_report_shows_every_headline_figure_and_reason(reports, name: str) -> No
     r, bands, page = reports[name]
     text = _text(page)
     figures = dict(fmt.headline_figures(r, bands))
-    assert {"P10-P90", "energy per year", "CO2 per year", "break-even"} <= set(figures)
+    assert {"P10-P90", "energy per year", "CO2 per year", "break-even, accelerator vs GPU"} <= set(figures)
     if r.best_gpu and r.best_accelerator:
         assert "odds accelerator cheaper" in figures
     for label, value in figures.items():

@@ -68,7 +68,7 @@ class MixControl(W.VBox):
             value="(custom)",
             description="Preset",
             style=_style(),
-            layout=W.Layout(width=_CTRL_W),
+            layout=W.Layout(width="100%", max_width=_CTRL_W),
         )
         self.sliders = {
             f: W.FloatSlider(
@@ -80,7 +80,7 @@ class MixControl(W.VBox):
                 readout_format=".0f",
                 continuous_update=False,
                 style=_style(),
-                layout=W.Layout(width=_CTRL_W),
+                layout=W.Layout(width="100%", max_width=_CTRL_W),
                 tooltip=f"Share of {spec.label_of(f)} code, %",
             )
             for f in spec.choices
@@ -173,7 +173,7 @@ class ScenarioControls(W.VBox):
         common = {
             "description": spec.label,
             "style": _style(),
-            "layout": W.Layout(width=_CTRL_W),
+            "layout": W.Layout(width="100%", max_width=_CTRL_W),
             "tooltip": tip,
         }
         if spec.kind == "mix":
@@ -187,7 +187,7 @@ class ScenarioControls(W.VBox):
                 tooltips=[tip] * len(spec.choices),
                 style={"button_width": "auto", **_style()},
                 description=spec.label,
-                layout=W.Layout(width=_CTRL_W),
+                layout=W.Layout(width="100%", max_width=_CTRL_W),
             ).add_class("ax-toggle")
         elif spec.kind == "id":
             table = getattr(self.cat, spec.ids)  # the catalog table the field's ids come from
@@ -243,7 +243,7 @@ class ScenarioControls(W.VBox):
             w.layout = W.Layout(flex="1 1 auto", width="auto", min_width="0")
             return W.HBox(
                 [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 0 auto"))],
-                layout=W.Layout(align_items="center", width=_CTRL_W),
+                layout=W.Layout(align_items="center", width="100%", max_width=_CTRL_W),
             )
         if spec.readout is None:
             return w

@@ -364,7 +364,8 @@ def report_html(
 
     if rec is None:
         headline = (
-            "<h2>No device can serve this scenario</h2><p>The ranking below says why, device by device.</p>"
+            "<h2>No device can serve this scenario</h2>"
+            f"<p>Why: {esc(fmt.why_none_serve(result))} The ranking below says why, device by device.</p>"
         )
     else:
         plan = PLAN_NAMES[rec.plan]

@@ -280,6 +280,26 @@ def _or_unpublished(x: Any, how: Any) -> str:
     return NOT_PUBLISHED if missing(x) else how(x)
 
 
+def why_none_serve(result: Any, top: int = 2) -> str:
+    """Where no device can serve a scenario, the commonest reasons, in a sentence: "Spot capacity can be
+    reclaimed … (17 of 35 devices); offered in the cloud, but … (10)." Reasons are grouped by what comes
+    before their first colon ("not an edge device: exists only in …" is one reason for many devices)."""
+    groups: dict[str, list[str]] = {}
+    for o in result.options:
+        if o.unavailable_reason:
+            groups.setdefault(o.unavailable_reason.split(":", 1)[0], []).append(o.unavailable_reason)
+    if not groups:
+        return ""
+    ranked = sorted(groups.values(), key=len, reverse=True)[:top]
+    parts = [
+        f"{reasons[0] if len(set(reasons)) == 1 else reasons[0].split(':', 1)[0]} "
+        f"({len(reasons)}{f' of {len(result.options)} devices' if i == 0 else ''})"
+        for i, reasons in enumerate(ranked)
+    ]
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
 def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
     """(label, value) of every figure the headline shows for an evaluation (``explorer.calc``), with the
     Monte Carlo band and odds where ``bands`` (``explorer.uncertainty.monte_carlo``) is given.

@@ -336,6 +336,7 @@ class Scenario:
         scale="log",
         human_count=True,
         readout=_sites_readout,
+        visible_when=(("deployment", ("edge",)),),  # shown where it counts: it did nothing in the cloud
     )
     volume_uncertainty: float = _f(
         0.0,
@@ -404,6 +405,7 @@ class Scenario:
         bounds=(0.0, 100.0),
         step=1.0,
         group="assumptions",
+        visible_when=(("deployment", ("bare-metal",)),),
     )
     horizon_years: float = _f(
         3.0,

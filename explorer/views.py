@@ -75,7 +75,8 @@ def headline_html(r: EvaluationResult, bands: Any = None) -> str:
     if rec is None:
         return (
             "<div class='ax-headline'><h3>No device can serve this scenario</h3>"
-            "<p>See the reasons in the cost chart; try another deployment type or workload.</p></div>"
+            f"<p>Why: {html.escape(fmt.why_none_serve(r))} The cost chart gives every device's reason.</p>"
+            "</div>"
         )
     plan = PLAN_NAMES[rec.plan]
     figs = fmt.headline_figures(r, bands)  # the report shows the same list

@@ -24,7 +24,7 @@ from .catalog import Catalog, load_catalog
 from .chart_frames import BANDED, with_bands
 from .controls import ScenarioControls
 from .live import LiveChart
-from .scenario import Scenario, ScenarioError
+from .scenario import FIELD_SPECS, Scenario, ScenarioError
 from .views import CSS, TABLE_CSS, headline_html
 from .views_api import api_options_html
 
@@ -140,6 +140,12 @@ class Explorer(W.VBox):
 
     def _show_error(self, text: str) -> None:
         self.message = text
+        # "requests_per_day: abc is not allowed" reads "Request volume (requests_per_day): ..." on the page:
+        # the control's own label first, the field's id kept for a link or a scenario file
+        field, sep, rest = text.partition(": ")
+        name = field.split(".", 1)[0]
+        if sep and name in FIELD_SPECS:
+            text = f"{FIELD_SPECS[name].label} ({field}): {rest}"
         self.errors.value = (
             f"<div class='ax-error' role='alert'><b>Not updated.</b> {html.escape(text)}. "
             "Your other settings are kept.</div>"

@@ -250,3 +250,23 @@ def test_the_headline_says_what_the_recommendation_saves_against_your_fleet() ->
     gone = evaluate(s.replace(current_device="hailo-8"), CAT)  # an edge module, not rented in a cloud
     assert dict(fmt.headline_figures(gone))["saves vs your fleet"] == "not available"
     assert "ax-na'>not available" in headline_html(gone)
+
+
+def test_where_no_device_serves_the_headline_says_the_commonest_reason() -> None:
+    """Spot pricing for a scenario that serves requests as they arrive leaves no device: the headline said
+    "try another deployment type or workload", when the cause was the pricing basis."""
+    from explorer.views import headline_html
+
+    r = evaluate(Scenario(latency_target="server", cloud_pricing="spot"), CAT)
+    assert r.recommendation is None
+    why = fmt.why_none_serve(r)
+    spot = [o for o in r.options if o.unavailable_reason.startswith("spot capacity")]
+    assert (
+        why.startswith("Spot capacity can be reclaimed")
+        and f"({len(spot)} of {len(r.options)} devices)" in why
+    )
+    assert "serves requests as they arrive" in why  # the whole reason where every device gives the same one
+    assert html.escape(why) in headline_html(r) and "try another deployment" not in headline_html(r)
+    # reasons that differ after their colon are grouped by what comes before it
+    edge = evaluate(Scenario(workload="llama-2-70b", deployment="edge"), CAT)
+    assert fmt.why_none_serve(edge).startswith("Not an edge device (")

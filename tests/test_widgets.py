@@ -203,6 +203,8 @@ def test_bad_text_keeps_the_value_and_the_last_answer(ex) -> None:
         "electricity_usd_per_kwh: cheap is not allowed; allowed: a number from 0 to 2"
     )
     assert "Not updated" in ex.errors.value and box.value == "cheap"
+    # on the page, the control's own label leads; the field's id is kept beside it
+    assert "Electricity price (electricity_usd_per_kwh): cheap is not allowed" in ex.errors.value
     assert ex.result is answer
     box.value = "0.12"
     assert ex.message == "" and ex.errors.value == ""

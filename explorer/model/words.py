@@ -115,11 +115,21 @@ def recommend(
         native = [FRAMEWORK_LABELS[f] for f in FRAMEWORKS if best.framework_support[f] == "native"]
         vendors = int(t.bare_vendor_count[i])
         clouds = len(t.cloud_providers[i])
+        # what there is to buy or rent ("rented in 0 clouds" said nothing about an edge module)
+        seller = "vendor" if s.deployment == "edge" else "server vendor"
+        where = " and ".join(
+            [
+                *([f"sold by {vendors} {seller}{'s' if vendors != 1 else ''}"] if vendors else []),
+                *(
+                    [f"rented in {clouds} cloud{'s' if clouds != 1 else ''}"]
+                    if clouds
+                    else ["not rented in any cloud"]
+                ),
+            ]
+        )
         reasons.append(
             f"Keeps options open: {len(native)} of {len(FRAMEWORKS)} frameworks run natively "
-            f"({', '.join(native)}); sold by "
-            f"{vendors} server vendor{'s' if vendors != 1 else ''} and rented in {clouds} "
-            f"cloud{'s' if clouds != 1 else ''}."
+            f"({', '.join(native)}); {where}."
         )
     else:
         where = (

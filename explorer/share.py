@@ -218,9 +218,20 @@ def upload_section(
         except Exception as err:
             refused(upload_name(upload), err)
             return
+        added = sessions.items[-1]
+        basis = explorer.result.scenario.cloud_pricing
+        # a cloud price is read as an on-demand list price: a commitment's discount is taken off it, which
+        # a negotiated price already has
+        commit = (
+            f" Its cloud prices count as on-demand list prices: the scenario's {basis} pricing takes that "
+            "commitment's discount off them; for a price already negotiated, choose On-demand under "
+            "Assumptions, Cloud pricing."
+            if basis != "on-demand" and any(o.kind == "cloud" for o in added.offers)
+            else ""
+        )
         say(
-            f"Added {sessions.items[-1].name}: its prices are used from now on, in every cloud market; what "
-            "it changed is listed above." + not_kept(too_large)
+            f"Added {added.name}: its prices are used from now on, in every cloud market; what "
+            "it changed is listed above." + commit + not_kept(too_large)
         )
 
     def remove_upload(index: int) -> None:

@@ -82,6 +82,8 @@ def test_own_prices_add_up_say_so_and_outlive_a_killed_kernel(tmp_path: Path) ->
         page.get_by_text("Download or upload", exact=False).first.click()
         _choose(page, "Your prices or device", tmp_path / "prices.csv")
         wait_for(lambda: "Added prices.csv" in page.inner_text("body"), what="the upload to be taken")
+        # on the default 1-year commitment, a price is said to be read as an on-demand list price
+        assert "count as on-demand list prices: the scenario's 1-year pricing" in page.inner_text("body")
         wait_for(lambda: name.inner_text() == one.recommendation.name, what="the headline to follow")
         body = page.inner_text("body")
         # "was": the catalog's cheapest on-demand H100 offer in the major clouds, as the model reads them

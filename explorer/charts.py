@@ -50,12 +50,13 @@ VOLUME_TICKS = [10.0**k for k in range(2, 12)]
 
 def _money_axis(**kwargs: Any) -> alt.Axis:
     """Money ticks as fmt.usd writes them ($400, $41.2 k, $4.1 M; never $400m or $100G)."""
-    return alt.Axis(labelExpr=fmt.vega_usd("datum.value", trim=True), **kwargs)
+    # labels that would overlap are dropped ("$1 k" and "$1.1 k" collided on a narrow axis)
+    return alt.Axis(labelExpr=fmt.vega_usd("datum.value", trim=True), **{"labelOverlap": True, **kwargs})
 
 
 def _volume_axis(**kwargs: Any) -> alt.Axis:
     """Request-volume ticks in k, M and B (never 10G or 1T)."""
-    return alt.Axis(labelExpr=fmt.vega_volume("datum.value"), **kwargs)
+    return alt.Axis(labelExpr=fmt.vega_volume("datum.value"), **{"labelOverlap": True, **kwargs})
 
 
 def _decades(expr: str) -> str:

@@ -13,7 +13,6 @@ from tornado import httputil, web
 from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamBufferFullError
 from tornado.log import app_log
-from tornado.websocket import WebSocketClosedError
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.static_file_handler import TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
@@ -230,10 +229,13 @@ class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
         return super().on_message(ws_message)
 
     def write_message(self, message, binary=False):
+        # once dropped, the kernel's further messages for this socket are dropped too, without a word: an
+        # exception here would reach jupyter_server's ZMQ callback (its v1 path catches none) and log a
+        # traceback per message until the socket's close is handled
         if self.dropped:
-            raise WebSocketClosedError()
+            return None
         try:
-            return super().write_message(message, binary)
+            sent = super().write_message(message, binary)
         except StreamBufferFullError:
             self.dropped = True
             self.log.warning(
@@ -241,9 +243,18 @@ class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
                 self.kernel_id,
                 f"{self.settings['explorer_voila'].max_write_buffer_bytes:,}",
             )
-            if self.ws_connection is not None:
-                self.ws_connection.abort()
-            raise WebSocketClosedError() from None
+            if self.ws_connection is not None and self.ws_connection.stream is not None:
+                self.ws_connection.stream.close()  # no closing frame: nothing more can be written to it
+            return None
+        if sent is not None:  # a write still waiting when its socket closes fails: that is no news
+            sent.add_done_callback(_retrieved)
+        return sent
+
+
+def _retrieved(future: Any) -> None:
+    """Mark a finished write's outcome as seen (asyncio logs "exception was never retrieved" otherwise)."""
+    if not future.cancelled():
+        future.exception()
 
 
 class NoSuchPageHandler(web.RequestHandler):

@@ -793,6 +793,7 @@ def test_a_browser_that_does_not_read_is_dropped_and_states_are_not_asked_for_in
                 with contextlib.suppress(OSError):
                     ask()
             assert "the widgets' states asked for again within" in log.read_text()
+            assert "Traceback" not in log.read_text().split(dropped, 1)[1]  # dropped quietly, for good
             assert server.memory_info().rss - rss0 < 200 * 2**20
             raw.close()
             # the same page's visitor, connecting as a browser does, is served

@@ -224,7 +224,8 @@ def test_app_loads_offline_and_follows_the_controls() -> None:
         box.fill("cheap")
         box.press("Enter")
         wait_for(
-            lambda: "electricity_usd_per_kwh: cheap is not allowed" in page.inner_text("body"),
+            # the control's label leads, the field's id beside it
+            lambda: "Electricity price (electricity_usd_per_kwh): cheap is not" in page.inner_text("body"),
             what="the error message",
         )
         assert box.input_value() == "cheap"

@@ -155,6 +155,7 @@ class ExplorerVoila(Voila):
         self.connected: set[str] = set()  # kernel ids a browser has connected to
         self.sockets: dict[str, int] = {}  # kernel id -> websockets open to it now
         self.gone_at: dict[str, float] = {}  # kernel id -> when its last websocket closed
+        self.sockets_refused: set[str] = set()  # kernels whose refused websockets were logged
         self.request_info_asked: set[str] = set()
         self.arrivals: deque[float] = deque()
         self.pool_base: int | None = None  # the configured pool size (the kernel manager comes later)
@@ -209,6 +210,7 @@ class ExplorerVoila(Voila):
         self.gone_at.pop(kernel_id, None)
 
     def socket_closed(self, kernel_id: str) -> None:
+        self.sockets_refused.discard(kernel_id)
         left = self.sockets.get(kernel_id, 1) - 1
         if left > 0:
             self.sockets[kernel_id] = left
@@ -378,6 +380,7 @@ class ExplorerVoila(Voila):
                     del table[kernel_id]
         self.connected &= running
         self.request_info_asked &= running
+        self.sockets_refused &= running
 
     async def _shrink_pool(self) -> None:
         """Once a burst is over, shut down the pre-started kernels beyond the target (their memory)."""

@@ -196,8 +196,14 @@ class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
     async def get(self, kernel_id, *args, **kwargs):
         app: ExplorerVoila = self.settings["explorer_voila"]
         if app.sockets.get(kernel_id, 0) >= app.sockets_per_kernel:
-            app.log.warning("Refused a websocket to kernel %s: %d open", kernel_id, app.sockets_per_kernel)
-            raise web.HTTPError(429)
+            if kernel_id not in app.sockets_refused:  # said once until one of them closes, not per attempt
+                app.sockets_refused.add(kernel_id)
+                app.log.warning("Refused websockets to kernel %s: %d open", kernel_id, app.sockets_per_kernel)
+            # answered here: an HTTPError made jupyter_server's error page fail to render, a traceback in
+            # the log for every refused attempt
+            self.set_status(429)
+            self.finish()
+            return None
         return await super().get(kernel_id, *args, **kwargs)
 
     async def open(self, kernel_id):

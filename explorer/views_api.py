@@ -77,7 +77,16 @@ def api_options_html(r: EvaluationResult, cat: Catalog, *, style: bool = True) -
     )
     plan = f" The recommended plan: {fmt.usd(r.option(rec.device_id).tco_usd)}." if rec is not None else ""
     rows = []
+    # the model each row serves, where the provider alone does not tell the rows apart or the model is
+    # not yours ("DeepInfra" twice for your model: two different 70B Llamas)
+    providers = [(o.provider, o.tier) for o in apis]
+    name_models = bool(r.custom_workload) or len(set(providers)) < len(providers)
     for o in apis:
+        model = (
+            f"<br><span class='ax-unit'>{html.escape(o.model_id.rsplit('/', 1)[-1])}</span>"
+            if name_models and o.model_id
+            else ""
+        )
         cannot = ", ".join(
             f"<span title='{html.escape(why, quote=True)}'>{html.escape(word)}</span>"
             for word, why in api_limits(o.reasons)
@@ -89,7 +98,7 @@ def api_options_html(r: EvaluationResult, cat: Catalog, *, style: bool = True) -
         rows.append(
             f"<tr data-api='{html.escape(o.device_id, quote=True)}'>"
             f"<td title='{html.escape(o.model_id, quote=True)}'>{html.escape(o.provider)}"
-            f"{' (batch)' if o.tier == 'batch' else ''}</td>"
+            f"{' (batch)' if o.tier == 'batch' else ''}{model}</td>"
             f"<td class='num' title='{price_tip}'>{fmt.usd(o.input_usd_per_mtoken)}</td>"
             f"<td class='num' title='{price_tip}'>{fmt.usd(o.output_usd_per_mtoken)}</td>"
             f"<td class='num'>{fmt.usd(o.tco_usd) if o.available else 'not available'}</td>"

@@ -151,3 +151,20 @@ def test_a_users_own_api_offer_counts(tmp_path) -> None:
     assert "Our gateway" in set(cat.api_prices.provider)
     names = {o.provider for o in calc.evaluate(Scenario(), cat).api_options}
     assert "Our gateway" in names and "DeepInfra" in names
+
+
+def test_for_your_model_each_api_row_names_the_model_it_serves() -> None:
+    """For your model the APIs serve catalogued models of its size, not yours: two rows read "DeepInfra"
+    and nothing told them apart. Each row now names its model; a catalog LLM's rows, distinct by provider,
+    stay as they were."""
+    import re
+
+    from explorer.views_api import api_options_html
+
+    mine = calc.evaluate(Scenario(workload="custom", custom_parameters=70e9), CAT)
+    cells = re.findall(r"<td title='([^']*)'>(.*?)</td>", api_options_html(mine, CAT))
+    assert len(cells) >= 2
+    for model_id, cell in cells:
+        assert model_id.rsplit("/", 1)[-1] in cell
+    ours = re.findall(r"<td title='[^']*'>(.*?)</td>", api_options_html(calc.evaluate(Scenario(), CAT), CAT))
+    assert ours and not any("ax-unit" in cell for cell in ours)

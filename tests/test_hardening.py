@@ -467,7 +467,7 @@ def latest_log() -> Path:
 
 def test_theme_and_template_parameters_still_get_a_pre_started_kernel(tmp_path: Path) -> None:
     with voila(REPO / "notebooks" / "app.ipynb", pool_size=1) as u:
-        log = next(REPO.glob(f".pytest_cache/voila-{urllib.parse.urlsplit(u).port}.log"))
+        log = _server_log(u)
         # Voila uses its pool once the first pre-started kernel has started: a first visitor makes sure
         assert get(u, timeout=120)[0] == 200
         for query in ("?theme=dark", "?template=lab", "?theme=light&template=no-such&requests_per_day=1e9"):
@@ -512,6 +512,11 @@ def test_the_busy_pages_link_stays_on_this_server() -> None:
             assert "<script>" not in text
 
 
+def _server_log(u: str) -> Path:
+    """The log of the server at `u` (tests/servers.py writes one per port)."""
+    return next(REPO.glob(f".pytest_cache/voila-{urllib.parse.urlsplit(u).port}.log"))
+
+
 def reclaimed(log: Path) -> int:
     """How many pages' kernels the server has reclaimed because no browser connected to them."""
     return log.read_text().count("no browser connected within")
@@ -528,7 +533,7 @@ def test_plain_gets_cannot_fill_the_cap() -> None:
     app = REPO / "notebooks" / "app.ipynb"
     with voila(app, max_sessions=4, pool_size=1, connect_seconds=4, pages_per_client=2) as u:
         u = u.rstrip("/")
-        log = next(REPO.glob(f".pytest_cache/voila-{urllib.parse.urlsplit(u).port}.log"))
+        log = _server_log(u)
         assert get(u + "/", timeout=120)[0] == 200
         assert get(u + "/", timeout=120)[0] == 200
         code, body, _ = get(u + "/", timeout=120)
@@ -677,10 +682,6 @@ def test_a_port_out_of_range_is_refused() -> None:
         done = subprocess.run([*cli(), "app", "--port", port], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, (port, done.stdout)
         assert "--port" in done.stderr and "Traceback" not in done.stderr and "served at" not in done.stdout
-
-
-def _server_log(u: str) -> Path:
-    return next(REPO.glob(f".pytest_cache/voila-{urllib.parse.urlsplit(u).port}.log"))
 
 
 def test_one_client_holds_a_few_websockets_per_kernel_and_a_few_seats() -> None:

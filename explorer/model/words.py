@@ -117,16 +117,9 @@ def recommend(
         clouds = len(t.cloud_providers[i])
         # what there is to buy or rent ("rented in 0 clouds" said nothing about an edge module)
         seller = "vendor" if s.deployment == "edge" else "server vendor"
-        where = " and ".join(
-            [
-                *([f"sold by {vendors} {seller}{'s' if vendors != 1 else ''}"] if vendors else []),
-                *(
-                    [f"rented in {clouds} cloud{'s' if clouds != 1 else ''}"]
-                    if clouds
-                    else ["not rented in any cloud"]
-                ),
-            ]
-        )
+        parts = [f"sold by {fmt.plural(vendors, seller)}"] if vendors else []
+        parts.append(f"rented in {fmt.plural(clouds, 'cloud')}" if clouds else "not rented in any cloud")
+        where = " and ".join(parts)
         reasons.append(
             f"Keeps options open: {len(native)} of {len(FRAMEWORKS)} frameworks run natively "
             f"({', '.join(native)}); {where}."

@@ -45,7 +45,8 @@ def drawn_rows(page: Any, charts: tuple[str, ...] = CHARTS) -> dict[str, list[di
     for name in charts:
         waiting = page.locator(f".ax-chart-{name}[data-ax-pending]")
         if waiting.count():
-            waiting.first.scroll_into_view_if_needed()
+            # scroll the chart itself: it may draw (and lose data-ax-pending) between the count and the scroll
+            page.locator(f".ax-chart-{name}").first.scroll_into_view_if_needed()
             waiting.first.wait_for(state="detached", timeout=30_000)
     return page.evaluate(_DRAWN_JS, list(charts))
 

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 WIDGET_PROTOCOL = "2.1.0"
@@ -88,11 +88,17 @@ class Visitor:
         self.kernel_id = found.group(1)
         return time.monotonic() - t0
 
-    async def connect(self) -> None:
+    async def connect(self, timeout: float = 20) -> None:
+        """Open the kernel's websocket; the server answers once the kernel has replied to kernel_info, which
+        can take a while when the machine is busy starting other kernels (`timeout` seconds at most)."""
         self.closed = False
         ws_base = self.base.replace("http://", "ws://", 1)
         self.ws = await websocket_connect(
-            f"{ws_base}/api/kernels/{self.kernel_id}/channels?session_id={uuid.uuid4()}",
+            HTTPRequest(
+                f"{ws_base}/api/kernels/{self.kernel_id}/channels?session_id={uuid.uuid4()}",
+                connect_timeout=timeout,
+                request_timeout=timeout,
+            ),
             max_message_size=256 * 1024 * 1024,
         )
         self._reader = asyncio.ensure_future(self._read())

@@ -232,7 +232,7 @@ def market_command(args: argparse.Namespace) -> int:
         factor = "–" if p.factor != p.factor else f"{p.factor:.2f}x"
         print(
             f"  {p.device_id} on {p.workload} at {p.tokens_per_s_per_user:g} tokens/s per user "
-            f"({p.publisher}, {p.software}, {p.precision}; as of {p.as_of}): published "
+            f"({p.publisher}, {p.software}, {p.precision_words}; as of {p.as_of}): published "
             f"{usd(p.published_usd_per_mtoken)}, tool {usd(p.tool_usd_per_mtoken)} per million "
             f"{p.per_tokens}: {factor}{' (within)' if p.within else ''}"
         )

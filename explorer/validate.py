@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from .calc import (
     scenario_device_table,
 )
 from .catalog import Catalog, load_catalog
+from .model.serving import FORMAT_NAMES
 from .scenario import SERVING_PRECISIONS, Scenario
 
 #: The median error device-held-out estimates are meant to stay within (issue 14; issue 6 had 25 %).
@@ -409,7 +411,7 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
         if p.providers not in among:
             among[p.providers] = _among_providers(cat, p.providers)
         priced_in = among[p.providers]
-        precision = p.precision if p.precision in SERVING_PRECISIONS else "auto"
+        precision = market_precision(p)
         scenario = Scenario(
             workload=p.workload,
             precision=precision,
@@ -475,6 +477,8 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
                 "tokens": p.tokens,
                 "per_tokens": MARKET_TOKEN_WORDS[p.tokens],
                 "precision": p.precision,
+                "served_precision": precision,
+                "precision_words": market_precision_words(p),
                 "software": p.software,
                 "pricing": p.pricing,
                 "published_usd_per_mtoken": p.usd_per_mtoken,
@@ -494,6 +498,26 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def market_precision(p: Any) -> str:
+    """The serving precision a published point is served at: the one its source states, else the file's
+    ``served_at`` (the serving software's documented default for the model's weights), else "auto" (the
+    narrowest the device runs, as a scenario would)."""
+    if p.precision in SERVING_PRECISIONS:
+        return str(p.precision)
+    served = getattr(p, "served_at", None)
+    return str(served) if isinstance(served, str) and served else "auto"
+
+
+def market_precision_words(p: Any) -> str:
+    """The precision as the CLI and the app say it: the source's, or what the check chose and why."""
+    served = market_precision(p)
+    if p.precision in SERVING_PRECISIONS:
+        return str(p.precision)
+    if served == "auto":
+        return f"{p.precision}; served at the narrowest precision each device runs"
+    return f"{p.precision}; served at {FORMAT_NAMES.get(served, served)}: {p.served_at_method}"
 
 
 def _among_providers(cat: Catalog, providers: tuple[str, ...] | None) -> Catalog:

@@ -512,7 +512,7 @@ def market_html(m: Any) -> str:
             _esc(f"{p.device_id} · {p.workload}"),
             _esc(f"{p.tokens_per_s_per_user:g}"),
             _esc(
-                f"{p.input_tokens:,.0f} in / {p.output_tokens:,.0f} out, {p.precision}, {p.software}; "
+                f"{p.input_tokens:,.0f} in / {p.output_tokens:,.0f} out, {p.precision_words}, {p.software}; "
                 f"cost per million {p.per_tokens}"
             ),
             usd(p.published_usd_per_mtoken),

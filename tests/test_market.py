@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import html
 import itertools
 import json
@@ -62,6 +63,47 @@ def test_a_bad_market_file_is_refused_with_field_and_reason() -> None:
     assert "point[0].tokens_per_s_per_user" in fields  # a cost means nothing without its interactivity
 
 
+def test_a_point_without_a_stated_precision_is_served_at_its_files_sourced_default(market) -> None:
+    """Artificial Analysis states no precision: its points are served at vLLM's defaults for the model's
+    published weights (served_at, BF16, with its sources), and the CLI's and the app's words say so; a
+    served_at beside a stated precision, or outside the serving precisions, is refused."""
+    aa = market[market.publisher == "Artificial Analysis"]
+    assert len(aa) == 3 and (aa.precision == "not stated").all() and (aa.served_precision == "bf16").all()
+    assert aa.precision_words.str.startswith("not stated; served at BF16: vLLM's defaults").all()
+    stated = market[market.publisher != "Artificial Analysis"]
+    assert (stated.served_precision == stated.precision).all()  # InferenceX states FP8: served at it
+    day = datetime.date(2026, 12, 3)
+    m = CAT.market[CAT.market.publisher == "Artificial Analysis"]
+    assert m.source_url.str.contains("docs.vllm.ai").all()  # the default's own source is cited with it
+    base = {
+        "title": "t",
+        "publisher": "p",
+        "workload": "llama-2-70b",
+        "pricing": "cheapest-on-demand",
+        "tokens": "output",
+        "software": "vLLM",
+        "precision": "fp8",
+        "input_tokens": {"value": 1000, "unit": "count", "source": "s"},
+        "output_tokens": {"value": 1000, "unit": "count", "source": "s"},
+        "served_at": {"value": "bf16", "source": "s", "method": "m"},
+        "point": [
+            {
+                "device": "nvidia-h100-sxm",
+                "cost": {"value": 1.0, "unit": "USD/Mtoken", "source": "s", "as_of": day},
+                "tokens_per_s_per_user": {"value": 30, "unit": "tokens/s", "source": "s"},
+            }
+        ],
+        "sources": {"s": {"title": "x", "url": "https://example.org", "retrieved": day}},
+    }
+    fields = {i.field for i in validate_market("m.toml", base)}
+    assert fields == {"served_at"}  # a stated precision needs no default
+    fields = {i.field for i in validate_market("m.toml", {**base, "precision": "not stated"})}
+    assert fields == set()
+    odd = {**base, "precision": "not stated", "served_at": {"value": "fp64", "source": "nowhere"}}
+    fields = {i.field for i in validate_market("m.toml", odd)}
+    assert {"served_at.value", "served_at.source", "served_at.method"} <= fields
+
+
 def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) -> None:
     """Recomputed from the device table a user gets for the same scenario (custom latency target at the
     point's tokens/s per user, its tokens, its precision), on the point's price basis."""
@@ -70,7 +112,10 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
     for p, row in zip(CAT.market.itertuples(), market.itertuples(), strict=True):
         s = Scenario(
             workload=p.workload,
-            precision=p.precision if p.precision in ("bf16", "fp8", "int8", "fp4") else "auto",
+            # the stated precision; where none is stated, the file's served_at (the software's default)
+            precision=p.precision
+            if p.precision in ("bf16", "fp8", "int8", "fp4")
+            else (p.served_at if isinstance(p.served_at, str) else "auto"),
             input_tokens=p.input_tokens,
             output_tokens=p.output_tokens,
             latency_target="custom",

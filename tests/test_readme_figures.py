@@ -69,7 +69,7 @@ def test_market_figures() -> None:
         assert f"{name} {aa.factor[dev]:.2f}x" in README, dev
         assert f"implies {round(aa.source_tokens_per_s_per_device[dev]):,} tokens/s per" in README, dev
     assert f"where the tool serves {sig3(aa.tool_tokens_per_s_per_device['nvidia-h100-sxm'])}" in README
-    assert f"the tool's {sig3(aa.tool_tokens_per_s_per_device['amd-mi300x'])} come from" in README
+    assert f"the tool serves {sig3(aa.tool_tokens_per_s_per_device['amd-mi300x'])} from" in README
     assert f"the tool's estimate {sig3(aa.tool_tokens_per_s_per_device['google-tpu-v6e'])})" in README
     mi355x = points[points.device_id == "amd-mi355x"].factor
     assert f"at all three speeds ({mi355x.min():.2f}-{mi355x.max():.2f}x)" in README

@@ -262,6 +262,8 @@ MARKET_COLS = [
     "tokens",
     "software",
     "precision",
+    "served_at",
+    "served_at_method",
     "input_tokens",
     "output_tokens",
     "gpu_usd_per_hour",
@@ -296,6 +298,9 @@ def market_rows(market: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 refs += _refs(gpu["source"])
             if names and "source" in d["providers"]:
                 refs += _refs(d["providers"]["source"])
+            served = d.get("served_at") or {}
+            if "source" in served:
+                refs += _refs(served["source"])
             rows.append(
                 {
                     "market_id": item,
@@ -307,6 +312,9 @@ def market_rows(market: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                     "tokens": d["tokens"],
                     "software": d["software"],
                     "precision": d["precision"],
+                    # where the source states none: the precision the check serves its points at
+                    "served_at": served.get("value"),
+                    "served_at_method": served.get("method"),
                     "input_tokens": number_of(d, "input_tokens", "count"),
                     "output_tokens": number_of(d, "output_tokens", "count"),
                     "gpu_usd_per_hour": convert(float(gpu["value"]), gpu["unit"], "USD/hour")

@@ -178,6 +178,10 @@ MARKET_FIELDS: dict[str, Quantity | Text] = {
 #: Where the source takes the cheapest on-demand rental among a named set of clouds (``providers``), the
 #: tool takes its own cheapest offer among the same clouds; the set needs the source that names it.
 MARKET_PROVIDERS_KEYS = ("names", "source", "note")
+#: Where the source states no precision, ``[served_at]`` names the one its points are served at (the
+#: scenario's serving precisions, less "auto"), with the source and method that choose it.
+MARKET_SERVED_AT_KEYS = ("value", "source", "method")
+MARKET_SERVED_AT_PRECISIONS = ("bf16", "fp8", "int8", "fp4")
 MARKET_COST = Quantity(
     "Published cost per million tokens", "token_price", "USD/Mtoken", (1e-4, 1000), as_of=True
 )
@@ -200,9 +204,11 @@ def validate_market(path: str, doc: dict[str, Any]) -> list[Issue]:
     million tokens, tokens/s per user)."""
     v = Validator(path, doc)
     v.check_sources()
-    v.check_fields(doc, MARKET_FIELDS, extra_ok={"sources", "point", "providers"})
+    v.check_fields(doc, MARKET_FIELDS, extra_ok={"sources", "point", "providers", "served_at"})
     if "providers" in doc:
         _check_providers(v, doc["providers"], doc.get("pricing"))
+    if "served_at" in doc:
+        _check_served_at(v, doc["served_at"], doc.get("precision"))
     if doc.get("pricing") == "stated" and "gpu_price" not in doc:
         v.error("gpu_price", "missing: pricing = 'stated' needs the price per GPU-hour the source states")
     points = doc.get("point")
@@ -224,6 +230,21 @@ def validate_market(path: str, doc: dict[str, Any]) -> list[Issue]:
         for key in set(row) - set(MARKET_POINT_KEYS):
             v.error(f"{prefix}{key}", f"unknown key; allowed: {', '.join(MARKET_POINT_KEYS)}")
     return v.issues
+
+
+def _check_served_at(v: Validator, table: Any, precision: Any) -> None:
+    """``[served_at]``: where the source states no precision, the one the check serves its points at (the
+    serving software's documented default for the model's published weights), with its source and method."""
+    if not isinstance(table, dict):
+        v.error("served_at", "must be a table with value (a serving precision), source and method")
+        return
+    if precision in MARKET_SERVED_AT_PRECISIONS:
+        v.error("served_at", f"only where the source states no precision (precision is {precision!r})")
+    v.check_text(table, "served_at.", "value", Text("a serving precision", MARKET_SERVED_AT_PRECISIONS))
+    v.check_source_ref("served_at", table.get("source"))
+    v.check_text(table, "served_at.", "method", Text("why this precision: the default it is, and where from"))
+    for key in set(table) - set(MARKET_SERVED_AT_KEYS):
+        v.error(f"served_at.{key}", f"unknown key; allowed: {', '.join(MARKET_SERVED_AT_KEYS)}")
 
 
 def _check_providers(v: Validator, table: Any, pricing: Any) -> None:

@@ -8,7 +8,14 @@ added to its step, and here.
 
 from __future__ import annotations
 
-from .model.assumptions import ASSUMPTIONS, FIXED_STEP_KEY, ModelError, assumption, fixed_step_s_per_layer
+from .model.assumptions import (
+    ASSUMPTIONS,
+    FIXED_STEP_KEY,
+    SEQUENCE_KEY,
+    ModelError,
+    assumption,
+    fixed_step_s_per_layer,
+)
 from .model.cache import on_disk, per_catalog
 from .model.calibration import (
     Calibration,
@@ -71,6 +78,7 @@ __all__ = [
     "POWER_CLASSES",
     "PUE_BY_DEPLOYMENT",
     "SECONDS_PER_DAY",
+    "SEQUENCE_KEY",
     "SUPPORT_ORDER",
     "VOLUME_GRID",
     "ApiOption",

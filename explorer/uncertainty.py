@@ -26,6 +26,7 @@ import pandas as pd
 
 from .calc import (
     FIXED_STEP_KEY,
+    SEQUENCE_KEY,
     SUPPORT_ORDER,
     DeviceTable,
     Inputs,
@@ -222,10 +223,13 @@ class FixedStep:
 @per_catalog(maxsize=8)
 def _with_fixed_step(cat: Catalog, end: str) -> Catalog:
     """The catalog with the fixed step time at its ``low`` or ``high`` end, and each device's own figure
-    (``decode_step_fixed_per_layer_<device>``) at its own, together (one stack speed, drawn once): everything
-    fitted on them (the efficiencies, the latency-bound runs' read efficiency) is refitted, as it would be."""
+    (``decode_step_fixed_per_layer_<device>``) at its own, together (one stack speed, drawn once), with a
+    device's per-sequence time (``decode_sequence_fixed_per_layer_<device>``) at the same end, whose range is
+    what pairs with its fixed time's: everything fitted on them (the efficiencies, the latency-bound runs'
+    read efficiency) is refitted, as it would be."""
     a = cat.assumptions.copy()
-    keys = a.index[a.index.str.startswith(FIXED_STEP) & a[end].notna()]
+    stack = a.index.str.startswith(FIXED_STEP) | a.index.str.startswith(SEQUENCE_KEY)
+    keys = a.index[stack & a[end].notna()]
     a.loc[keys, "value"] = a.loc[keys, end]
     return replace(cat, assumptions=a)
 

@@ -302,19 +302,11 @@ MARKET_TOKEN_WORDS = {
 #: (issue 14: the fixed-interactivity measurements keep their rank order, or the user is told why not), by
 #: (publisher, tokens/s per user, "cheaper < dearer" as published). The CLI and the app show it beside the
 #: pair; a pair with no reason here reads "no reason recorded" (and fails tests/test_market.py).
-MARKET_ORDER_REASONS = {
-    ("SemiAnalysis InferenceX", 76.0, "nvidia-b200 < amd-mi355x"): (
-        "MLPerf's Interactive runs of Llama 2 70B (40 ms per output token at p99) order the pair the other "
-        "way: MI355X 31.2, B200 25.3 requests/s per GPU (B200's v6.0 run is within 4 % of its v5.1 one, so "
-        "it is not a round's software). Both have 8 TB/s, and in the tool a 70B decode step on either is the "
-        "stack's fixed time (B200 4.4 ms, taken from InferenceX's own B200 run at 139 tokens/s per user; "
-        "MI355X 7.2 ms) plus 1.1 ms of weights, so the batch at a speed is what each one's per-sequence read "
-        "efficiency allows, fitted on those runs (B200 0.13, MI355X 0.17 of the bandwidth): the tool keeps "
-        "MLPerf's order, its two costs 12 % apart. InferenceX's B200 figure is 2.0x the tool's, its MI355X "
-        "figure 0.8x. InferenceX's recipes and NVIDIA's MLPerf runs both keep the KV cache in FP8, and the "
-        "tool's B200 read efficiency is fitted on the latter, so for B200 that is not the gap; not modelled: "
-        "InferenceX's choice of serving software per point."
-    ),
+MARKET_ORDER_REASONS: dict[tuple[str, float, str], str] = {
+    # Empty since 2026-12-05: InferenceX's B200 < MI355X at 76 tokens/s per user, which the tool priced the
+    # other way (MLPerf's Interactive runs order the pair MI355X first), is priced in InferenceX's order
+    # since B200's stack has a time per sequence (decode_sequence_fixed_per_layer_nvidia_b200) that tells
+    # InferenceX's long contexts from MLPerf's short ones; the tool keeps MLPerf's order at MLPerf's.
 }
 
 

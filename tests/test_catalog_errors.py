@@ -199,7 +199,8 @@ def test_market_point_setting_an_unknown_assumption_is_rejected(catalog_copy: Pa
     f = catalog_copy / "market" / "semianalysis-inferencex-llama-3.3-70b-b200.toml"
     _edit(f, r'^calibrates = "[^"]+"', 'calibrates = "decode_step_fixed_per_layer_no_such_device"')
     msg = str(_load_expecting(catalog_copy))
-    assert "point[2].calibrates: 'decode_step_fixed_per_layer_no_such_device' is not an assumption" in msg
+    # the file's first calibrates line is its 76 tokens/s point's (point[0])
+    assert "point[0].calibrates: 'decode_step_fixed_per_layer_no_such_device' is not an assumption" in msg
 
 
 # -- hostile files in a user's folder (issue 13.7): refused before reading, one issue each ----------------

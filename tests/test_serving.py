@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from explorer.calc import scenario_device_table
 from explorer.catalog import load_catalog
-from explorer.model.assumptions import fixed_step_s_per_layer
+from explorer.model.assumptions import fixed_step_s_per_layer, sequence_s_per_layer
 from explorer.model.placement import MEMORY_HEADROOM
 from explorer.model.serving import (
     FORMAT_BYTES,
@@ -261,13 +261,55 @@ def test_blackwells_fixed_time_is_what_inferencexs_b200_run_leaves_as_the_model_
     assert physics + arch.layers * FIXED > step  # the GPU-wide figure leaves no room for one user
     own = fixed_step_s_per_layer(CAT, "nvidia-b200")
     assert float(record.low) / 1e3 <= own < float(record.high) / 1e3
-    for dev in ("nvidia-b300", "nvidia-gb200-nvl72", "nvidia-gb300-nvl72"):  # estimated as the B200's
-        assert fixed_step_s_per_layer(CAT, dev) == own
-    served = market_check(CAT)
-    point = served[(served.device_id == "nvidia-b200") & (served.tokens_per_s_per_user == 139)].iloc[0]
-    assert point.tool_tokens_per_s_per_device == pytest.approx(912, rel=0.05)
-    assert point.calibrates == "decode_step_fixed_per_layer_nvidia_b200"
-    assert "not an independent check" in point.why
+    # the other Blackwells keep the B200's record as solved with no per-sequence time, having none
+    for dev in ("nvidia-b300", "nvidia-gb200-nvl72", "nvidia-gb300-nvl72"):
+        assert fixed_step_s_per_layer(CAT, dev) == 55e-6 and sequence_s_per_layer(CAT, dev) == 0
+    served = market_check(CAT).set_index("tokens_per_s_per_user")
+    served = served[served.device_id == "nvidia-b200"]
+    # with the per-sequence time solved on the 76 point, all three of InferenceX's B200 points are served
+    # (the 108 point, which set nothing, as well as the two that did), and the two say so
+    for speed, tokens, sets in (
+        (139, 912, "decode_step_fixed_per_layer_nvidia_b200"),
+        (108, 2744, None),
+        (76, 4431, "decode_sequence_fixed_per_layer_nvidia_b200"),
+    ):
+        point = served.loc[speed]
+        assert point.tool_tokens_per_s_per_device == pytest.approx(tokens, rel=0.05), speed
+        calibrates = point.calibrates if isinstance(point.calibrates, str) else None
+        assert calibrates == sets and ("not an independent check" in point.why) == bool(sets)
+
+
+def test_a_per_sequence_time_only_slows_a_step_and_is_shared_by_the_copys_devices() -> None:
+    """The stack's per-sequence time (device-seconds per sequence, step and layer) never raises a capacity,
+    and a copy over D devices takes 1/D of it a step: at a latency bound the batch falls by what it adds."""
+    arch = Architecture.of(WL.loc["llama-2-70b"])
+    k = list(DEV.id).index("nvidia-b200")
+    args = dict(
+        peak=peak_flops(DEV.iloc[k], "fp8"),
+        bandwidth=float(DEV.memory_bandwidth_gbps.iloc[k]) * 1e9,
+        memory=float(DEV.memory_gb.iloc[k]) * 1e9,
+        input_tokens=1000,
+        output_tokens=1000,
+        weight_bytes=FORMAT_BYTES["fp8"],
+        target=Target.of("custom", tokens_per_s_per_user=76),
+        fmt="fp8",
+        memory_efficiency=0.3,
+        fixed_step_s_per_layer=67e-6,
+    )
+    rps = {}
+    for d in (4, 8):
+        for g in (0.0, 0.84e-6, 2e-6):
+            rps[d, g] = float(capacity(arch, devices_per_copy=d, sequence_s_per_layer=g, **args).rps[0])
+        assert rps[d, 0.0] > rps[d, 0.84e-6] > rps[d, 2e-6] > 0
+    one = capacity(arch, devices_per_copy=8, **args)
+    with_g = capacity(arch, devices_per_copy=8, sequence_s_per_layer=0.84e-6, **args)
+    # bound by the time per output token: batch = (room after the fixed time and the weights) / per sequence
+    weights_read = arch.total_params * FORMAT_BYTES["fp8"] / (8 * args["bandwidth"])
+    per_seq = (1 / 76 - arch.layers * 67e-6 - weights_read) / float(one.batch[0])
+    # the batch at the bound is the step's room over the time per sequence, which grows by layers x g / D
+    assert float(with_g.batch[0]) == pytest.approx(
+        float(one.batch[0]) * per_seq / (per_seq + arch.layers * 0.84e-6 / 8), rel=0.02
+    )
 
 
 @pytest.mark.parametrize("precision", SERVING_PRECISIONS)

@@ -51,8 +51,9 @@ ASSUMPTION_UNITS = {
     "decode_step_fixed_per_layer": "ms",
 }
 #: Keys that start with one of these take its unit: a device's own figure of an assumption the model reads
-#: per device (``decode_step_fixed_per_layer_<device id, '-' as '_'>``: ``explorer.model.assumptions``).
-ASSUMPTION_UNIT_PREFIXES = {"decode_step_fixed_per_layer_": "ms"}
+#: per device (``decode_step_fixed_per_layer_<device id, '-' as '_'>``, and the per-sequence time
+#: ``decode_sequence_fixed_per_layer_<device id>``, which only devices have: ``explorer.model.assumptions``).
+ASSUMPTION_UNIT_PREFIXES = {"decode_step_fixed_per_layer_": "ms", "decode_sequence_fixed_per_layer_": "ms"}
 
 
 def assumption_unit(key: str, printed: str) -> str:

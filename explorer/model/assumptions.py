@@ -66,3 +66,36 @@ def _fixed_steps(cat: Catalog) -> dict[str | None, float]:
     return {None: fixed_step_s_per_layer(cat)} | {
         str(i): fixed_step_s_per_layer(cat, str(i)) for i in cat.devices.id
     }
+
+
+#: The serving stack's time per sequence in a decode step and layer beyond its reads and maths, whatever
+#: its context (device-seconds; per-sequence kernels, sampling, scheduling): only a device whose stack has
+#: runs at short and long contexts to tell it from the KV reads has one, the key with ``_<device id>``
+#: added. Without one: none (0), the reads and maths alone.
+SEQUENCE_KEY = "decode_sequence_fixed_per_layer"
+
+
+def sequence_s_per_layer(cat: Catalog, device_id: str) -> float:
+    """The serving stack's fixed time per sequence, decode step and layer on ``device_id``, in seconds of
+    one device (a copy on several shares it): the catalog's record for the device, else 0."""
+    key = f"{SEQUENCE_KEY}_{device_id.replace('-', '_')}"
+    frame = cat.assumptions
+    if key not in frame.index:
+        return 0.0
+    if frame.at[key, "unit"] != "ms":
+        raise ModelError(
+            f"catalog/assumptions gives {key!r} in {frame.at[key, 'printed_unit']}; the model needs a time "
+            "(us, ms or s)"
+        )
+    return float(frame.at[key, "value"]) / 1e3
+
+
+def sequences_s_per_layer(cat: Catalog, device_ids: Any) -> np.ndarray:
+    """``sequence_s_per_layer`` for each of ``device_ids`` (read once per catalog)."""
+    every = _sequences(cat)
+    return np.array([every.get(str(i), 0.0) for i in device_ids], dtype=float)
+
+
+@per_catalog(maxsize=1)
+def _sequences(cat: Catalog) -> dict[str, float]:
+    return {str(i): sequence_s_per_layer(cat, str(i)) for i in cat.devices.id}

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import unknown_workload
-from .assumptions import ModelError, fixed_step_s_per_layer
+from .assumptions import ModelError, fixed_step_s_per_layer, sequence_s_per_layer
 from .cache import per_catalog
 from .request import precision_bytes
 from .roofline import ceilings, roofline_rps, stated_precision
@@ -100,6 +100,10 @@ class Calibration:
     roofline_rps: float
     ratio: float  # measured / roofline
     efficiency: float  # the ratio, never above 1
+    # the same without the stack's per-sequence time (``sequence_s_per_layer``), which only some devices'
+    # records have: what the pool every unmeasured device's efficiency comes from takes (``fit_efficiency``)
+    pooled_ratio: float
+    pooled: float
 
 
 @per_catalog(maxsize=1)
@@ -123,11 +127,19 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
         dev, w = devices.loc[row.device_id], workloads.loc[row.workload]
         cp, sp, how = run_formats(dev, w, row)
         bounds = Target.measured(getattr(row, "tpot_limit_ms", None), getattr(row, "ttft_limit_ms", None))
-        # an LLM's: its capacity as served (the stack's fixed step time too), under its latency bounds
-        roof = roofline_rps(dev, w, cp, sp, bounds, fixed_step_s_per_layer(cat, row.device_id))
+        # an LLM's: its capacity as served (the stack's fixed step and per-sequence times too), under its
+        # latency bounds
+        fixed, per_seq = fixed_step_s_per_layer(cat, row.device_id), sequence_s_per_layer(cat, row.device_id)
+        roof = roofline_rps(dev, w, cp, sp, bounds, fixed, per_seq)
         if not roof > 0:
             continue
         ratio = float(row.requests_per_s_per_accelerator) / roof
+        # the pool's: the fixed step alone, as every other device's record has it
+        pooled = (
+            ratio
+            if not per_seq > 0
+            else float(row.requests_per_s_per_accelerator) / roofline_rps(dev, w, cp, sp, bounds, fixed)
+        )
         out.append(
             Calibration(
                 result=row.Index,
@@ -141,6 +153,8 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
                 roofline_rps=roof,
                 ratio=ratio,
                 efficiency=min(ratio, 1.0),
+                pooled_ratio=pooled,
+                pooled=min(pooled, 1.0),
             )
         )
     return tuple(out)
@@ -240,10 +254,10 @@ def fit_efficiency(
         ran = sorted({_bits(c.compute_precision) for c in used})
         formats = f"run in {' and '.join(ran)} formats"
         notes = [] if ran == [_bits(p)] else [f"fewer than 2 devices measured in {_bits(p)}"]
-    capped = sum(c.ratio > 1 for c in used)
+    capped = sum(c.pooled_ratio > 1 for c in used)
     if capped:
         notes.append(f"{capped} above their ceiling counted at 1")
-    value = float(np.exp(np.mean([math.log(c.efficiency) for c in used])))
+    value = float(np.exp(np.mean([math.log(c.pooled) for c in used])))
     basis = f"{len(used)} measured result{'s' if len(used) != 1 else ''} {where}, {formats}" + (
         f" ({'; '.join(notes)})" if notes else ""
     )
@@ -275,7 +289,8 @@ def roofline_estimate(
     ceiling) at the precision it runs x the efficiency, which is never above 1. An LLM's is its serving
     capacity (``serving_catalog.row_capacity``) with its maths at the efficiency and its decode reads at
     ``memory_efficiency`` (``decode_memory_efficiency``; None: the same efficiency), its decode steps taking
-    the serving stack's ``fixed_step_s_per_layer`` (``assumptions.fixed_step_s_per_layer``)."""
+    the serving stack's ``fixed_step_s_per_layer`` (``assumptions.fixed_step_s_per_layer``); no stack's
+    per-sequence time, which goes with a device's own measurements (``serving_catalog.serve``)."""
     cp, sp = compute_precision or w.precision, storage_precision or w.precision
     compute, memory = ceilings(dev, w, cp, sp)
     e = min(efficiency.value, 1.0)
@@ -357,7 +372,8 @@ def decode_memory_efficiency(
     """The decode-read efficiency of an LLM, fitted on its results measured under latency bounds (MLPerf
     Server and Interactive: small batches, where reading the weights and KV cache sets the pace): per
     device, the efficiency at which the model meets its result with the tightest bound (then the fastest)
-    (``serving.memory_efficiency_of``, at most 1), and their geometric mean for the devices without one.
+    (``serving.memory_efficiency_of``, at most 1), and their geometric mean for the devices without one
+    (over the devices whose stacks have no per-sequence time of their own).
     (None, {}) where no such result exists: the decode reads then take the fitted (compute) efficiency.
     ``exclude_device`` leaves a device's results out (validation's device hold-out)."""
     r = cat.results
@@ -386,9 +402,14 @@ def decode_memory_efficiency(
         rps = float(row.requests_per_s_per_accelerator)
         own = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
         fixed = fixed_step_s_per_layer(cat, row.device_id)
-        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed)
+        per_seq = sequence_s_per_layer(cat, row.device_id)
+        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed, per_seq)
         if e == e and e > 0:
             found[row.device_id] = e
-    if not found:
-        return None, {}
-    return float(min(1.0, np.exp(np.mean(np.log(list(found.values())))))), found
+    # the devices without one of their own take the mean of those whose stacks have no per-sequence time
+    # (``sequence_s_per_layer``): with one, a device's read efficiency no longer carries that time, which
+    # the devices taking the mean do not add back
+    pooled = [e for k, e in found.items() if not sequence_s_per_layer(cat, k) > 0]
+    if not pooled:
+        return None, found
+    return float(min(1.0, np.exp(np.mean(np.log(pooled))))), found

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import unknown_workload
-from .assumptions import fixed_steps_s_per_layer
+from .assumptions import fixed_steps_s_per_layer, sequences_s_per_layer
 from .cache import per_catalog
 from .calibration import (
     Efficiency,
@@ -131,7 +131,9 @@ def throughputs(
     the measured result where ``measured`` (``best_measured``, by device) has one, else the roofline x the
     efficiency fitted for it (``effs``, by device: ``fit_efficiency`` with its vendor's devices); an LLM's
     decode reads at ``memory_efficiency`` (``decode_memory_efficiency``) and its steps taking the stack's
-    ``fixed_step_s_per_layer`` (one for all, or one per row of ``d``), as ``estimate_throughput``."""
+    ``fixed_step_s_per_layer`` (one for all, or one per row of ``d``), as ``estimate_throughput``: an
+    estimate adds no stack's per-sequence time (``sequence_s_per_layer``), which goes with a device's own
+    measurements; its efficiency, fitted on other devices' runs, carries their stacks' per-sequence work."""
     n = len(d)
     fixed = np.broadcast_to(np.asarray(fixed_step_s_per_layer, float), (n,))
     rps = np.full(n, np.nan)
@@ -313,6 +315,7 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         run_efficiency=run_eff,
         memory_efficiency=per_device,
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
+        sequence_s_per_layer=sequences_s_per_layer(cat, ids),
         anchor_memory_efficiency=None
         if per_device is None
         else np.array([np.nan if i in own_memory_eff else memory_eff for i in ids]),

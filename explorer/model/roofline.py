@@ -88,6 +88,7 @@ def roofline_rps(
     storage_precision: str | None = None,
     target: Target | None = None,
     fixed_step_s_per_layer: float = 0.0,
+    sequence_s_per_layer: float = 0.0,
 ) -> float:
     """Requests/s the device could serve at best: min(compute ceiling, memory ceiling) (``ceilings``).
 
@@ -95,7 +96,8 @@ def roofline_rps(
     alone is used; with neither bound known, NaN. An LLM's is its serving capacity without a latency bound
     (``serving.row_capacity``: prefill and decode at the largest batch the memory holds), under both; at a
     latency ``target`` (a measured result's bounds), the largest batch that meets it; its decode steps
-    take the serving stack's ``fixed_step_s_per_layer`` (0: the physics alone).
+    take the serving stack's ``fixed_step_s_per_layer`` and ``sequence_s_per_layer`` per sequence (0: the
+    physics alone).
     """
     serving = row_capacity(
         dev,
@@ -104,6 +106,7 @@ def roofline_rps(
         storage_precision,
         target=target or Target(),
         fixed_step_s_per_layer=fixed_step_s_per_layer,
+        sequence_s_per_layer=sequence_s_per_layer,
     )
     if serving is not None:
         rps = float(serving.rps[0])

@@ -15,7 +15,10 @@ sequences by continuous batching with chunked prefill (vLLM's and TensorRT-LLM's
   all-reduces, sampling and scheduling; per layer, ``catalog/assumptions/serving.toml``) + max(memory
   time, compute time), the two overlapping. The fixed time was derived with the weights read at the
   rated bandwidth, so beside it they are; each sequence's reads (its KV cache, and what its attention
-  and sampling cost beyond them) take the fitted decode-read efficiency;
+  and sampling cost beyond them) take the fitted decode-read efficiency, and where the catalog records
+  one for the device's stack, each sequence adds a fixed time too, whatever its context
+  (``decode_sequence_fixed_per_layer_<device>``: short- and long-context runs of one stack disagree
+  otherwise);
 * the **batch** is limited by the memory the weights leave for KV cache (``memory x headroom - weights``
   over ``KV bytes per token x (input + output)`` per sequence) and by the **latency target**: the time
   per output token (the step) and the time to first token (one prompt's prefill, alone, plus a step).
@@ -235,12 +238,14 @@ def capacity(
     headroom: float = KV_HEADROOM,
     fmt: str = "",
     fixed_step_s_per_layer: Any = 0.0,
+    sequence_s_per_layer: Any = 0.0,
 ) -> Capacity:
     """Serving capacity over devices: ``peak`` FLOP/s, ``bandwidth`` bytes/s and ``memory`` bytes per
     device (arrays or scalars), ``devices_per_copy`` devices per model copy; the request's tokens; the
     weights' bytes per parameter; a latency target, the two phases' efficiencies (each at most 1) and the
     serving stack's fixed time per decode step and layer (seconds, one for all or one per device; 0: none,
-    the physics alone).
+    the physics alone) and its time per sequence in a step and layer (device-seconds, spread over the
+    copy's devices like its reads; 0: none).
     """
     peak_a = np.asarray(peak, dtype=float)
     n = int(max(peak_a.size, np.asarray(bandwidth).size, np.asarray(memory).size))
@@ -258,6 +263,8 @@ def capacity(
     f_tok = arch.decode_flop(ctx_dec)
     # a step's fixed time, whatever the batch
     f = arch.layers * np.maximum(_arr(fixed_step_s_per_layer, n), 0.0)
+    # each sequence's share of a step beyond its reads and maths, whatever its context (device-seconds)
+    g = arch.layers * np.maximum(_arr(sequence_s_per_layer, n), 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p, bw, mem = p1 * d, bw1 * d, mem1 * d  # the copy's
         # sequences as a continuous count (at least 1): a whole-sequence floor would let a copy on more
@@ -269,7 +276,8 @@ def capacity(
         # pair: the fixed time is what a batch-1 step takes beyond reading the weights at the rated
         # bandwidth, ``catalog/assumptions/serving.toml``), else at the decode-read efficiency
         a = np.where(f > 0, weights / bw, weights / (bw * e_m))
-        b = kv * ctx_dec / (bw * e_m)  # a step's KV read, per sequence
+        # a step's time per sequence: its KV read, and the stack's own per-sequence time on the copy's devices
+        b = kv * ctx_dec / (bw * e_m) + g / d
         # a step's maths per sequence: its token, and 1 / output tokens of a newcomer's prompt (chunked
         # prefill: the prompts of the sequences that replace those finishing ride in the decode steps)
         c = f_tok / (p * e_pf) + t_pf / o

@@ -71,13 +71,16 @@ def row_capacity(
     efficiency: float = 1.0,
     memory_efficiency: float | None = None,
     fixed_step_s_per_layer: float = 0.0,
+    sequence_s_per_layer: float = 0.0,
 ) -> Capacity | None:
     """The serving capacity of one catalog device (row) on one catalog workload (row), or None where the
     workload is not an LLM. Compute runs at the peak of ``compute_precision`` and the weights are read in
     ``storage_precision`` (both default to the workload's); the copy spans ``devices_per_copy`` devices
     (default: the fewest whose memory x ``weights_headroom`` holds the weights); the request's tokens
     default to the workload's (``default_tokens``); a decode step takes ``fixed_step_s_per_layer`` x layers
-    more than its reads and maths (the serving stack's: ``assumptions.fixed_step_s_per_layer``)."""
+    more than its reads and maths (the serving stack's: ``assumptions.fixed_step_s_per_layer``), and
+    ``sequence_s_per_layer`` x layers more per sequence, spread over the copy's devices
+    (``assumptions.sequence_s_per_layer``)."""
     arch = Architecture.of(w)
     i0, o0 = default_tokens(w)
     if arch is None or o0 != o0:
@@ -108,6 +111,7 @@ def row_capacity(
         memory_efficiency=memory_efficiency,
         fmt=cf,
         fixed_step_s_per_layer=fixed_step_s_per_layer,
+        sequence_s_per_layer=sequence_s_per_layer,
     )
 
 
@@ -169,6 +173,7 @@ def serve(
     memory_efficiency: float | np.ndarray | None = None,
     fixed_step_s_per_layer: float | np.ndarray = 0.0,
     anchor_memory_efficiency: np.ndarray | None = None,
+    sequence_s_per_layer: float | np.ndarray = 0.0,
 ) -> Served:
     """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
     on LLM ``w``.
@@ -184,7 +189,8 @@ def serve(
     whose own latency-bound runs set its read efficiency (its Offline result then scales by about 1); the
     read efficiency of the request, for one without (its factor carries its Offline result over the
     model's). A copy takes ``copy_devices`` of each device at its weights' format; every decode step takes
-    ``fixed_step_s_per_layer`` (one for all, or one per device) x layers more. Vectorised: one ``capacity``
+    ``fixed_step_s_per_layer`` (one for all, or one per device) x layers more, and each sequence in it
+    ``sequence_s_per_layer`` x layers (likewise; a measured device's only). Vectorised: one ``capacity``
     call per group of devices that run the same formats.
     """
     arch = Architecture.of(w)
@@ -203,6 +209,9 @@ def serve(
     eff = np.where(measured, np.asarray(run_efficiency, float), fitted)
     eff = np.where(np.isfinite(eff) & (eff > 0), eff, fitted)
     fixed = np.broadcast_to(np.asarray(fixed_step_s_per_layer, float), (n,))
+    # a stack's per-sequence time goes with the device's own measurements, which it was solved beside; an
+    # estimate's efficiency, fitted on other devices' runs, already carries their stacks' per-sequence work
+    per_seq = np.where(measured, np.broadcast_to(np.asarray(sequence_s_per_layer, float), (n,)), 0.0)
     mem_eff = (
         eff if memory_efficiency is None else np.broadcast_to(np.asarray(memory_efficiency, float), (n,))
     )
@@ -237,6 +246,7 @@ def serve(
                 memory_efficiency=reads[idx],
                 fmt=cf,
                 fixed_step_s_per_layer=fixed[idx],
+                sequence_s_per_layer=per_seq[idx],
             )
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
@@ -296,6 +306,7 @@ def memory_efficiency_of(
     target: Target,
     compute_efficiency: float,
     fixed_step_s_per_layer: float = 0.0,
+    sequence_s_per_layer: float = 0.0,
 ) -> float:
     """The decode-read efficiency at which the model's capacity at ``target`` (with the maths at
     ``compute_efficiency``) equals a measurement made under that latency bound; at most 1 (a measurement
@@ -315,6 +326,7 @@ def memory_efficiency_of(
             efficiency=compute_efficiency,
             memory_efficiency=e,
             fixed_step_s_per_layer=fixed_step_s_per_layer,
+            sequence_s_per_layer=sequence_s_per_layer,
         )
         r = float(c.rps[0]) if c is not None else math.nan
         return r if r == r else 0.0

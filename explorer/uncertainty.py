@@ -3,13 +3,12 @@
 Inputs that are not known exactly carry ranges: the modelling assumptions their catalog ``low``/``high``,
 prices, measured throughput and power the multipliers in ``catalog/assumptions/uncertainty.toml``, the
 estimated throughputs a log-normal fitted to the held-out residuals (``explorer.validate``;
-``estimate_error``), an LLM's throughputs the serving stack's fixed time per decode step (the model run at
-either end of its range: ``fixed_step_throughputs``), and the request volume the scenario's own
+``estimate_error``), an LLM's throughputs the serving stack's times per decode step (the model at either end
+of their ranges: ``fixed_step_throughputs``), and the request volume the scenario's own
 ``volume_uncertainty``. Each draw takes every other input from a triangular distribution (low, nominal,
-high); one vectorised call of the model evaluates all draws.
+high); one vectorised call evaluates all draws.
 
-- ``monte_carlo``: P10/P50/P90 total cost per option and the probability that the best accelerator is
-  cheaper than the best GPU;
+- ``monte_carlo``: P10/P50/P90 total cost per option, and the odds the best accelerator beats the best GPU;
 - ``tornado``: each input alone at its low and its high: how far the recommended option's total moves,
   and whether the recommendation flips.
 """
@@ -89,7 +88,7 @@ WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
 #: The serving stack's fixed time per LLM decode step: drawn per draw (a stream of its own), acting through
 #: each device's throughput on an LLM (``fixed_step_throughputs``), on no other workload; the devices' own
-#: figures (``FIXED_STEP`` + ``_<device>``) move with it, each across its own range.
+#: fixed and per-sequence times (``_with_fixed_step``) move with it, each across its own range.
 FIXED_STEP = FIXED_STEP_KEY
 #: Ranged power assumptions the draws leave at their value.
 NOT_DRAWN = frozenset(
@@ -222,14 +221,11 @@ class FixedStep:
 
 @per_catalog(maxsize=8)
 def _with_fixed_step(cat: Catalog, end: str) -> Catalog:
-    """The catalog with the fixed step time at its ``low`` or ``high`` end, and each device's own figure
-    (``decode_step_fixed_per_layer_<device>``) at its own, together (one stack speed, drawn once), with a
-    device's per-sequence time (``decode_sequence_fixed_per_layer_<device>``) at the same end, whose range is
-    what pairs with its fixed time's: everything fitted on them (the efficiencies, the latency-bound runs'
-    read efficiency) is refitted, as it would be."""
+    """The catalog with the stack's fixed step time at its ``low`` or ``high`` end, and each device's own
+    fixed and per-sequence times at theirs (one stack speed, drawn once): everything fitted on them (the
+    efficiencies, the latency-bound runs' read efficiency) is refitted, as it would be."""
     a = cat.assumptions.copy()
-    stack = a.index.str.startswith(FIXED_STEP) | a.index.str.startswith(SEQUENCE_KEY)
-    keys = a.index[stack & a[end].notna()]
+    keys = a.index[a.index.str.startswith((FIXED_STEP, SEQUENCE_KEY)) & a[end].notna()]
     a.loc[keys, "value"] = a.loc[keys, end]
     return replace(cat, assumptions=a)
 

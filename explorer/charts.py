@@ -274,7 +274,7 @@ def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
             tooltip=[
                 alt.Tooltip("device:N"),
                 alt.Tooltip("throughput_text:N", title="requests/s"),
-                alt.Tooltip("per_joule_text:N", title="requests per joule"),
+                alt.Tooltip("per_joule_text:N", title="requests per joule (device power)"),
                 alt.Tooltip("how:N", title="throughput is"),
                 alt.Tooltip("throughput_source:N", title="throughput source"),
                 alt.Tooltip("power_source:N", title="power source"),

@@ -40,6 +40,8 @@ class Option:
     porting_updates_usd: float | None
     tco_usd: float | None
     cost_per_million_requests_usd: float | None
+    # the fleet's year: its requests over its energy at the facility (PUE, idle devices in): not the chart's
+    # requests per joule of one device at its rated power (``chart_frames``, "device power")
     requests_per_joule: float | None
     co2_tonnes_per_year: float | None
     break_even_month: int | None

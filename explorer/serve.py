@@ -27,7 +27,10 @@ regression tests are tests/test_hardening.py and tests/adversarial/):
   thread; browsers speak v1), and a connection whose
   browser does not read is dropped once `MAX_WRITE_BUFFER_BYTES` wait for it (ten such connections asking
   for the widgets' states over and over took the server to 3 GB); a connection asks for the widgets'
-  states at most once every `REQUEST_STATES_SECONDS`;
+  states at most once every `REQUEST_STATES_SECONDS`; a message sent again on a connection is dropped
+  before the kernel sees it (the kernel logged a traceback for each replay's seen signature), a frame that
+  is not a kernel message is dropped without ending the connection (it ended it, with a traceback), and a
+  connection's dropped frames take two lines of log at most (the first, and a count when it closes);
 - one client address holds at most `connections_per_client` TCP connections, and a request's headers must
   arrive within `HEADER_SECONDS` (20,000 half-sent requests ran the server out of file descriptors);
 - a query string longer than `MAX_QUERY_BYTES` or with more than `MAX_QUERY_FIELDS` fields gets a clear

@@ -22,7 +22,9 @@ from .serve_limits import (
     BUSY_PAGE,
     REFUSED_PAGE,
     REQUEST_STATES_SECONDS,
+    SeenMessages,
     frame_problem,
+    message_key,
     query_problem,
 )
 
@@ -185,13 +187,17 @@ class ChartBundleHandler(web.RequestHandler):
 
 class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
     """The kernel websocket: at most ``sockets_per_kernel`` at once; frames checked before they are
-    deserialized (``frame_problem``); the widgets' states asked for at most once every
-    ``REQUEST_STATES_SECONDS``; a browser that does not read is dropped once ``MAX_WRITE_BUFFER_BYTES`` wait
-    for it; connections are noted (``ExplorerVoila.socket_opened`` / ``socket_closed``)."""
+    deserialized (``frame_problem``), a message sent again refused (``message_key``: the kernel would log
+    a traceback for each), and one that is not a kernel message dropped; the widgets' states asked for at
+    most once every ``REQUEST_STATES_SECONDS``; a browser that does not read is dropped once
+    ``MAX_WRITE_BUFFER_BYTES`` wait for it; connections are noted (``ExplorerVoila.socket_opened`` /
+    ``socket_closed``). A connection's first dropped frame is logged with its reason, the rest counted and
+    logged as one line when it closes: a visitor's frames cannot fill the log."""
 
     counted = False
     dropped = False
     states_at = -1e9
+    frames_dropped = 0
 
     async def get(self, kernel_id, *args, **kwargs):
         app: ExplorerVoila = self.settings["explorer_voila"]
@@ -210,6 +216,7 @@ class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
         app: ExplorerVoila = self.settings["explorer_voila"]
         app.socket_opened(kernel_id)
         self.counted = True
+        self.seen = SeenMessages()
         # tornado buffers without limit for a peer that does not read: bounded, then the socket is dropped
         self.ws_connection.stream.max_write_buffer_size = app.max_write_buffer_bytes
         return await super().open(kernel_id)
@@ -218,21 +225,32 @@ class GuardedKernelWebsocketHandler(VoilaKernelWebsocketHandler):
         if self.counted:
             self.counted = False
             self.settings["explorer_voila"].socket_closed(self.kernel_id)
+        if self.frames_dropped > 1:
+            self.log.warning(
+                "Dropped %d more websocket frames for kernel %s", self.frames_dropped - 1, self.kernel_id
+            )
         return super().on_close()
 
     def on_message(self, ws_message):
         problem = frame_problem(ws_message, self.selected_subprotocol)
         asks = b"request_states" if isinstance(ws_message, bytes) else "request_states"
+        if problem is None and not self.seen.first(message_key(ws_message, self.selected_subprotocol)):
+            problem = "a message sent again (the kernel refuses a signature it has seen)"
         if problem is None and asks in ws_message:  # a comm message asking for every widget's state
             now = time.monotonic()
             if now - self.states_at < REQUEST_STATES_SECONDS:
                 problem = f"the widgets' states asked for again within {REQUEST_STATES_SECONDS:g} s"
             else:
                 self.states_at = now
-        if problem is not None:
+        if problem is None:
+            try:
+                return super().on_message(ws_message)
+            except (ValueError, KeyError, TypeError, IndexError) as err:  # JSON, or its fields, not a message
+                problem = f"not a kernel message ({type(err).__name__})"
+        self.frames_dropped += 1
+        if self.frames_dropped == 1:
             self.log.warning("Dropped a websocket frame for kernel %s: %s", self.kernel_id, problem)
-            return None
-        return super().on_message(ws_message)
+        return None
 
     def write_message(self, message, binary=False):
         # once dropped, the kernel's further messages for this socket are dropped too, without a word: an

@@ -4,8 +4,10 @@ each limit exists; tests/test_hardening.py attacks them)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import struct
+from collections import deque
 
 # Requests: a link to the app carries a scenario in a few hundred bytes; anything far beyond is refused early.
 MAX_QUERY_BYTES = 16 * 1024
@@ -28,6 +30,9 @@ REQUEST_STATES_SECONDS = 2.0
 #: default is an hour.
 HEADER_SECONDS = 30
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+#: The messages a connection has sent that it may not send again (a replay: the kernel refuses a message
+#: whose signature it has seen and logs a traceback for each), the most recent this many.
+SEEN_MESSAGES = 1024
 
 BUSY_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -116,3 +121,33 @@ def frame_problem(frame: bytes | str, subprotocol: str | None) -> str | None:
     if offsets[0] < size or any(b < a for a, b in itertools.pairwise(offsets)) or offsets[-1] > len(frame):
         return "a binary frame whose offsets are not inside it, in order"
     return None
+
+
+def message_key(frame: bytes | str, subprotocol: str | None) -> bytes:
+    """A digest of what the server signs of a browser's message (header, parent header, metadata, content):
+    two frames with one key are one message sent twice, which the kernel refuses as a duplicate signature.
+    For a frame ``frame_problem`` passed: v1, the four parts after the channel; legacy, the whole frame (its
+    JSON carries exactly those, and its binary form their buffers too)."""
+    if subprotocol == V1_PROTOCOL and isinstance(frame, bytes):
+        start, end = (int.from_bytes(frame[8 * (i + 1) : 8 * (i + 2)], "little") for i in (1, 5))
+        frame = frame[start:end]
+    data = frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else frame
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class SeenMessages:
+    """The last ``size`` message keys (``message_key``) a connection sent: ``first(key)`` is True for a key
+    not among them, and remembers it."""
+
+    def __init__(self, size: int = SEEN_MESSAGES) -> None:
+        self.order: deque[bytes] = deque(maxlen=size)
+        self.keys: set[bytes] = set()
+
+    def first(self, key: bytes) -> bool:
+        if key in self.keys:
+            return False
+        if len(self.order) == self.order.maxlen:
+            self.keys.discard(self.order[0])
+        self.order.append(key)
+        self.keys.add(key)
+        return True

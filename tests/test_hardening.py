@@ -262,8 +262,9 @@ MALFORMED = {
 }
 
 
-#: Which garbage frames end the connection (see the test below).
-DROPPED_BY_GARBAGE = ["{not json", json.dumps({"channel": "shell"})]
+#: Which garbage frames end the connection (see the test below): none since 2026-12-05; until then a text
+#: frame that was not a kernel message ended it, with a traceback in the server's log.
+DROPPED_BY_GARBAGE: list[str | bytes] = []
 
 
 def test_malformed_requests_get_an_error_not_a_crash(url: str) -> None:
@@ -298,11 +299,66 @@ def test_malformed_requests_get_an_error_not_a_crash(url: str) -> None:
             assert charts >= 4, f"the session stopped working after {garbage!r}"
         return closed
 
-    # garbage that is not a message ends the connection, as a browser's own frames never would; a binary
-    # frame that fails the check before deserializing (explorer.serve_limits.frame_problem) is dropped alone
+    # garbage that is not a message is dropped alone, the connection kept: a binary frame that fails the
+    # check before deserializing (explorer.serve_limits.frame_problem), and text that is not a kernel message
     assert visit(url, scenario) == DROPPED_BY_GARBAGE
     code, body, _ = get(url + "/")  # and the server still serves a fresh visitor
     assert code == 200 and "kernelId" in body
+
+
+def test_a_replayed_or_garbled_frame_is_dropped_and_logged_once_per_connection() -> None:
+    """A message sent again reached the kernel, which refused its seen signature and logged a traceback for
+    each (a visitor could fill the server's log with them), and every dropped frame logged a line. Now a
+    replay is dropped before the kernel sees it, and a connection's drops take two lines of log at most:
+    the first with its reason, the rest as a count when it closes. The page keeps working throughout."""
+    app = REPO / "notebooks" / "app.ipynb"
+    with voila(app, pool_size=0) as u:
+        u = u.rstrip("/")
+
+        async def main() -> None:
+            v = Visitor(u)
+            await asyncio.wait_for(v.open_page(timeout=120), 120)
+            await v.connect(timeout=60)
+            await asyncio.wait_for(v.request_states(), 60)
+            volume = v.model("Request volume")
+            replay = json.dumps(v.update(volume, {"value": 2e9}))
+            assert v.ws is not None
+            for _ in range(20):
+                await v.ws.write_message(replay)
+            for _ in range(20):
+                await v.ws.write_message("{not json")
+            _, charts = await v.set(volume, value=3e9)  # answered after the frames before it: all handled
+            assert charts >= 4 and not v.closed
+            # the protocol browsers speak (v1, binary): a kernel_info_request sent five times is answered once
+            ws_url = u.replace("http://", "ws://", 1) + f"/api/kernels/{v.kernel_id}/channels?session_id=y"
+            other = await websocket_connect(ws_url, subprotocols=[V1_PROTOCOL])
+            ask = message("kernel_info_request", {})
+            for _ in range(5):
+                await other.write_message(v1_frame("shell", ask), binary=True)
+            last = message("kernel_info_request", {})
+            await other.write_message(v1_frame("shell", last), binary=True)
+            replies = []
+            while True:
+                raw = await asyncio.wait_for(other.read_message(), 30)
+                if isinstance(raw, bytes) and b"kernel_info_reply" in raw:
+                    replies.append(ask["header"]["msg_id"].encode() in raw)
+                    if not replies[-1]:
+                        break  # the last request's reply: every frame before it was handled
+            other.close()
+            # at most one reply to the replayed request (none if it came before the socket was up)
+            assert sum(replies) <= 1
+            await v.close()
+
+        asyncio.run(main())
+        log = _server_log(u)
+        wait_for(lambda: log.read_text().count("more websocket frames") == 2, timeout=30, what="two counts")
+        text = log.read_text()
+    assert "Duplicate Signature" not in text and "Traceback" not in text and "Uncaught" not in text
+    assert text.count("Dropped a websocket frame") == 2  # one line per connection, with its reason
+    assert text.count("a message sent again") == 2
+    # legacy: the replay's first copy was the message, then 19 replays and 20 garbled frames, one logged;
+    # v1: the first copy, then 4 replays, one logged
+    assert "Dropped 38 more websocket frames" in text and "Dropped 3 more websocket frames" in text
 
 
 def test_callbacks_in_an_output_widget_show_a_message_not_a_traceback(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import itertools
 import json
 import math
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -42,20 +43,33 @@ def test_every_published_point_has_its_source_date_and_conditions() -> None:
     assert stated.gpu_usd_per_hour.gt(0).all()
 
 
-def test_a_bad_market_file_is_refused_with_field_and_reason() -> None:
+#: A date as a market file's TOML reads it.
+DAY = datetime.date(2026, 12, 3)
+
+
+def _market_doc(**changes: Any) -> dict[str, Any]:
+    """A market file's document, as its TOML reads, with `changes` to its top-level keys."""
     doc = {
         "title": "t",
         "publisher": "p",
         "workload": "llama-2-70b",
-        "pricing": "stated",
-        "tokens": "total",
+        "pricing": "cheapest-on-demand",
+        "tokens": "output",
         "software": "vLLM",
         "precision": "fp8",
         "input_tokens": {"value": 1000, "unit": "count", "source": "s"},
         "output_tokens": {"value": 1000, "unit": "count", "source": "s"},
-        "point": [{"device": "nvidia-b200", "cost": {"value": 0.1, "unit": "USD/Mtoken", "source": "s"}}],
-        "sources": {"s": {"title": "x", "url": "https://example.org", "retrieved": "2026-12-03"}},
+        "sources": {"s": {"title": "x", "url": "https://example.org", "retrieved": DAY}},
     }
+    return doc | changes
+
+
+def test_a_bad_market_file_is_refused_with_field_and_reason() -> None:
+    doc = _market_doc(
+        pricing="stated",
+        tokens="total",
+        point=[{"device": "nvidia-b200", "cost": {"value": 0.1, "unit": "USD/Mtoken", "source": "s"}}],
+    )
     issues = {(i.field, i.message.split(";")[0].split(":")[0]) for i in validate_market("m.toml", doc)}
     fields = {f for f, _ in issues}
     assert "gpu_price" in fields  # pricing = stated needs the stated price
@@ -72,29 +86,23 @@ def test_a_point_without_a_stated_precision_is_served_at_its_files_sourced_defau
     assert aa.precision_words.str.startswith("not stated; served at BF16: vLLM's defaults").all()
     stated = market[market.publisher != "Artificial Analysis"]
     assert (stated.served_precision == stated.precision).all()  # InferenceX states FP8: served at it
-    day = datetime.date(2026, 12, 3)
     m = CAT.market[CAT.market.publisher == "Artificial Analysis"]
     assert m.source_url.str.contains("docs.vllm.ai").all()  # the default's own source is cited with it
-    base = {
-        "title": "t",
-        "publisher": "p",
-        "workload": "llama-2-70b",
-        "pricing": "cheapest-on-demand",
-        "tokens": "output",
-        "software": "vLLM",
-        "precision": "fp8",
-        "input_tokens": {"value": 1000, "unit": "count", "source": "s"},
-        "output_tokens": {"value": 1000, "unit": "count", "source": "s"},
-        "served_at": {"value": "bf16", "source": "s", "method": "m"},
-        "point": [
+    base = _market_doc(
+        served_at={"value": "bf16", "source": "s", "method": "m"},
+        point=[
             {
                 "device": "nvidia-h100-sxm",
-                "cost": {"value": 1.0, "unit": "USD/Mtoken", "source": "s", "as_of": day},
+                "cost": {
+                    "value": 1.0,
+                    "unit": "USD/Mtoken",
+                    "source": "s",
+                    "as_of": DAY,
+                },
                 "tokens_per_s_per_user": {"value": 30, "unit": "tokens/s", "source": "s"},
             }
         ],
-        "sources": {"s": {"title": "x", "url": "https://example.org", "retrieved": day}},
-    }
+    )
     fields = {i.field for i in validate_market("m.toml", base)}
     assert fields == {"served_at"}  # a stated precision needs no default
     fields = {i.field for i in validate_market("m.toml", {**base, "precision": "not stated"})}

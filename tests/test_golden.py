@@ -33,6 +33,10 @@ Restated for issues 14 and 15 (December 2026). What moved them:
   power per provisioned kW, support); a host computer for edge add-in accelerators.
 - The catalog to December 2026: new devices (B300, MI325X/MI355X, GB200/GB300, TPU v7, Trainium3, Jetson
   Orin Nano Super) and 71 new results.
+- Cloud prices for the devices that had none (2026-12-05): AWS p6-b300.48xlarge ($17.80 per GPU-hour, AWS's
+  own price table), OCI's MI355X ($8.60), Trainium2 by EC2 Capacity Block ($2.24 per chip-hour), AWS's
+  P6e-GB200 UltraServer. The measured B300 (MLPerf v6.0, 161.6 requests/s on Llama-3.1-8B) now serves the
+  Llama-3.1-8B cases, 0.2-9 % below the H200 that did; SDXL's best GPU is the MI355X (estimated).
 """
 
 from __future__ import annotations
@@ -48,19 +52,19 @@ REL = 5e-3
 #: and quoted in the README's golden table (``test_the_readme_quotes_the_golden_totals``).
 TOTALS = {
     "sdxl_tpu": 8_221_818,
-    "sdxl_mi300x": 10_247_501,
-    "weekly_h200": 6_149_906,
+    "sdxl_mi355x": 9_651_413,
+    "weekly_b300": 6_134_647,
     "weekly_tpu": 7_911_501,
-    "frozen_h200": 6_121_826,
+    "frozen_b300": 6_106_567,
     "frozen_tpu": 6_193_761,
     "edge_rk3588": 217_691,
     "edge_hailo": 287_693,
     "edge_nano": 410_610,
-    "training_h200": 25_687_031,
-    "training_tpu": 25_995_708,
+    "training_b300": 25_425_387,
+    "training_tpu": 25_980_915,
+    "hybrid_b300": 52_521_540,
     "hybrid_h200": 57_625_730,
-    "hybrid_b200": 60_287_418,
-    "hybrid_tpu": 64_419_397,
+    "hybrid_tpu": 64_205_461,
     "bare_b200": 30_290_505,
     "bare_b300": 33_642_769,
     "bare_gaudi3": 51_581_030,
@@ -71,9 +75,11 @@ def test_high_volume_stable_inference_in_the_cloud_goes_to_an_accelerator() -> N
     """SDXL, 10 M images/day, frozen model, PyTorch, major-cloud prices, 3 years.
 
     TPU v6e (measured: MLPerf Inference v5.0, 1.52 images/s per chip) ranks first at $8.22 M, with
-    64 chips on a 1-year commitment and the rest of the day's curve on demand; the best GPU, MI300X
-    (estimated), costs $10.25 M. The accelerator pays back in month 1; above about 13.4 k images/day an
-    accelerator is cheaper.
+    64 chips on a 1-year commitment and the rest of the day's curve on demand; Trainium2 (estimated, by
+    EC2 Capacity Block: no commitment to be had) follows at $8.94 M; the best GPU, MI355X (estimated, 80
+    GPUs at OCI's $8.60 per GPU-hour, which has no published commitment price), costs $9.65 M (MI300X
+    $10.25 M). The accelerator pays back in month 1; above about 13.4 k images/day an accelerator is
+    cheaper.
     """
     r = evaluate(
         Scenario(
@@ -90,8 +96,9 @@ def test_high_volume_stable_inference_in_the_cloud_goes_to_an_accelerator() -> N
     assert first.throughput_measured
     assert first.devices_needed == 254 and first.devices_min < first.devices_average < first.devices_needed
     assert first.tco_usd == pytest.approx(TOTALS["sdxl_tpu"], rel=REL)
-    assert r.best_gpu == "amd-mi300x"
-    assert r.option(r.best_gpu).tco_usd == pytest.approx(TOTALS["sdxl_mi300x"], rel=REL)
+    assert r.best_gpu == "amd-mi355x"
+    assert r.option(r.best_gpu).tco_usd == pytest.approx(TOTALS["sdxl_mi355x"], rel=REL)
+    assert r.option("aws-trainium2").tco_usd == pytest.approx(8_942_957, rel=REL)
     assert r.break_even_month == 1
     assert r.crossover_requests_per_day == pytest.approx(13_400, rel=0.02)
 
@@ -100,13 +107,14 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
     """Llama-3.1-8B, 100 M requests/day, 52 model changes a year, half custom CUDA, half JAX research code.
 
     The accelerators cannot run custom CUDA (support none: a 60 engineer-day rewrite, 40 % of it again
-    at every change: $3.42 M of porting on Inferentia2, $1.73 M on TPU v6e), while the H200 runs it
-    natively ($0.03 M of re-validation): the H200 (measured: MLPerf, 64.5 requests/s) ranks first at
-    $6.15 M against the best accelerator, TPU v6e (estimated 20.2 requests/s), at $7.91 M. The same
-    workload frozen and in PyTorch all but closes the gap: H200 $6.12 M, TPU v6e $6.19 M, 1.2 % apart
+    at every change: $3.42 M of porting on Inferentia2, $1.73 M on TPU v6e), while the GPUs run it
+    natively ($0.03 M of re-validation): the B300 (measured: MLPerf v6.0, 161.6 requests/s; 24 GPUs at the
+    peak, three p6-b300.48xlarge) ranks first at $6.13 M, the H200 (measured, 64.5 requests/s) next at
+    $6.15 M, against the best accelerator, TPU v6e (estimated 20.2 requests/s), at $7.91 M. The same
+    workload frozen and in PyTorch all but closes the gap: B300 $6.11 M, TPU v6e $6.19 M, 1.4 % apart
     (within the estimates' uncertainty): the model change rate and the framework mix move the accelerator
     by $1.7 M, not a rule. (Until Blackwell's own fixed step time moved the efficiency fit, the TPU took
-    the tie by 0.3 %.)
+    the tie by 0.3 %; until B300 had a cloud price, the H200 led at $6.12 M.)
     """
     weekly = evaluate(
         Scenario(
@@ -117,8 +125,9 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
         )
     )
     assert weekly.options[0].kind == "gpu" and weekly.recommendation.plan == "gpu"
-    assert weekly.options[0].device_id == "nvidia-h200" and weekly.options[0].throughput_measured
-    assert weekly.options[0].tco_usd == pytest.approx(TOTALS["weekly_h200"], rel=REL)
+    assert weekly.options[0].device_id == "nvidia-b300" and weekly.options[0].throughput_measured
+    assert weekly.options[0].tco_usd == pytest.approx(TOTALS["weekly_b300"], rel=REL)
+    assert weekly.option("nvidia-h200").tco_usd == pytest.approx(6_149_906, rel=REL)
     assert weekly.best_accelerator == "google-tpu-v6e"
     assert weekly.option(weekly.best_accelerator).tco_usd == pytest.approx(TOTALS["weekly_tpu"], rel=REL)
     assert weekly.option("aws-inferentia2").porting_cost_usd == pytest.approx(3_423_600, rel=REL)
@@ -132,13 +141,13 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
             framework_mix={"pytorch": 1},
         )
     )
-    assert frozen.options[0].device_id == "nvidia-h200" and frozen.recommendation.plan == "gpu"
-    assert frozen.options[0].tco_usd == pytest.approx(TOTALS["frozen_h200"], rel=REL)
+    assert frozen.options[0].device_id == "nvidia-b300" and frozen.recommendation.plan == "gpu"
+    assert frozen.options[0].tco_usd == pytest.approx(TOTALS["frozen_b300"], rel=REL)
     assert frozen.option("google-tpu-v6e").tco_usd == pytest.approx(TOTALS["frozen_tpu"], rel=REL)
     # the accelerator's gain from freezing the model and writing PyTorch
     tpu_weekly = weekly.option("google-tpu-v6e").tco_usd
     assert tpu_weekly - frozen.option("google-tpu-v6e").tco_usd == pytest.approx(1_717_740, rel=0.01)
-    assert "$71.9 k (1%) below the best accelerator, Google Cloud TPU v6e" in frozen.recommendation.reasons[0]
+    assert "$87.2 k (1%) below the best accelerator, Google Cloud TPU v6e" in frozen.recommendation.reasons[0]
 
 
 def test_edge_deployment_goes_to_an_edge_accelerator() -> None:
@@ -169,14 +178,15 @@ def test_training_heavy_work_trains_on_the_cheapest_device_that_trains() -> None
     """Llama-3.1-8B, 100 M requests/day, 80 % of compute training, peak/average 2.
 
     A cloud fleet that follows the day has little idle capacity to lend, so almost all training runs on
-    a dedicated fleet of the cheapest device that trains: 397 TPU v6e. The measured H200 serves (64 at the
-    peak): a hybrid plan at $25.69 M, against $26.00 M for TPU v6e serving and training.
+    a dedicated fleet of the cheapest device that trains: 392 TPU v6e. The measured B300 serves (24 at the
+    peak): a hybrid plan at $25.43 M, against $25.98 M for TPU v6e serving and training (the H200 serving:
+    $25.69 M).
     """
     r = evaluate(Scenario(workload="llama-3.1-8b", requests_per_day=1e8, training_share=0.8))
     first = r.options[0]
-    assert first.device_id == "nvidia-h200" and r.recommendation.plan == "hybrid"
-    assert first.training_device_id == "google-tpu-v6e" and first.training_devices == 397
-    assert first.tco_usd == pytest.approx(TOTALS["training_h200"], rel=REL)
+    assert first.device_id == "nvidia-b300" and r.recommendation.plan == "hybrid"
+    assert first.training_device_id == "google-tpu-v6e" and first.training_devices == 392
+    assert first.tco_usd == pytest.approx(TOTALS["training_b300"], rel=REL)
     assert r.option(r.best_accelerator).tco_usd == pytest.approx(TOTALS["training_tpu"], rel=REL)
 
 
@@ -184,18 +194,19 @@ def test_training_plus_high_volume_inference_serves_on_measured_gpus() -> None:
     """Llama-3.1-8B, 1 B requests/day, 5 % of compute training.
 
     Until issue 14 this went hybrid on an Inferentia2 estimate above its ceiling; estimated under it
-    (4.3 requests/s, with its Neuron stack's own fixed step time), Inferentia2 needs 9,026 chips
-    ($81.7 M). The measured H200 serves (600 GPUs at the peak) and 50 TPU v6e train: $57.63 M, below B200
-    ($60.29 M) and the best accelerator, TPU v6e serving and training ($64.42 M). The recommendation says
-    by how much.
+    (4.3 requests/s, with its Neuron stack's own fixed step time), Inferentia2 needs 8,994 chips
+    ($81.4 M). The measured B300 serves (240 GPUs at the peak) and 43 TPU v6e train: $52.52 M, below the
+    measured H200 (600 GPUs, $57.63 M) and the best accelerator, TPU v6e serving and training ($64.21 M).
+    The recommendation says by how much.
     """
     r = evaluate(Scenario(workload="llama-3.1-8b", requests_per_day=1e9, training_share=0.05))
     first = r.options[0]
-    assert first.device_id == "nvidia-h200" and first.throughput_measured
-    assert first.devices_needed == 600
-    assert first.training_devices == 50 and first.training_device_id == "google-tpu-v6e"
-    assert first.tco_usd == pytest.approx(TOTALS["hybrid_h200"], rel=REL)
-    assert r.option("nvidia-b200").tco_usd == pytest.approx(TOTALS["hybrid_b200"], rel=REL)
+    assert first.device_id == "nvidia-b300" and first.throughput_measured
+    assert first.devices_needed == 240
+    assert first.training_devices == 43 and first.training_device_id == "google-tpu-v6e"
+    assert first.tco_usd == pytest.approx(TOTALS["hybrid_b300"], rel=REL)
+    assert r.option("nvidia-h200").tco_usd == pytest.approx(TOTALS["hybrid_h200"], rel=REL)
+    assert r.option("nvidia-h200").devices_needed == 600
     assert r.best_accelerator == "google-tpu-v6e"
     assert r.option(r.best_accelerator).tco_usd == pytest.approx(TOTALS["hybrid_tpu"], rel=REL)
     assert "below the best accelerator, Google Cloud TPU v6e" in r.recommendation.reasons[0]
@@ -223,12 +234,12 @@ def test_bare_metal_offers_only_purchasable_devices_with_gpus_from_several_vendo
 
 #: The README's golden table: each row (by the start of its first cell) and the totals it quotes.
 README_ROWS = {
-    "SDXL, 10 M images/day": ("sdxl_tpu", "sdxl_mi300x"),
-    "Llama-3.1-8B, 100 M/day, weekly changes": ("weekly_h200", "weekly_tpu"),
-    "the same, frozen": ("frozen_h200", "frozen_tpu"),
+    "SDXL, 10 M images/day": ("sdxl_tpu", "sdxl_mi355x"),
+    "Llama-3.1-8B, 100 M/day, weekly changes": ("weekly_b300", "weekly_tpu"),
+    "the same, frozen": ("frozen_b300", "frozen_tpu"),
     "ResNet-50 at 1,000 edge sites": ("edge_rk3588", "edge_hailo", "edge_nano"),
-    "Llama-3.1-8B, 100 M/day, 80 % training": ("training_h200", "training_tpu"),
-    "Llama-3.1-8B, 1 B/day, 5 % training": ("hybrid_h200", "hybrid_b200", "hybrid_tpu"),
+    "Llama-3.1-8B, 100 M/day, 80 % training": ("training_b300", "training_tpu"),
+    "Llama-3.1-8B, 1 B/day, 5 % training": ("hybrid_b300", "hybrid_h200", "hybrid_tpu"),
     "Llama-3.1-8B, 1 B/day, bare metal": ("bare_b200", "bare_b300", "bare_gaudi3"),
 }
 

@@ -178,6 +178,46 @@ def test_every_device_with_a_cloud_offer_has_a_price_in_every_market(market: str
     assert not missing, f"{market}: devices offered there without a price: {missing}"
 
 
+#: Devices offered in the cloud with no price there to be had (checked 2026-12-05): each price file says why.
+UNPRICED_IN_THE_CLOUD = {"apple-m4-neural-engine", "aws-trainium3", "google-tpu-v7", "nvidia-gb300-nvl72"}
+
+
+def test_every_device_offered_in_the_cloud_has_a_price_or_says_why_not() -> None:
+    """Issue 15, point 3: a device whose catalog entry says it is rented in the cloud has a priced offer;
+    where no provider publishes one, its price file records the offer with the reason (``absent``), which
+    the app shows beside the device."""
+    import tomllib
+    from pathlib import Path
+
+    offered = set(CAT.devices[CAT.devices.cloud_available.eq(True)].id)
+    priced = set(CAT.cloud_prices.device_id)
+    assert offered - priced == UNPRICED_IN_THE_CLOUD
+    for dev in UNPRICED_IN_THE_CLOUD:
+        doc = tomllib.loads((Path(__file__).parents[1] / "catalog" / "prices" / f"{dev}.toml").read_text())
+        reasons = [row["price"].get("absent", "") for row in doc.get("cloud", [])]
+        assert reasons and all(len(r) > 40 for r in reasons), dev
+    # and the page says it beside the device, in the price file's words
+    r = evaluate(Scenario(workload="llama-2-70b"))
+    why = r.option("nvidia-gb300-nvl72").unavailable_reason
+    assert "CoreWeave: its pricing page prints 'Contact sales'" in why and "Nebius: " in why
+
+
+def test_an_offer_sold_by_capacity_block_only_commits_at_its_own_rate() -> None:
+    """Trainium2 is rented only by EC2 Capacity Block: its price file records no commitment price
+    (``price_1yr = { absent }``), so a commitment costs the block rate, not AWS's EC2 discount off it,
+    and the offer says why."""
+    offers = CAT.cloud_prices[CAT.cloud_prices.device_id == "aws-trainium2"]
+    assert ("aws", "1-year") in DISCOUNTS  # the discount it would otherwise take
+    for basis in ("1-year", "3-year"):
+        priced = pricing.basis_prices(offers, basis, DISCOUNTS)
+        assert (priced.basis_rate == priced.price_usd_per_chip_hour).all()
+        assert priced.basis_source.str.contains("Capacity Block").all()
+    o = evaluate(Scenario(workload="sdxl", requests_per_day=1e7, model_changes_per_year=0)).option(
+        "aws-trainium2"
+    )
+    assert o.available and o.committed_devices == 0 and "Capacity Block" in o.cloud_offer
+
+
 NEOCLOUD_GPUS = [
     "nvidia-h100-sxm",
     "nvidia-h100-pcie",

@@ -186,11 +186,14 @@ def price_bases(doc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """A cloud offer's optional prices on other bases (schema.PRICE_BASES), per chip-hour, and their sources.
 
     ``price_1yr_usd_per_chip_hour`` and ``price_1yr_source`` ("title (as of date)", "estimate: ..." for an
-    estimate) for each basis; NaN and None where the offer has no such price.
+    estimate) for each basis; NaN and None where the offer has no such price. ``price_1yr_absent`` is the
+    catalog's reason where it records that the offer is sold on no such basis (``{ absent, source }``: an
+    offer rented only by Capacity Block has no commitment price), None otherwise.
     """
     out: dict[str, Any] = {}
     for key in schema.PRICE_BASES:
         rec = row.get(key)
+        out[f"{key}_absent"] = None
         if isinstance(rec, dict) and "value" in rec:
             src = source_cols(doc, rec["source"])["source_title"]
             per_instance = convert(float(rec["value"]), rec["unit"], "USD/hour")
@@ -200,6 +203,9 @@ def price_bases(doc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
         else:
             out[f"{key}_usd_per_chip_hour"] = float("nan")
             out[f"{key}_source"] = None
+            if isinstance(rec, dict) and "absent" in rec:
+                out[f"{key}_absent"] = str(rec["absent"])
+                out[f"{key}_source"] = source_cols(doc, rec["source"])["source_title"]
     return out
 
 
@@ -352,7 +358,7 @@ CLOUD_COLS = [
     "source_title",
     "source_url",
     "retrieved",
-    *(f"{key}_{col}" for key in schema.PRICE_BASES for col in ("usd_per_chip_hour", "source")),
+    *(f"{key}_{col}" for key in schema.PRICE_BASES for col in ("usd_per_chip_hour", "source", "absent")),
 ]
 PURCHASE_COLS = [
     "device_id",

@@ -116,6 +116,18 @@ def place_copies(
     return Placement(replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what)
 
 
+def unpriced_offers(cat: Catalog, device_id: str) -> str:
+    """Why the catalog's offers of a device carry no price, as its price file records them (``price =
+    { absent }``): ": CoreWeave: its page prints 'Contact sales' ...; Nebius: ...", or "" for none."""
+    doc = cat.documents.get("prices", {}).get(device_id, {})
+    why = [
+        f"{row['provider']}: {row['price']['absent']}"
+        for row in doc.get("cloud", [])
+        if isinstance(row.get("price"), dict) and "absent" in row["price"]
+    ]
+    return (": " + "; ".join(why)) if why else ""
+
+
 def _link(p: Placement, i: int, r: int, where: str) -> str:
     """How a copy of ``r`` devices is joined inside ``where``: the scale-up interconnect up to its domain,
     the host's PCIe past it."""
@@ -175,13 +187,11 @@ def where_offered(
                 )
             )
         elif np.isnan(prices.cloud_price[i]):
+            elsewhere = market == "major-clouds" and (cat.cloud_prices.device_id == dev.id).any()
             why["cloud"].append(
                 "offered in the cloud, but the catalog has no on-demand price for it"
-                + (
-                    " from a major cloud (try cloud prices from any provider)"
-                    if market == "major-clouds" and (cat.cloud_prices.device_id == dev.id).any()
-                    else ""
-                )
+                + (" from a major cloud (try cloud prices from any provider)" if elsewhere else "")
+                + ("" if elsewhere else unpriced_offers(cat, dev.id))
             )
         else:
             ok["cloud"][i] = True

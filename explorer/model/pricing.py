@@ -245,10 +245,12 @@ def basis_prices(
 ) -> pd.DataFrame:
     """Each offer's price per chip-hour on `basis` (``basis_rate``) and its origin (``basis_source``).
 
-    ``on-demand``: the on-demand price. A commitment: the offer's own committed price, else its provider's
-    discount off on-demand, else the on-demand price ("no commitment price published"). ``spot``: the
-    offer's spot price, else NaN (no spot offer). Never above on-demand: a commitment that would cost more
-    per hour than on-demand is not one anybody takes, and the cheaper figure is kept.
+    ``on-demand``: the on-demand price. A commitment: the offer's own committed price, else, where the
+    catalog records the offer as sold on no commitment (``price_1yr = { absent }``), the on-demand price,
+    else its provider's discount off on-demand, else the on-demand price ("no commitment price
+    published"). ``spot``: the offer's spot price, else NaN (no spot offer). Never above on-demand: a
+    commitment that would cost more per hour than on-demand is not one anybody takes, and the cheaper figure
+    is kept.
     """
     out = offers.copy()
     od = out.price_usd_per_chip_hour.astype(float)
@@ -258,11 +260,16 @@ def basis_prices(
     col = BASIS_COLUMN[basis]
     own = out[f"{col}_usd_per_chip_hour"].astype(float) if f"{col}_usd_per_chip_hour" in out else od * np.nan
     own_src = out[f"{col}_source"] if f"{col}_source" in out else pd.Series(None, index=out.index)
+    none_sold = out[f"{col}_absent"] if f"{col}_absent" in out else pd.Series(None, index=out.index)
     rates, sources = [], []
-    for rate, src, price, provider in zip(own, own_src, od, out.provider, strict=True):
+    for rate, src, why, price, provider in zip(own, own_src, none_sold, od, out.provider, strict=True):
         if pd.notna(rate):
             rates.append(min(float(rate), float(price)))
             sources.append(f"{basis} price of the offer ({src})")
+        elif isinstance(why, str) and why:
+            rates.append(math.nan if basis == "spot" else float(price))
+            costed = "no spot price" if basis == "spot" else "costed at its hourly price"
+            sources.append(f"no {basis} price for this offer ({why}; {src}): {costed}")
         elif basis == "spot":
             rates.append(math.nan)
             sources.append("no spot price in the catalog")

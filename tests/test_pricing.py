@@ -203,7 +203,7 @@ def test_every_device_offered_in_the_cloud_has_a_price_or_says_why_not() -> None
 
 
 def test_an_offer_sold_by_capacity_block_only_commits_at_its_own_rate() -> None:
-    """Trainium2 is rented only by EC2 Capacity Block: its price file records no commitment price
+    """Trainium2 has no published rate but an EC2 Capacity Block's: its price file records no commitment price
     (``price_1yr = { absent }``), so a commitment costs the block rate, not AWS's EC2 discount off it,
     and the offer says why."""
     offers = CAT.cloud_prices[CAT.cloud_prices.device_id == "aws-trainium2"]

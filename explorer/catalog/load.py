@@ -74,6 +74,9 @@ class Catalog:
     assumptions: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     #: Published costs per million tokens (catalog/market), one row per point; see `_market_rows`.
     market: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: The cloud offers recorded without a price (``price = { absent }``: the provider rents the device but
+    #: prints no price), one row per offer: device_id, provider, instance, region, the reason and its source.
+    cloud_unpriced: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def source_of(self, collection: str, item: str, field_name: str) -> dict[str, Any] | None:
         """The provenance row of one figure, or None where the catalog has no such figure."""
@@ -179,11 +182,21 @@ def build_catalog(
                 }
             )
 
-    cloud_rows, purchase_rows = [], []
+    cloud_rows, purchase_rows, unpriced_rows = [], [], []
     for item, d in docs["prices"].items():
         for row in d.get("cloud", []):
             p = row["price"]
             if "value" not in p:  # absent: the offer exists but no price is published
+                unpriced_rows.append(
+                    {
+                        "device_id": item,
+                        "provider": row["provider"],
+                        "instance": row["instance"],
+                        "region": row["region"],
+                        "reason": p["absent"],
+                        **_source_cols(d, p["source"]),
+                    }
+                )
                 continue
             per_instance = convert(float(p["value"]), p["unit"], "USD/hour")
             cloud_rows.append(
@@ -333,6 +346,10 @@ def build_catalog(
         api_prices=pd.DataFrame(_api_rows(docs["apis"]), columns=_API_COLS),
         market=pd.DataFrame(_market_rows(docs["market"]), columns=_MARKET_COLS),
         assumptions=assumptions_frame(docs["assumptions"]),
+        cloud_unpriced=pd.DataFrame(
+            unpriced_rows,
+            columns=["device_id", "provider", "instance", "region", "reason"] if not unpriced_rows else None,
+        ),
     )
 
 

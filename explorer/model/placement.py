@@ -118,13 +118,13 @@ def place_copies(
 
 def unpriced_offers(cat: Catalog, device_id: str) -> str:
     """Why the catalog's offers of a device carry no price, as its price file records them (``price =
-    { absent }``): ": CoreWeave: its page prints 'Contact sales' ...; Nebius: ...", or "" for none."""
-    doc = cat.documents.get("prices", {}).get(device_id, {})
-    why = [
-        f"{row['provider']}: {row['price']['absent']}"
-        for row in doc.get("cloud", [])
-        if isinstance(row.get("price"), dict) and "absent" in row["price"]
-    ]
+    { absent }``, ``Catalog.cloud_unpriced``): ": CoreWeave: its page prints 'Contact sales' ...;
+    Nebius: ...", or "" for none."""
+    u = cat.cloud_unpriced
+    if u.empty:
+        return ""
+    rows = u[u.device_id == device_id]
+    why = [f"{p}: {r}" for p, r in zip(rows.provider, rows.reason, strict=True)]
     return (": " + "; ".join(why)) if why else ""
 
 

@@ -187,8 +187,8 @@ def price_bases(doc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
 
     ``price_1yr_usd_per_chip_hour`` and ``price_1yr_source`` ("title (as of date)", "estimate: ..." for an
     estimate) for each basis; NaN and None where the offer has no such price. ``price_1yr_absent`` is the
-    catalog's reason where it records that the offer is sold on no such basis (``{ absent, source }``: an
-    offer rented only by Capacity Block has no commitment price), None otherwise.
+    catalog's reason where it records that the offer has no such price to be had (``{ absent, source }``:
+    Trainium2 has no published rate but an EC2 Capacity Block's, so no commitment price), None otherwise.
     """
     out: dict[str, Any] = {}
     for key in schema.PRICE_BASES:

@@ -77,7 +77,14 @@ def _prices_table(cat: Catalog) -> str:
         if not p.empty
         else p
     )
-    return "Cloud, on demand\n" + _table(cloud) + "\n\nPurchase, per device\n" + _table(buy)
+    u = cat.cloud_unpriced
+    unpriced = (
+        "\n\nOffered in the cloud without a published price (the catalog's reason)\n"
+        + _table(pd.DataFrame({"device": u.device_id, "provider": u.provider, "why": u.reason}))
+        if not u.empty
+        else ""
+    )
+    return "Cloud, on demand\n" + _table(cloud) + unpriced + "\n\nPurchase, per device\n" + _table(buy)
 
 
 def _results_table(cat: Catalog) -> str:
@@ -141,7 +148,11 @@ def catalog_command(args: argparse.Namespace) -> int:
         out = cat.workload_records() if as_json else _workloads_table(cat)
     elif args.view == "prices":
         out = (
-            {"cloud": records(cat.cloud_prices), "purchase": records(cat.purchase_prices)}
+            {
+                "cloud": records(cat.cloud_prices),
+                "cloud_unpriced": records(cat.cloud_unpriced),
+                "purchase": records(cat.purchase_prices),
+            }
             if as_json
             else _prices_table(cat)
         )

@@ -238,7 +238,20 @@ def prices_html(cat: Catalog) -> str:
         ],
         numeric={1},
     )
-    return "<h4>Cloud, on demand</h4>" + cloud + "<h4>Purchase</h4>" + buy
+    u = cat.cloud_unpriced
+    unpriced = (
+        "<h4>Offered in the cloud without a published price</h4>"
+        + html_table(
+            ["device", "provider", "instance", "why there is no price", "source"],
+            [
+                [_esc(r.device_id), _esc(r.provider), _esc(r.instance), _esc(r.reason), _esc(r.source_title)]
+                for r in u.sort_values("device_id").itertuples()
+            ],
+        )
+        if not u.empty
+        else ""
+    )
+    return "<h4>Cloud, on demand</h4>" + cloud + unpriced + "<h4>Purchase</h4>" + buy
 
 
 def workloads_html(cat: Catalog) -> str:

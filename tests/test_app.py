@@ -30,6 +30,9 @@ def test_catalog_browser_shows_every_device_with_sources() -> None:
     # every figure carries its source in a tooltip
     assert devices_html.count("title='") >= len(cat.devices) * 4
     assert browser.pages["Sources"].value.count("<a href=") >= 20
+    # a device rented without a published price is listed with the reason, not left out (issue 15)
+    prices = browser.pages["Prices"].value.split("without a published price")[1].split("<h4>")[0]
+    assert "nvidia-gb300-nvl72" in prices and "&#x27;Contact sales&#x27;" in prices
 
 
 def test_catalog_summary() -> None:

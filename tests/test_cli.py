@@ -168,6 +168,19 @@ def test_other_views(view: str) -> None:
     assert pj.returncode == 0 and json.loads(pj.stdout)
 
 
+def test_prices_say_which_cloud_offers_have_no_published_price_and_why() -> None:
+    """Issue 15, point 3: a device rented in the cloud without a published price is listed with the
+    catalog's reason, in the table and in the JSON, not left out."""
+    p = run("catalog", "prices")
+    assert p.returncode == 0, p.stderr
+    table = p.stdout.split("Offered in the cloud without a published price")[1].split("Purchase")[0]
+    assert "nvidia-gb300-nvl72" in table and "'Contact sales'" in table and "google-tpu-v7" in table
+    rows = json.loads(run("catalog", "prices", "--format", "json").stdout)["cloud_unpriced"]
+    gb300 = [r for r in rows if r["device_id"] == "nvidia-gb300-nvl72"]
+    assert {r["provider"] for r in gb300} == {"CoreWeave", "Nebius"}
+    assert all(r["reason"] and r["source_url"].startswith("https://") for r in gb300)
+
+
 def test_check_passes_on_builtin_catalog() -> None:
     p = run("catalog", "check")
     assert p.returncode == 0, p.stderr

@@ -247,13 +247,17 @@ def test_cli_without_torch_says_what_to_install(tmp_path):
 def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
     out = tmp_path / "out"
     proc = run_measure(
-        "--out", str(out), "--dry-run", "--workloads", "resnet-50,bert-large,llama-3.1-8b,sdxl"
+        "--out",
+        str(out),
+        "--dry-run",
+        "--workloads",
+        "resnet-50,bert-large,llama-3.1-8b,whisper-large-v3,sdxl",
     )
     assert proc.returncode == 0, proc.stderr
     assert "sdxl: not measured" in proc.stderr and "the catalog loader accepts them" in proc.stdout
     folder = out / "nvidia-h200" / "results"
     written = {p.stem: p for p in folder.glob("*.toml")}
-    assert set(written) == {"resnet-50", "bert-large", "llama-3.1-8b"}
+    assert set(written) == {"resnet-50", "bert-large", "llama-3.1-8b", "whisper-large-v3"}
     for workload, path in written.items():
         doc = tomllib.loads(path.read_text())
         assert [r["accelerators"] for r in doc["result"]] == [1, 1]  # batches 1 and 2
@@ -263,8 +267,11 @@ def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
             assert r["throughput"]["value"] > 0 and r["throughput"]["unit"] == "samples/s"
             assert "random weights" in r["throughput"]["method"]
             assert "dry run on the CPU" in r["power"]["absent"]
-            if workload == "llama-3.1-8b":
+            if workload in ("llama-3.1-8b", "whisper-large-v3"):
                 assert "time to first token" in r["throughput"]["note"]
+                assert ("the encoder and the prompt" in r["throughput"]["note"]) == (
+                    workload != "llama-3.1-8b"
+                )
                 assert "time per output token" in r["throughput"]["note"]
     raw = json.loads((out / "nvidia-h200" / "measurements.json").read_text())
     assert raw["workloads"]["sdxl"]["skipped"].startswith("not measured")
@@ -272,7 +279,7 @@ def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
     catalog = check_rows(written)  # what the run itself checked, shown here from the outside
     ours = catalog.results[catalog.results.benchmark == BENCHMARK]
     mine = ours[ours.system.str.startswith("CPU dry run")]  # the catalog holds real runs' rows too
-    assert len(mine) == 6 and not ours.comparable.any()
+    assert len(mine) == 8 and not ours.comparable.any()
 
 
 def test_rows_say_how_each_workload_ran():
@@ -295,8 +302,37 @@ def test_the_cpu_runner_runs_plain_eager_and_a_gpu_one_would_not():
 
     cpu = Runner("cpu", "bf16", tiny=True)
     assert not cpu.serving_habits
-    assert {cpu.habits(w) for w in ("resnet-50", "bert-large", "llama-3.1-8b")} == {"PyTorch eager"}
+    workloads = ("resnet-50", "bert-large", "llama-3.1-8b", "whisper-large-v3")
+    assert {cpu.habits(w) for w in workloads} == {"PyTorch eager"}
     # the texts a GPU run would write (no GPU needed to read them)
     cpu.serving_habits = True
     assert "CUDA graph" in cpu.habits("llama-3.1-8b") and "channels-last" in cpu.habits("resnet-50")
+    assert "79 decode steps captured" in cpu.habits("whisper-large-v3")
     assert cpu.habits("bert-large") == "PyTorch eager"
+
+
+@needs_torch
+def test_the_measured_whisper_is_the_workload_the_catalog_counts():
+    """Whisper large-v3 as the script builds it has the workload file's parameters and compute per request:
+    counted on the meta device (no memory, no time), with torch's own FLOP counter, as the file says it was
+    counted. Hugging Face's 1,543.5 M includes the encoder's 1,500 fixed sinusoidal positions (1.92 M), a
+    buffer here."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from explorer.catalog import load_catalog
+    from explorer.measure import nets
+
+    s = nets.WHISPER_LARGE_V3
+    w = load_catalog().workloads.set_index("id").loc["whisper-large-v3"]
+    with torch.device("meta"):
+        model = nets.Whisper(s).eval()
+        assert sum(p.numel() for p in model.parameters()) == s.parameters()
+        assert (s.parameters() + (s.frames // 2) * s.hidden) / 1e6 == pytest.approx(1543.5, abs=0.1)
+        with torch.inference_mode(), FlopCounterMode(display=False) as flops:
+            cross = model.encode(torch.randn(1, s.mels, s.frames))
+            cache = model.new_cache(1, 84, "meta", torch.float32)
+            model(torch.zeros(1, 4, dtype=torch.long), cache, cross, 0)
+            for i in range(80):
+                model(torch.zeros(1, 1, dtype=torch.long), cache, cross, 4 + i)
+    assert flops.get_total_flops() / 1e9 == pytest.approx(w.compute_gflop_per_request, rel=0.01)

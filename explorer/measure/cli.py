@@ -88,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="folder to write into (never catalog/)")
     p.add_argument(
         "--workloads",
-        default="resnet-50,bert-large,llama-3.1-8b",
+        default="resnet-50,bert-large,llama-3.1-8b,whisper-large-v3",
         help=f"comma-separated catalog workload ids; known: {', '.join(WORKLOADS)}",
     )
     p.add_argument("--batch-sizes", type=_positive_ints, help="e.g. 1,8,32 (default: per workload)")

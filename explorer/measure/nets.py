@@ -212,6 +212,153 @@ class Llama(nn.Module):
         return self.head(rms_norm(x[:, -1:], self.norm))
 
 
+# -- Whisper large-v3 encoder-decoder (catalog/workloads/whisper-large-v3.toml) --------------------------
+
+
+@dataclass(frozen=True)
+class WhisperShape:
+    """Encoder and decoder of ``layers`` pre-norm transformer layers each; the encoder reads ``mels`` x
+    ``frames`` (30 s at 100 frames/s), halved by its second convolution to ``frames // 2`` positions."""
+
+    layers: int
+    hidden: int
+    heads: int
+    ffn: int
+    mels: int
+    frames: int
+    vocab: int
+    text_positions: int
+
+    def parameters(self) -> int:
+        h, f = self.hidden, self.ffn
+        attn = 4 * h * h + 3 * h  # q, k (no bias), v, out: weights and the three biases
+        mlp = 2 * h * f + f + h
+        norm = 2 * h
+        enc_layer = attn + mlp + 2 * norm
+        dec_layer = 2 * attn + mlp + 3 * norm
+        convs = self.mels * h * 3 + h + h * h * 3 + h
+        return (
+            convs
+            + self.layers * (enc_layer + dec_layer)
+            + 2 * norm  # the encoder's and the decoder's final norms
+            + self.vocab * h  # token embedding, tied to the output projection
+            + self.text_positions * h  # learned text positions (the encoder's are fixed sinusoids)
+        )
+
+
+#: Whisper large-v3 as the workload file counts it (Hugging Face WhisperForConditionalGeneration: 32+32
+#: layers, d_model 1280, 20 heads, FFN 5120, 128 mel bins, vocabulary 51,866; 448 text positions).
+WHISPER_LARGE_V3 = WhisperShape(
+    layers=32, hidden=1280, heads=20, ffn=5120, mels=128, frames=3000, vocab=51866, text_positions=448
+)
+WHISPER_TINY = WhisperShape(
+    layers=2, hidden=64, heads=4, ffn=128, mels=16, frames=64, vocab=256, text_positions=32
+)
+
+
+class _Attention(nn.Module):
+    def __init__(self, hidden: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(hidden, hidden)
+        self.k = nn.Linear(hidden, hidden, bias=False)
+        self.v = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, hidden)
+
+    def split(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, h = x.shape
+        return x.view(b, t, self.heads, h // self.heads).transpose(1, 2)
+
+    def merge(self, a: torch.Tensor) -> torch.Tensor:
+        b, _, t, d = a.shape
+        return self.out(a.transpose(1, 2).reshape(b, t, self.heads * d))
+
+
+class WhisperEncoderLayer(nn.Module):
+    def __init__(self, s: WhisperShape) -> None:
+        super().__init__()
+        self.attn = _Attention(s.hidden, s.heads)
+        self.ln1, self.ln2 = nn.LayerNorm(s.hidden), nn.LayerNorm(s.hidden)
+        self.up, self.down = nn.Linear(s.hidden, s.ffn), nn.Linear(s.ffn, s.hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.ln1(x)
+        a = self.attn
+        x = x + a.merge(F.scaled_dot_product_attention(a.split(a.q(h)), a.split(a.k(h)), a.split(a.v(h))))
+        return x + self.down(F.gelu(self.up(self.ln2(x))))
+
+
+class WhisperDecoderLayer(nn.Module):
+    def __init__(self, s: WhisperShape) -> None:
+        super().__init__()
+        self.self_attn, self.cross = _Attention(s.hidden, s.heads), _Attention(s.hidden, s.heads)
+        self.ln1, self.ln2, self.ln3 = (nn.LayerNorm(s.hidden) for _ in range(3))
+        self.up, self.down = nn.Linear(s.hidden, s.ffn), nn.Linear(s.ffn, s.hidden)
+
+    def cross_kv(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder states projected to this layer's cross-attention keys and values, once a request."""
+        c = self.cross
+        return c.split(c.k(audio)), c.split(c.v(audio))
+
+    def forward(self, x: torch.Tensor, cache, cross_kv, start: int) -> torch.Tensor:
+        b, t, _ = x.shape
+        a = self.self_attn
+        h = self.ln1(x)
+        kc, vc = cache
+        kc[:b, :, start : start + t] = a.split(a.k(h))
+        vc[:b, :, start : start + t] = a.split(a.v(h))
+        keys, values = kc[:b, :, : start + t], vc[:b, :, : start + t]
+        x = x + a.merge(F.scaled_dot_product_attention(a.split(a.q(h)), keys, values, is_causal=t > 1))
+        c = self.cross
+        x = x + c.merge(F.scaled_dot_product_attention(c.split(c.q(self.ln2(x))), *cross_kv))
+        return x + self.down(F.gelu(self.up(self.ln3(x))))
+
+
+class Whisper(nn.Module):
+    """Whisper's encoder (two convolutions, fixed sinusoidal positions, pre-norm layers) and decoder
+    (token embedding tied to the output, learned positions, self- and cross-attention with caches)."""
+
+    def __init__(self, s: WhisperShape) -> None:
+        super().__init__()
+        self.s = s
+        self.conv1 = nn.Conv1d(s.mels, s.hidden, 3, padding=1)
+        self.conv2 = nn.Conv1d(s.hidden, s.hidden, 3, stride=2, padding=1)
+        positions = s.frames // 2
+        inv = torch.exp(-math.log(10_000) * torch.arange(s.hidden // 2).float() / (s.hidden // 2 - 1))
+        ang = torch.arange(positions).float()[:, None] * inv[None, :]
+        self.register_buffer("audio_pos", torch.cat((ang.sin(), ang.cos()), dim=1), persistent=False)
+        self.encoder = nn.ModuleList(WhisperEncoderLayer(s) for _ in range(s.layers))
+        self.enc_ln = nn.LayerNorm(s.hidden)
+        self.embed = nn.Embedding(s.vocab, s.hidden)
+        self.text_pos = nn.Embedding(s.text_positions, s.hidden)
+        self.decoder = nn.ModuleList(WhisperDecoderLayer(s) for _ in range(s.layers))
+        self.dec_ln = nn.LayerNorm(s.hidden)
+
+    def encode(self, mel: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """A batch of log-mel windows [batch, mels, frames] to every decoder layer's cross keys/values."""
+        x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)
+        x = x + self.audio_pos.to(x.dtype)
+        for layer in self.encoder:
+            x = layer(x)
+        audio = self.enc_ln(x)
+        return [layer.cross_kv(audio) for layer in self.decoder]
+
+    def new_cache(self, batch: int, tokens: int, device, dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        shape = (batch, self.s.heads, tokens, self.s.hidden // self.s.heads)
+        return [
+            (torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
+            for _ in range(self.s.layers)
+        ]
+
+    def forward(self, ids: torch.Tensor, cache, cross, start: int) -> torch.Tensor:
+        """Logits of the last position, the output projection tied to the token embedding."""
+        pos = torch.arange(start, start + ids.shape[1], device=ids.device)
+        x = self.embed(ids) + self.text_pos(pos)
+        for layer, c, kv in zip(self.decoder, cache, cross, strict=True):
+            x = layer(x, c, kv, start)
+        return self.dec_ln(x[:, -1:]) @ self.embed.weight.t()
+
+
 def init_random_(model: nn.Module) -> nn.Module:
     """Random weights with a small spread, so that bf16/fp16 activations stay finite through the stack."""
     with torch.no_grad():

@@ -99,7 +99,8 @@ def latency_text(r: BatchResult) -> str:
     text = f"latency per batch of {r.batch}: p50 {_ms(percentile(lat, 50))}, p99 {_ms(percentile(lat, 99))}"
     if r.phases.get("prefill_s"):
         pre, dec = r.phases["prefill_s"], r.phases["decode_step_s"]
-        text += f"; time to first token (prefill) p50 {_ms(percentile(pre, 50))}"
+        first = "the encoder and the prompt" if r.workload == "whisper-large-v3" else "prefill"
+        text += f"; time to first token ({first}) p50 {_ms(percentile(pre, 50))}"
         text += f", p99 {_ms(percentile(pre, 99))}"
         if dec:
             text += f"; time per output token p50 {_ms(percentile(dec, 50))}, p99 {_ms(percentile(dec, 99))}"

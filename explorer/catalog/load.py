@@ -348,7 +348,12 @@ def build_catalog(
         assumptions=assumptions_frame(docs["assumptions"]),
         cloud_unpriced=pd.DataFrame(
             unpriced_rows,
-            columns=["device_id", "provider", "instance", "region", "reason"] if not unpriced_rows else None,
+            columns=[
+                *("device_id", "provider", "instance", "region", "reason"),
+                *("source_title", "source_url", "retrieved"),
+            ]
+            if not unpriced_rows
+            else None,
         ),
     )
 

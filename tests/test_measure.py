@@ -19,7 +19,7 @@ import tomllib
 
 import pytest
 
-from explorer.measure.bench import BatchResult, percentile
+from explorer.measure.bench import WORKLOADS, BatchResult, percentile
 from explorer.measure.power import PowerReading, PowerSampler, parse_power_line, parse_power_samples
 from explorer.measure.rows import BENCHMARK, RunInfo, appendable, check_rows, render
 
@@ -209,7 +209,7 @@ def test_percentiles():
     ("args", "says"),
     [
         ((), "--out"),
-        (("--out", "OUT", "--precision", "fp8"), "--precision fp8: not supported"),
+        (("--out", "OUT", "--precision", "fp8"), "--precision fp8: this is the activations' format"),
         (("--out", "OUT", "--precision", "int4"), "allowed: bf16, fp16"),
         (("--out", "OUT", "--batch-sizes", "0,8"), "--batch-sizes"),
         (("--out", "OUT", "--batch-sizes", "one"), "whole numbers"),
@@ -245,19 +245,16 @@ def test_cli_without_torch_says_what_to_install(tmp_path):
 @pytest.mark.slow
 @needs_torch
 def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
+    """With no --workloads the run builds every catalog workload (tiny shapes on the CPU)."""
     out = tmp_path / "out"
-    proc = run_measure(
-        "--out",
-        str(out),
-        "--dry-run",
-        "--workloads",
-        "resnet-50,bert-large,llama-3.1-8b,whisper-large-v3,sdxl",
-    )
+    proc = run_measure("--out", str(out), "--dry-run")
     assert proc.returncode == 0, proc.stderr
-    assert "sdxl: not measured" in proc.stderr and "the catalog loader accepts them" in proc.stdout
+    assert "the catalog loader accepts them" in proc.stdout and "not measured" not in proc.stderr
     folder = out / "nvidia-h200" / "results"
     written = {p.stem: p for p in folder.glob("*.toml")}
-    assert set(written) == {"resnet-50", "bert-large", "llama-3.1-8b", "whisper-large-v3"}
+    from explorer.catalog import load_catalog
+
+    assert set(written) == set(load_catalog().workloads["id"])  # every workload the catalog has
     for workload, path in written.items():
         doc = tomllib.loads(path.read_text())
         assert [r["accelerators"] for r in doc["result"]] == [1, 1]  # batches 1 and 2
@@ -267,19 +264,27 @@ def test_cpu_dry_run_writes_rows_the_catalog_accepts(tmp_path):
             assert r["throughput"]["value"] > 0 and r["throughput"]["unit"] == "samples/s"
             assert "random weights" in r["throughput"]["method"]
             assert "dry run on the CPU" in r["power"]["absent"]
-            if workload in ("llama-3.1-8b", "whisper-large-v3"):
-                assert "time to first token" in r["throughput"]["note"]
-                assert ("the encoder and the prompt" in r["throughput"]["note"]) == (
-                    workload != "llama-3.1-8b"
-                )
-                assert "time per output token" in r["throughput"]["note"]
+            note = r["throughput"]["note"]
+            generative = workload in ("llama-3.1-8b", "llama-2-70b", "whisper-large-v3")
+            assert ("time to first token" in note) == generative
+            assert ("time per output token" in note) == generative
+            assert ("the encoder and the prompt" in note) == (workload == "whisper-large-v3")
+            assert ("the guided denoising steps" in note and "the VAE decode" in note) == (workload == "sdxl")
+            fp8 = workload == "llama-2-70b"  # its linear layers run in fp8, whatever --precision says
+            assert r["compute_precision"] == r["storage_precision"] == ("fp8" if fp8 else "bf16")
+            assert ("torch._scaled_mm" in r["throughput"]["method"]) == fp8
     raw = json.loads((out / "nvidia-h200" / "measurements.json").read_text())
-    assert raw["workloads"]["sdxl"]["skipped"].startswith("not measured")
-    assert raw["environment"]["torch"]
+    assert set(raw["workloads"]) == set(written) and raw["environment"]["torch"]
     catalog = check_rows(written)  # what the run itself checked, shown here from the outside
     ours = catalog.results[catalog.results.benchmark == BENCHMARK]
     mine = ours[ours.system.str.startswith("CPU dry run")]  # the catalog holds real runs' rows too
-    assert len(mine) == 8 and not ours.comparable.any()
+    assert len(mine) == 2 * len(written) and not ours.comparable.any()
+    # validation meets the 70B's row at the formats it ran: the fp8 roofline, not the bf16 one
+    from explorer.validate import measured_by_us
+
+    figures = measured_by_us(catalog).set_index(["workload", "device_id"])
+    assert figures.loc[("llama-2-70b", "nvidia-h200"), "formats"] == "fp8"
+    assert figures.loc[("sdxl", "nvidia-h200"), "formats"] == "bf16"
 
 
 def test_rows_say_how_each_workload_ran():
@@ -302,13 +307,144 @@ def test_the_cpu_runner_runs_plain_eager_and_a_gpu_one_would_not():
 
     cpu = Runner("cpu", "bf16", tiny=True)
     assert not cpu.serving_habits
-    workloads = ("resnet-50", "bert-large", "llama-3.1-8b", "whisper-large-v3")
-    assert {cpu.habits(w) for w in workloads} == {"PyTorch eager"}
+    assert {cpu.habits(w) for w in WORKLOADS} == {"PyTorch eager"}
     # the texts a GPU run would write (no GPU needed to read them)
     cpu.serving_habits = True
     assert "CUDA graph" in cpu.habits("llama-3.1-8b") and "channels-last" in cpu.habits("resnet-50")
+    assert "127 decode steps captured" in cpu.habits("llama-3.1-8b")
+    assert "293 decode steps captured" in cpu.habits("llama-2-70b")
     assert "79 decode steps captured" in cpu.habits("whisper-large-v3")
-    assert cpu.habits("bert-large") == "PyTorch eager"
+    assert cpu.habits("bert-large") == cpu.habits("sdxl") == "PyTorch eager"
+
+
+@needs_torch
+def test_a_model_that_does_not_fit_is_skipped_with_its_reason_and_the_rest_still_run(
+    tmp_path, monkeypatch, capsys
+):
+    """A GPU too small for one copy (an L4 for the 70B) runs out of memory while building it: the run says
+    so, records it, and measures the other workloads."""
+    import torch
+
+    from explorer.measure import bench
+    from explorer.measure.cli import main
+
+    build = bench.Runner.build
+
+    def small_gpu(self, workload):
+        if workload == "llama-2-70b":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 448.00 MiB")
+        return build(self, workload)
+
+    monkeypatch.setattr(bench.Runner, "build", small_gpu)
+    out = tmp_path / "out"
+    assert main(["--out", str(out), "--dry-run", "--workloads", "llama-2-70b,resnet-50"]) == 0
+    err = capsys.readouterr().err
+    assert "llama-2-70b: not measured: one copy of the model does not fit" in err and "Traceback" not in err
+    raw = json.loads((out / "nvidia-h200" / "measurements.json").read_text())
+    assert raw["workloads"]["llama-2-70b"]["skipped"].startswith("not measured: one copy")
+    assert [p.stem for p in (out / "nvidia-h200" / "results").glob("*.toml")] == ["resnet-50"]
+
+
+@needs_torch
+def test_a_gpu_without_fp8_tensor_cores_says_why_it_skips_the_70b(monkeypatch):
+    """Llama-2-70B's linear layers run in fp8 (one copy in bf16 needs 138 GB): an A100 (8.0) cannot, an
+    H100 or H200 (9.0) and an L40S (8.9) can. The capability is read from torch, faked here."""
+    import torch
+
+    from explorer.measure.bench import Runner
+
+    runner = Runner("cpu", "bf16", tiny=True)
+    assert runner.cannot_run("llama-2-70b") is None  # the CPU dry run has an fp8 matmul
+    runner.device = torch.device("cuda")
+    for capability, runs in (((8, 0), False), ((8, 9), True), ((9, 0), True)):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda _d, c=capability: c)
+        why = runner.cannot_run("llama-2-70b")
+        assert (why is None) == runs
+        if not runs:
+            assert "FP8 tensor cores" in why and "this GPU has 8.0" in why and "138 GB" in why
+        assert runner.cannot_run("llama-3.1-8b") is None
+
+
+def catalog_workload(workload: str):
+    from explorer.catalog import load_catalog
+
+    return load_catalog().workloads.set_index("id").loc[workload]
+
+
+@pytest.mark.slow
+@needs_torch
+def test_the_measured_sdxl_is_the_workload_the_catalog_counts():
+    """The SDXL-base UNet as the script builds it has the parameter count the workload file gives (counted
+    from the published config with diffusers), and one request (20 guided steps: the UNet on a batch of 2,
+    then the VAE decoder) has the file's 281 TFLOP: counted on the meta device with torch's FLOP counter."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from explorer.measure import nets
+    from explorer.measure.bench import SDXL_GUIDANCE, SDXL_STEPS
+
+    s = nets.SDXL_BASE
+    w = catalog_workload("sdxl")
+    assert f"{SDXL_STEPS} Euler denoising steps" in w.request and f"scale {SDXL_GUIDANCE:g}" in w.request
+    notes = tomllib.loads((REPO / "catalog/workloads/sdxl.toml").read_text("utf-8"))["notes"]
+    assert "2,567,463,684 parameters" in notes
+    with torch.device("meta"):
+        unet, vae = nets.SDXLUNet(s).eval(), nets.VAEDecoder(s).eval()
+        assert sum(p.numel() for p in unet.parameters()) == 2_567_463_684
+        side = s.latent
+        with torch.inference_mode(), FlopCounterMode(display=False) as step:
+            unet(
+                torch.randn(2, 4, side, side),
+                torch.zeros(2),
+                torch.randn(2, s.text_tokens, s.text_dim),
+                torch.randn(2, s.pooled_dim),
+                torch.zeros(2, s.time_ids),
+            )
+        with torch.inference_mode(), FlopCounterMode(display=False) as decode:
+            image = vae(torch.randn(1, 4, side, side))
+    assert image.shape == (1, 3, 8 * side, 8 * side) == (1, 3, 1024, 1024)
+    assert step.get_total_flops() / 2e12 == pytest.approx(6.761, rel=1e-3)  # the file's per evaluation
+    assert decode.get_total_flops() / 1e12 == pytest.approx(10.47, rel=1e-3)
+    request = SDXL_STEPS * step.get_total_flops() + decode.get_total_flops()
+    assert request / 1e9 == pytest.approx(w.compute_gflop_per_request, rel=0.01)
+
+
+@pytest.mark.slow
+@needs_torch
+def test_the_measured_70b_is_the_workload_the_catalog_counts():
+    """Llama-2-70B with fp8 linear layers, as the script builds it: the workload file's parameters, 70.6 GB
+    of weights (so one copy fits on one 141 GB H200, or an 80 GB H100, with room for its KV cache), the
+    file's mean prompt and output, and its compute per request (the file leaves out attention, 0.5 %).
+    Decode FLOPs grow linearly with the position, so the first and last steps give their sum exactly."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from explorer.measure import nets
+
+    s, spec = nets.LLAMA_2_70B, WORKLOADS["llama-2-70b"]
+    w = catalog_workload("llama-2-70b")
+    assert spec.prompt == round(w.input_tokens_per_request)
+    assert spec.decode_steps + 1 == round(w.output_tokens_per_request)
+    with torch.device("meta"):
+        model = nets.Llama(s, fp8=True).eval()
+        weights = list(model.parameters())
+        assert sum(p.numel() for p in weights) == s.parameters() == pytest.approx(w.parameters, abs=5e6)
+        assert sum(p.numel() * p.element_size() for p in weights) / 1e9 == pytest.approx(70.55, abs=0.01)
+        assert {type(m) for m in model.modules()} >= {nets.FP8Linear}
+        assert not any(isinstance(m, torch.nn.Linear) for m in model.layers.modules())
+        steps = spec.decode_steps
+        cache = model.new_cache(1, spec.prompt + steps + 1, "meta", model.embed.weight.dtype)
+        counts = []
+        for ids, start in (
+            (torch.zeros(1, spec.prompt, dtype=torch.long), 0),
+            *((torch.zeros(1, 1, dtype=torch.long), spec.prompt + i) for i in (0, steps - 1)),
+        ):
+            with torch.inference_mode(), FlopCounterMode(display=False) as flops:
+                model(ids, cache, start)
+            counts.append(flops.get_total_flops())
+    prefill, first, last = counts
+    request = prefill + steps * (first + last) / 2
+    assert request / 1e9 == pytest.approx(w.compute_gflop_per_request, rel=0.01)
 
 
 @needs_torch
@@ -333,6 +469,10 @@ def test_the_measured_whisper_is_the_workload_the_catalog_counts():
             cross = model.encode(torch.randn(1, s.mels, s.frames))
             cache = model.new_cache(1, 84, "meta", torch.float32)
             model(torch.zeros(1, 4, dtype=torch.long), cache, cross, 0)
-            for i in range(80):
+        steps = []  # a decode step's FLOPs grow linearly with its position: the first and last give the sum
+        for i in (0, 79):
+            with torch.inference_mode(), FlopCounterMode(display=False) as one:
                 model(torch.zeros(1, 1, dtype=torch.long), cache, cross, 4 + i)
-    assert flops.get_total_flops() / 1e9 == pytest.approx(w.compute_gflop_per_request, rel=0.01)
+            steps.append(one.get_total_flops())
+    request = flops.get_total_flops() + 80 * sum(steps) / 2
+    assert request / 1e9 == pytest.approx(w.compute_gflop_per_request, rel=0.01)

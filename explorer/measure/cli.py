@@ -88,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="folder to write into (never catalog/)")
     p.add_argument(
         "--workloads",
-        default="resnet-50,bert-large,llama-3.1-8b,whisper-large-v3",
+        default=",".join(WORKLOADS),
         help=f"comma-separated catalog workload ids; known: {', '.join(WORKLOADS)}",
     )
     p.add_argument("--batch-sizes", type=_positive_ints, help="e.g. 1,8,32 (default: per workload)")
@@ -127,8 +127,9 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> list[str]:
         p.error(f"--workloads: {', '.join(unknown) or 'none given'} unknown; allowed: {', '.join(WORKLOADS)}")
     if a.precision == "fp8":
         p.error(
-            "--precision fp8: not supported by this script (PyTorch eager has no fp8 convolution or "
-            "attention; a scaled-matmul path is not written); allowed: bf16, fp16"
+            "--precision fp8: this is the activations' format, and PyTorch eager has no fp8 convolution or "
+            "attention; llama-2-70b runs its linear layers in fp8 (torch._scaled_mm) whatever this says; "
+            "allowed: bf16, fp16"
         )
     if a.precision not in PRECISIONS:
         p.error(f"--precision {a.precision!r}: allowed: {', '.join(PRECISIONS)}")
@@ -229,14 +230,20 @@ def main(argv: list[str] | None = None) -> int:
     written, raw = {}, {"environment": env, "device": device_id, "commit": commit, "workloads": {}}
     for name in names:
         w = WORKLOADS[name]
-        if w.skip:
-            print(f"{name}: {w.skip}", file=sys.stderr)
-            raw["workloads"][name] = {"skipped": w.skip}
+        why_not = runner.cannot_run(name)
+        if why_not is None:
+            try:
+                prepare = runner.build(name)
+            except torch.OutOfMemoryError:
+                why_not = "not measured: one copy of the model does not fit in this GPU's memory"
+        if why_not is not None:
+            runner.release()  # what a build that did not fit had allocated (its error is gone by now)
+            print(f"{name}: {why_not}", file=sys.stderr)
+            raw["workloads"][name] = {"skipped": why_not}
             continue
         batches = a.batch_sizes or ((1, 2) if a.dry_run else w.batch_sizes)
         iterations = a.iterations or (2 if a.dry_run else w.iterations)
         info_w = RunInfo(**{**info.__dict__, "iterations": iterations})
-        prepare = runner.build(name)
         results = []
         for b in batches:
             try:
@@ -255,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"power {f'{r.power.mean_w:.0f} W' if r.power.mean_w else r.power.absent}"
             )
         del prepare
+        runner.release()  # this workload's weights, before the next one is built
         if not results:
             continue
         path = folder / f"{name}.toml"

@@ -97,9 +97,13 @@ def _ms(seconds: float) -> str:
 def latency_text(r: BatchResult) -> str:
     lat = r.latencies_s
     text = f"latency per batch of {r.batch}: p50 {_ms(percentile(lat, 50))}, p99 {_ms(percentile(lat, 99))}"
+    if r.phases.get("denoise_s"):
+        den, vae = r.phases["denoise_s"], r.phases["vae_s"]
+        text += f"; the guided denoising steps p50 {_ms(percentile(den, 50))}, p99 {_ms(percentile(den, 99))}"
+        text += f"; the VAE decode p50 {_ms(percentile(vae, 50))}, p99 {_ms(percentile(vae, 99))}"
     if r.phases.get("prefill_s"):
         pre, dec = r.phases["prefill_s"], r.phases["decode_step_s"]
-        first = "the encoder and the prompt" if r.workload == "whisper-large-v3" else "prefill"
+        first = WORKLOADS[r.workload].first or "prefill"
         text += f"; time to first token ({first}) p50 {_ms(percentile(pre, 50))}"
         text += f", p99 {_ms(percentile(pre, 99))}"
         if dec:
@@ -109,12 +113,22 @@ def latency_text(r: BatchResult) -> str:
     return text
 
 
+def formats(info: RunInfo, workload: str) -> tuple[str, str]:
+    """The format of the weights and matrix maths (the rows' precision fields), and the run's in words."""
+    if WORKLOADS[workload].weights == "fp8":
+        return "fp8", (
+            "fp8 (e4m3) linear-layer weights with per-tensor scales, multiplied on fp8 inputs by "
+            f"torch._scaled_mm; {info.precision} embedding, output projection, attention and KV cache"
+        )
+    return info.precision, f"{info.precision} weights and activations"
+
+
 def method_text(info: RunInfo, r: BatchResult) -> str:
     w = WORKLOADS[r.workload]
     return (
         f"Measured by us with `python -m explorer.measure` (commit {info.commit}) on "
         f"{info.when.date().isoformat()}: {w.what if not info.dry_run else 'tiny shapes (dry run)'}, "
-        f"random weights (nothing downloaded), {info.precision} weights and activations, "
+        f"random weights (nothing downloaded), {formats(info, r.workload)[1]}, "
         f"{info.habit(r.workload)}; "
         f"fixed batch {r.batch}, {info.warmup} warm-up iterations, then {r.iterations} timed iterations "
         f"(at least {info.iterations} and {info.min_seconds:g} s) in {r.seconds:.3g} s: "
@@ -132,9 +146,9 @@ def row(info: RunInfo, r: BatchResult, best_batch: int) -> dict[str, Any]:
         "system": f"{info.system()}, batch {r.batch}",
         "submitter": SUBMITTER,
         "accelerators": 1,
-        "precision": info.precision,
-        "compute_precision": info.precision,
-        "storage_precision": info.precision,
+        "precision": formats(info, r.workload)[1],
+        "compute_precision": formats(info, r.workload)[0],
+        "storage_precision": formats(info, r.workload)[0],
         "throughput": {
             "value": r.requests_per_s,
             "unit": "samples/s",
@@ -203,7 +217,7 @@ def render(info: RunInfo, workload: str, results: Iterable[BatchResult]) -> str:
         f"retrieved = {when.isoformat()}",
         "note = "
         + toml_value(
-            f"{info.habit(workload)} with random weights, {info.precision}; batch sizes "
+            f"{info.habit(workload)} with random weights, {formats(info, workload)[1]}; batch sizes "
             f"{', '.join(str(r.batch) for r in results)}; {info.warmup} warm-up and at least "
             f"{info.iterations} timed iterations per batch; "
             + (

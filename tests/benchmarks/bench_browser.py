@@ -31,7 +31,10 @@ and medians over several runs:
    explorer/forkserver.py), app beside the first-chart floor, both as a kernel process of its own
    (resident) and forked as served (unique to the kernel: what one more visitor costs). Target <= 1.5x;
 4. where a cold start goes: Python-side steps timed in a fresh interpreter;
-5. the kernel's part of a request-volume move, in-process (no browser, no sending): each step's median.
+5. the kernel's part of a request-volume move, in-process (no browser, no sending): each step's median
+   (the slider part runs it too, and prints the render floor plus it: a floor that evaluated);
+6. (--only trace) where the browser's main thread spends a move, app beside the render floor, from
+   Chrome's performance trace.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -307,7 +311,9 @@ def main() -> None:
         "--variants", action="store_true", help="also measure the chart loader's variants (renderer, frames)"
     )
     ap.add_argument(
-        "--only", choices=["slider", "load", "memory", "startup", "kernel"], help="run one part only"
+        "--only",
+        choices=["slider", "load", "memory", "startup", "kernel", "trace"],
+        help="run one part only (trace: only when asked for)",
     )
     args = ap.parse_args()
 
@@ -324,8 +330,10 @@ def main() -> None:
         print("\n4. Where a cold start goes (s, fresh interpreter, offline bundle cached)")
         for step, secs in startup_breakdown().items():
             print(f"   {step:45s} {secs:5.2f}")
-    if run("kernel"):
+    if run("kernel") and args.only == "kernel":  # the slider part runs it too
         kernel_part()
+    if args.only == "trace":
+        trace_part(args)
     if RESULTS:
         print("\nTargets (ratios measured in this run)")
         for figure, value, floor, floor_value, target in RESULTS:
@@ -336,7 +344,7 @@ def main() -> None:
             )
 
 
-def kernel_part(moves: int = 60) -> None:
+def kernel_part(moves: int = 60) -> float:
     """The steps of Explorer.update for a request-volume move, timed in this process."""
     import dataclasses
 
@@ -372,6 +380,7 @@ def kernel_part(moves: int = 60) -> None:
     print("\n5. A request-volume move in the kernel (ms, in-process medians; Voila adds sending it)")
     for step, ms in steps.items():
         print(f"   {step:45s} {statistics.median(ms):6.2f}")
+    return statistics.median(steps["the whole update, as a move runs it"])
 
 
 def slider_part(args: argparse.Namespace) -> None:
@@ -419,13 +428,97 @@ def slider_part(args: argparse.Namespace) -> None:
     judge("slider, app (ms)", med["app"], "render floor", med["render floor"], 1.25)
     judge("slider, app (ms)", med["app"], "one-label floor", med["one-label floor"], 3)
     judge("slider, app p95 (ms)", statistics.median(p95s["app"]), "app median", med["app"], 1.5)
+    # What the render floor skips and the app cannot: evaluating the move (the floor pushes precomputed
+    # rows). Timed here, in this process, once the browsers are closed (section 5 prints its steps).
+    evaluating = kernel_part()
+    floor_eval = med["render floor"] + evaluating
+    print(
+        f"   why the render floor's ratio is tight: the app evaluates each move and the floor does not; the "
+        f"kernel's whole update takes {evaluating:.1f} ms in-process, so a floor that evaluated would take "
+        f"{floor_eval:.1f} ms ({floor_eval / med['render floor']:.2f}x the render floor); the app takes "
+        f"{med['app'] / floor_eval:.2f}x that"
+    )
+
+
+#: Chrome's main-thread events of a move, by what they do (the rest of a task's time is script: the
+#: widget messages handled, Vega's dataflow, event handlers, garbage collection).
+TRACE_GROUPS = {
+    "style and layout": ("UpdateLayoutTree", "Layout"),
+    "paint and compositing": ("PrePaint", "Paint", "Layerize", "Commit"),
+}
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute"]
+
+
+def traced_moves(url: str, moves: int, ready: str) -> list[dict[str, float]]:
+    """Chrome's own record (a performance trace) of `moves` request-volume moves: for each, the renderer
+    main thread's busy milliseconds from the key press to the frame painted after the move's last change,
+    in its tasks, in style and layout, in paint and compositing (``TRACE_GROUPS``), and the rest (script)."""
+    path = Path(tempfile.mkdtemp(prefix="accel-trace-")) / "trace.json"
+    windows = []
+    with browser_page() as page:
+        page.goto(url, timeout=180_000)
+        page.locator(ready).first.wait_for(timeout=180_000)
+        page.wait_for_timeout(1500)
+        page.evaluate(OBSERVE)
+        page.locator(".noUi-handle").first.focus()
+        browser = page.context.browser
+        browser.start_tracing(page=page, path=str(path), categories=TRACE_CATEGORIES)
+        for i in range(moves + 1):  # the first, traced while the tracer warms up, is dropped
+            page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            deadline = time.monotonic() + 20
+            while page.evaluate("window.__painted") == 0 and time.monotonic() < deadline:
+                page.wait_for_timeout(5)
+            last, quiet_since = page.evaluate("window.__painted"), time.monotonic()
+            while time.monotonic() - quiet_since < 0.5:
+                page.wait_for_timeout(20)
+                if (now := page.evaluate("window.__painted")) != last:
+                    last, quiet_since = now, time.monotonic()
+            windows.append(page.evaluate("window.__painted - window.__t0"))
+        browser.stop_tracing()
+    doc = json.loads(path.read_text())
+    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"
+    }
+    spans = [e for e in events if (e.get("pid"), e.get("tid")) in main and e.get("ph") == "X"]
+    keys = sorted(
+        e["ts"]
+        for e in spans
+        if e["name"] == "EventDispatch" and e.get("args", {}).get("data", {}).get("type") == "keydown"
+    )
+    out = []
+    for start, ms in list(zip(keys, windows, strict=False))[1:]:
+        inside = [e for e in spans if start <= e["ts"] <= start + ms * 1000]
+        row = {"move": ms, "busy": sum(e["dur"] for e in inside if e["name"] == "RunTask") / 1000}
+        for group, names in TRACE_GROUPS.items():
+            row[group] = sum(e["dur"] for e in inside if e["name"] in names) / 1000
+        row["script"] = row["busy"] - sum(row[g] for g in TRACE_GROUPS)
+        out.append(row)
+    return out
+
+
+def trace_part(args: argparse.Namespace) -> None:
+    """Where the browser's time in a move goes, app beside the render floor (Chrome's performance trace:
+    tracing slows a move, so these are for comparing the two pages, not for the targets)."""
+    print(
+        f"\n6. A move in the browser's main thread (ms, Chrome's trace, medians of {args.changes} moves a "
+        "page; traced moves run slower than untraced ones)"
+    )
+    pages = [("app", APP), ("render floor", RENDER_FLOOR)]
+    cols = ["move", "busy", "script", *TRACE_GROUPS]
+    print(f"   {'':14s}" + "".join(f"{c:>24s}" for c in cols))
+    for label, nb in pages:
+        with voila(nb, pool_size=1) as url:
+            rows = traced_moves(url, args.changes, CHART)
+        print(f"   {label:14s}" + "".join(f"{statistics.median(r[c] for r in rows):24.1f}" for c in cols))
 
 
 def save_first_chart() -> None:
     """The chart the app draws first (the first of its page's grid, for the default scenario: the same spec
     and rows), saved for the app-chart floor, whose kernels find the file through the environment."""
     import os
-    import tempfile
 
     from explorer import charts as C
     from explorer.calc import evaluate

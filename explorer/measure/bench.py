@@ -223,8 +223,8 @@ class Runner:
             elif workload in ("llama-3.1-8b", "llama-2-70b"):
                 big = workload == "llama-2-70b"
                 shape = nets.LLAMA_TINY if self.tiny else nets.LLAMA_2_70B if big else nets.LLAMA_3_1_8B
-                prompt = 16 if self.tiny else WORKLOADS[workload].prompt
-                new = 4 if self.tiny else WORKLOADS[workload].decode_steps + 1
+                spec = WORKLOADS[workload]
+                prompt, new = (16, 4) if self.tiny else (spec.prompt, spec.decode_steps + 1)
                 default = torch.get_default_dtype()
                 torch.set_default_dtype(dt)  # weights are created in the serving format, on the device
                 try:
@@ -250,10 +250,8 @@ class Runner:
 
             elif workload == "whisper-large-v3":
                 shape = nets.WHISPER_TINY if self.tiny else nets.WHISPER_LARGE_V3
-                prompt, new = (
-                    WORKLOADS[workload].prompt,
-                    (4 if self.tiny else WORKLOADS[workload].decode_steps + 1),
-                )
+                spec = WORKLOADS[workload]
+                prompt, new = spec.prompt, (4 if self.tiny else spec.decode_steps + 1)
                 default = torch.get_default_dtype()
                 torch.set_default_dtype(dt)
                 try:

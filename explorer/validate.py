@@ -257,7 +257,12 @@ def summarise(loo: pd.DataFrame) -> Summary:
                 "off_by_2x": int(g.off_by_2x.sum()) if "off_by_2x" in g else 0,
             }
         )
-        best = g.sort_values("measured_rps", ascending=False).groupby("device_id").first()
+        # each device's best measured row, whole (groupby.first would pair it with another row's estimate)
+        best = (
+            g.sort_values("measured_rps", ascending=False, kind="stable")
+            .drop_duplicates("device_id")
+            .set_index("device_id")
+        )
         m, e = best.measured_rps.to_numpy(), best.estimated_rps.to_numpy()
         contradicted = []
         ids = list(best.index)

@@ -178,6 +178,34 @@ def test_every_device_with_a_cloud_offer_has_a_price_in_every_market(market: str
     assert not missing, f"{market}: devices offered there without a price: {missing}"
 
 
+@pytest.mark.parametrize("market", CLOUD_MARKETS)
+def test_the_offer_chosen_for_a_device_is_one_offer_whole(market: str) -> None:
+    """Each device's chosen offer, on every basis and as the device table's on-demand offer, is one of its
+    offers with all of that offer's own figures: none of its blank columns (a spot or commitment price it
+    does not have) filled from another offer of the device, as pandas' groupby.first did (the H200's
+    cheapest on-demand offer had carried another provider's $1.76 spot price)."""
+    from explorer.model.cost import cheapest_cloud, market_offers, placed_offers
+
+    def rows(frame: pd.DataFrame) -> set[str]:
+        return set(
+            frame.drop(columns=["basis_rate", "basis_source"], errors="ignore").apply(
+                lambda r: json.dumps([None if pd.isna(v) else str(v) for v in r]), axis=1
+            )
+        )
+
+    offers = placed_offers(market_offers(CAT, market), {})
+    chosen = cheapest_cloud(CAT, market)
+    assert set(chosen.device_id) == set(offers.device_id) and chosen.device_id.is_unique
+    assert rows(chosen) <= rows(offers)
+    for basis in CLOUD_PRICINGS:
+        best = pricing.cheapest_offers(offers, basis, DISCOUNTS)
+        assert best.device_id.is_unique and rows(best) <= rows(offers), basis
+    h200 = chosen.set_index("device_id").loc["nvidia-h200"]
+    own = offers[(offers.device_id == "nvidia-h200") & (offers.instance == h200.instance)]
+    assert (own.provider == h200.provider).any()
+    assert pd.isna(h200.price_spot_usd_per_chip_hour) == own.price_spot_usd_per_chip_hour.isna().all()
+
+
 #: Devices offered in the cloud with no price there to be had (checked 2026-12-05): each price file says why.
 UNPRICED_IN_THE_CLOUD = {"apple-m4-neural-engine", "aws-trainium3", "google-tpu-v7", "nvidia-gb300-nvl72"}
 

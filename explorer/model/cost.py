@@ -31,7 +31,14 @@ def cheapest_cloud(cat: Catalog, market: str, replica: Mapping[str, float] | Non
         return c
     # stable: of offers equally cheap per serving chip, the first listed (as ``pricing.cheapest_offers``)
     ranked = c.sort_values(["price_usd_per_chip_hour"], kind="stable")
-    return ranked.groupby("device_id", as_index=False).first()
+    return first_per_device(ranked)
+
+
+def first_per_device(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The first row of each device in ``ranked``, whole. Not ``groupby(...).first()``, which takes each
+    column's first non-null value and so mixes offers: the cheapest on-demand offer had carried another
+    offer's spot and commitment prices wherever its own were blank."""
+    return ranked.drop_duplicates("device_id", keep="first").reset_index(drop=True)
 
 
 def placed_offers(offers: pd.DataFrame, replica: Mapping[str, float]) -> pd.DataFrame:
@@ -137,7 +144,9 @@ def prices(cat: Catalog, d: pd.DataFrame, market: str, replica: Mapping[str, flo
     )
     offered = market_offers(cat, market)
     largest = (
-        offered.sort_values("chips").groupby("device_id").last() if not offered.empty else pd.DataFrame()
+        first_per_device(offered.sort_values("chips", ascending=False, kind="stable")).set_index("device_id")
+        if not offered.empty
+        else pd.DataFrame()
     )
     cloud_copies = np.array([cheapest.loc[i, "copies"] if i in cheapest.index else 0 for i in d.id], float)
     cloud_instance = [instance_words(cheapest.loc[i]) if i in cheapest.index else "" for i in d.id]

@@ -294,11 +294,9 @@ def cheapest_offers(
     """
     priced = basis_prices(offers, basis, discounts)
     priced = priced[priced.basis_rate.notna()]
-    return (
-        priced.sort_values(["basis_rate", "price_usd_per_chip_hour"])
-        .groupby("device_id", as_index=False)
-        .first()
-    )
+    # whole rows (groupby.first would fill one offer's blank columns from another's), ties to the first
+    ranked = priced.sort_values(["basis_rate", "price_usd_per_chip_hour"], kind="stable")
+    return ranked.drop_duplicates("device_id", keep="first").reset_index(drop=True)
 
 
 # -- why spot is refused --------------------------------------------------------------------------------

@@ -32,6 +32,18 @@ _CTRL_W = "370px"
 _TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the controls' column
 
 
+#: A dropdown shows its choice whole. A catalog name longer than this (about what the select's 200-odd
+#: pixels hold) is listed without its parenthesis ("NVIDIA B300 (HGX B300, Blackwell Ultra)" -> "NVIDIA
+#: B300"), unless that would make two choices read alike; the chosen one's full name is in the tooltip.
+_CHOICE_CHARS = 32
+
+
+def short_names(names: list[str]) -> list[str]:
+    """Each catalog name as a dropdown lists it (``_CHOICE_CHARS``)."""
+    cut = [n.split(" (")[0] if len(n) > _CHOICE_CHARS and " (" in n else n for n in names]
+    return [c if cut.count(c) == 1 else n for c, n in zip(cut, names, strict=True)]
+
+
 def _help(spec: FieldSpec) -> str:
     unit = f" Unit: {spec.unit}." if spec.unit and spec.kind not in ("choice", "id", "mix") else ""
     return f"{spec.doc}.{unit} {spec.describe_allowed().capitalize()}."
@@ -192,13 +204,23 @@ class ScenarioControls(W.VBox):
         elif spec.kind == "id":
             table = getattr(self.cat, spec.ids)  # the catalog table the field's ids come from
             none = [(spec.none_choice, "")] if spec.none_choice else []  # an optional id: "" is None
+            named = sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])
+            shown = short_names([n for _, n in named])
             w = W.Dropdown(
                 options=none
-                + [(n, i) for i, n in sorted(zip(table.id, table.name, strict=True), key=lambda p: p[1])]
+                + [(label, i) for label, (i, _) in zip(shown, named, strict=True)]
                 + [(label, v) for v, label in spec.extra_ids],  # declared ones too: "Your model…"
                 value="" if value is None else value,
                 **common,
             )
+            cut = {i: n for label, (i, n) in zip(shown, named, strict=True) if label != n}
+            if cut:  # the chosen one's full name, where the list shows it short
+
+                def name_tip(_change: Any = None, w: W.Dropdown = w, cut: dict = cut, tip: str = tip) -> None:
+                    w.tooltip = f"{cut[w.value]}. {tip}" if w.value in cut else tip
+
+                name_tip()
+                w.observe(name_tip, names=["value"])
         elif spec.kind == "text":
             w = W.Text(value=value, continuous_update=False, **common)
         elif spec.default is None:  # optional: empty takes the catalog's figure

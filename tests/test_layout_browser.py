@@ -62,6 +62,25 @@ _OVERFLOWS = """() => {
 }"""
 
 
+# Every choice of every dropdown on show, shown whole once chosen: each option put in its select in turn
+# (no change event: the kernel sees nothing), measured, and the chosen one put back.
+_CHOICES_CUT = """() => {
+  const out = [];
+  document.querySelectorAll('.widget-dropdown select').forEach((s) => {
+    if (s.offsetParent === null) return;
+    const keep = s.selectedIndex;
+    for (let i = 0; i < s.options.length; i++) {
+      s.selectedIndex = i;
+      if (s.scrollWidth > s.clientWidth + 1)
+        out.push('choice cut short: "' + s.options[i].text + '" ('
+          + s.scrollWidth + ' px in ' + s.clientWidth + ')');
+    }
+    s.selectedIndex = keep;
+  });
+  return out;
+}"""
+
+
 @pytest.mark.parametrize("size", [(1280, 720), (1440, 900), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_nothing_is_cut_off(size) -> None:
     width, height = size
@@ -75,6 +94,11 @@ def test_nothing_is_cut_off(size) -> None:
         page.get_by_role("textbox", name="PUE").wait_for(timeout=30_000)
         page.screenshot(path=str(SHOTS / f"layout-{width}.png"))
         assert page.evaluate(_OVERFLOWS) == []
+        # any workload, device or region chosen reads whole (a long catalog name is listed short)
+        assert page.evaluate(_CHOICES_CUT) == []
+        region = page.get_by_role("combobox", name="Region")
+        listed = region.evaluate("s => [...s.options].map(o => o.text.replace(/\\u00a0/g, ' '))")
+        assert "United States - Virginia" in listed  # its full name's parenthesis is in the tooltip
         # your own model: its fields (name, parameters, layers ...) appear, and fit too
         page.get_by_role("combobox", name="Workload").select_option(label="Your model…")
         page.get_by_role("textbox", name="Model name").wait_for(timeout=30_000)

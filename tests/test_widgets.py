@@ -44,6 +44,33 @@ def test_a_control_per_field_with_bounds_and_help_from_the_declaration(ex) -> No
 
 
 @pytest.mark.slow
+def test_a_long_catalog_name_is_listed_short_and_named_whole_in_the_tooltip(ex) -> None:
+    """A dropdown's choice must read whole in its box: a long name is listed without its parenthesis (the
+    browser test measures every choice), unless two would then read alike; the chosen one's full name leads
+    the tooltip, and follows the choice."""
+    from explorer.controls import short_names
+
+    assert short_names(["NVIDIA B300 (HGX B300, Blackwell Ultra)", "Singapore"]) == [
+        "NVIDIA B300",
+        "Singapore",
+    ]
+    alike = ["NVIDIA Jetson Orin Nano 8GB (Super, MAXN mode)", "NVIDIA Jetson Orin Nano 8GB (original, 15 W)"]
+    assert short_names(alike) == alike  # cut, they would read alike: kept whole
+    region = ex.controls.fields["region"]
+    labels = dict((v, k) for k, v in region.options)
+    full = CAT.regions.set_index("id").name["us-virginia"]
+    assert labels["us-virginia"] == "United States - Virginia" and len(full) > 60
+    assert region.value == "us-virginia" and region.tooltip.startswith(full + ". ")
+    assert FIELD_SPECS["region"].doc in region.tooltip
+    region.value = "singapore"  # a short name: the field's help alone
+    assert region.tooltip.startswith(FIELD_SPECS["region"].doc)
+    fleet = ex.controls.fields["current_device"]
+    assert dict((v, k) for k, v in fleet.options)["nvidia-b300"] == "NVIDIA B300"
+    fleet.value = "nvidia-b300"
+    assert fleet.tooltip.startswith("NVIDIA B300 (HGX B300, Blackwell Ultra). ")
+
+
+@pytest.mark.slow
 def test_request_volume_readout_is_human(ex) -> None:
     ex.controls.fields["requests_per_day"].value = 2.5e9
     assert "2.5 B" in ex.controls.readouts["requests_per_day"].value
@@ -344,7 +371,10 @@ def test_your_fleet_now_is_a_device_dropdown_under_the_workload(ex) -> None:
     w = ex.controls.fields["current_device"]
     assert isinstance(w, W.Dropdown) and w.description == "Your fleet now"
     assert w.options[0] == ("(none)", "") and w.value == "" and ex.result.baseline is None
-    assert dict(w.options[1:]) == dict(zip(CAT.devices.name, CAT.devices.id, strict=True))
+    from explorer.controls import short_names  # a long name is listed short, whole in the tooltip
+
+    listed = dict(zip(short_names(list(CAT.devices.name)), CAT.devices.id, strict=True))
+    assert dict(w.options[1:]) == listed and len(listed) == len(CAT.devices)
     main = list(ex.controls.children)
     # in the main group, under the workload and the fields that describe it (your model, tokens, ...)
     assert main.index(ex.controls.boxes["current_device"]) > main.index(ex.controls.fields["workload"])

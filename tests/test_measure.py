@@ -380,16 +380,16 @@ def test_the_measured_sdxl_is_the_workload_the_catalog_counts():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from explorer.measure import nets
+    from explorer.measure import diffusion
     from explorer.measure.bench import SDXL_GUIDANCE, SDXL_STEPS
 
-    s = nets.SDXL_BASE
+    s = diffusion.SDXL_BASE
     w = catalog_workload("sdxl")
     assert f"{SDXL_STEPS} Euler denoising steps" in w.request and f"scale {SDXL_GUIDANCE:g}" in w.request
     notes = tomllib.loads((REPO / "catalog/workloads/sdxl.toml").read_text("utf-8"))["notes"]
     assert "2,567,463,684 parameters" in notes
     with torch.device("meta"):
-        unet, vae = nets.SDXLUNet(s).eval(), nets.VAEDecoder(s).eval()
+        unet, vae = diffusion.SDXLUNet(s).eval(), diffusion.VAEDecoder(s).eval()
         assert sum(p.numel() for p in unet.parameters()) == 2_567_463_684
         side = s.latent
         with torch.inference_mode(), FlopCounterMode(display=False) as step:

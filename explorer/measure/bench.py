@@ -246,7 +246,7 @@ class Runner:
                     return self._generation(prefill, advance, first, new - 1)
 
             elif workload == "sdxl":
-                prepare = self._sdxl(nets)
+                prepare = self._sdxl()
 
             elif workload == "whisper-large-v3":
                 shape = nets.WHISPER_TINY if self.tiny else nets.WHISPER_LARGE_V3
@@ -283,18 +283,20 @@ class Runner:
                 raise ValueError(f"{workload!r} is not built by this script")
         return prepare
 
-    def _sdxl(self, nets) -> Callable[[int], Callable[[], dict[str, list[float]]]]:
+    def _sdxl(self) -> Callable[[int], Callable[[], dict[str, list[float]]]]:
         """SDXL: per image, ``steps`` Euler steps of the UNet on the latent twice (prompt and negative prompt
         in one batch), the guided noise estimate, the Euler update; then the VAE decoder. The noise levels
         come from a fixed table (their values do not change the work); the text states are random."""
+        from . import diffusion
+
         torch = self.torch
         dev, dt = self.device, self.dtype
-        shape = nets.SDXL_TINY if self.tiny else nets.SDXL_BASE
+        shape = diffusion.SDXL_TINY if self.tiny else diffusion.SDXL_BASE
         steps, guidance = (2 if self.tiny else SDXL_STEPS), SDXL_GUIDANCE
         default = torch.get_default_dtype()
         torch.set_default_dtype(dt)
         try:
-            unet, vae = nets.SDXLUNet(shape).eval(), nets.VAEDecoder(shape).eval()
+            unet, vae = diffusion.SDXLUNet(shape).eval(), diffusion.VAEDecoder(shape).eval()
         finally:
             torch.set_default_dtype(default)
         sigmas = [14.6 * (1 - i / steps) for i in range(steps + 1)]  # SDXL's Euler levels: 14.6 down to 0

@@ -39,6 +39,7 @@ from .calc import (
     scenario_device_table,
 )
 from .catalog import Catalog, load_catalog
+from .model.pricing import first_per_device
 from .model.serving import FORMAT_NAMES
 from .scenario import SERVING_PRECISIONS, Scenario
 
@@ -257,12 +258,9 @@ def summarise(loo: pd.DataFrame) -> Summary:
                 "off_by_2x": int(g.off_by_2x.sum()) if "off_by_2x" in g else 0,
             }
         )
-        # each device's best measured row, whole (groupby.first would pair it with another row's estimate)
-        best = (
-            g.sort_values("measured_rps", ascending=False, kind="stable")
-            .drop_duplicates("device_id")
-            .set_index("device_id")
-        )
+        # each device's best measured row, whole (not one row's measurement with another's estimate)
+        ranked = g.sort_values("measured_rps", ascending=False, kind="stable")
+        best = first_per_device(ranked).set_index("device_id").sort_index()
         m, e = best.measured_rps.to_numpy(), best.estimated_rps.to_numpy()
         contradicted = []
         ids = list(best.index)

@@ -13,7 +13,7 @@ import pandas as pd
 from .. import fmt
 from ..catalog import Catalog
 from ..scenario import FRAMEWORKS, MAJOR_CLOUDS
-from .pricing import all_term_ratio
+from .pricing import all_term_ratio, first_per_device
 
 if TYPE_CHECKING:
     from .devices import DeviceTable
@@ -32,13 +32,6 @@ def cheapest_cloud(cat: Catalog, market: str, replica: Mapping[str, float] | Non
     # stable: of offers equally cheap per serving chip, the first listed (as ``pricing.cheapest_offers``)
     ranked = c.sort_values(["price_usd_per_chip_hour"], kind="stable")
     return first_per_device(ranked)
-
-
-def first_per_device(ranked: pd.DataFrame) -> pd.DataFrame:
-    """The first row of each device in ``ranked``, whole. Not ``groupby(...).first()``, which takes each
-    column's first non-null value and so mixes offers: the cheapest on-demand offer had carried another
-    offer's spot and commitment prices wherever its own were blank."""
-    return ranked.drop_duplicates("device_id", keep="first").reset_index(drop=True)
 
 
 def placed_offers(offers: pd.DataFrame, replica: Mapping[str, float]) -> pd.DataFrame:

@@ -294,8 +294,13 @@ def cheapest_offers(
     """
     priced = basis_prices(offers, basis, discounts)
     priced = priced[priced.basis_rate.notna()]
-    # whole rows (groupby.first would fill one offer's blank columns from another's), ties to the first
-    ranked = priced.sort_values(["basis_rate", "price_usd_per_chip_hour"], kind="stable")
+    return first_per_device(priced.sort_values(["basis_rate", "price_usd_per_chip_hour"], kind="stable"))
+
+
+def first_per_device(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The first row of each device (``device_id``) in ``ranked``, whole. Not ``groupby(...).first()``,
+    which takes each column's first non-null value and so mixes rows: a device's cheapest on-demand offer
+    had carried another offer's spot and commitment prices wherever its own were blank."""
     return ranked.drop_duplicates("device_id", keep="first").reset_index(drop=True)
 
 

@@ -34,7 +34,7 @@ _TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the cont
 
 #: A dropdown shows its choice whole. A catalog name longer than this (about what the select's 200-odd
 #: pixels hold) is listed without its parenthesis ("NVIDIA B300 (HGX B300, Blackwell Ultra)" -> "NVIDIA
-#: B300"), unless that would make two choices read alike; the chosen one's full name is in the tooltip.
+#: B300"), unless that would make two choices read alike; the chosen one's parenthesis is shown under it.
 _CHOICE_CHARS = 32
 
 
@@ -42,6 +42,12 @@ def short_names(names: list[str]) -> list[str]:
     """Each catalog name as a dropdown lists it (``_CHOICE_CHARS``)."""
     cut = [n.split(" (")[0] if len(n) > _CHOICE_CHARS and " (" in n else n for n in names]
     return [c if cut.count(c) == 1 else n for c, n in zip(cut, names, strict=True)]
+
+
+def _left_out(name: str, shown: str) -> str:
+    """What ``short_names`` left out of ``name``: its parenthesis, without the brackets."""
+    rest = name[len(shown) :].strip()
+    return rest[1:-1] if rest.startswith("(") and rest.endswith(")") and rest.count("(") == 1 else rest
 
 
 def _help(spec: FieldSpec) -> str:
@@ -163,6 +169,7 @@ class ScenarioControls(W.VBox):
         self.cat = cat
         self.fields: dict[str, W.Widget] = {}
         self.readouts: dict[str, W.HTML] = {}
+        self.details: dict[str, W.HTML] = {}  # under a dropdown: the chosen name's part its list leaves out
         self.typed: dict[str, W.Text] = {}  # a typed count beside its slider ("50M"), by field name
         self.boxes: dict[str, W.Widget] = {}  # each field's whole control, shown per its `visible_when`
         main, assumptions = [], []
@@ -213,14 +220,18 @@ class ScenarioControls(W.VBox):
                 value="" if value is None else value,
                 **common,
             )
-            cut = {i: n for label, (i, n) in zip(shown, named, strict=True) if label != n}
-            if cut:  # the chosen one's full name, where the list shows it short
+            # what the list leaves out of a name it shows short, under the dropdown while that one is chosen
+            cut = {i: _left_out(n, label) for label, (i, n) in zip(shown, named, strict=True) if label != n}
+            if cut:
+                detail = W.HTML(layout=W.Layout(margin="-4px 0 4px 146px", max_width="224px"))
+                self.details[spec.name] = detail
 
-                def name_tip(_change: Any = None, w: W.Dropdown = w, cut: dict = cut, tip: str = tip) -> None:
-                    w.tooltip = f"{cut[w.value]}. {tip}" if w.value in cut else tip
+                def show(_change: Any = None, w: W.Dropdown = w, d: W.HTML = detail, cut: dict = cut) -> None:
+                    rest = html.escape(cut.get(w.value, ""))
+                    d.value = f"<div class='ax-unit' style='line-height:1.35'>{rest}</div>" if rest else ""
 
-                name_tip()
-                w.observe(name_tip, names=["value"])
+                show()
+                w.observe(show, names=["value"])
         elif spec.kind == "text":
             w = W.Text(value=value, continuous_update=False, **common)
         elif spec.default is None:  # optional: empty takes the catalog's figure
@@ -267,6 +278,8 @@ class ScenarioControls(W.VBox):
                 [w, W.HTML(unit, layout=W.Layout(margin="0 0 0 6px", flex="0 0 auto"))],
                 layout=W.Layout(align_items="center", width="100%", max_width=_CTRL_W),
             )
+        if spec.name in self.details:  # a name the dropdown lists short: the rest of it under the dropdown
+            return W.VBox([w, self.details[spec.name]])
         if spec.readout is None:
             return w
         # a human readout under the slider ("2.5 B requests/day", "quarterly (4 per year)")

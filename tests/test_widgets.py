@@ -44,10 +44,10 @@ def test_a_control_per_field_with_bounds_and_help_from_the_declaration(ex) -> No
 
 
 @pytest.mark.slow
-def test_a_long_catalog_name_is_listed_short_and_named_whole_in_the_tooltip(ex) -> None:
+def test_a_long_catalog_name_is_listed_short_with_the_rest_under_it(ex) -> None:
     """A dropdown's choice must read whole in its box: a long name is listed without its parenthesis (the
-    browser test measures every choice), unless two would then read alike; the chosen one's full name leads
-    the tooltip, and follows the choice."""
+    browser test measures every choice), unless two would then read alike; while it is chosen, the
+    parenthesis is shown under the dropdown, and follows the choice."""
     from explorer.controls import short_names
 
     assert short_names(["NVIDIA B300 (HGX B300, Blackwell Ultra)", "Singapore"]) == [
@@ -60,14 +60,17 @@ def test_a_long_catalog_name_is_listed_short_and_named_whole_in_the_tooltip(ex) 
     labels = dict((v, k) for k, v in region.options)
     full = CAT.regions.set_index("id").name["us-virginia"]
     assert labels["us-virginia"] == "United States - Virginia" and len(full) > 60
-    assert region.value == "us-virginia" and region.tooltip.startswith(full + ". ")
-    assert FIELD_SPECS["region"].doc in region.tooltip
-    region.value = "singapore"  # a short name: the field's help alone
-    assert region.tooltip.startswith(FIELD_SPECS["region"].doc)
-    fleet = ex.controls.fields["current_device"]
-    assert dict((v, k) for k, v in fleet.options)["nvidia-b300"] == "NVIDIA B300"
+    under = ex.controls.details["region"]
+    assert region.value == "us-virginia" and ex.controls.boxes["region"].children == (region, under)
+    assert "Northern Virginia data-centre cluster; AWS us-east-1, Google us-east4" in under.value
+    assert "(" not in under.value
+    region.value = "singapore"  # a short name: nothing under it
+    assert under.value == ""
+    fleet, below = ex.controls.fields["current_device"], ex.controls.details["current_device"]
+    assert dict((v, k) for k, v in fleet.options)["nvidia-b300"] == "NVIDIA B300" and below.value == ""
     fleet.value = "nvidia-b300"
-    assert fleet.tooltip.startswith("NVIDIA B300 (HGX B300, Blackwell Ultra). ")
+    assert "HGX B300, Blackwell Ultra" in below.value
+    assert "bert-large" not in ex.controls.details and "workload" in ex.controls.details  # only where cut
 
 
 @pytest.mark.slow
@@ -377,7 +380,7 @@ def test_your_fleet_now_is_a_device_dropdown_under_the_workload(ex) -> None:
     assert dict(w.options[1:]) == listed and len(listed) == len(CAT.devices)
     main = list(ex.controls.children)
     # in the main group, under the workload and the fields that describe it (your model, tokens, ...)
-    assert main.index(ex.controls.boxes["current_device"]) > main.index(ex.controls.fields["workload"])
+    assert main.index(ex.controls.boxes["current_device"]) > main.index(ex.controls.boxes["workload"])
     w.value = "nvidia-h100-sxm"
     assert ex.result.baseline.device_id == "nvidia-h100-sxm" and ex.message == ""
     assert "saves vs your fleet" in ex.headline.value and "current_device=nvidia-h100-sxm" in ex.query

@@ -218,7 +218,14 @@ class ScenarioControls(W.VBox):
                 + [(label, i) for label, (i, _) in zip(shown, named, strict=True)]
                 + [(label, v) for v, label in spec.extra_ids],  # declared ones too: "Your model…"
                 value="" if value is None else value,
-                **common,
+                **{
+                    **common,
+                    # ipywidgets 8 puts a select's tooltip nowhere once it has a description: the help
+                    # goes on the description's own words, as every other control has it on its label
+                    "description": f"<span title='{html.escape(tip, quote=True)}'>"
+                    f"{html.escape(spec.label)}</span>",
+                    "description_allow_html": True,
+                },
             )
             # what the list leaves out of a name it shows short, under the dropdown while that one is chosen
             cut = {i: _left_out(n, label) for label, (i, n) in zip(shown, named, strict=True) if label != n}

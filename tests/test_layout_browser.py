@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from explorer.scenario import FIELD_SPECS
+
 from .conftest import REPO
 from .servers import browser_page, voila
 
@@ -98,7 +100,12 @@ def test_nothing_is_cut_off(size) -> None:
         assert page.evaluate(_CHOICES_CUT) == []
         region = page.get_by_role("combobox", name="Region")
         listed = region.evaluate("s => [...s.options].map(o => o.text.replace(/\\u00a0/g, ' '))")
-        assert "United States - Virginia" in listed  # its full name's parenthesis is in the tooltip
+        assert "United States - Virginia" in listed  # the rest of its name is under the dropdown
+        under = region.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')][1]").inner_text()
+        assert "AWS us-east-1, Google us-east4" in under
+        # a dropdown's help is on its label's words (ipywidgets puts a select's tooltip nowhere)
+        tip = page.locator(".widget-dropdown label span[title]", has_text="Region").get_attribute("title")
+        assert FIELD_SPECS["region"].doc in tip
         # your own model: its fields (name, parameters, layers ...) appear, and fit too
         page.get_by_role("combobox", name="Workload").select_option(label="Your model…")
         page.get_by_role("textbox", name="Model name").wait_for(timeout=30_000)

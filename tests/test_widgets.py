@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -37,7 +38,10 @@ def test_a_control_per_field_with_bounds_and_help_from_the_declaration(ex) -> No
             assert 10**w.min == pytest.approx(spec.bounds[0]) and 10**w.max == pytest.approx(spec.bounds[1])
         elif isinstance(w, W.FloatSlider):
             assert (w.min, w.max) == spec.bounds
-        if hasattr(w, "description") and not isinstance(w, MixControl):
+        if isinstance(w, W.Dropdown):  # the help on the label's words: a select shows no tooltip
+            assert w.description_allow_html and w.description.endswith(f">{spec.label}</span>")
+            assert html.escape(spec.doc, quote=True) in w.description
+        elif hasattr(w, "description") and not isinstance(w, MixControl):
             assert w.description == spec.label
             tips = w.tooltips if isinstance(w, W.ToggleButtons) else [w.tooltip]
             assert all(spec.doc in t for t in tips)
@@ -372,7 +376,7 @@ def test_a_forged_nan_is_refused_and_the_control_goes_back(ex) -> None:
 @pytest.mark.slow
 def test_your_fleet_now_is_a_device_dropdown_under_the_workload(ex) -> None:
     w = ex.controls.fields["current_device"]
-    assert isinstance(w, W.Dropdown) and w.description == "Your fleet now"
+    assert isinstance(w, W.Dropdown) and w.description.endswith(">Your fleet now</span>")
     assert w.options[0] == ("(none)", "") and w.value == "" and ex.result.baseline is None
     from explorer.controls import short_names  # a long name is listed short, whole in the tooltip
 

@@ -456,11 +456,10 @@ def test_the_measured_whisper_is_the_workload_the_catalog_counts():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from explorer.catalog import load_catalog
     from explorer.measure import nets
 
     s = nets.WHISPER_LARGE_V3
-    w = load_catalog().workloads.set_index("id").loc["whisper-large-v3"]
+    w = catalog_workload("whisper-large-v3")
     with torch.device("meta"):
         model = nets.Whisper(s).eval()
         assert sum(p.numel() for p in model.parameters()) == s.parameters()

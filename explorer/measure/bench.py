@@ -221,14 +221,14 @@ class Runner:
                     return lambda: (model(ids), {})[1]
 
             elif workload in ("llama-3.1-8b", "llama-2-70b"):
-                big = workload == "llama-2-70b"
-                shape = nets.LLAMA_TINY if self.tiny else nets.LLAMA_2_70B if big else nets.LLAMA_3_1_8B
                 spec = WORKLOADS[workload]
+                full = nets.LLAMA_2_70B if workload == "llama-2-70b" else nets.LLAMA_3_1_8B
+                shape = nets.LLAMA_TINY if self.tiny else full
                 prompt, new = (16, 4) if self.tiny else (spec.prompt, spec.decode_steps + 1)
                 default = torch.get_default_dtype()
                 torch.set_default_dtype(dt)  # weights are created in the serving format, on the device
                 try:
-                    model = nets.Llama(shape, fp8=big).eval()
+                    model = nets.Llama(shape, fp8=spec.weights == "fp8").eval()
                 finally:
                     torch.set_default_dtype(default)
 

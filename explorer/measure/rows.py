@@ -138,6 +138,7 @@ def method_text(info: RunInfo, r: BatchResult) -> str:
 
 def row(info: RunInfo, r: BatchResult, best_batch: int) -> dict[str, Any]:
     key = info.source_key
+    code, words = formats(info, r.workload)
     out: dict[str, Any] = {
         "device": info.device_id,
         "benchmark": BENCHMARK,
@@ -146,9 +147,9 @@ def row(info: RunInfo, r: BatchResult, best_batch: int) -> dict[str, Any]:
         "system": f"{info.system()}, batch {r.batch}",
         "submitter": SUBMITTER,
         "accelerators": 1,
-        "precision": formats(info, r.workload)[1],
-        "compute_precision": formats(info, r.workload)[0],
-        "storage_precision": formats(info, r.workload)[0],
+        "precision": words,
+        "compute_precision": code,
+        "storage_precision": code,
         "throughput": {
             "value": r.requests_per_s,
             "unit": "samples/s",

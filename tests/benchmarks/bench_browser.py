@@ -154,6 +154,28 @@ def page_processes(url: str, page) -> tuple[list, list]:
     return browser, [psutil.Process(kernel_pids(url)[page_kernel(page)])]
 
 
+def settle(page, moved: bool, quiet: float) -> None:
+    """Wait for a move's update to start (the slider's own handle moves at once), then for `quiet` seconds
+    of quiet: longer than the kernel takes to answer, else its answer would be missed."""
+    deadline = time.monotonic() + (20 if moved else 0)
+    while page.evaluate("window.__painted") == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(5)
+    last, quiet_since = page.evaluate("window.__painted"), time.monotonic()
+    while time.monotonic() - quiet_since < quiet:
+        page.wait_for_timeout(20)
+        now = page.evaluate("window.__painted")
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+
+
+def open_for_moves(page, url: str, ready: str) -> None:
+    """Open the page, wait until it is drawn and still, then watch for changes (``OBSERVE``)."""
+    page.goto(url, timeout=180_000)
+    page.locator(ready).first.wait_for(timeout=180_000)
+    page.wait_for_timeout(1500)
+    page.evaluate(OBSERVE)
+
+
 def slider_latencies(
     url: str, changes: int, ready: str, options: dict | None = None, quiet: float = 0.4
 ) -> tuple[list[float], float, float]:
@@ -161,37 +183,20 @@ def slider_latencies(
     key presses on the page's first slider (one page, opened anew); and the browser's and the kernels' CPU
     milliseconds per move (less the same polling with no move)."""
     out = []
-
-    def settle(moved: bool) -> None:
-        # wait for the update to start (the slider's own handle moves at once), then for `quiet` seconds
-        # of quiet: longer than the kernel takes to answer, else its answer would be missed
-        deadline = time.monotonic() + (20 if moved else 0)
-        while page.evaluate("window.__painted") == 0 and time.monotonic() < deadline:
-            page.wait_for_timeout(5)
-        last, quiet_since = page.evaluate("window.__painted"), time.monotonic()
-        while time.monotonic() - quiet_since < quiet:
-            page.wait_for_timeout(20)
-            now = page.evaluate("window.__painted")
-            if now != last:
-                last, quiet_since = now, time.monotonic()
-
     with browser_page() as page:
         with_options(page, options)
-        page.goto(url, timeout=180_000)
-        page.locator(ready).first.wait_for(timeout=180_000)
-        page.wait_for_timeout(1500)
-        page.evaluate(OBSERVE)
+        open_for_moves(page, url, ready)
         browser, kernels = page_processes(url, page)
         b0 = cpu_ms(browser)
         for _ in range(3):
-            settle(moved=False)  # the polling alone (it costs the kernels nothing)
+            settle(page, moved=False, quiet=quiet)  # the polling alone (it costs the kernels nothing)
         idle_b = (cpu_ms(browser) - b0) / 3
         handle = page.locator(".noUi-handle").first
         handle.focus()
         b0, k0 = cpu_ms(browser), cpu_ms(kernels)
         for i in range(changes):
             page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-            settle(moved=True)
+            settle(page, moved=True, quiet=quiet)
             out.append(page.evaluate("window.__painted - window.__t0"))
         per_b = (cpu_ms(browser) - b0) / changes - idle_b
         per_k = (cpu_ms(kernels) - k0) / changes
@@ -456,23 +461,13 @@ def traced_moves(url: str, moves: int, ready: str) -> list[dict[str, float]]:
     path = Path(tempfile.mkdtemp(prefix="accel-trace-")) / "trace.json"
     windows = []
     with browser_page() as page:
-        page.goto(url, timeout=180_000)
-        page.locator(ready).first.wait_for(timeout=180_000)
-        page.wait_for_timeout(1500)
-        page.evaluate(OBSERVE)
+        open_for_moves(page, url, ready)
         page.locator(".noUi-handle").first.focus()
         browser = page.context.browser
         browser.start_tracing(page=page, path=str(path), categories=TRACE_CATEGORIES)
         for i in range(moves + 1):  # the first, traced while the tracer warms up, is dropped
             page.keyboard.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-            deadline = time.monotonic() + 20
-            while page.evaluate("window.__painted") == 0 and time.monotonic() < deadline:
-                page.wait_for_timeout(5)
-            last, quiet_since = page.evaluate("window.__painted"), time.monotonic()
-            while time.monotonic() - quiet_since < 0.5:
-                page.wait_for_timeout(20)
-                if (now := page.evaluate("window.__painted")) != last:
-                    last, quiet_since = now, time.monotonic()
+            settle(page, moved=True, quiet=0.5)
             windows.append(page.evaluate("window.__painted - window.__t0"))
         browser.stop_tracing()
     doc = json.loads(path.read_text())

@@ -84,7 +84,7 @@ def test_a_commitment_never_costs_more_than_on_demand_over_its_whole_term(
     )
     # the hours in any order cost the same; busiest first may skip the sort
     busiest_first = -np.sort(-hourly)
-    same = pricing.fleet_cost(busiest_first, np.array(od), committed, presorted=True, overwrite=True)
+    same = pricing.fleet_cost(busiest_first, np.array(od), committed, presorted=True)
     assert same.usd_per_hour == pytest.approx(mixed.usd_per_hour) and same.committed == mixed.committed
     for got, want in ((same.minimum, mixed.minimum), (same.average, mixed.average), (same.peak, mixed.peak)):
         assert float(got) == pytest.approx(float(want))

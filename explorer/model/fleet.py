@@ -12,6 +12,7 @@ import numpy as np
 from ..scenario import FRAMEWORKS
 from .cost import (
     HOURS_PER_YEAR,
+    SUPPORT_ORDER,
     owner_recurring_per_year,
     per_device_cost_rates,
     purchases,
@@ -227,10 +228,9 @@ def core(
     hardware = serving + (separate_train * train_cost_dev[..., gs] if g >= 0 else 0.0)
 
     # Porting: engineer-days per framework by support level, weighted by the mix.
-    mix = np.array([getattr(s.framework_mix, f) for f in FRAMEWORKS])
-    port = np.take(x.porting_days, t.support, axis=-1)  # (..., devices, frameworks)
-    days = (port * mix).sum(axis=-1)
-    update_days = (port * np.take(x.update_share, t.support, axis=-1) * mix).sum(axis=-1)
+    by_level = support_weights(t.support, np.array([getattr(s.framework_mix, f) for f in FRAMEWORKS]))
+    days = x.porting_days @ by_level
+    update_days = (x.porting_days * x.update_share) @ by_level
     porting_initial = np.broadcast_to(days * x.engineer_day_usd, devices.shape)
     porting_updates = update_days * x.engineer_day_usd * changes * h
     porting = porting_initial + porting_updates
@@ -274,6 +274,15 @@ def core(
         servers=servers,
         racks=racks,
     )
+
+
+def support_weights(support: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """(support levels, devices): each device's share of the framework mix at each level of support, so
+    that a per-level figure (porting days) weighted by the mix is one product, ``figure @ weights``, for
+    the draws' (draws, levels) figures too: taking a level's figure per device and framework would build
+    a (draws, devices, frameworks) array on every request-volume move."""
+    levels = np.arange(len(SUPPORT_ORDER))[:, None, None]
+    return (np.asarray(support)[None] == levels).astype(float) @ mix
 
 
 def _racks(servers: np.ndarray, server_kw: np.ndarray, rack_kw: float) -> np.ndarray:

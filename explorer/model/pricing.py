@@ -166,7 +166,6 @@ def fleet_cost(
     committed_rate: np.ndarray | None,
     *,
     presorted: bool = False,
-    overwrite: bool = False,
     hours: np.ndarray | None = None,
 ) -> FleetCost:
     """The cheapest way to pay for `hourly` devices (..., 24) at `on_demand` and `committed_rate`.
@@ -176,42 +175,64 @@ def fleet_cost(
     o mean(max(n_h - b, 0)), convex and piecewise linear in b, its slope c - o k/24 where k hours need
     more than b. The cheapest base is therefore the k-th busiest hour's count with k = floor(24 c / o)
     (all of the peak when c < o/24, none when c >= o). Rates are per device-hour, arrays that broadcast
-    over (...); NaN rates give NaN. `presorted`: the hours are already busiest first (`follow_load`);
-    `overwrite`: `hourly` may be used as scratch space (it is then left changed); `hours`: how many hours
-    of the day each column stands for (summing to 24; default one each), so that hours with the same
+    over (...); NaN rates give NaN. `presorted`: the hours are already busiest first; `hours`: how many
+    hours of the day each column stands for (summing to 24; default one each), so that hours with the same
     load are counted once.
     """
     n = np.asarray(hourly, float)
-    od = np.asarray(on_demand, float)
     w = np.ones(n.shape[-1]) if hours is None else np.asarray(hours, float)
     if presorted:
         s = n
     else:  # busiest hour first (with their weights)
         order = np.argsort(-n, axis=-1, kind="stable")
         s = np.take_along_axis(n, order, -1)
-        w = np.broadcast_to(w, n.shape)
-        w = np.take_along_axis(w, order, -1) if hours is not None else np.ones(n.shape[-1])
-    share = w / HOURS_PER_DAY
-    minimum, peak = s[..., -1].copy(), s[..., 0].copy()  # copies: `overwrite` reuses s
-    average = np.clip(s @ share if share.ndim == 1 else (s * share).sum(-1), minimum, peak)
+        if hours is not None:
+            w = np.take_along_axis(np.broadcast_to(w, n.shape), order, -1)
+    if w.ndim != 1:  # weighted hours, each row in its own order
+        if committed_rate is not None:
+            raise ValueError("fleet_cost: weighted hours must be given busiest first (presorted)")
+        od = np.asarray(on_demand, float)
+        minimum, peak = s[..., -1], s[..., 0]
+        average = np.clip((s * w / HOURS_PER_DAY).sum(-1), minimum, peak)
+        return FleetCost(average * od, np.zeros_like(average), minimum, average, peak)
+    return hours_first_cost(np.moveaxis(s, -1, 0), on_demand, committed_rate, w)
+
+
+def hours_first_cost(
+    counts: np.ndarray, on_demand: np.ndarray, committed_rate: np.ndarray | None, hours: np.ndarray
+) -> FleetCost:
+    """``fleet_cost`` of devices per column of the day, busiest first, on the leading axis: (columns, ...),
+    each column standing for ``hours[j]`` hours. The hour axis leads so that every pass over the counts
+    runs along the long axis: in the uncertainty analysis they are (columns, draws, devices), and a
+    trailing axis of 13 columns would make each pass 10,000 short loops."""
+    od = np.asarray(on_demand, float)
+    share = np.asarray(hours, float) / HOURS_PER_DAY
+    flat = counts.reshape(len(share), -1)
+    minimum, peak = counts[-1], counts[0]
+    average = np.clip((share @ flat).reshape(minimum.shape), minimum, peak)
     if committed_rate is None:
         return FleetCost(average * od, np.zeros_like(average), minimum, average, peak)
-    if share.ndim != 1:
-        raise ValueError("fleet_cost: weighted hours must be given busiest first (presorted)")
+    # The columns before the base's run at or above it, the rest at or below (busiest first). So what runs
+    # above the base, on average over the day, is those columns' share-weighted sum less the base times
+    # their share: one product gives those sums for every column, where subtracting the base from every
+    # column would take three passes over the counts.
+    before = np.tril(np.ones((len(share), len(share))), -1) * share  # [j, h]: share_h if h < j
+    prefix = before @ flat  # (columns, ...): [j] the first j columns' device-hours over the day
     c = np.asarray(committed_rate, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.floor(HOURS_PER_DAY * c / od + 1e-12)
     k = np.clip(np.where(np.isfinite(k), k, HOURS_PER_DAY), 0, HOURS_PER_DAY).astype(int)
-    shape = np.broadcast_shapes(k.shape, s.shape[:-1])
-    k, s = np.broadcast_to(k, shape), np.broadcast_to(s, (*shape, s.shape[-1]))
+    shape = np.broadcast_shapes(k.shape, minimum.shape)
     commit_any = k < HOURS_PER_DAY  # no commitment where it costs as much as on-demand, or is unknown
-    column_of_hour = np.repeat(np.arange(len(w)), np.round(w).astype(int))  # the k-th busiest hour's column
-    kk = column_of_hour[np.minimum(k, HOURS_PER_DAY - 1)][..., None]
-    base = np.where(commit_any, np.take_along_axis(s, kk, -1)[..., 0], 0.0)
-    scratch = s if overwrite and presorted and s.shape == n.shape and s.flags.writeable else None
-    above = np.subtract(s, base[..., None], out=scratch)  # what each hour runs above the base, on demand
-    np.maximum(above, 0.0, out=above)
-    usd = np.where(commit_any, base * c + (above @ share) * od, average * od)
+    column_of_hour = np.repeat(np.arange(len(share)), np.round(hours).astype(int))  # the k-th busiest hour's
+    col = column_of_hour[np.minimum(k, HOURS_PER_DAY - 1)]
+    if shape != minimum.shape:  # a rate with more axes than the counts: the counts broadcast to it
+        flat = np.broadcast_to(counts, (len(share), *shape)).reshape(len(share), -1)
+        prefix = np.broadcast_to(prefix.reshape(counts.shape), (len(share), *shape)).reshape(len(share), -1)
+    at = (np.broadcast_to(col, shape).ravel(), np.arange(flat.shape[1]))
+    base = np.where(commit_any, flat[at].reshape(shape), 0.0)
+    above = np.maximum(prefix[at].reshape(shape) - base * before.sum(1)[col], 0.0)  # on demand, on average
+    usd = np.where(commit_any, base * c + above * od, average * od)
     return FleetCost(usd, base, minimum, average, peak)
 
 
@@ -425,20 +446,20 @@ def _one_basis(
     # counts busiest first: no sort per device. Counted in whole steps (instances), in place: the arrays
     # are (draws, volumes, devices, 24) in the uncertainty analysis.
     with np.errstate(divide="ignore", invalid="ignore"):
-        peak_units = np.maximum(np.ceil(peak_need / step - 1e-9), np.ceil(floor_need / step - 1e-9))
-        peak_units = np.maximum(peak_units, 1.0)
-        units = np.asarray(avg_need / step)[..., None] * curve
-        np.ceil(units - 1e-9, out=units)
-        np.maximum(units, np.maximum(np.ceil(floor_need / step - 1e-9), 1.0)[..., None], out=units)
-        np.minimum(units, peak_units[..., None], out=units)
+        least = np.maximum(np.ceil(floor_need / step - 1e-9), 1.0)  # what no hour drops below, one at least
+        peak_units = np.maximum(np.ceil(peak_need / step - 1e-9), least)
+        units = np.multiply.outer(curve, np.asarray(avg_need / step))  # (columns, ...): hours_first_cost
+        np.subtract(units, 1e-9, out=units)
+        np.ceil(units, out=units)
+        np.clip(units, least, peak_units, out=units)
     if pricing_name == "spot":
-        per_unit = fleet_cost(units, cloud_price * basis.rate_ratio * step, None, presorted=True, hours=hours)
+        per_unit = hours_first_cost(units, cloud_price * basis.rate_ratio * step, None, hours)
     elif pricing_name in TERM_YEARS:
         committed = commitment_rate(cloud_price * basis.rate_ratio, TERM_YEARS[pricing_name], horizon_years)
         od = cloud_price * basis.od_ratio * step
-        per_unit = fleet_cost(units, od, committed * step, presorted=True, overwrite=True, hours=hours)
+        per_unit = hours_first_cost(units, od, committed * step, hours)
     else:
-        per_unit = fleet_cost(units, cloud_price * basis.od_ratio * step, None, presorted=True, hours=hours)
+        per_unit = hours_first_cost(units, cloud_price * basis.od_ratio * step, None, hours)
     return FleetCost(
         per_unit.usd_per_hour,
         per_unit.committed * step,

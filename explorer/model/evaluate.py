@@ -66,6 +66,7 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
 
     avail_idx = np.flatnonzero(c.available)
     cum = cumulative_cost(c, x, avail_idx)
+    column = {int(d): k for k, d in enumerate(avail_idx)}  # each available device's column in cum
     months = np.arange(cum.shape[0])
     timeline = pd.DataFrame(
         {
@@ -77,72 +78,11 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
     )
     break_even = None
     if gi >= 0 and ai >= 0:
-        cg = cum[:, list(avail_idx).index(gi)]
-        ca = cum[:, list(avail_idx).index(ai)]
+        cg = cum[:, column[gi]]
+        ca = cum[:, column[ai]]
         break_even = stays_below_from(ca, cg)
 
-    options = []
-    for i in range(len(t.ids)):
-        ok = bool(c.available[i])
-        be = None
-        # Against the best device of the other kind: from which month this one stays cheaper.
-        if ok and ((gi >= 0 and not t.is_gpu[i]) or (ai >= 0 and t.is_gpu[i])):
-            rival = gi if not t.is_gpu[i] else ai
-            be = stays_below_from(cum[:, list(avail_idx).index(i)], cum[:, list(avail_idx).index(rival)])
-        energy_j = c.energy_kwh_year[i] * 3.6e6
-        tg = c.train_device_index
-        plan = plan_of(t, i, tg, c.train_devices[i] if ok else 0)
-        options.append(
-            Option(
-                device_id=str(t.ids[i]),
-                name=str(t.names[i]),
-                vendor=str(t.vendors[i]),
-                kind=str(t.kinds[i]),
-                segment=str(t.segments[i]),
-                available=ok,
-                unavailable_reason=None if ok else c.reasons[i],
-                throughput_per_device_rps=_f(t.rps[i]),
-                throughput_source=t.rps_source[i],
-                throughput_measured=bool(t.rps_measured[i]),
-                devices_needed=int(c.devices[i]) if ok else None,
-                training_devices=int(c.train_devices[i]) if ok else 0,
-                training_device_id=str(t.ids[tg]) if ok and c.train_devices[i] > 0 and tg >= 0 else None,
-                device_power_kw=_f(c.device_power_kw[i]) if ok else None,
-                wall_power_kw=_f(c.wall_power_kw[i]) if ok else None,
-                provisioned_power_kw=_f(c.provisioned_power_kw[i]) if ok else None,
-                facility_power_kw=_f(c.facility_power_kw[i]) if ok else None,
-                energy_kwh_per_year=_f(c.energy_kwh_year[i]) if ok else None,
-                energy_cost_usd_per_year=_f(c.energy_cost_year[i]) if ok else None,
-                hardware_cost_usd=_f(c.hardware_cost[i]) if ok else None,
-                porting_cost_usd=_f(c.porting_cost[i]) if ok else None,
-                porting_initial_usd=_f(c.porting_initial[i]) if ok else None,
-                porting_updates_usd=_f(c.porting_updates[i]) if ok else None,
-                tco_usd=_f(c.tco[i]) if ok else None,
-                cost_per_million_requests_usd=_f(c.tco[i] / total_requests * 1e6) if ok else None,
-                requests_per_joule=_f(s.requests_per_day * 365.25 / energy_j)
-                if ok and energy_j > 0
-                else None,
-                co2_tonnes_per_year=_f(c.energy_kwh_year[i] * x.grid_gco2_per_kwh / 1e6) if ok else None,
-                break_even_month=be,
-                plan=plan,
-                framework_support={f: SUPPORT_ORDER[t.support[i, j]] for j, f in enumerate(FRAMEWORKS)},
-                cloud_offer=_offer(t, s, i, c.basis_offer[i]),
-                price_source=(
-                    _offer(t, s, i, c.basis_offer[i]) if s.deployment == "cloud" else _purchase(t, x, i)
-                ),
-                power_w=_f(t.power_w[i]),
-                power_source=t.power_source[i],
-                wall_power_source=t.wall_source[i],
-                energy_known=bool(np.isfinite(t.wall_w[i])),
-                placement=t.placement[s.deployment][i] if ok else "",
-                devices_min=int(c.devices_min[i]) if ok else None,
-                servers=int(c.servers[i]) if ok and np.isfinite(c.servers[i]) else None,
-                racks=int(c.racks[i]) if ok and np.isfinite(c.racks[i]) else None,
-                devices_average=_f(c.devices_average[i]) if ok else None,
-                committed_devices=int(c.committed_devices[i]) if ok else None,
-                cloud_pricing=s.cloud_pricing if s.deployment == "cloud" else None,
-            )
-        )
+    options = _options(t, x, c, s, cum, column, gi, ai, total_requests)
     options.sort(key=lambda o: (not o.available, o.tco_usd if o.tco_usd is not None else 0, o.device_id))
 
     if crossover:
@@ -176,6 +116,105 @@ def evaluate(scenario: Scenario, cat: Catalog | None = None, *, crossover: bool 
         api_options=apis,
         custom_workload=workload_json(mine),
     )
+
+
+def _options(
+    t: DeviceTable,
+    x: Inputs,
+    c: Core,
+    s: Scenario,
+    cum: np.ndarray,
+    column: dict[int, int],
+    gi: int,
+    ai: int,
+    total_requests: float,
+) -> list[Option]:
+    """Every device's option, in the table's order: its figures from the model's arrays (``fleet.core``),
+    None where the device cannot serve the scenario. The arrays are read as lists once: indexing them per
+    device and figure was a third of an evaluation."""
+    ok = c.available.tolist()
+
+    def figure(values: np.ndarray) -> list[float | None]:  # finite figures of the devices that serve
+        return [_f(v) if serves else None for v, serves in zip(values.tolist(), ok, strict=True)]
+
+    def count(values: np.ndarray) -> list[int | None]:
+        return [
+            int(v) if serves and math.isfinite(v) else None
+            for v, serves in zip(values.tolist(), ok, strict=True)
+        ]
+
+    energy_j = c.energy_kwh_year * 3.6e6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_joule = np.where(energy_j > 0, s.requests_per_day * 365.25 / energy_j, np.nan)
+    columns = {
+        "device_power_kw": figure(c.device_power_kw),
+        "wall_power_kw": figure(c.wall_power_kw),
+        "provisioned_power_kw": figure(c.provisioned_power_kw),
+        "facility_power_kw": figure(c.facility_power_kw),
+        "energy_kwh_per_year": figure(c.energy_kwh_year),
+        "energy_cost_usd_per_year": figure(c.energy_cost_year),
+        "hardware_cost_usd": figure(c.hardware_cost),
+        "porting_cost_usd": figure(c.porting_cost),
+        "porting_initial_usd": figure(c.porting_initial),
+        "porting_updates_usd": figure(c.porting_updates),
+        "tco_usd": figure(c.tco),
+        "cost_per_million_requests_usd": figure(c.tco / total_requests * 1e6),
+        "requests_per_joule": figure(per_joule),
+        "co2_tonnes_per_year": figure(c.energy_kwh_year * x.grid_gco2_per_kwh / 1e6),
+        "devices_average": figure(c.devices_average),
+        "devices_needed": count(c.devices),
+        "devices_min": count(c.devices_min),
+        "committed_devices": count(c.committed_devices),
+        "servers": count(c.servers),
+        "racks": count(c.racks),
+    }
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    is_gpu, train_devices, tg = t.is_gpu.tolist(), c.train_devices.tolist(), c.train_device_index
+    rps, power_w, known = (
+        [_f(v) for v in t.rps.tolist()],
+        [_f(v) for v in t.power_w.tolist()],
+        np.isfinite(t.wall_w),
+    )
+    support = t.support.tolist()
+    cloud = s.deployment == "cloud"
+    out = []
+    for i, row in enumerate(rows):
+        serves = ok[i]
+        be = None
+        # Against the best device of the other kind: from which month this one stays cheaper.
+        if serves and ((gi >= 0 and not is_gpu[i]) or (ai >= 0 and is_gpu[i])):
+            rival = gi if not is_gpu[i] else ai
+            be = stays_below_from(cum[:, column[i]], cum[:, column[rival]])
+        offer = _offer(t, s, i, c.basis_offer[i])
+        out.append(
+            Option(
+                device_id=str(t.ids[i]),
+                name=str(t.names[i]),
+                vendor=str(t.vendors[i]),
+                kind=str(t.kinds[i]),
+                segment=str(t.segments[i]),
+                available=serves,
+                unavailable_reason=None if serves else c.reasons[i],
+                throughput_per_device_rps=rps[i],
+                throughput_source=t.rps_source[i],
+                throughput_measured=bool(t.rps_measured[i]),
+                training_devices=int(train_devices[i]) if serves else 0,
+                training_device_id=str(t.ids[tg]) if serves and train_devices[i] > 0 and tg >= 0 else None,
+                break_even_month=be,
+                plan=plan_of(t, i, tg, train_devices[i] if serves else 0),
+                framework_support={f: SUPPORT_ORDER[support[i][j]] for j, f in enumerate(FRAMEWORKS)},
+                cloud_offer=offer,
+                price_source=offer if cloud else _purchase(t, x, i),
+                power_w=power_w[i],
+                power_source=t.power_source[i],
+                wall_power_source=t.wall_source[i],
+                energy_known=bool(known[i]),
+                placement=t.placement[s.deployment][i] if serves else "",
+                cloud_pricing=s.cloud_pricing if cloud else None,
+                **row,
+            )
+        )
+    return out
 
 
 def _purchase(t: Any, x: Any, i: int) -> str:

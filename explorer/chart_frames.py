@@ -51,6 +51,31 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 # -- data ----------------------------------------------------------------------------------------------
 
+#: Frames built lately, by their content (``_same_frame``): at most this many are kept.
+_RECENT_FRAMES = 32
+_recent: dict[tuple[Any, ...], pd.DataFrame] = {}
+
+
+def _same_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """A frame of `columns` (names to lists of plain values), the very frame built last time for the same
+    content: most datasets stay as they were on a request-volume move (the devices' efficiency, the
+    crossover), and a view skips an unchanged frame by identity (``explorer.live``) without converting its
+    rows again. Frames are read-only, as every frame ``chart_data`` returns is."""
+    key = tuple(
+        (name, tuple(values), type(values[0]) if len(values) else None) for name, values in columns.items()
+    )
+    frame = _recent.pop(key, None)
+    if frame is None:
+        frame = (
+            pd.DataFrame(columns)
+            if any(len(v) for v in columns.values())
+            else pd.DataFrame(columns=list(columns))
+        )
+        while len(_recent) >= _RECENT_FRAMES:
+            _recent.pop(next(iter(_recent)))
+    _recent[key] = frame  # the latest last, so the oldest go first
+    return frame
+
 
 @per_catalog(maxsize=64)
 def _support_frame(cat: Catalog, mix: tuple[tuple[str, float], ...]) -> pd.DataFrame:
@@ -87,8 +112,9 @@ def chart_data(
     if result.recommendation and result.recommendation.device_id not in shown:
         shown.append(result.recommendation.device_id)
     tl = result.timeline
-    keep = tl.device_id.isin(shown).to_numpy()
-    ids = tl.device_id.to_numpy()[keep]
+    ids = tl.device_id.to_numpy()
+    keep = np.isin(ids, shown)
+    ids = ids[keep]
     timeline = pd.DataFrame(
         {
             "month": tl.month.to_numpy()[keep],
@@ -99,17 +125,16 @@ def chart_data(
         }
     )
     be = result.break_even_month
-    breakeven = pd.DataFrame(columns=["month", "cumulative_usd", "label"])
+    marked: dict[str, list[Any]] = {"month": [], "cumulative_usd": [], "label": []}
     if be is not None and result.best_accelerator:
         at = (timeline.device_id == result.best_accelerator).to_numpy() & (timeline.month == be).to_numpy()
         if at.any():
-            breakeven = pd.DataFrame(
-                {
-                    "month": [be],
-                    "cumulative_usd": [float(timeline.cumulative_usd.to_numpy()[at][0])],
-                    "label": [f"break-even: {fmt.break_even(be)}"],
-                }
-            )
+            marked = {
+                "month": [be],
+                "cumulative_usd": [float(timeline.cumulative_usd.to_numpy()[at][0])],
+                "label": [f"break-even: {fmt.break_even(be)}"],
+            }
+    breakeven = _same_frame(marked)
 
     nan = float("nan")
     p10, p90 = _per_million_bands([o.device_id for o in opts], s, bands)
@@ -146,14 +171,13 @@ def chart_data(
     )
 
     curve = result.volume_curve  # shared between evaluations (read-only): a push can skip it by identity
-    crossover = pd.DataFrame(columns=["requests_per_day", "label"])
-    if result.crossover_requests_per_day is not None:
-        crossover = pd.DataFrame(
-            {
-                "requests_per_day": [result.crossover_requests_per_day],
-                "label": [f"crossover: {fmt.volume(result.crossover_requests_per_day)}/day"],
-            }
-        )
+    cross = result.crossover_requests_per_day
+    crossover = _same_frame(
+        {
+            "requests_per_day": [cross] if cross is not None else [],
+            "label": [f"crossover: {fmt.volume(cross)}/day"] if cross is not None else [],
+        }
+    )
     current = pd.DataFrame({"requests_per_day": [s.requests_per_day], "label": ["you are here"]})
 
     # in catalog order, not ranked: the points do not move with the ranking, so a volume change that only
@@ -166,7 +190,7 @@ def chart_data(
         ),
         key=lambda oh: oh[0].device_id,
     )
-    efficiency = pd.DataFrame(
+    efficiency = _same_frame(
         {
             "device": [o.name for o, _ in eff],
             "kind": [KIND_LABEL[o.kind] for o, _ in eff],

@@ -319,6 +319,35 @@ def test_the_band_added_afterwards_gives_the_same_datasets() -> None:
         assert with_bands(plain, r, None)["options"].p10_per_million_usd.isna().all()
 
 
+def test_a_volume_move_hands_back_the_frames_it_leaves_unchanged() -> None:
+    """A request-volume move keeps the devices' efficiency and the crossover as they were: chart data hands
+    back the very frames it built for them last time, so a view skips them by identity; the frames it
+    changes are new, and every frame equals the one built from scratch for that scenario."""
+    import dataclasses
+
+    import pandas as pd
+
+    from explorer import chart_frames
+
+    s = CROSSING
+    first = C.chart_data(evaluate(s, CAT), CAT)
+    moved = C.chart_data(
+        evaluate(dataclasses.replace(s, requests_per_day=s.requests_per_day * 1.3), CAT), CAT
+    )
+    for name in ("efficiency", "crossover", "support"):
+        assert moved[name] is first[name], name
+    for name in ("options", "timeline", "current", "power"):
+        assert moved[name] is not first[name], name
+    # another workload: other efficiency rows, another frame; and nothing kept stands in for a fresh build
+    other = C.chart_data(evaluate(dataclasses.replace(s, workload="resnet-50"), CAT), CAT)
+    assert other["efficiency"] is not first["efficiency"]
+    chart_frames._recent.clear()
+    for scenario, data in ((s, first), (dataclasses.replace(s, workload="resnet-50"), other)):
+        fresh = C.chart_data(evaluate(scenario, CAT), CAT)
+        for name, frame in data.items():
+            pd.testing.assert_frame_equal(frame, fresh[name])
+
+
 def test_break_even_and_crossover_labels_are_in_words(crossing) -> None:
     from explorer import fmt
 

@@ -198,6 +198,20 @@ def fleet_cost(
     return hours_first_cost(np.moveaxis(s, -1, 0), on_demand, committed_rate, w)
 
 
+@lru_cache(maxsize=64)
+def _day_columns(hours: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For columns standing for `hours` hours each, busiest first: the (columns, columns) matrix whose row j
+    holds each earlier column's share of the day (a product with it sums the first j columns), each
+    column's earlier share, and the column of each hour of the day. Read-only: they are shared."""
+    share = np.asarray(hours) / HOURS_PER_DAY
+    before = np.tril(np.ones((len(share), len(share))), -1) * share  # [j, h]: share_h if h < j
+    column_of_hour = np.repeat(np.arange(len(share)), np.round(share * HOURS_PER_DAY).astype(int))
+    out = (before, before.sum(1), column_of_hour)
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 def hours_first_cost(
     counts: np.ndarray, on_demand: np.ndarray, committed_rate: np.ndarray | None, hours: np.ndarray
 ) -> FleetCost:
@@ -216,7 +230,7 @@ def hours_first_cost(
     # above the base, on average over the day, is those columns' share-weighted sum less the base times
     # their share: one product gives those sums for every column, where subtracting the base from every
     # column would take three passes over the counts.
-    before = np.tril(np.ones((len(share), len(share))), -1) * share  # [j, h]: share_h if h < j
+    before, share_before, column_of_hour = _day_columns(tuple(np.asarray(hours, float).tolist()))
     prefix = before @ flat  # (columns, ...): [j] the first j columns' device-hours over the day
     c = np.asarray(committed_rate, float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -224,14 +238,13 @@ def hours_first_cost(
     k = np.clip(np.where(np.isfinite(k), k, HOURS_PER_DAY), 0, HOURS_PER_DAY).astype(int)
     shape = np.broadcast_shapes(k.shape, minimum.shape)
     commit_any = k < HOURS_PER_DAY  # no commitment where it costs as much as on-demand, or is unknown
-    column_of_hour = np.repeat(np.arange(len(share)), np.round(hours).astype(int))  # the k-th busiest hour's
-    col = column_of_hour[np.minimum(k, HOURS_PER_DAY - 1)]
+    col = column_of_hour[np.minimum(k, HOURS_PER_DAY - 1)]  # the k-th busiest hour's column
     if shape != minimum.shape:  # a rate with more axes than the counts: the counts broadcast to it
         flat = np.broadcast_to(counts, (len(share), *shape)).reshape(len(share), -1)
         prefix = np.broadcast_to(prefix.reshape(counts.shape), (len(share), *shape)).reshape(len(share), -1)
     at = (np.broadcast_to(col, shape).ravel(), np.arange(flat.shape[1]))
     base = np.where(commit_any, flat[at].reshape(shape), 0.0)
-    above = np.maximum(prefix[at].reshape(shape) - base * before.sum(1)[col], 0.0)  # on demand, on average
+    above = np.maximum(prefix[at].reshape(shape) - base * share_before[col], 0.0)  # on demand, on average
     usd = np.where(commit_any, base * c + above * od, average * od)
     return FleetCost(usd, base, minimum, average, peak)
 

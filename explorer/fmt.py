@@ -338,13 +338,23 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
         ),
     ]
     if bands is not None:
-        b = bands.options
-        row = b[b.device_id == rec.device_id]
-        if len(row):
-            figs.insert(2, ("P10-P90", usd_range(row.p10_usd.iloc[0], row.p90_usd.iloc[0])))
+        row = band_row(bands, rec.device_id)
+        if row is not None:
+            figs.insert(2, ("P10-P90", usd_range(row["p10_usd"], row["p90_usd"])))
         if bands.probability_accelerator_cheaper is not None:
             figs.append(("odds accelerator cheaper", odds(bands.probability_accelerator_cheaper)))
     return figs
+
+
+def band_row(bands: Any, device_id: str) -> dict[str, Any] | None:
+    """The Monte Carlo band's row of one option (``explorer.uncertainty.monte_carlo``), None without one.
+    Found in the column's list: a boolean filter of the frame cost the headline most of its time."""
+    frame = bands.options
+    ids = frame["device_id"].tolist()
+    if device_id not in ids:
+        return None
+    i = ids.index(device_id)
+    return {name: frame.iat[i, j] for j, name in enumerate(frame.columns)}
 
 
 def band_note(result: Any, bands: Any = None) -> str:
@@ -355,8 +365,8 @@ def band_note(result: Any, bands: Any = None) -> str:
     rec = getattr(result, "recommendation", None)
     if bands is None or rec is None or "outside_band" not in bands.options.columns:
         return ""
-    row = bands.options[bands.options.device_id == rec.device_id]
-    why = str(row.outside_band.iloc[0]) if len(row) else ""
+    row = band_row(bands, rec.device_id)
+    why = str(row["outside_band"]) if row is not None else ""
     if not why:
         return ""
     side, _, inputs = why.partition(": ")

@@ -456,8 +456,8 @@ def _one_basis(
         float
     )  # whole copies in whole instances
     # Each hour's count rises with its load, so the hours in the curve's order, busiest first, are the
-    # counts busiest first: no sort per device. Counted in whole steps (instances), in place: the arrays
-    # are (draws, volumes, devices, 24) in the uncertainty analysis.
+    # counts busiest first: no sort per device. Counted in whole steps (instances), in place, the day's
+    # columns first: the arrays are (columns, draws, devices) in the uncertainty analysis.
     with np.errstate(divide="ignore", invalid="ignore"):
         least = np.maximum(np.ceil(floor_need / step - 1e-9), 1.0)  # what no hour drops below, one at least
         peak_units = np.maximum(np.ceil(peak_need / step - 1e-9), least)

@@ -23,6 +23,7 @@ import traitlets
 from . import views
 from .catalog import Catalog, load_catalog
 from .columns import summary_fields
+from .controls import described
 
 # -- the catalog browser and the validation view -----------------------------------------------------
 
@@ -261,7 +262,7 @@ class SharePanel(W.VBox):
         chart_pick = W.Dropdown(
             options=[(CHART[name].title, name) for name in PAGE_CHARTS],  # the page's grid
             value="cost_per_request",
-            description="Chart",
+            **described("Chart", "The chart the PNG and SVG buttons download, as the page draws it now"),
             layout=W.Layout(width="300px"),
         )
         buttons = {

@@ -38,6 +38,16 @@ _TEXT_W = "262px"  # a typed assumption, with its unit beside it inside the cont
 _CHOICE_CHARS = 32
 
 
+def described(label: str, tip: str) -> dict[str, Any]:
+    """A dropdown's description with its help on the label's own words: ipywidgets 8 puts a select's
+    tooltip nowhere once it has a description, so this is how every dropdown carries its help, as every
+    other control does on its label."""
+    return {
+        "description": f"<span title='{html.escape(tip, quote=True)}'>{html.escape(label)}</span>",
+        "description_allow_html": True,
+    }
+
+
 def short_names(names: list[str]) -> list[str]:
     """Each catalog name as a dropdown lists it (``_CHOICE_CHARS``)."""
     cut = [n.split(" (")[0] if len(n) > _CHOICE_CHARS and " (" in n else n for n in names]
@@ -84,7 +94,11 @@ class MixControl(W.VBox):
         self.preset = W.Dropdown(
             options=["(custom)", *MIX_PRESETS],
             value="(custom)",
-            description="Preset",
+            **described(
+                "Preset",
+                "Sets the sliders below to a typical team's framework mix (illustrative profiles, not "
+                "catalog figures); moving a slider makes the mix your own, (custom)",
+            ),
             style=_style(),
             layout=W.Layout(width="100%", max_width=_CTRL_W),
         )
@@ -218,14 +232,7 @@ class ScenarioControls(W.VBox):
                 + [(label, i) for label, (i, _) in zip(shown, named, strict=True)]
                 + [(label, v) for v, label in spec.extra_ids],  # declared ones too: "Your model…"
                 value="" if value is None else value,
-                **{
-                    **common,
-                    # ipywidgets 8 puts a select's tooltip nowhere once it has a description: the help
-                    # goes on the description's own words, as every other control has it on its label
-                    "description": f"<span title='{html.escape(tip, quote=True)}'>"
-                    f"{html.escape(spec.label)}</span>",
-                    "description_allow_html": True,
-                },
+                **{**common, **described(spec.label, tip)},
             )
             # what the list leaves out of a name it shows short, under the dropdown while that one is chosen
             cut = {i: _left_out(n, label) for label, (i, n) in zip(shown, named, strict=True) if label != n}

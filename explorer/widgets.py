@@ -22,7 +22,7 @@ from . import charts as C
 from .calc import evaluate
 from .catalog import Catalog, load_catalog
 from .chart_frames import BANDED, with_bands
-from .controls import ScenarioControls
+from .controls import ScenarioControls, described
 from .live import LiveChart
 from .scenario import FIELD_SPECS, Scenario, ScenarioError
 from .views import CSS, TABLE_CSS, headline_html
@@ -70,7 +70,12 @@ class Explorer(W.VBox):
         self.boundary = W.Dropdown(
             options=[("device", "device"), ("server wall", "wall"), ("facility (x PUE)", "facility")],
             value="facility",
-            description="Power at",
+            **described(
+                "Power at",
+                "Where the power chart measures each option's power: at the devices (their rated board or "
+                "chip power at the fleet's load), at the server wall (the devices plus their share of the "
+                "host), or at the facility (the server wall times the PUE)",
+            ),
             layout=W.Layout(width="260px"),
         )
         self.headline = PatchedHTML()

@@ -82,6 +82,15 @@ _CHOICES_CUT = """() => {
   return out;
 }"""
 
+# Every dropdown's label and the help on it (its label's own words carry the title), by label
+_DROPDOWN_HELP = """
+Object.fromEntries([...document.querySelectorAll('.widget-dropdown')].map((d) => {
+  const label = d.querySelector('label');
+  const span = label && label.querySelector('span[title]');
+  return [label ? label.innerText.trim() : '(no label)', span ? span.title : ''];
+}))
+"""
+
 
 @pytest.mark.parametrize("size", [(1280, 720), (1440, 900), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_nothing_is_cut_off(size) -> None:
@@ -106,6 +115,11 @@ def test_nothing_is_cut_off(size) -> None:
         # a dropdown's help is on its label's words (ipywidgets puts a select's tooltip nowhere)
         tip = page.locator(".widget-dropdown label span[title]", has_text="Region").get_attribute("title")
         assert FIELD_SPECS["region"].doc in tip
+        # and every dropdown on the page has its help so: the power chart's boundary and the download's
+        # chart picker had none
+        helped = page.evaluate(_DROPDOWN_HELP)
+        assert {"Workload", "Region", "Power at", "Chart"} <= set(helped), helped
+        assert [label for label, tip in helped.items() if len(tip) < 20] == [], helped
         # your own model: its fields (name, parameters, layers ...) appear, and fit too
         page.get_by_role("combobox", name="Workload").select_option(label="Your model…")
         page.get_by_role("textbox", name="Model name").wait_for(timeout=30_000)

@@ -66,11 +66,7 @@ def _same_frame(columns: dict[str, Any]) -> pd.DataFrame:
     )
     frame = _recent.pop(key, None)
     if frame is None:
-        frame = (
-            pd.DataFrame(columns)
-            if any(len(v) for v in columns.values())
-            else pd.DataFrame(columns=list(columns))
-        )
+        frame = pd.DataFrame(columns)
         while len(_recent) >= _RECENT_FRAMES:
             _recent.pop(next(iter(_recent)))
     _recent[key] = frame  # the latest last, so the oldest go first

@@ -228,10 +228,13 @@ class Scenario:
     precision: str = _f(
         "auto",
         "Precision",
-        "For an LLM: the number format the deployment keeps its weights in and runs its maths at (the "
-        "workload's own by default). Where a device publishes no peak for an 8- or 4-bit format, its maths "
-        "run at the next wider peak it publishes (weight-only quantization); BF16 needs a 16-bit peak, and a "
-        "device without one is unavailable. Other workloads ignore it",
+        "For an LLM: the number format the deployment keeps its weights in and runs its maths at. As "
+        "measured (the default): each device with a measured run in the formats that run used (Blackwell's "
+        "and MI355X's MLPerf runs are FP4), every other device in the workload's own. A stated format "
+        "reads a device's run in that format where it has one, else scales its run by the serving model "
+        "at the efficiency fitted for that format. Where a device publishes no peak for an 8- or 4-bit "
+        "format, its maths run at the next wider peak it publishes (weight-only quantization); BF16 needs "
+        "a 16-bit peak, and a device without one is unavailable. Other workloads ignore it",
         "",
         "choice",
         choices=SERVING_PRECISIONS,

@@ -45,10 +45,11 @@ WHEN_CUSTOM_LLM = (WHEN_CUSTOM, ("custom_kind", ("llm",)))
 WHEN_CUSTOM_OTHER = (WHEN_CUSTOM, ("custom_kind", ("other",)))
 #: The clouds whose list prices count under cloud_market = "major-clouds".
 MAJOR_CLOUDS = ("AWS", "Google Cloud", "Microsoft Azure", "Oracle Cloud Infrastructure")
-#: The number formats an LLM deployment may run in (explorer.model.serving); auto: the workload's own.
+#: The number formats an LLM deployment may run in (explorer.model.serving); auto: each measured device in
+#: the formats its run used, every other device in the workload's own.
 SERVING_PRECISIONS = ("auto", "bf16", "fp8", "int8", "fp4")
 SERVING_PRECISION_LABELS = {
-    "auto": "The workload's",
+    "auto": "As measured",
     "bf16": "BF16",
     "fp8": "FP8",
     "int8": "INT8",

@@ -108,6 +108,25 @@ def test_8bit_work_runs_at_the_devices_8bit_peak() -> None:
     assert peak_ops(h100, "fp8") == peak_ops(h100, "int8") == pytest.approx(h100.peak_int8_tops * 1e12)
 
 
+def test_int8_work_takes_the_faster_8bit_peak_on_every_device() -> None:
+    """Blackwell Ultra cut INT8 to 150 TOPS (B300) beside 4.5 PFLOPS of FP8: an 8-bit BERT or ResNet is
+    served in FP8 there, not at a thirtieth of the device's 8-bit speed. Over the whole catalog, INT8 work
+    runs at the faster of the two 8-bit peaks, and the LLM path (``peak_used``) agrees with ``peak_ops``."""
+    from explorer.model.serving import peak_used
+
+    b300 = DEV.loc["nvidia-b300"]
+    assert peak_ops(b300, "int8") == pytest.approx(b300.peak_fp8_tflops * 1e12)
+    assert peak_used(b300, "int8") == (pytest.approx(b300.peak_fp8_tflops * 1e12), "FP8")
+    for _, dev in DEV.iterrows():
+        eight = [v * 1e12 for v in (dev.peak_int8_tops, dev.peak_fp8_tflops) if pd.notna(v)]
+        if eight:
+            assert peak_ops(dev, "int8") == pytest.approx(max(eight)), dev.id
+            assert peak_used(dev, "int8")[0] == pytest.approx(max(eight)), dev.id
+    bert = WL.loc["bert-large"]
+    b200 = DEV.loc["nvidia-b200"]  # the same FP8 peak and bandwidth
+    assert roofline_rps(b300, bert) >= roofline_rps(b200, bert)
+
+
 def test_a_working_set_that_fits_on_chip_drops_the_dram_term() -> None:
     """ResNet-50 touches 36.7 MB at int8 (25.6 M weights + 11.1 M activations): it fits the Cloud AI
     100's 126 MB of SRAM and the L4's 48 MB L2, not the T4's 4 MB, so the L4 is compute bound and the

@@ -518,3 +518,46 @@ def test_each_served_llm_says_what_one_user_gets_at_most() -> None:
             assert got < target, o.device_id
             unserved += 1
     assert served >= 10 and unserved >= 1
+
+
+def _served(workload: str, precision: str, target: str = "batch", cat=CAT) -> pd.Series:
+    """Requests/s per device (by id) that a scenario serves, availability aside."""
+    t = scenario_device_table(cat, Scenario(workload=workload, precision=precision, latency_target=target))
+    return pd.Series(np.where(t.fits, t.rps, np.nan), index=t.ids)
+
+
+@pytest.mark.parametrize("workload", LLMS)
+@pytest.mark.parametrize("precision", [p for p in SERVING_PRECISIONS if p != "auto"])
+def test_what_a_stated_precision_serves_stays_under_its_ceilings(workload, precision) -> None:
+    """Measured devices asked for another format are their measurement scaled by the serving model; a run
+    above its own roofline (its ratio counted at 1) must not carry that excess into a format it did not
+    run: B200's FP4 Llama-2-70B run, asked for BF16, read 33.9 requests/s over a 31.4 compute ceiling."""
+    from explorer.calc import ceilings
+
+    devices = CAT.devices.set_index("id")
+    for target in LATENCY_TARGETS:
+        served = _served(workload, precision, target)
+        for device_id, rps in served.dropna().items():
+            compute, memory = ceilings(devices.loc[device_id], WL.loc[workload], precision, precision)
+            assert rps <= min(compute, memory) * TOL, (workload, precision, target, device_id, rps)
+
+
+def test_a_stated_format_reads_the_devices_run_in_that_format() -> None:
+    """MI355X ran Llama-2-70B in MLPerf v6.0 in FP4 (43.9 requests/s per GPU) and in FP8 (41.4): asked for
+    FP8 it serves its FP8 run, not its FP4 one scaled down to 22.7; asked for FP4, its FP4 run."""
+    r = CAT.results
+    runs = r[(r.device_id == "amd-mi355x") & (r.workload == "llama-2-70b") & r.comparable]
+    for fmt in ("fp8", "fp4"):
+        best = runs[runs.storage_precision == fmt].requests_per_s_per_accelerator.max()
+        assert _served("llama-2-70b", fmt)["amd-mi355x"] == pytest.approx(best, rel=1e-9)
+
+
+def test_a_device_measured_in_fp4_is_not_slower_in_fp8_than_its_peers() -> None:
+    """A run's efficiency is against its own format's peak: 30 % of B300's 13 PFLOPS of FP4 says little
+    about its FP8 maths. Carried over, GB300 served Llama-2-70B in FP8 below GB200 (18.3 against 22.7)
+    and B300 at 0.39x B200, with the same FP8 peak and more memory. At the efficiency fitted for the
+    format asked, each stays with its peer."""
+    for precision in ("fp8", "bf16"):
+        s = _served("llama-2-70b", precision)
+        assert s["nvidia-gb300-nvl72"] >= 0.95 * s["nvidia-gb200-nvl72"], precision
+        assert s["nvidia-b300"] >= 0.75 * s["nvidia-b200"], precision

@@ -354,13 +354,19 @@ def estimate_throughput(
     )
 
 
-def measured_runs(cat: Catalog, workload: str) -> dict[str, Any]:
+def measured_runs(cat: Catalog, workload: str, fmt: str | None = None) -> dict[str, Any]:
     """Each measured device's calibration row (``calibration``) on ``workload``: best_measured's choice,
-    Offline first, then Server, then any; the fastest."""
+    Offline first, then Server, then any; the fastest. With ``fmt``, a run whose maths and weights were
+    both in that format comes first (a request in FP8 reads the device's FP8 run, not its FP4 one)."""
+
+    def key(c: Calibration) -> tuple:
+        other = fmt is not None and (c.compute_precision, c.storage_precision) != (fmt, fmt)
+        return (other, c.tier, -c.measured_rps)
+
     chosen: dict[str, Any] = {}
     for c in calibration(cat):
         b = chosen.get(c.device_id)
-        if c.workload == workload and (b is None or (c.tier, -c.measured_rps) < (b.tier, -b.measured_rps)):
+        if c.workload == workload and (b is None or key(c) < key(b)):
             chosen[c.device_id] = c
     return chosen
 

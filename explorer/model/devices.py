@@ -28,7 +28,7 @@ from .placement import place_copies, where_offered
 from .power import power_sources, wall_power
 from .pricing import CloudBasis, cloud_bases, provider_discounts
 from .request import dram_traffic_mb, fits_on_chip, on_chip_batch
-from .serving import Architecture
+from .serving import FORMAT_NAMES, Architecture, peak_used, serving_format
 from .serving_catalog import Request, serve
 
 
@@ -144,10 +144,7 @@ def throughputs(
             m = measured.loc[dev.id]
             rps[i] = m.requests_per_s_per_accelerator
             rps_measured[i] = True
-            rps_source.append(
-                f"measured: {m.benchmark}, {m.scenario}, {m.system} ({m.source_title}, "
-                f"retrieved {m.retrieved})"
-            )
+            rps_source.append(measured_words(m))
         else:
             eff = effs[dev.id]
             rps[i] = roofline_estimate(
@@ -167,11 +164,22 @@ def throughputs(
                 )
             else:
                 on_chip = ""
+            maths = peak_used(dev, str(w.precision).lower())[1]
+            if maths and maths != FORMAT_NAMES.get(str(w.precision).lower(), maths):
+                maths_words = f" (maths at the {maths} peak)"
+            else:
+                maths_words = ""
             rps_source.append(
-                f"estimated: roofline from peak compute and memory bandwidth at {w.precision}{on_chip} x "
+                f"estimated: roofline from peak compute and memory bandwidth at {w.precision}{maths_words}"
+                f"{on_chip} x "
                 f"efficiency {eff.value:.2f} fitted on {eff.basis}"
             )
     return rps, rps_measured, rps_source
+
+
+def measured_words(m: Any) -> str:
+    """Where a measured throughput comes from, in words (a result row of ``cat.results``)."""
+    return f"measured: {m.benchmark}, {m.scenario}, {m.system} ({m.source_title}, retrieved {m.retrieved})"
 
 
 def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds") -> DeviceTable:
@@ -278,8 +286,21 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
     w = pd.Series(t.workload)
     d = serving_rows(cat)
     ids = list(t.ids)
-    chosen = measured_runs(cat, workload)
+    # a request in a stated format reads the device's run in that format where it has one (MI355X's FP8
+    # run, not its faster FP4 one scaled down); ``auto`` reads each device as measured
+    fmt = None if request.precision in (None, "auto") else serving_format(request.precision, w.precision)
+    chosen = measured_runs(cat, workload, fmt)
+    base = measured_runs(cat, workload) if fmt else chosen
+    swapped = [
+        bool(t.rps_measured[k]) and i in chosen and chosen[i].result != base[i].result
+        for k, i in enumerate(ids)
+    ]
     measured = np.where(t.rps_measured, t.rps, np.nan)
+    measured[swapped] = [chosen[i].measured_rps for k, i in enumerate(ids) if swapped[k]]
+    measured_source = [
+        measured_words(cat.results.loc[chosen[i].result]) if swapped[k] else t.rps_source[k]
+        for k, i in enumerate(ids)
+    ]
     runs = [
         (chosen[i].compute_precision, chosen[i].storage_precision)
         if t.rps_measured[k] and i in chosen
@@ -321,12 +342,12 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         else np.array([np.nan if i in own_memory_eff else memory_eff for i in ids]),
     )
     ok = np.isfinite(s.rps) & (s.rps > 0)
-    same = ok & t.rps_measured & np.isclose(s.rps, t.rps, rtol=1e-12)
+    same = ok & t.rps_measured & np.isclose(s.rps, measured, rtol=1e-12)
     source = [
-        t.rps_source[k]
+        measured_source[k]
         if same[k]
         else (
-            f"{t.rps_source[k]}; {s.words[k]}"
+            f"{measured_source[k]}; {s.words[k]}"
             if t.rps_measured[k]
             else f"estimated: {s.words[k]} x efficiency {effs[ids[k]].value:.2f} fitted on "
             f"{effs[ids[k]].basis}"

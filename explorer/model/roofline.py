@@ -17,8 +17,9 @@ def peak_ops(dev: pd.Series, precision: str) -> float:
 
     FP4 work runs at the FP4 peak where the catalog has one, else as FP8. 8-bit (and other 4-bit) work
     runs at the device's peak for that format: FP8 at the FP8 peak where the
-    catalog has one, else at the INT8 peak; INT8 at the INT8 peak, else at the FP8 peak (devices whose
-    only 8-bit matrix format is FP8, e.g. Gaudi); with neither, at the 16-bit peak (no speed-up the
+    catalog has one, else at the INT8 peak; INT8 at the faster of the INT8 and FP8 peaks (an 8-bit model
+    is served in the device's faster 8-bit format: Blackwell Ultra's INT8 is a thirtieth of its FP8; Gaudi's
+    only 8-bit matrix format is FP8); with neither, at the 16-bit peak (no speed-up the
     catalog does not publish is assumed: never above the device's fastest published peak). 16-bit work
     runs at the BF16 (else FP16) peak, else at the only peak published (8-bit NPUs).
     """
@@ -34,8 +35,10 @@ def peak_ops(dev: pd.Series, precision: str) -> float:
     if "fp4" in p and fp4 is not None:  # FP4 at the FP4 peak where the catalog has one (Blackwell, MI355X)
         val = fp4
     elif any(k in p for k in ("int8", "fp8", "int4", "fp4")):
-        first, second = (fp8, int8) if ("fp8" in p or "fp4" in p) else (int8, fp8)
-        val = first if first is not None else second
+        if "fp8" in p or "fp4" in p:
+            val = fp8 if fp8 is not None else int8
+        else:
+            val = max((v for v in (int8, fp8) if v is not None), default=None)
         if val is None:
             val = bf16
     else:

@@ -208,6 +208,17 @@ def serve(
     fitted = np.broadcast_to(np.asarray(efficiency, float), (n,))  # one for all, or one per device
     eff = np.where(measured, np.asarray(run_efficiency, float), fitted)
     eff = np.where(np.isfinite(eff) & (eff > 0), eff, fitted)
+    auto = request.precision in (None, "auto")
+    # (maths, weights) each device runs now, and ran when measured
+    now_f = [(run_formats[k] if auto and measured[k] and run_formats[k] else (fmt, fmt)) for k in range(n)]
+    then_f = [run_formats[k] if measured[k] and run_formats[k] else None for k in range(n)]
+    # A run's maths efficiency is against its own format's peak and says little about another format's
+    # (MLPerf v6.0, Llama-2-70B on MI355X: 38 % of its FP4 roofline, 65 % of its FP8 one; B300's FP4 run,
+    # 30 %, carried to FP8 served it at 0.39x a B200). A device asked for a format it has no run in
+    # computes at the efficiency fitted for that format on its vendor's runs (``efficiency``); its
+    # measurement still scales the result by what the model misses at the device's own conditions.
+    other = measured & np.array([then_f[k] is not None and now_f[k] != then_f[k] for k in range(n)])
+    eff_now = np.where(other, fitted, eff)
     fixed = np.broadcast_to(np.asarray(fixed_step_s_per_layer, float), (n,))
     # a stack's per-sequence time goes with the device's own measurements, which it was solved beside; an
     # estimate's efficiency, fitted on other devices' runs, already carries their stacks' per-sequence work
@@ -215,18 +226,16 @@ def serve(
     mem_eff = (
         eff if memory_efficiency is None else np.broadcast_to(np.asarray(memory_efficiency, float), (n,))
     )
-    auto = request.precision in (None, "auto")
-    # (maths, weights) each device runs now, and ran when measured
-    now_f = [(run_formats[k] if auto and measured[k] and run_formats[k] else (fmt, fmt)) for k in range(n)]
-    then_f = [run_formats[k] if measured[k] and run_formats[k] else None for k in range(n)]
 
     def grouped(
         formats: list[tuple[str, str] | None],
         tokens: tuple[float, float],
         target: Target,
         reads: np.ndarray,
+        eff: np.ndarray,
     ):
         rps, reason, limit = np.full(n, np.nan), [""] * n, [""] * n
+        ceiling = np.full(n, np.nan)  # the compute and memory ceilings' lower (efficiency 1)
         alone = np.full(n, np.nan)  # tokens/s one user alone gets: the interactivity ceiling
         for f in sorted({f for f in formats if f is not None}):
             idx = [k for k in range(n) if formats[k] == f]
@@ -251,16 +260,22 @@ def serve(
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
                 alone[k] = 1.0 / c.step_alone_s[j]
-        return rps, reason, limit, alone
+                ceiling[k] = np.fmin(c.compute_rps[j], c.memory_rps[j])
+        return rps, reason, limit, alone, ceiling
 
-    now, reason, limit, alone = grouped(now_f, (i, o), request.target, mem_eff)
+    now, reason, limit, alone, ceiling = grouped(now_f, (i, o), request.target, mem_eff, eff_now)
     # as measured (Offline, no latency bound)
     anchor = eff if anchor_memory_efficiency is None else np.asarray(anchor_memory_efficiency, float)
     anchor = np.where(np.isfinite(anchor) & (anchor > 0), anchor, eff)
-    then, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor)
+    then, _, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor, eff)
     rps = now.copy()
     scaled = measured & (then > 0)
     rps[scaled] = np.asarray(measured_rps, float)[scaled] * now[scaled] / then[scaled]
+    # a run above its roofline (its ratio counted at 1) scales up by that ratio: served as it ran it stays
+    # the measurement, served otherwise it stays under the ceilings of what it is asked to run
+    moved = scaled & ~np.isclose(now, then, rtol=1e-12, atol=0.0)
+    capped = moved & np.isfinite(ceiling)
+    rps[capped] = np.minimum(rps[capped], ceiling[capped])  # NaN (not served) stays NaN
     name = FORMAT_NAMES[fmt]
     words = []
     for k, r in enumerate(rows):
@@ -269,7 +284,13 @@ def serve(
         elif scaled[k]:
             cp, sp = now_f[k]
             how = f"as measured ({cp} maths, {sp} weights)" if auto else name
-            words.append(f"measured, scaled by the serving model to {how}: {limit[k]}")
+            better = (
+                f" (maths at efficiency {fitted[k]:.2f}, fitted for {name}; its own "
+                f"{then_f[k][0].upper()} run's was {eff[k]:.2f})"
+                if other[k]
+                else ""
+            )
+            words.append(f"measured, scaled by the serving model to {how}{better}: {limit[k]}")
         else:
             maths = peak_used(r, fmt)[1]
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .catalog import USER_CATALOG_ENV
 from .catalog.check import one_line
 from .scenario import SPECS, Described, shown_value
-from .serve import MAX_SESSIONS, POOL_SIZE
+from .serve import MAX_SESSIONS, POOL_SIZE, SESSIONS_PER_CLIENT
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=None,
         help=f"kernels kept pre-started, so a visitor's page is ready at once (default {POOL_SIZE}; 0: none)",
+    )
+    app.add_argument(
+        "--sessions-per-client",
+        type=_positive_int,
+        default=None,
+        help="most visitor kernels one client address may hold: raise it to the seats of a room whose "
+        f"laptops reach the server through one address (NAT) (default {SESSIONS_PER_CLIENT})",
     )
 
     room = commands.add_parser(

@@ -360,7 +360,11 @@ def app_command(args: argparse.Namespace) -> int:
     else:
         where = f"http://{'localhost' if args.ip == '127.0.0.1' else args.ip}:{args.port}/"
     print(f"The explorer is served at {where} (Ctrl-C stops it)", flush=True)
-    options = {"max_sessions": args.max_sessions, "pool_size": args.pool}
+    options = {
+        "max_sessions": args.max_sessions,
+        "pool_size": args.pool,
+        "sessions_per_client": args.sessions_per_client,
+    }
     options = {k: v for k, v in options.items() if v is not None}
     argv = voila_argv(port=args.port, ip=args.ip, **options)
     # This process becomes the server, so a stop signal (a service manager's SIGTERM) reaches it and it

@@ -455,7 +455,8 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             why = (
                 f"the tool's cost is {side}: it serves {tokens_per_s:,.0f} tokens/s per device at "
                 f"{p.tokens_per_s_per_user:g} tokens/s per user, priced at ${price:.2f} per device-hour "
-                f"({priced}); {implied}"
+                f"({priced}); {implied}; the tool's throughput is "
+                + str(t.rps_source[i]).split("; ")[0].replace("measured: ", "scaled from the measured ", 1)
             )
         calibrates = p.calibrates if isinstance(p.calibrates, str) and p.calibrates else None
         if calibrates:  # the catalog took a figure from this point: agreeing with it proves little

@@ -616,3 +616,17 @@ def test_an_assumption_too_large_for_the_model_is_refused(tmp_path: Path) -> Non
     p = run("evaluate", "--draws", "10", "--format", "json", "--catalog", str(user))
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[-2000:]
     assert "engineer_day_usd.value: 1.7e+308 USD/day is outside the plausible range" in p.stderr
+
+
+def test_app_takes_the_serving_limits_a_room_needs(monkeypatch, capsys) -> None:
+    """A room whose laptops reach the server through one address needs more than 20 kernels per address:
+    `accel-explorer app --sessions-per-client` passes it to the server, beside --max-sessions and --pool."""
+    from explorer import cli_commands
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(cli_commands.os, "execv", lambda path, argv: ran.append(list(argv)))
+    assert main(["app", "--sessions-per-client", "40", "--max-sessions", "80", "--pool", "3"]) == 0
+    (argv,) = ran
+    assert "--ExplorerVoila.sessions_per_client=40" in argv
+    assert any(a.endswith("max_sessions=80") for a in argv) and "--pool_size=3" in argv
+    assert "served at http://localhost:8866/" in capsys.readouterr().out

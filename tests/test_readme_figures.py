@@ -71,8 +71,23 @@ def test_market_figures() -> None:
     assert f"where the tool serves {sig3(aa.tool_tokens_per_s_per_device['nvidia-h100-sxm'])}" in README
     assert f"the tool serves {sig3(aa.tool_tokens_per_s_per_device['amd-mi300x'])} from" in README
     assert f"the tool's estimate {sig3(aa.tool_tokens_per_s_per_device['google-tpu-v6e'])})" in README
-    mi355x = points[points.device_id == "amd-mi355x"].factor
-    assert f"at all three speeds ({mi355x.min():.2f}-{mi355x.max():.2f}x)" in README
+    # the same two figures again, beside the open-source stacks' own tables
+    assert (
+        f"per user and the tool's {sig3(aa.tool_tokens_per_s_per_device['amd-mi300x'])}; on the H100"
+        in README
+    )
+    assert (
+        f"AA's 784 and the tool's {sig3(aa.tool_tokens_per_s_per_device['nvidia-h100-sxm'])} at 30" in README
+    )
+    mi355x = points[points.device_id == "amd-mi355x"].set_index("tokens_per_s_per_user")
+    f = mi355x.factor
+    assert (
+        f"at 55 and 76 tokens/s per user ({f[55]:.2f}x and {f[76]:.2f}x) and just past it at 96 ({f[96]:.2f}x"
+        in README
+    )
+    assert not mi355x.within[96] and mi355x.within[55] and mi355x.within[76]
+    assert f"MI355X at 96 tokens/s per user, {f[96]:.2f}x (the tool" in README
+    assert f"serves {sig3(mi355x.tool_tokens_per_s_per_device[96])} tokens/s per GPU where" in README
     b200 = points[points.device_id == "nvidia-b200"].set_index("tokens_per_s_per_user")
     assert f"B200 at all three: {b200.factor[76]:.2f}x and {b200.factor[139]:.2f}x at 76 and 139" in README
     assert (
@@ -86,3 +101,45 @@ def test_the_baseline_example() -> None:
     b = evaluate(s, CAT).baseline
     assert b.savings_usd > 0  # else the example would not show a saving
     assert f'"{fmt.BASELINE_LABEL}": "{fmt.usd(b.savings_usd)} ({fmt.percent(b.savings_share)})"' in README
+
+
+def test_the_interactive_70b_example_and_its_tornado() -> None:
+    """The README's Llama-2-70B at 33 tokens/s per user: who leads, where Inferentia2 falls, and the range
+    the serving stack's fixed step time gives the leader (found stale on 2026-12-06: an H100 and a B200
+    that no longer led)."""
+    r = evaluate(Scenario(workload="llama-2-70b", latency_target="interactive-chat"), CAT)
+    totals = {o.device_id: o.tco_usd for o in r.options if o.available}
+    ranked = sorted(totals, key=totals.get)
+    assert ranked[:3] == ["amd-mi355x", "nvidia-gb200-nvl72", "nvidia-b200"], ranked[:3]
+    assert f"The MI355X leads at {fmt.usd(totals['amd-mi355x'])}" in README
+    assert f"then GB200 NVL72 at {fmt.usd(totals['nvidia-gb200-nvl72'])}" in README
+    assert f"B200 at {fmt.usd(totals['nvidia-b200'])}" in README
+    rank = ranked.index("aws-inferentia2") + 1
+    assert f"falls to {fmt.usd(totals['aws-inferentia2'])} ({rank}th)" in README
+    from explorer.uncertainty import tornado
+
+    t = tornado(Scenario(workload="llama-2-70b", latency_target="interactive-chat"), CAT)
+    fixed = t[t.input.str.startswith("fixed time per LLM step")].iloc[0]
+    assert (
+        f"from {fmt.usd(fixed.total_at_low_usd)} at the low end to {fmt.usd(fixed.total_at_high_usd)} "
+        f"at the high end against {fmt.usd(totals['amd-mi355x'])}"
+    ) in README
+
+
+def test_the_sdxl_runners_up() -> None:
+    r = evaluate(Scenario(requests_per_day=1e7, workload="sdxl", model_changes_per_year=0), CAT)
+    totals = {o.device_id: o.tco_usd for o in r.options if o.available}
+    second, third = sorted(totals, key=totals.get)[1:3]
+    assert (second, third) == ("aws-inferentia2", "aws-trainium2")
+    assert f"Inferentia2 ({fmt.usd(totals[second])}) and Trainium2 ({fmt.usd(totals[third])})" in README
+    assert f"Inferentia2 {fmt.usd(totals[second])}; Trainium2 {fmt.usd(totals[third])};" in README
+
+
+def test_the_catalog_readme_lists_every_unit() -> None:
+    """Each unit the loader knows is in catalog/README.md's table (seven were missing on 2026-12-06)."""
+    from explorer.catalog.units import UNITS
+
+    table = (REPO / "catalog" / "README.md").read_text(encoding="utf-8").split("| quantity | units |")[1]
+    table = table.split("\n\n")[0]
+    missing = [u for u in UNITS if f"`{u}`" not in table]
+    assert not missing, f"units not documented in catalog/README.md: {missing}"

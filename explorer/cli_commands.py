@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .catalog import Catalog, load_catalog
-from .cli_args import EXIT_OK, shown_path
+from .cli_args import EXIT_OK, MAX_DRAWS, shown_path
 from .cli_tables import records
 from .scenario import FIELD_SPECS, Described, Scenario, ScenarioError, parse_text, shown_value
 
@@ -75,7 +75,8 @@ def _export(result: Any, cat: Catalog, target: str) -> None:
 
     ext = target.lower().rsplit(".", 1)[-1]
     text = {"json": export.scenario_json, "csv": export.results_csv}.get(ext)
-    content = text(result) if text else export.report_html(result, cat)
+    # encoded before the file is opened: nothing the user had in it is lost to a failure on the way
+    data = (text(result) if text else export.report_html(result, cat)).encode("utf-8")
     # Only a regular file is written: opening a FIFO would wait for a reader forever, a device is no file.
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
@@ -93,8 +94,8 @@ def _export(result: Any, cat: Catalog, target: str) -> None:
                 "--export", shown_path(target), "not a regular file; allowed: a file to (over)write"
             )
         os.ftruncate(fd, 0)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="", closefd=False) as fh:
-            fh.write(content)
+        with os.fdopen(fd, "wb", closefd=False) as fh:
+            fh.write(data)
     except OSError as err:
         raise ScenarioError(
             "--export", shown_path(target), f"the file cannot be written ({err.strerror})"
@@ -120,8 +121,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     result = evaluate(scenario, cat)
     for target in args.export:
         _export(result, cat, target)
-    if not 0 <= args.draws <= 1_000_000:
-        raise ScenarioError("--draws", args.draws, "allowed: a whole number from 0 to 1,000,000")
+    if not 0 <= args.draws <= MAX_DRAWS:
+        raise ScenarioError("--draws", args.draws, f"allowed: a whole number from 0 to {MAX_DRAWS:,}")
     extra = _uncertainty(scenario, cat, args.draws, args.seed) if args.draws else {}
     if not (args.map_size == 0 or 2 <= args.map_size <= 200):
         raise ScenarioError("--map", args.map_size, "allowed: a grid size from 2 to 200 (0: no map)")

@@ -370,6 +370,8 @@ class ScenarioControls(W.VBox):
             spec = FIELD_SPECS[name]
             if isinstance(raw, str) and spec.kind == "float":
                 data[name] = parse_text(spec, raw)
+            elif spec.whole and isinstance(raw, float) and math.isfinite(raw):
+                data[name] = float(round(raw))  # a log slider's position between two whole counts
             else:
                 data[name] = raw
         return Scenario.from_dict(data)

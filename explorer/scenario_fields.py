@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
@@ -91,13 +92,22 @@ class Described(str):
     """Text that describes a value rather than being one (``malformed JSON (...)``): shown whole."""
 
 
-UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: What a name may not hold: control characters, line and paragraph separators, the text-direction
+#: controls (a right-to-left override makes a name read otherwise than it is) and lone surrogates (no
+#: UTF-8 form: a link, CSV or report holding one cannot be written).
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def float_text(value: float) -> str:
     """A float as people and links write it: a whole number without ".0" (2000000000, -3), any other as
     Python's shortest exact form; past 2^53 a float is not every integer, and repr keeps it exact."""
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+
+
+def visible(text: str) -> bool:
+    """Whether text shows anything: a character that is not a space, a separator or an invisible format
+    character (a zero-width space alone is no name)."""
+    return any(unicodedata.category(c)[0] not in "ZC" for c in text)
 
 
 def shown_value(value: Any, limit: int = 80) -> str:
@@ -107,7 +117,7 @@ def shown_value(value: Any, limit: int = 80) -> str:
     if isinstance(value, Described):
         return UNPRINTABLE.sub("?", value)
     if isinstance(value, str):
-        text = value if value.strip() and not UNPRINTABLE.search(value) else repr(value)
+        text = value if visible(value) and not UNPRINTABLE.search(value) else repr(value)
     elif isinstance(value, float):
         text = float_text(value)  # what was typed: -3, not -3.0
     else:
@@ -198,7 +208,10 @@ class FieldSpec:
 
     def describe_allowed(self) -> str:
         if self.kind == "text":
-            return f"allowed: a name of 1 to {self.max_length} characters, without line breaks"
+            return (
+                f"allowed: a name of 1 to {self.max_length} characters with at least one visible, without "
+                "line breaks, control or text-direction characters"
+            )
         if self.kind == "choice":
             return "allowed: " + ", ".join(self.choices)
         if self.kind == "mix":

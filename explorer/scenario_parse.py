@@ -21,6 +21,7 @@ from .scenario_fields import (
     ScenarioError,
     float_text,
     shown_value,
+    visible,
 )
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def parse_volume(text: str | float, field_name: str = "requests_per_day", check_
 
 def check_value(spec: FieldSpec, value: Any) -> Any:
     if spec.kind == "text":
-        if not isinstance(value, str) or not value.strip() or UNPRINTABLE.search(value):
+        if not isinstance(value, str) or not visible(value) or UNPRINTABLE.search(value):
             raise ScenarioError(spec.name, value, spec.describe_allowed())
         value = value.strip()
         if len(value) > spec.max_length:

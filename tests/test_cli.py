@@ -480,6 +480,17 @@ def test_a_program_given_as_scenario_is_refused() -> None:
         (["--requests-per-day", "50 X"], "written like 50M, 50 M, 2.5 B, 1e9, 200k or 1,000,000"),
         (["--framework-mix", "pytorch=" + "9" * 5000], "framework_mix.pytorch: 999"),
         (["--workload", "a\nb"], "workload: 'a\\nb' is not allowed"),
+        # a million draws took 11.8 GB and 40 s
+        (["--draws", "1000000"], "--draws: 1000000 is too large; allowed: a whole number from 0 to 100,000"),
+        # a lone surrogate (a byte no UTF-8 decodes) has no form a link, CSV or report can hold
+        (["--workload", "custom", "--custom-name", "a\udcffb"], "custom_name: 'a\\udcffb' is not allowed"),
+        (
+            ["--workload", "custom", "--custom-name", "ab\u202ecd"],
+            "custom_name: 'ab\\u202ecd' is not allowed",
+        ),
+        (["--workload", "custom", "--custom-name", "\u200b"], "at least one visible"),
+        (["--deployment", "edge", "--edge-sites", "1.5"], "edge_sites: 1.5 is not allowed; allowed: a whole"),
+        (["--deployment", "bare-metal", "--spare-servers", "1.5"], "spare_servers: 1.5 is not allowed"),
     ],
 )
 def test_hostile_flags_are_one_clear_line(argv: list[str], fragment: str) -> None:
@@ -630,3 +641,16 @@ def test_app_takes_the_serving_limits_a_room_needs(monkeypatch, capsys) -> None:
     assert "--ExplorerVoila.sessions_per_client=40" in argv
     assert any(a.endswith("max_sessions=80") for a in argv) and "--pool_size=3" in argv
     assert "served at http://localhost:8866/" in capsys.readouterr().out
+
+
+def test_a_failed_export_leaves_the_file_as_it_was(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A report that cannot be written (here: text with no UTF-8 form) used to truncate the user's file
+    before failing. The content is now made whole before the file is opened."""
+    from explorer import export
+
+    target = tmp_path / "keep.csv"
+    target.write_text("the user's own figures\n", encoding="utf-8")
+    monkeypatch.setattr(export, "results_csv", lambda result: "a\udcffb")
+    assert main(["evaluate", "--draws", "0", "--export", str(target)]) != 0
+    assert "internal error" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "the user's own figures\n"

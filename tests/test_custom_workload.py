@@ -280,3 +280,11 @@ def test_your_model_reuses_the_catalogs_held_out_errors() -> None:
     assert uncertainty.estimate_error(derived) == base
     assert uncertainty.estimate_error(calc.catalog_for(CAT, MOE)) == base
     assert fitted == uncertainty._ERRORS, "a model's catalog was held out again"
+
+
+def test_a_log_sliders_position_between_two_whole_counts_is_a_whole_count() -> None:
+    """Edge sites are whole (1.5 sites charged 1.5 devices' hardware); the log slider stops between whole
+    numbers (10^3.1 = 1258.9), so the controls hand the model the nearest whole count."""
+    controls = ScenarioControls(CAT)
+    controls.fields["edge_sites"].value = 10**3.1
+    assert controls.scenario().edge_sites == 1259.0

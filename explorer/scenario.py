@@ -243,8 +243,9 @@ class Scenario:
     input_tokens: float | None = _f(
         None,
         "Input tokens",
-        "For an LLM: prompt tokens per request (empty: the workload's sourced figure). Other "
-        "workloads ignore it",
+        "For an LLM: prompt tokens per request (empty: the workload's sourced figure); input and output "
+        "together within the model's context window (its catalog file's context_tokens). Other workloads "
+        "ignore it",
         "tokens",
         bounds=(1.0, 1e6),
         whole=True,
@@ -253,8 +254,9 @@ class Scenario:
     output_tokens: float | None = _f(
         None,
         "Output tokens",
-        "For an LLM: generated tokens per request (empty: the workload's sourced figure). Other "
-        "workloads ignore it",
+        "For an LLM: generated tokens per request (empty: the workload's sourced figure); input and output "
+        "together within the model's context window (its catalog file's context_tokens). Other workloads "
+        "ignore it",
         "tokens",
         bounds=(1.0, 1e6),
         whole=True,

@@ -561,3 +561,22 @@ def test_a_device_measured_in_fp4_is_not_slower_in_fp8_than_its_peers() -> None:
         s = _served("llama-2-70b", precision)
         assert s["nvidia-gb300-nvl72"] >= 0.95 * s["nvidia-gb200-nvl72"], precision
         assert s["nvidia-b300"] >= 0.75 * s["nvidia-b200"], precision
+
+
+@pytest.mark.parametrize("workload", LLMS)
+def test_a_request_longer_than_the_models_context_is_refused_with_the_window(workload) -> None:
+    """Llama 2 holds 4,096 tokens; 2 M tokens on Llama 3.1 8B sized a fleet of 2.2 billion devices. A
+    request past the workload's context window is refused, naming the field, the window and its file."""
+    from explorer.calc import evaluate
+    from explorer.scenario import ScenarioError
+
+    context = WL.loc[workload, "context_tokens"]
+    assert context > 0, "each catalog LLM records its context window"
+    i0 = WL.loc[workload, "input_tokens_per_request"]
+    with pytest.raises(ScenarioError) as err:
+        evaluate(Scenario(workload=workload, input_tokens=float(context)), CAT)
+    assert err.value.field == "input_tokens"
+    assert f"context window of {context:,.0f} tokens (catalog workloads/{workload}.toml)" in str(err.value)
+    with pytest.raises(ScenarioError, match="output_tokens"):
+        evaluate(Scenario(workload=workload, output_tokens=float(context - round(i0) + 1)), CAT)
+    evaluate(Scenario(workload=workload, output_tokens=float(context - round(i0) - 1)), CAT)  # fits

@@ -254,6 +254,7 @@ def build_catalog(
                 "attention_heads": _num(d, "attention_heads", "count"),
                 "kv_heads": _num(d, "kv_heads", "count"),
                 "head_dim": _num(d, "head_dim", "count"),
+                "context_tokens": _num(d, "context_tokens", "count"),
             }
         )
     workloads = pd.DataFrame(workload_rows)

@@ -69,6 +69,14 @@ WORKLOAD_FIELDS: dict[str, Quantity | Text] = {
         False,
     ),
     "head_dim": Quantity("Dimensions per attention head (LLMs)", "count", "count", (1, 100_000), False),
+    "context_tokens": Quantity(
+        "Context window: the most input and output tokens one request may hold together (LLMs: "
+        "max_position_embeddings); optional: no bound where omitted",
+        "count",
+        "count",
+        (1, 1e9),
+        False,
+    ),
 }
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
-from ..scenario import unknown_workload
+from ..scenario import ScenarioError, unknown_workload
 from .assumptions import fixed_steps_s_per_layer, sequences_s_per_layer
 from .cache import per_catalog
 from .calibration import (
@@ -268,6 +268,18 @@ def scenario_device_table(cat: Catalog, scenario: Any) -> DeviceTable:
     if not serves_tokens(cat, scenario.workload, scenario.cloud_market):
         return t
     r = Request.of(scenario)
+    w = pd.Series(t.workload)
+    context = w.get("context_tokens")
+    if context is not None and context == context:
+        i, o = r.tokens(w)
+        if i + o > context:  # a request longer than the model's context window cannot be served at all
+            field = "input_tokens" if scenario.input_tokens is not None else "output_tokens"
+            raise ScenarioError(
+                field,
+                f"{i:,.0f} input + {o:,.0f} output tokens",
+                f"allowed: input and output tokens together within {w['model']}'s context window of "
+                f"{context:,.0f} tokens (catalog workloads/{scenario.workload}.toml)",
+            )
     return served_device_table(cat, scenario.workload, scenario.cloud_market, r)
 
 

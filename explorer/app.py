@@ -405,10 +405,15 @@ class ExplorerApp(W.VBox):
 
     def apply_query(self, query: str) -> None:
         """Show a shared link's scenario (one update; none for no query); see `apply_query`."""
+        from .calc import context_error
         from .scenario import from_query_lenient, known_ids
 
         explorer = self.explorer
         scenario, notes = from_query_lenient(query or "", known_ids(explorer.cat))
+        err = context_error(explorer.cat, scenario)
+        if err is not None:  # tokens past the model's context window: the workload's own figures instead
+            scenario = scenario.replace(input_tokens=None, output_tokens=None)
+            notes = [*notes, f"{err}; the workload's own tokens are used"]
         if scenario != explorer.result.scenario:
             explorer.set_scenario(scenario)
         explorer.show_notes(["Some settings in the link were not used:", *notes] if notes else [])

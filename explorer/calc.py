@@ -40,7 +40,14 @@ from .model.cost import (
     prices,
 )
 from .model.custom import ApiOption, api_options, base_catalog, catalog_for, custom_workload
-from .model.devices import DeviceTable, build_device_table, device_table, scenario_device_table, serves_tokens
+from .model.devices import (
+    DeviceTable,
+    build_device_table,
+    context_error,
+    device_table,
+    scenario_device_table,
+    serves_tokens,
+)
 from .model.evaluate import evaluate, nominal_core
 from .model.fleet import SECONDS_PER_DAY, Core, best_by_kind, core, cumulative_cost, stays_below_from
 from .model.inputs import PUE_BY_DEPLOYMENT, Inputs, resolve, volume_free
@@ -111,6 +118,7 @@ __all__ = [
     "ceilings",
     "cheapest_cloud",
     "class_wall_w",
+    "context_error",
     "core",
     "crossover_volume",
     "cumulative_cost",

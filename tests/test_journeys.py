@@ -86,6 +86,15 @@ def test_links_uploads_and_reloads_show_what_was_computed(tmp_path) -> None:
                 saving = dict(fmt.headline_figures(evaluate(scenario, CAT)))["saves vs your fleet"]
                 assert saving in page.locator(".ax-headline .ax-figs").inner_text()
 
+        # a link whose tokens pass the model's context window (Llama 2: 4,096): the page shows the
+        # workload's own tokens, evaluated afresh, and says why
+        served = Scenario(workload="llama-2-70b")
+        long = dataclasses.replace(served, input_tokens=8000.0)
+        assert mismatches(served, CAT, as_drawn(Scenario())), "the check can fail"
+        page.goto(url + "?" + long.to_query(only_changed=True), timeout=120_000)
+        shows(page, served, cli_recommendation(served, tmp_path))
+        assert "context window of 4,096 tokens" in page.locator(".ax-note").inner_text()
+
         # an uploaded scenario file, into a page that shows another scenario
         saved = LINKS["bare metal"]
         path = tmp_path / "saved-scenario.json"

@@ -268,19 +268,31 @@ def scenario_device_table(cat: Catalog, scenario: Any) -> DeviceTable:
     if not serves_tokens(cat, scenario.workload, scenario.cloud_market):
         return t
     r = Request.of(scenario)
-    w = pd.Series(t.workload)
-    context = w.get("context_tokens")
-    if context is not None and context == context:
-        i, o = r.tokens(w)
-        if i + o > context:  # a request longer than the model's context window cannot be served at all
-            field = "input_tokens" if scenario.input_tokens is not None else "output_tokens"
-            raise ScenarioError(
-                field,
-                f"{i:,.0f} input + {o:,.0f} output tokens",
-                f"allowed: input and output tokens together within {w['model']}'s context window of "
-                f"{context:,.0f} tokens (catalog workloads/{scenario.workload}.toml)",
-            )
+    err = context_error(cat, scenario)
+    if err is not None:
+        raise err
     return served_device_table(cat, scenario.workload, scenario.cloud_market, r)
+
+
+def context_error(cat: Catalog, scenario: Any) -> ScenarioError | None:
+    """Why an LLM scenario's request cannot be served at all: its input and output tokens together pass
+    the model's context window (the workload's ``context_tokens``); None where they fit or none is known
+    (your own model: ``cat`` may be the catalog without it)."""
+    if scenario.workload not in set(cat.workloads.id):
+        return None
+    w = pd.Series(device_table(cat, scenario.workload, scenario.cloud_market).workload)
+    context = w.get("context_tokens")
+    if context is None or context != context:
+        return None
+    i, o = Request.of(scenario).tokens(w)
+    if i + o <= context:
+        return None
+    return ScenarioError(
+        "input_tokens" if scenario.input_tokens is not None else "output_tokens",
+        f"{i:,.0f} input + {o:,.0f} output tokens",
+        f"allowed: input and output tokens together within {w['model']}'s context window of "
+        f"{context:,.0f} tokens (catalog workloads/{scenario.workload}.toml)",
+    )
 
 
 @per_catalog(maxsize=64)

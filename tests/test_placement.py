@@ -153,3 +153,29 @@ def test_without_a_scale_up_domain_or_interconnect_the_model_still_places_copies
     assert t.cloud_ok[i] and "no scale-up domain" in t.placement["cloud"][i]
     r = evaluate(Scenario(workload="llama-2-70b"), bare)
     assert r.options[0].available and r.options[0].placement
+
+
+@pytest.mark.parametrize("workload", ["llama-2-70b", "llama-3.1-8b"])
+def test_a_copy_is_split_over_devices_that_divide_its_attention_heads(workload) -> None:
+    """Serving stacks split an LLM's heads evenly over its devices: 70B's 64 heads went over 3 TPU v6e
+    chips (2 of 8 idle and paid) or 6 v5e chips. Every catalog LLM's copy now spans a number of devices
+    that divides its heads, at least what its weights need, and the words say that number."""
+    from explorer.calc import build_device_table
+
+    t = build_device_table(CAT, workload)
+    w = CAT.workloads.set_index("id").loc[workload]
+    heads = int(w.attention_heads)
+    weights_gb = w.parameters * precision_bytes(w.precision) / 1e9
+    memory = CAT.devices.set_index("id").loc[list(t.ids), "memory_gb"].astype(float)
+    for i, device_id in enumerate(t.ids):
+        n = int(t.replica[i])
+        if n > heads:  # more devices than heads (Coral's 8 MB: 10,779 for 70B): no copy can be split so
+            assert not (t.cloud_ok[i] or t.bare_ok[i] or t.edge_ok[i]), device_id
+            continue
+        assert heads % n == 0, (device_id, n)
+        if memory[device_id] > 0:
+            assert n >= weights_gb / (memory[device_id] * MEMORY_HEADROOM), device_id
+    r = evaluate(Scenario(workload="llama-2-70b"), CAT)
+    v6e = next(o for o in r.options if o.device_id == "google-tpu-v6e")
+    assert "tensor-parallel over 4 devices inside one tpu-v6e-8" in v6e.placement
+    assert "idle" not in v6e.placement

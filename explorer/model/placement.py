@@ -3,7 +3,8 @@ one cannot.
 
 A model copy lives inside one interconnect domain: one cloud instance, one server on bare metal, one board
 at the edge. It needs enough devices to hold its weights (at the workload's storage precision, in
-``MEMORY_HEADROOM`` of each device's memory; the rest is left to activations and the KV cache), and runs
+``MEMORY_HEADROOM`` of each device's memory; the rest is left to activations and the KV cache), an LLM's
+raised to a number that divides its attention heads (``tensor_parallel_degree``), and runs
 tensor-parallel over them: over the device's scale-up interconnect (NVLink, Infinity Fabric, NeuronLink,
 ICI ...) up to its ``scale_up_domain``, and over the host's PCIe between cards past it, never across two
 instances or servers. In the cloud an instance of N chips holds floor(N / devices per copy) copies and is
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,9 @@ def place_copies(
     for i, dev in d.iterrows():
         reason = ""
         if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
-            replica[i] = max(1, math.ceil(weights_gb / (dev.memory_gb * MEMORY_HEADROOM)))
+            replica[i] = tensor_parallel_degree(
+                max(1, math.ceil(weights_gb / (dev.memory_gb * MEMORY_HEADROOM))), w.get("attention_heads")
+            )
         elif not measured[i]:
             fits[i] = False
             reason = (
@@ -114,6 +117,19 @@ def place_copies(
         server[i], what = server_size(cat, dev)
         server_what.append(what)
     return Placement(replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what)
+
+
+def tensor_parallel_degree(need: int, heads: Any) -> int:
+    """The devices a copy of an LLM is split over: the fewest that hold its weights (``need``), raised to
+    the next number that divides its attention heads, up to the next power of two. Serving stacks split
+    the heads evenly over the devices (vLLM and TensorRT-LLM require it), so 70B's 64 heads go over 4
+    devices, not 3. Where no such number is that near (an estimated head count of your own model, 37),
+    ``need`` stands: the heads are padded, as AWS Neuron pads 64 heads over 24 cores. A model with no
+    heads on record (not an LLM) keeps ``need``."""
+    if heads is None or heads != heads or heads < 1:
+        return need
+    h, top = int(heads), 1 << (need - 1).bit_length()  # the next power of two at or above need
+    return next((d for d in range(need, top + 1) if h % d == 0), need)
 
 
 def unpriced_offers(cat: Catalog, device_id: str) -> str:

@@ -197,6 +197,26 @@ def test_bad_user_folder_exits_2_with_clear_lines(tmp_path: Path) -> None:
     assert "nvidia-h100-sxm.toml: malformed TOML" in p.stderr
 
 
+@pytest.mark.parametrize("name", ["nvidia-h100-sxm.TOML", "nvidia-h100-sxm.toml.txt", "nvidia-h100-sxm.json"])
+def test_a_price_file_the_loader_would_pass_over_is_named(tmp_path: Path, name: str) -> None:
+    """A valid $21,000 quote saved as x.TOML (a Windows save), x.toml.txt or x.json was skipped without a
+    word, and the H100's total stayed at the catalog's price. It is named now, with what to rename it to;
+    a folder with nothing to read says so too. Notes (.md) and hidden files are left alone."""
+    user = tmp_path / "mine"
+    (user / "prices").mkdir(parents=True)
+    (user / "prices" / name).write_text('device = "nvidia-h100-sxm"\n', encoding="utf-8")
+    (user / "prices" / "README.md").write_text("our quotes\n", encoding="utf-8")
+    (user / "prices" / ".DS_Store").write_bytes(b"\0")
+    p = run("catalog", "check", "--catalog", str(user))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert (
+        f"{name}: not read: a catalog file's name ends in .toml (lower case), e.g. nvidia-h100-sxm.toml"
+        in (p.stderr)
+    )
+    assert "holds no catalog file" in p.stderr
+    assert "README.md" not in p.stderr and ".DS_Store" not in p.stderr
+
+
 def test_missing_user_folder_exits_2(tmp_path: Path) -> None:
     p = run("catalog", "check", "--catalog", str(tmp_path / "nope"))
     assert p.returncode == 2

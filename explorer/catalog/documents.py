@@ -105,6 +105,20 @@ def toml_files(root: Path, budget: list[int]) -> tuple[list[tuple[Path, bool]], 
     return found, budget[0] < 0
 
 
+def unread_files(root: Path) -> list[Path]:
+    """Files in a user folder's collection folders that the loader would pass over without a word: any
+    name not ending in ``.toml`` (``x.TOML`` saved on Windows, ``x.toml.txt``, ``x.json``), other than
+    notes (``.md``) and hidden files (``.DS_Store``)."""
+    out = []
+    for collection in COLLECTIONS:
+        for e in _list_dir(root / collection, [MAX_FOLDER_ENTRIES]) or []:
+            name = e.name
+            if name.startswith(".") or name.endswith((".toml", ".md")) or _is_dir(e, False):
+                continue
+            out.append(Path(e.path))
+    return out
+
+
 def _scan(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, list[Path]]], list[Issue]]:
     """Files per collection and id, in load order (built-in first, then each user folder)."""
     found: dict[str, dict[str, list[Path]]] = {c: {} for c in COLLECTIONS}
@@ -126,6 +140,25 @@ def _scan(dirs: Sequence[Path]) -> tuple[dict[str, dict[str, list[Path]]], list[
                 )
             )
             continue
+        if i > 0:  # a user's file the loader cannot read, or a folder with nothing to read: say so
+            for path in unread_files(root):
+                issues.append(
+                    Issue(
+                        str(path),
+                        "",
+                        "not read: a catalog file's name ends in .toml (lower case), e.g. "
+                        f"{path.name.split('.')[0]}.toml",
+                    )
+                )
+            if not files:
+                issues.append(
+                    Issue(
+                        str(root),
+                        "",
+                        "holds no catalog file: put files like prices/nvidia-h100-sxm.toml in one of "
+                        + ", ".join(f"{c}/" for c in COLLECTIONS),
+                    )
+                )
         for path, in_place in files:
             rel = path.relative_to(root)
             if not in_place:

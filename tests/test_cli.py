@@ -19,7 +19,7 @@ import pytest
 from explorer.cli import main
 from explorer.cli_commands import NOTE_WIDTH
 
-from .conftest import cli
+from .conftest import REPO, cli
 
 DEVICE_KEYS = {
     "id",
@@ -674,3 +674,19 @@ def test_a_failed_export_leaves_the_file_as_it_was(tmp_path: Path, monkeypatch, 
     assert main(["evaluate", "--draws", "0", "--export", str(target)]) != 0
     assert "internal error" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "the user's own figures\n"
+
+
+def test_an_override_error_names_the_built_in_file_without_the_installation_path(tmp_path: Path) -> None:
+    user = tmp_path / "mine"
+    (user / "prices").mkdir(parents=True)
+    (user / "prices" / "nvidia-h100-sxm.toml").write_text(
+        'device = "nvidia-h100-sxm"\n[purchase]\nprice = { value = -21000, unit = "USD", as_of = 2026-10-01, '
+        'source = "q" }\n[sources.q]\ntitle = "Q-1"\nurl = "https://example.com/q"\nretrieved = 2026-10-02\n',
+        encoding="utf-8",
+    )
+    p = run("catalog", "check", "--catalog", str(user))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    mine = user / "prices" / "nvidia-h100-sxm.toml"
+    shown = f"catalog/prices/nvidia-h100-sxm.toml + {mine}: purchase.price"
+    assert shown in p.stderr
+    assert str(REPO / "catalog") not in p.stderr

@@ -242,7 +242,7 @@ def read_documents(
                 merged = merge_documents(merged, doc or {})
             if merged is None:
                 continue
-            label = " + ".join(str(p) for p in paths)
+            label = " + ".join(_shown(p, dirs[0]) for p in paths)
             file_issues = _VALIDATORS[collection](label, merged, item_id)
             issues.extend(file_issues)
             if not file_issues:
@@ -252,6 +252,15 @@ def read_documents(
     if issues:
         raise CatalogError(issues)
     return docs, files
+
+
+def _shown(path: Path, base: Path) -> str:
+    """A catalog file as a message names it: the built-in catalog's relative to it (``catalog/prices/
+    x.toml``: no installation path in a message a user or a visitor reads), a user's as given."""
+    try:
+        return f"{base.name}/{path.relative_to(base)}"
+    except ValueError:
+        return str(path)
 
 
 def _cross_check(docs: dict[str, dict[str, dict[str, Any]]]) -> list[Issue]:

@@ -39,7 +39,9 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
             data = Scenario.from_json(text).to_dict()
         except ScenarioError as err:  # name the file as well as the field
             field_name = f"--scenario {shown_path(args.scenario)}"
-            field_name += f": {err.field}" if err.field != "scenario" else ""
+            # "scenario" names the whole object, unless the file holds a key of that name
+            whole = err.field == "scenario" and "unknown field" not in err.allowed
+            field_name += "" if whole else f": {err.field}"
             raise ScenarioError(field_name, Described(shown_value(err.value)), err.allowed) from None
     for name, spec in FIELD_SPECS.items():
         raw = getattr(args, name)

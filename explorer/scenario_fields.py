@@ -334,6 +334,13 @@ class _Shares:
             if not sep:
                 name, sep, w = part.partition(":")
             name = name.strip().lower()
+            if not sep and name not in FRAMEWORKS:  # "jax 0.5 pytorch 0.5": not name=share pairs
+                raise ScenarioError(
+                    field_name,
+                    text,
+                    "allowed: name=share pairs joined by commas, e.g. pytorch=0.6,onnx=0.4 (a name alone "
+                    "means all of it); frameworks: " + ", ".join(FRAMEWORKS),
+                )
             if name in weights:
                 raise ScenarioError(f"{field_name}.{name}", text, "each framework may appear once")
             weights[name] = w.strip() if sep else 1.0

@@ -135,6 +135,10 @@ def parse_volume(text: str | float, field_name: str = "requests_per_day", check_
     return value
 
 
+#: An id of each catalog table a field names, for messages.
+ID_EXAMPLES = {"workloads": "llama-3.1-8b", "devices": "nvidia-h100-sxm", "regions": "us-average"}
+
+
 def check_value(spec: FieldSpec, value: Any) -> Any:
     if spec.kind == "text":
         if not isinstance(value, str) or not visible(value) or UNPRINTABLE.search(value):
@@ -153,7 +157,15 @@ def check_value(spec: FieldSpec, value: Any) -> Any:
         if spec.default is None and value in (None, ""):  # an optional id (current_device): none
             return None
         if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", value):
-            raise ScenarioError(spec.name, value, "allowed: a lower-kebab catalog id")
+            lower = value.strip().lower() if isinstance(value, str) else ""
+            hint = f"did you mean {lower}? " if re.fullmatch(r"[a-z0-9][a-z0-9.-]*", lower) else ""
+            raise ScenarioError(
+                spec.name,
+                value,
+                f"{hint}allowed: a catalog id, in lower case with dashes, like "
+                f"{ID_EXAMPLES.get(spec.ids or '', 'nvidia-h100-sxm')} (accel-explorer catalog "
+                f"{spec.ids or 'devices'} lists them)",
+            )
         return value
     if value is None and spec.default is None:
         return None

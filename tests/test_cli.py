@@ -352,7 +352,16 @@ def test_evaluate_table_cuts_a_long_reason_at_a_word_and_says_so() -> None:
         (["--workload", "gpt-9"], "whisper-large-v3, or custom (your model)"),
         (["--region", "atlantis"], "region: atlantis is not allowed; allowed:"),
         (["--current-device", "nvidia-h99"], "current_device: nvidia-h99 is not allowed; allowed: amd-"),
-        (["--current-device", "H100 SXM"], "current_device: H100 SXM is not allowed; allowed: a lower-kebab"),
+        (
+            ["--current-device", "H100 SXM"],
+            "current_device: H100 SXM is not allowed; allowed: a catalog id, in lower case with dashes, like "
+            "nvidia-h100-sxm (accel-explorer catalog devices lists them)",
+        ),
+        (["--workload", "LLAMA-3.1-8B"], "workload: LLAMA-3.1-8B is not allowed; did you mean llama-3.1-8b?"),
+        (
+            ["--framework-mix", "jax 0.5 pytorch 0.5"],
+            "framework_mix: jax 0.5 pytorch 0.5 is not allowed; allowed: name=share pairs joined by commas",
+        ),
         (["--deployment", "space"], "deployment: space is not allowed; allowed: cloud, bare-metal, edge"),
         (
             ["--framework-mix", "pytorch=-1"],
@@ -382,6 +391,16 @@ def test_evaluate_bad_scenario_file(tmp_path: Path, content: str) -> None:
     p = run("evaluate", "--scenario", str(f))
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_scenario_file_with_a_key_named_scenario_names_that_key(tmp_path: Path) -> None:
+    """{"scenario": {...}} (a result's JSON pasted whole) read "{'workload': 'sdxl'} is not allowed":
+    the key itself was left out, because "scenario" also names the whole object's errors."""
+    f = tmp_path / "nested.json"
+    f.write_text('{"scenario": {"workload": "sdxl"}}', encoding="utf-8")
+    p = run("evaluate", "--scenario", str(f))
+    assert p.returncode == 2
+    assert f"--scenario {f}: scenario: {{'workload': 'sdxl'}} is not allowed; unknown field" in p.stderr
 
 
 def test_evaluate_missing_scenario_file(tmp_path: Path) -> None:

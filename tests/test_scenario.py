@@ -113,9 +113,9 @@ def test_missing_keys_take_defaults() -> None:
         ({"framework_mix": {"pytorch": 0, "jax": 0}}, "framework_mix", "must not all be zero"),
         ({"framework_mix": {"fortran": 1}}, "framework_mix.fortran", "allowed frameworks"),
         ({"colour": "blue"}, "colour", "unknown field"),
-        ({"workload": "Not An Id!"}, "workload", "lower-kebab"),
-        ({"current_device": "NVIDIA H100"}, "current_device", "lower-kebab"),
-        ({"current_device": 7}, "current_device", "lower-kebab"),
+        ({"workload": "Not An Id!"}, "workload", "in lower case with dashes"),
+        ({"current_device": "NVIDIA H100"}, "current_device", "in lower case with dashes"),
+        ({"current_device": 7}, "current_device", "in lower case with dashes"),
     ],
 )
 def test_bad_values_name_field_value_and_allowed(data: dict, field: str, fragment: str) -> None:

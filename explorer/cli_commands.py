@@ -23,8 +23,11 @@ NOTE_WIDTH = 70  # the evaluate table's note column: the most characters of a de
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
     data: dict[str, Any] = {}
-    if args.scenario:
+    if args.scenario is not None:  # "" too: an empty name is no file, not "no file given"
         from .catalog.files import MAX_JSON_BYTES, InputRefused, read_text
+
+        if not args.scenario.strip():
+            raise ScenarioError("--scenario", args.scenario, "allowed: the name of a JSON file")
 
         # Only a regular UTF-8 file of at most 1 MB is read: not a FIFO, a device or a link loop.
         try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .catalog import schema
+from .catalog.validator import as_of_window
 from .upload_files import MAX_CELL, MAX_NUMBER_CHARS, MAX_ROWS, UPLOAD_SOURCE, UploadError
 
 PRICE_CSV_COLUMNS = ("device", "price_type", "price", "unit", "as_of", "source_title", "source_url")
@@ -183,11 +184,11 @@ def _date(name: str, where: str, column: str, raw: str) -> dt.date:
             f"{name}, {where}, column {column}: {text[:30]!r} is not a date; allowed: year-month-day, such "
             "as 2026-10-01"
         )
-    latest = dt.date.today() + dt.timedelta(days=366)
-    if not dt.date(2000, 1, 1) <= day <= latest:
+    first, latest = as_of_window()
+    if not first <= day <= latest:
         raise UploadError(
-            f"{name}, {where}, column {column}: {text} is out of range; allowed: a date from 2000-01-01 to "
-            f"{latest.isoformat()}"
+            f"{name}, {where}, column {column}: {text} is out of range; allowed: a date from "
+            f"{first.isoformat()} to {latest.isoformat()}"
         )
     return day
 
@@ -263,6 +264,12 @@ def offers_from_csv(name: str, text: str, devices: pd.DataFrame) -> list[PriceOf
             raise UploadError(
                 f"{name}, {where}: {len(cells)} cells but the header has {len(header)} columns{hint}; "
                 "allowed: one cell per column"
+            )
+        nameless = [i for i, h in enumerate(header) if not h and i < len(cells) and cells[i].strip()]
+        if nameless:  # a value under a column the header leaves unnamed would be dropped without a word
+            raise UploadError(
+                f"{name}, {where}, column {nameless[0] + 1}: {cells[nameless[0]].strip()[:30]!r} is under a "
+                f"column with no name in the header; {columns}"
             )
         row = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
         device = _resolve_device(name, where, row["device"], devices)

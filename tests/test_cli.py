@@ -403,6 +403,33 @@ def test_a_scenario_file_with_a_key_named_scenario_names_that_key(tmp_path: Path
     assert f"--scenario {f}: scenario: {{'workload': 'sdxl'}} is not allowed; unknown field" in p.stderr
 
 
+def test_an_empty_scenario_file_name_is_refused_not_ignored() -> None:
+    p = run("evaluate", "--scenario", "")
+    assert p.returncode == 2 and "--scenario: '' is not allowed; allowed: the name of a JSON file" in p.stderr
+
+
+def test_a_price_file_with_two_prices_for_one_offer_or_a_date_out_of_range_is_refused(tmp_path: Path) -> None:
+    """A TOML price file took two [[cloud]] entries for one provider, instance and region, and an as-of
+    date of 9999-12-31, which an uploaded CSV refuses: both are refused with the entry and the window."""
+    entry = (
+        '[[cloud]]\nprovider = "AWS"\ninstance = "p5.48xlarge"\nregion = "us-east-1"\nchips = 8\n'
+        'price = {{ value = {v}, unit = "USD/hour", as_of = {d}, source = "q" }}\n'
+    )
+    user = tmp_path / "mine"
+    (user / "prices").mkdir(parents=True)
+    (user / "prices" / "nvidia-h100-sxm.toml").write_text(
+        'device = "nvidia-h100-sxm"\n'
+        + entry.format(v=40, d="2026-10-01")
+        + entry.format(v=30, d="9999-12-31")
+        + '[sources.q]\ntitle = "Q-1"\nurl = "https://example.com/q"\nretrieved = 2026-10-02\n',
+        encoding="utf-8",
+    )
+    p = run("catalog", "check", "--catalog", str(user))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "cloud[1]: the same offer as cloud[0] (AWS, p5.48xlarge, us-east-1)" in p.stderr
+    assert "cloud[1].price.as_of: 9999-12-31 is out of range; allowed: a date from 2000-01-01 to" in p.stderr
+
+
 def test_evaluate_missing_scenario_file(tmp_path: Path) -> None:
     p = run("evaluate", "--scenario", str(tmp_path / "none.json"))
     assert p.returncode == 2 and "the file cannot be read" in p.stderr

@@ -432,6 +432,12 @@ def test_a_bad_price_csv_names_file_row_and_column(replace: tuple[str, str], mes
         ("p.csv", HEADER, "p.csv: no price rows under the header"),
         ("p.csv", "device;price_type\n", "p.csv, row 1: missing column(s) price, unit"),
         ("p.csv", HEADER + '"unclosed\n', "p.csv, row 2: not valid CSV"),
+        (  # a value under a column the header leaves unnamed was dropped without a word
+            "p.csv",
+            HEADER.replace("\n", ",\n")
+            + "nvidia-h100-sxm,cloud,2.50,USD/GPU-hour,2026-10-01,C-9,https://intranet.example.com/c9,EUR\n",
+            "p.csv, row 2, column 8: 'EUR' is under a column with no name in the header",
+        ),
         ("p.csv", HEADER + ("x," * 7 + "\n") * (1002), "p.csv: more than 1,000 price rows"),
         ("../../etc/p.csv", "   ", "p.csv: the file is empty"),
         ("notes.txt", "hello", "notes.txt: not allowed; allowed: a price .csv"),

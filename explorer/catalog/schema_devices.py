@@ -261,6 +261,18 @@ def validate_prices(path: str, doc: dict[str, Any], item_id: str) -> list[Issue]
         row_keys = {"provider", "instance", "region", "chips", "price", "note", *PRICE_BASES}
         for key in set(row) - row_keys:
             v.error(f"{prefix}{key}", f"unknown key; allowed: {', '.join(sorted(row_keys))}")
+        same = [
+            j
+            for j, other in enumerate(cloud[:i])
+            if isinstance(other, dict)
+            and all(other.get(k) == row.get(k) for k in ("provider", "instance", "region"))
+        ]
+        if same:  # two prices for one offer: which one is meant? (an uploaded CSV refuses it too)
+            v.error(
+                f"cloud[{i}]",
+                f"the same offer as cloud[{same[0]}] ({row.get('provider')}, {row.get('instance')}, "
+                f"{row.get('region')}); allowed: one entry per provider, instance and region",
+            )
     purchase = doc.get("purchase")
     if purchase is None:
         if not doc.get("purchase_note"):

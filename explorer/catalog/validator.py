@@ -40,6 +40,20 @@ RESULT_COMPUTE_PRECISIONS = (*COMPUTE_PRECISIONS, "fp4")
 STORAGE_PRECISIONS = ("int4", "fp4", "int8", "fp8", "bf16", "fp16", "fp32")
 
 # Keys every value record may carry, whatever its field.
+#: The earliest as-of date a price or energy figure may carry (uploaded price files take the same window).
+AS_OF_FIRST = dt.date(2000, 1, 1)
+
+
+def _day(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def as_of_window() -> tuple[dt.date, dt.date]:
+    """The as-of dates a price or energy figure may carry: from AS_OF_FIRST to a year from today (a
+    catalog file's and an uploaded price file's alike)."""
+    return AS_OF_FIRST, dt.date.today() + dt.timedelta(days=366)
+
+
 RECORD_KEYS = frozenset({"value", "unit", "source", "note", "estimate", "method", "absent", "as_of"})
 
 
@@ -193,6 +207,11 @@ class Validator:
                 self.error(f"{full}.as_of", "missing: prices and energy figures need an as-of date")
             elif not is_date(rec["as_of"]):
                 self.error(f"{full}.as_of", f"{rec['as_of']!r} is not a date (write 2024-05-01, unquoted)")
+            elif not (window := as_of_window())[0] <= _day(rec["as_of"]) <= window[1]:
+                self.error(
+                    f"{full}.as_of",
+                    f"{rec['as_of']} is out of range; allowed: a date from {window[0]} to {window[1]}",
+                )
         for key, allowed_values in spec.extra.items():
             if isinstance(allowed_values, tuple):  # a required qualifier, one of a fixed set
                 if key not in rec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
 
 import ipywidgets as W
@@ -200,8 +201,9 @@ def test_a_kernel_takes_the_app_the_fork_server_built(tmp_path, monkeypatch) -> 
     assert scenario_json(app.explorer.result) == scenario_json(fresh.explorer.result)
 
     stale = prebuild_app(cat)
-    (tmp_path / "prices").mkdir()
-    changed = load_catalog(tmp_path)  # another catalog object (a user folder, empty)
+    (tmp_path / "regions").mkdir()  # another catalog object: a user folder restating one region
+    shutil.copy(REPO / "catalog" / "regions" / "us-average.toml", tmp_path / "regions")
+    changed = load_catalog(tmp_path)
     own = explorer_app(changed)
     assert own is not stale and not own.prebuilt and own.explorer.cat is changed
     assert all(w.comm is None for w in _tree(stale)), "the stale app stays closed"

@@ -184,7 +184,9 @@ def serve(
     measured device keeps its measurement where the request is the one measured (its formats, the
     workload's tokens, no latency bound) and otherwise scales it by the model: measured x
     capacity(request) / capacity(as measured), its maths at the device's own efficiency
-    (``run_efficiency``: measured / its capacity as run, at most 1). The capacity as measured reads at
+    (``run_efficiency``: measured / its capacity as run, at most 1), or, asked for a format it did not run
+    in, at the one fitted for that format; served otherwise than measured, never above the ceilings of
+    what it is asked to run. The capacity as measured reads at
     ``anchor_memory_efficiency`` per device: NaN (or None for all) for the run's efficiency, for a device
     whose own latency-bound runs set its read efficiency (its Offline result then scales by about 1); the
     read efficiency of the request, for one without (its factor carries its Offline result over the
@@ -284,13 +286,13 @@ def serve(
         elif scaled[k]:
             cp, sp = now_f[k]
             how = f"as measured ({cp} maths, {sp} weights)" if auto else name
-            better = (
+            refit = (
                 f" (maths at efficiency {fitted[k]:.2f}, fitted for {name}; its own "
                 f"{then_f[k][0].upper()} run's was {eff[k]:.2f})"
                 if other[k]
                 else ""
             )
-            words.append(f"measured, scaled by the serving model to {how}{better}: {limit[k]}")
+            words.append(f"measured, scaled by the serving model to {how}{refit}: {limit[k]}")
         else:
             maths = peak_used(r, fmt)[1]
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")

@@ -358,8 +358,31 @@ def validate_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _port_in_use(ip: str, port: int) -> str | None:
+    """Why the server could not listen at ``ip:port`` (another program holds it), or None where it can."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is free
+        try:
+            probe.bind((ip, port))
+        except OSError as err:
+            return err.strerror or str(err)
+    return None
+
+
 def app_command(args: argparse.Namespace) -> int:
     from .serve import voila_argv
+
+    busy = _port_in_use(args.ip, args.port)
+    if busy:  # said before anything is printed as served: a second `make app` found the first's port taken
+        raise ScenarioError(
+            "--port",
+            args.port,
+            f"the server cannot listen there ({busy}: is the explorer already running?); allowed: a free "
+            f"port, e.g. --port {args.port + 1} (make app PORT={args.port + 1})",
+        )
 
     if args.ip in ("0.0.0.0", "::"):  # every address of this machine: visitors use its network name
         where = f"http://<this machine's address>:{args.port}/ (here: http://localhost:{args.port}/)"

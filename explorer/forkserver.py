@@ -288,4 +288,9 @@ def install() -> None:
 
 
 if __name__ == "__main__":
-    zygote(int(sys.argv[1]), int(sys.argv[2]))
+    try:
+        zygote(int(sys.argv[1]), int(sys.argv[2]))
+    except (
+        BrokenPipeError
+    ):  # the server stopped before it read the reply (it could not listen): nothing to do
+        sys.exit(0)

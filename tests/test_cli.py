@@ -698,15 +698,21 @@ def test_an_assumption_too_large_for_the_model_is_refused(tmp_path: Path) -> Non
 def test_app_takes_the_serving_limits_a_room_needs(monkeypatch, capsys) -> None:
     """A room whose laptops reach the server through one address needs more than 20 kernels per address:
     `accel-explorer app --sessions-per-client` passes it to the server, beside --max-sessions and --pool."""
+    import socket
+
     from explorer import cli_commands
 
     ran: list[list[str]] = []
     monkeypatch.setattr(cli_commands.os, "execv", lambda path, argv: ran.append(list(argv)))
-    assert main(["app", "--sessions-per-client", "40", "--max-sessions", "80", "--pool", "3"]) == 0
+    with socket.socket() as probe:  # a free port: a developer's own `make app` may hold 8866
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["app", "--port", str(port), "--sessions-per-client", "40", "--max-sessions", "80", "--pool", "3"]
+    assert main(argv) == 0
     (argv,) = ran
     assert "--ExplorerVoila.sessions_per_client=40" in argv
     assert any(a.endswith("max_sessions=80") for a in argv) and "--pool_size=3" in argv
-    assert "served at http://localhost:8866/" in capsys.readouterr().out
+    assert f"served at http://localhost:{port}/" in capsys.readouterr().out
 
 
 def test_a_failed_export_leaves_the_file_as_it_was(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -736,3 +742,23 @@ def test_an_override_error_names_the_built_in_file_without_the_installation_path
     shown = f"catalog/prices/nvidia-h100-sxm.toml + {mine}: purchase.price"
     assert shown in p.stderr
     assert str(REPO / "catalog") not in p.stderr
+
+
+def test_app_on_a_port_in_use_says_so_before_claiming_to_serve(monkeypatch, capsys) -> None:
+    """A second `make app` printed 'The explorer is served at http://localhost:8866/', then Voila's
+    'could not be started' and a fork server's BrokenPipeError traceback. The port is tried first now."""
+    import socket
+
+    from explorer import cli_commands
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(cli_commands.os, "execv", lambda path, argv: ran.append(list(argv)))
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert main(["app", "--port", str(port)]) == 2
+    out = capsys.readouterr()
+    assert not ran and "served at" not in out.out
+    assert f"--port: {port} is not allowed; the server cannot listen there" in out.err
+    assert f"allowed: a free port, e.g. --port {port + 1}" in out.err

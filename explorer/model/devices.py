@@ -29,7 +29,7 @@ from .power import power_sources, wall_power
 from .pricing import CloudBasis, cloud_bases, provider_discounts
 from .request import dram_traffic_mb, fits_on_chip, on_chip_batch
 from .serving import FORMAT_NAMES, Architecture, peak_used, serving_format
-from .serving_catalog import Request, default_tokens, serve
+from .serving_catalog import Request, serve
 
 
 @dataclass(frozen=True)
@@ -281,31 +281,26 @@ def context_error(cat: Catalog, scenario: Any) -> ScenarioError | None:
     window = context_window(cat, scenario.workload)
     if window is None:
         return None
-    context, i0, o0, model = window
-    i = i0 if scenario.input_tokens is None else float(scenario.input_tokens)
-    o = o0 if scenario.output_tokens is None else float(scenario.output_tokens)
+    context, w = window
+    i, o = Request.of(scenario).tokens(w)
     if i + o <= context:
         return None
     return ScenarioError(
         "input_tokens" if scenario.input_tokens is not None else "output_tokens",
         f"{i:,.0f} input + {o:,.0f} output tokens",
-        f"allowed: input and output tokens together within {model}'s context window of "
+        f"allowed: input and output tokens together within {w.model}'s context window of "
         f"{context:,.0f} tokens (catalog workloads/{scenario.workload}.toml)",
     )
 
 
 @per_catalog(maxsize=64)
-def context_window(cat: Catalog, workload: str) -> tuple[float, float, float, str] | None:
-    """(context window, default input and output tokens, model name) of a catalog LLM that records its
-    window; None otherwise (a slider move asks this: cached, read once per catalog)."""
+def context_window(cat: Catalog, workload: str) -> tuple[float, pd.Series] | None:
+    """(context window, workload row) of a catalog LLM that records its window; None otherwise (a slider
+    move asks this: cached, read once per catalog)."""
     rows = cat.workloads[cat.workloads.id == workload]
-    if rows.empty or "context_tokens" not in rows:
+    if rows.empty or "context_tokens" not in rows or pd.isna(rows.iloc[0].context_tokens):
         return None
-    w = rows.iloc[0]
-    if pd.isna(w.context_tokens):
-        return None
-    i0, o0 = default_tokens(w)
-    return float(w.context_tokens), i0, o0, str(w.model)
+    return float(rows.iloc[0].context_tokens), rows.iloc[0]
 
 
 @per_catalog(maxsize=64)

@@ -8,43 +8,26 @@ from typing import Any
 import pandas as pd
 
 from .request import dram_traffic_mb
-from .serving import Target
+from .serving import Target, peak_used
 from .serving_catalog import row_capacity
 
 
 def peak_ops(dev: pd.Series, precision: str) -> float:
-    """Peak throughput in ops/s at a precision, falling back across formats.
+    """Peak throughput in ops/s at a precision, falling back across formats as the serving model does
+    (``serving.PEAK_COLUMNS``, ``serving.peak_used``: one rule for both).
 
-    FP4 work runs at the FP4 peak where the catalog has one, else as FP8. 8-bit (and other 4-bit) work
-    runs at the device's peak for that format: FP8 at the FP8 peak where the
-    catalog has one, else at the INT8 peak; INT8 at the faster of the INT8 and FP8 peaks (an 8-bit model
-    is served in the device's faster 8-bit format: Blackwell Ultra's INT8 is a thirtieth of its FP8; Gaudi's
-    only 8-bit matrix format is FP8); with neither, at the 16-bit peak (no speed-up the
+    FP4 work runs at the FP4 peak where the catalog has one, else as FP8. FP8 runs at the FP8 peak, else
+    at the INT8 peak; INT8 (and INT4) at the faster of the two (Blackwell Ultra's INT8 is a thirtieth of
+    its FP8; Gaudi's only 8-bit matrix format is FP8); with neither, at the 16-bit peak (no speed-up the
     catalog does not publish is assumed: never above the device's fastest published peak). 16-bit work
-    runs at the BF16 (else FP16) peak, else at the only peak published (8-bit NPUs).
+    runs at the BF16 (else FP16) peak, else, unlike an LLM's, at the only peak published (8-bit NPUs).
     """
     p = precision.lower()
-
-    def known(x: Any) -> float | None:
-        return float(x) if x is not None and pd.notna(x) else None
-
-    int8 = known(dev.peak_int8_tops)
-    fp8 = known(getattr(dev, "peak_fp8_tflops", None))
-    bf16 = known(dev.peak_bf16_tflops)
-    fp4 = known(getattr(dev, "peak_fp4_tflops", None))
-    if "fp4" in p and fp4 is not None:  # FP4 at the FP4 peak where the catalog has one (Blackwell, MI355X)
-        val = fp4
-    elif any(k in p for k in ("int8", "fp8", "int4", "fp4")):
-        if "fp8" in p or "fp4" in p:
-            val = fp8 if fp8 is not None else int8
-        else:
-            val = max((v for v in (int8, fp8) if v is not None), default=None)
-        if val is None:
-            val = bf16
-    else:
-        fp16 = known(getattr(dev, "peak_fp16_tflops", None))
-        val = next((v for v in (bf16, fp16, int8, fp8) if v is not None), None)
-    return float(val) * 1e12 if val is not None else math.nan
+    fmt = next((f for f in ("fp4", "fp8", "int8") if f in p), "int8" if "int4" in p else None)
+    if fmt is not None:
+        return peak_used(dev, fmt)[0]
+    peak = peak_used(dev, "bf16")[0]
+    return peak if peak == peak else peak_used(dev, "int8")[0]
 
 
 def stated_precision(precision: Any) -> str | None:

@@ -103,6 +103,9 @@ def test_the_baseline_example() -> None:
     assert f'"{fmt.BASELINE_LABEL}": "{fmt.usd(b.savings_usd)} ({fmt.percent(b.savings_share)})"' in README
 
 
+ORDINAL = {4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh", 8: "eighth"}
+
+
 def test_the_interactive_70b_example_and_its_tornado() -> None:
     """The README's Llama-2-70B at 33 tokens/s per user: who leads, where Inferentia2 falls, and the range
     the serving stack's fixed step time gives the leader (found stale on 2026-12-06: an H100 and a B200
@@ -110,10 +113,11 @@ def test_the_interactive_70b_example_and_its_tornado() -> None:
     r = evaluate(Scenario(workload="llama-2-70b", latency_target="interactive-chat"), CAT)
     totals = {o.device_id: o.tco_usd for o in r.options if o.available}
     ranked = sorted(totals, key=totals.get)
-    assert ranked[:3] == ["amd-mi355x", "nvidia-gb200-nvl72", "nvidia-b200"], ranked[:3]
+    assert ranked[:3] == ["amd-mi355x", "nvidia-gb200-nvl72", "nvidia-b300"], ranked[:3]
     assert f"The MI355X leads at {fmt.usd(totals['amd-mi355x'])}" in README
     assert f"then GB200 NVL72 at {fmt.usd(totals['nvidia-gb200-nvl72'])}" in README
-    assert f"B200 at {fmt.usd(totals['nvidia-b200'])}" in README
+    assert f"B300 at {fmt.usd(totals['nvidia-b300'])}" in README
+    assert f"is {ORDINAL[ranked.index('nvidia-b200') + 1]} at {fmt.usd(totals['nvidia-b200'])} now" in README
     rank = ranked.index("aws-inferentia2") + 1
     assert f"falls to {fmt.usd(totals['aws-inferentia2'])} ({rank}th)" in README
     from explorer.uncertainty import tornado

@@ -419,3 +419,52 @@ def decode_memory_efficiency(
     if not pooled:
         return None, found
     return float(min(1.0, np.exp(np.mean(np.log(pooled))))), found
+
+
+@per_catalog(maxsize=16)
+def latency_knots(
+    cat: Catalog, workload: str, compute_efficiency: float
+) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Each device with its own latency-bound results (``decode_memory_efficiency``'s): what the serving
+    model misses at each of them, as (tokens/s per user the bound allows, measured / the model's capacity
+    under that bound), the model reading at the device's own fitted read efficiency and computing at its
+    Offline run's efficiency, the fastest result per bound (formats as run). ``serve`` scales a bounded
+    request by these: a request at a result's own conditions is served as measured (MLPerf's Server
+    result, not the model's reading of it), and one between two bounds by a factor between theirs.
+    Sorted by speed; the tightest bound's factor is about 1, where the read efficiency was fitted."""
+    _, own = decode_memory_efficiency(cat, workload, compute_efficiency)
+    if not own:
+        return {}
+    r = cat.results
+    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.tpot_limit_ms.notna()]
+    r = r[r.benchmark.astype(str).str.startswith("MLPerf") & r.device_id.isin(list(own))]
+    devices = cat.devices.set_index("id")
+    w = cat.workloads.set_index("id").loc[workload]
+    runs = measured_runs(cat, workload)
+    best: dict[str, dict[float, float]] = {}
+    for row in r.itertuples():
+        dev = devices.loc[row.device_id]
+        cp, sp, _ = run_formats(dev, w, row)
+        target = Target.measured(row.tpot_limit_ms, getattr(row, "ttft_limit_ms", None))
+        if target is None or not math.isfinite(target.tpot_s):
+            continue
+        maths = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
+        c = row_capacity(
+            dev,
+            w,
+            cp,
+            sp,
+            target=target,
+            efficiency=maths,
+            memory_efficiency=own[row.device_id],
+            fixed_step_s_per_layer=fixed_step_s_per_layer(cat, row.device_id),
+            sequence_s_per_layer=sequence_s_per_layer(cat, row.device_id),
+        )
+        model = float(c.rps[0]) if c is not None else math.nan
+        if not model > 0:
+            continue
+        speed = 1.0 / target.tpot_s
+        factor = float(row.requests_per_s_per_accelerator) / model
+        at = best.setdefault(row.device_id, {})
+        at[speed] = max(at.get(speed, 0.0), factor)
+    return {k: tuple(sorted(v.items())) for k, v in best.items()}

@@ -20,6 +20,7 @@ from .calibration import (
     decode_memory_efficiency,
     efficiency_workload,
     fit_efficiency,
+    latency_knots,
     measured_runs,
     roofline_estimate,
 )
@@ -346,6 +347,7 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
     # your model (explorer.model.custom): the nearest catalog LLM's latency-bound runs stand in for its own
     fitted_on = efficiency_workload(cat.workloads.set_index("id"), workload)
     memory_eff, own_memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)
+    knots = latency_knots(cat, fitted_on, eff.value)
     if not request.target.bounded:  # a batch: every read at the efficiency fitted on Offline runs
         memory_eff, own_memory_eff = None, {}
     per_device = (
@@ -369,9 +371,10 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         memory_efficiency=per_device,
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
-        anchor_memory_efficiency=None
+        anchor_memory_efficiency=per_device,
+        knots=None
         if per_device is None
-        else np.array([np.nan if i in own_memory_eff else memory_eff for i in ids]),
+        else [knots.get(i) if t.rps_measured[k] else None for k, i in enumerate(ids)],
     )
     ok = np.isfinite(s.rps) & (s.rps > 0)
     same = ok & t.rps_measured & np.isclose(s.rps, measured, rtol=1e-12)

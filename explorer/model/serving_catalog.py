@@ -7,6 +7,7 @@ that a result measured under latency bounds implies (``memory_efficiency_of``). 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -174,6 +175,7 @@ def serve(
     fixed_step_s_per_layer: float | np.ndarray = 0.0,
     anchor_memory_efficiency: np.ndarray | None = None,
     sequence_s_per_layer: float | np.ndarray = 0.0,
+    knots: Sequence[tuple[tuple[float, float], ...] | None] | None = None,
 ) -> Served:
     """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
     on LLM ``w``.
@@ -187,13 +189,20 @@ def serve(
     (``run_efficiency``: measured / its capacity as run, at most 1), or, asked for a format it did not run
     in, at the one fitted for that format; served otherwise than measured, never above the ceilings of
     what it is asked to run. The capacity as measured reads at
-    ``anchor_memory_efficiency`` per device: NaN (or None for all) for the run's efficiency, for a device
-    whose own latency-bound runs set its read efficiency (its Offline result then scales by about 1); the
-    read efficiency of the request, for one without (its factor carries its Offline result over the
-    model's). A copy takes ``copy_devices`` of each device at its weights' format; every decode step takes
+    ``anchor_memory_efficiency`` per device (NaN, or None for all: the run's efficiency); the caller passes
+    the request's read efficiency, so that the factor carries the Offline result over the model's as
+    the request reads (until 2026-12-06 a device with latency-bound results of its own read its Offline
+    run at the run's efficiency, which cut a third off figures under bounds that did not bind). A copy
+    takes ``copy_devices`` of each device at its weights' format; every decode step takes
     ``fixed_step_s_per_layer`` (one for all, or one per device) x layers more, and each sequence in it
     ``sequence_s_per_layer`` x layers (likewise; a measured device's only). Vectorised: one ``capacity``
     call per group of devices that run the same formats.
+
+    ``knots`` (per device, or None): a device's latency-bound results as (tokens/s per user, measured /
+    the model there: ``calibration.latency_knots``). A latency-bound request to such a device takes, in
+    place of its Offline run's factor alone, ``bound_factor`` over that factor (at no bound) and these:
+    served at one of its results' own conditions it is that result, and the factor never rises as the
+    bound tightens.
     """
     arch = Architecture.of(w)
     if arch is None:
@@ -272,7 +281,16 @@ def serve(
     then, _, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor, eff)
     rps = now.copy()
     scaled = measured & (then > 0)
-    rps[scaled] = np.asarray(measured_rps, float)[scaled] * now[scaled] / then[scaled]
+    factor = np.full(n, np.nan)
+    beside = [""] * n  # the latency-bound results a device's factor comes from, in words
+    factor[scaled] = np.asarray(measured_rps, float)[scaled] / then[scaled]
+    if knots is not None and request.target.bounded:
+        speed = 1.0 / request.target.tpot_s if math.isfinite(request.target.tpot_s) else 0.0
+        for k in np.flatnonzero(scaled):
+            if knots[k]:
+                factor[k] = bound_factor(speed, ((0.0, float(factor[k])), *knots[k]))
+                beside[k] = f", x {factor[k]:.2f} for what it misses {knot_words(speed, knots[k])}"
+    rps[scaled] = now[scaled] * factor[scaled]
     # a run above its roofline (its ratio counted at 1) scales up by that ratio: served as it ran it stays
     # the measurement, served otherwise it stays under the ceilings of what it is asked to run
     moved = scaled & ~np.isclose(now, then, rtol=1e-12, atol=0.0)
@@ -292,7 +310,7 @@ def serve(
                 if other[k]
                 else ""
             )
-            words.append(f"measured, scaled by the serving model to {how}{refit}: {limit[k]}")
+            words.append(f"measured, scaled by the serving model to {how}{refit}{beside[k]}: {limit[k]}")
         else:
             maths = peak_used(r, fmt)[1]
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")
@@ -307,6 +325,45 @@ def serve(
         words=words,
         tokens_per_s_alone=np.where(rps > 0, alone, np.nan),
     )
+
+
+def knot_words(speed: float, knots: Sequence[tuple[float, float]]) -> str:
+    """Which of a device's latency-bound results (``knots``: (tokens/s per user, factor)) a request at
+    ``speed`` is scaled by, in words."""
+    xs = sorted({float(x) for x, _ in knots})
+    if speed in xs:
+        return f"at its own result at {speed:.3g} tokens/s per user"
+    if speed > xs[-1]:
+        return f"at its own result at {xs[-1]:.3g} tokens/s per user, the tightest bound it ran"
+    above = min(x for x in xs if x > speed)
+    below = [x for x in xs if x < speed]
+    looser = f"its result at {below[-1]:.3g}" if below else "its Offline run"
+    return f"between {looser} and its result at {above:.3g} tokens/s per user"
+
+
+def bound_factor(speed: float, knots: Sequence[tuple[float, float]]) -> float:
+    """The factor a latency-bound request at ``speed`` (tokens/s per user; 0: no bound on the time per
+    token) scales the serving model by, from ``knots``: (speed, measured / model) at each of a device's
+    results, the Offline one at speed 0. Linear between two knots, the last knot's past it; but never
+    above any knot's at a lower speed (the envelope that only falls): with the model's own capacity
+    falling as the bound tightens, the figure then never rises with it. Knots at one speed: the largest."""
+    at: dict[float, float] = {}
+    for x, f in knots:
+        if f == f and f > 0:
+            at[float(x)] = max(at.get(float(x), 0.0), float(f))
+    xs = sorted(at)
+    if not xs:
+        return math.nan
+    low = math.inf  # the lowest factor at or below the segment's start
+    for j, x in enumerate(xs):
+        low = min(low, at[x])
+        if j + 1 == len(xs) or speed < xs[j + 1]:
+            if speed <= x or j + 1 == len(xs):
+                return low
+            x1 = xs[j + 1]
+            line = at[x] + (at[x1] - at[x]) * (speed - x) / (x1 - x)
+            return min(line, low)
+    return low  # pragma: no cover
 
 
 def _plain(row: Any) -> Any:

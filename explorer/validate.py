@@ -305,11 +305,20 @@ MARKET_TOKEN_WORDS = {
 #: (issue 14: the fixed-interactivity measurements keep their rank order, or the user is told why not), by
 #: (publisher, tokens/s per user, "cheaper < dearer" as published). The CLI and the app show it beside the
 #: pair; a pair with no reason here reads "no reason recorded" (and fails tests/test_market.py).
+_MI355X_FP4 = (
+    "InferenceX's FP4 recipe on ROCm is slower than its FP8 one past 55 tokens/s per user (1,069 against "
+    "1,504 tokens/s per GPU at 76), where MLPerf's runs on the MI355X, which the tool serves each precision "
+    "from, are faster in FP4 (AMD's own stack, v5.1 and v6.0) than in FP8 (MangoBoost's LLMBoost, v6.0, "
+    "the only FP8 run): a gap of the serving software, which the tool does not model, not of the chip"
+)
 MARKET_ORDER_REASONS: dict[tuple[str, float, str], str] = {
-    # Empty since 2026-12-05: InferenceX's B200 < MI355X at 76 tokens/s per user, which the tool priced the
-    # other way (MLPerf's Interactive runs order the pair MI355X first), is priced in InferenceX's order
+    # InferenceX's B200 < MI355X at 76 tokens/s per user, which the tool priced the other way until
+    # 2026-12-05 (MLPerf's Interactive runs order the pair MI355X first), is priced in InferenceX's order
     # since B200's stack has a time per sequence (decode_sequence_fixed_per_layer_nvidia_b200) that tells
     # InferenceX's long contexts from MLPerf's short ones; the tool keeps MLPerf's order at MLPerf's.
+    # The MI355X in FP8 and in FP4 (added 2026-12-06, the same InferenceX page's two sides):
+    ("SemiAnalysis InferenceX", 76.0, "amd-mi355x in FP8 < amd-mi355x in FP4"): _MI355X_FP4,
+    ("SemiAnalysis InferenceX", 96.0, "amd-mi355x in FP8 < amd-mi355x in FP4"): _MI355X_FP4,
 }
 
 
@@ -544,6 +553,12 @@ def summarise_market(points: pd.DataFrame) -> MarketSummary:
     )
 
 
+def _point_label(r: Any, twice: set[str]) -> str:
+    """A published point in a rank-order pair: its device, and its precision where the source prices that
+    device at two (InferenceX's MI355X in FP8 and FP4)."""
+    return f"{r.device_id} in {str(r.served_precision).upper()}" if r.device_id in twice else r.device_id
+
+
 def market_order(points: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Where one source prices several devices at the same tokens/s per user, the pairs whose published
     costs differ by more than ``RANK_GAP`` (the spread of one device's MLPerf submissions) and that the tool
@@ -562,6 +577,7 @@ def market_order(points: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         return pd.DataFrame(columns=cols), 0
     for (publisher, speed), g in points.groupby(["publisher", "tokens_per_s_per_user"], sort=True):
         g = g[g.tool_usd_per_mtoken > 0]
+        twice = set(g.device_id[g.device_id.duplicated()])  # one device at two precisions: name each
         for a, b in itertools.combinations(list(g.itertuples()), 2):
             lo, hi = sorted((a, b), key=lambda r: r.published_usd_per_mtoken)
             if hi.published_usd_per_mtoken <= (1 + RANK_GAP) * lo.published_usd_per_mtoken:
@@ -569,7 +585,7 @@ def market_order(points: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             compared += 1
             if lo.tool_usd_per_mtoken < hi.tool_usd_per_mtoken:
                 continue
-            pair = f"{lo.device_id} < {hi.device_id}"
+            pair = f"{_point_label(lo, twice)} < {_point_label(hi, twice)}"
             found.append(
                 {
                     "publisher": publisher,

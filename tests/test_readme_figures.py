@@ -79,7 +79,16 @@ def test_market_figures() -> None:
     assert (
         f"AA's 784 and the tool's {sig3(aa.tool_tokens_per_s_per_device['nvidia-h100-sxm'])} at 30" in README
     )
-    mi355x = points[points.device_id == "amd-mi355x"].set_index("tokens_per_s_per_user")
+    fp4 = points[(points.device_id == "amd-mi355x") & (points.served_precision == "fp4")]
+    fp4 = fp4.set_index("tokens_per_s_per_user")
+    assert not fp4.within.any()
+    assert (
+        f"at {sig3(fp4.tool_tokens_per_s_per_device[55])}, {sig3(fp4.tool_tokens_per_s_per_device[76])} and "
+        f"{sig3(fp4.tool_tokens_per_s_per_device[96])}, and those points read {fp4.factor[55]:.2f}x, "
+        f"{fp4.factor[76]:.2f}x and {fp4.factor[96]:.2f}x"
+    ) in " ".join(README.split())
+    mi355x = points[(points.device_id == "amd-mi355x") & (points.served_precision == "fp8")]
+    mi355x = mi355x.set_index("tokens_per_s_per_user")
     f = mi355x.factor
     assert (
         f"at 55 and 76 tokens/s per user ({f[55]:.2f}x and {f[76]:.2f}x) and just past it at 96 ({f[96]:.2f}x"

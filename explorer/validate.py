@@ -306,16 +306,12 @@ MARKET_TOKEN_WORDS = {
 #: (publisher, tokens/s per user, "cheaper < dearer" as published). The CLI and the app show it beside the
 #: pair; a pair with no reason here reads "no reason recorded" (and fails tests/test_market.py).
 _MI355X_FP4 = (
-    "InferenceX's FP4 recipe on ROCm is slower than its FP8 one past 55 tokens/s per user (1,069 against "
-    "1,504 tokens/s per GPU at 76), where MLPerf's runs on the MI355X, which the tool serves each precision "
-    "from, are faster in FP4 (AMD's own stack, v5.1 and v6.0) than in FP8 (MangoBoost's LLMBoost, v6.0, "
-    "the only FP8 run): a gap of the serving software, which the tool does not model, not of the chip"
+    "InferenceX's ROCm FP4 recipe is slower than its FP8 one past 55 tokens/s per user, where MLPerf's "
+    "MI355X runs, which the tool serves each precision from, are faster in FP4 (AMD's own stack) than in FP8 "
+    "(MangoBoost's LLMBoost, the only FP8 run): the serving software's gap, which the tool does not model"
 )
 MARKET_ORDER_REASONS: dict[tuple[str, float, str], str] = {
-    # InferenceX's B200 < MI355X at 76 tokens/s per user, which the tool priced the other way until
-    # 2026-12-05 (MLPerf's Interactive runs order the pair MI355X first), is priced in InferenceX's order
-    # since B200's stack has a time per sequence (decode_sequence_fixed_per_layer_nvidia_b200) that tells
-    # InferenceX's long contexts from MLPerf's short ones; the tool keeps MLPerf's order at MLPerf's.
+    # (InferenceX's B200 < MI355X at 76, priced the other way until B200's time per sequence, 2026-12-05.)
     # The MI355X in FP8 and in FP4 (added 2026-12-06, the same InferenceX page's two sides):
     ("SemiAnalysis InferenceX", 76.0, "amd-mi355x in FP8 < amd-mi355x in FP4"): _MI355X_FP4,
     ("SemiAnalysis InferenceX", 96.0, "amd-mi355x in FP8 < amd-mi355x in FP4"): _MI355X_FP4,
@@ -416,7 +412,13 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
             among[p.providers] = _among_providers(cat, p.providers)
         priced_in = among[p.providers]
         precision = market_precision(p)
+        stated = bool(p.price_stated)
+        # At the source's own GPU-hour price the tool's throughput is its best on the device's own server
+        # (the 8-GPU nodes the sources ran): each copy over the tensor-parallel degree that serves most per
+        # device. Priced from the catalog's offers instead, the cloud's choice: the offer and degree with the
+        # lowest cost per request.
         scenario = Scenario(
+            deployment="bare-metal" if stated else "cloud",
             workload=p.workload,
             precision=precision,
             input_tokens=float(p.input_tokens),
@@ -430,7 +432,6 @@ def market_check(cat: Catalog | None = None) -> pd.DataFrame:
         i = list(t.ids).index(p.device_id)
         per_request = p.input_tokens + p.output_tokens if p.tokens == "total" else p.output_tokens
         tokens_per_s = float(t.rps[i]) * per_request
-        stated = bool(p.price_stated)
         price = float(p.gpu_usd_per_hour) if stated else float(t.cloud_price[i])
         ok = tokens_per_s > 0 and price > 0  # NaN compares False
         cost = price / (tokens_per_s * 3600) * 1e6 if ok else math.nan

@@ -25,6 +25,10 @@ Restated for issues 14 and 15 (December 2026). What moved them:
   together, its MLPerf Interactive run refitting its read efficiency): the efficiency the devices without a
   run take is fitted on B200's run without the per-sequence time, with the fixed time 67 us: TPU v6e's
   accelerator totals down 0.2 %, the frozen case 1.2 % apart ($6.12 M against $6.19 M).
+- Copies placed as the capacity spreads them (2026-12-06): an LLM copy spans the tensor-parallel degree
+  the throughput is computed at, in the cloud on the offer and degree with the lowest cost per request,
+  and is priced on instances that hold it: TPU v6e's 8-chip Llama-3.1-8B copies on tpu-v6e-8, not on
+  one-chip tpu-v6e-1 instances (its totals up 2-2.5 %).
 - Pricing bases: the default is a 1-year commitment for the base of a fleet that follows the day's load
   (on demand above it), so cloud totals fall by about half.
 - Fair training: only an elastic share trains in the troughs of a serving fleet; the rest runs on a
@@ -54,9 +58,9 @@ TOTALS = {
     "sdxl_tpu": 8_221_818,
     "sdxl_mi355x": 9_651_413,
     "weekly_b300": 6_134_647,
-    "weekly_tpu": 7_911_501,
+    "weekly_tpu": 8_068_303,
     "frozen_b300": 6_106_567,
-    "frozen_tpu": 6_193_761,
+    "frozen_tpu": 6_350_563,
     "edge_rk3588": 217_691,
     "edge_hailo": 287_693,
     "edge_nano": 410_610,
@@ -110,11 +114,12 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
     at every change: $3.42 M of porting on Inferentia2, $1.73 M on TPU v6e), while the GPUs run it
     natively ($0.03 M of re-validation): the B300 (measured: MLPerf v6.0, 161.6 requests/s; 24 GPUs at the
     peak, three p6-b300.48xlarge) ranks first at $6.13 M, the H200 (measured, 64.5 requests/s) next at
-    $6.15 M, against the best accelerator, TPU v6e (estimated 20.2 requests/s), at $7.91 M. The same
-    workload frozen and in PyTorch all but closes the gap: B300 $6.11 M, TPU v6e $6.19 M, 1.4 % apart
-    (within the estimates' uncertainty): the model change rate and the framework mix move the accelerator
-    by $1.7 M, not a rule. (Until Blackwell's own fixed step time moved the efficiency fit, the TPU took
-    the tie by 0.3 %; until B300 had a cloud price, the H200 led at $6.12 M.)
+    $6.15 M, against the best accelerator, TPU v6e (estimated 20.2 requests/s, 8-chip copies on
+    tpu-v6e-8), at $8.07 M. The same workload frozen and in PyTorch all but closes the gap: B300 $6.11 M,
+    TPU v6e $6.35 M, 4 % apart (1.4 % until 2026-12-06, when TPU v6e was priced on one-chip tpu-v6e-1
+    instances while its throughput was an 8-chip copy's): the model change rate and the framework mix move
+    the accelerator by $1.7 M, not a rule. (Until Blackwell's own fixed step time moved the efficiency
+    fit, the TPU took the tie by 0.3 %; until B300 had a cloud price, the H200 led at $6.12 M.)
     """
     weekly = evaluate(
         Scenario(
@@ -147,7 +152,7 @@ def test_weekly_changes_with_cuda_and_jax_code_go_to_a_gpu() -> None:
     # the accelerator's gain from freezing the model and writing PyTorch
     tpu_weekly = weekly.option("google-tpu-v6e").tco_usd
     assert tpu_weekly - frozen.option("google-tpu-v6e").tco_usd == pytest.approx(1_717_740, rel=0.01)
-    assert "$87.2 k (1%) below the best accelerator, Google Cloud TPU v6e" in frozen.recommendation.reasons[0]
+    assert "$244 k (4%) below the best accelerator, Google Cloud TPU v6e" in frozen.recommendation.reasons[0]
 
 
 def test_edge_deployment_goes_to_an_edge_accelerator() -> None:

@@ -114,7 +114,9 @@ def test_a_point_without_a_stated_precision_is_served_at_its_files_sourced_defau
 
 def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) -> None:
     """Recomputed from the device table a user gets for the same scenario (custom latency target at the
-    point's tokens/s per user, its tokens, its precision), on the point's price basis."""
+    point's tokens/s per user, its tokens, its precision), on the point's price basis: at a price the
+    source states, the device on its own server (bare metal: the copy over the degree that serves most per
+    device); otherwise in the cloud (the offer and degree with the lowest cost per request)."""
     assert len(market) == len(CAT.market)
     checked = 0
     for p, row in zip(CAT.market.itertuples(), market.itertuples(), strict=True):
@@ -130,6 +132,7 @@ def test_the_tool_cost_is_its_own_throughput_at_the_points_conditions(market) ->
             tokens_per_s_per_user=p.tokens_per_s_per_user,
             cloud_market="any-provider",
             cloud_pricing="on-demand",
+            deployment="bare-metal" if p.price_stated else "cloud",
         )
         # the source's clouds only, where it names them (AA: the lowest on-demand price among nine clouds)
         offers = CAT.cloud_prices

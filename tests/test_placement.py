@@ -159,7 +159,8 @@ def test_without_a_scale_up_domain_or_interconnect_the_model_still_places_copies
 def test_a_copy_is_split_over_devices_that_divide_its_attention_heads(workload) -> None:
     """Serving stacks split an LLM's heads evenly over its devices: 70B's 64 heads went over 3 TPU v6e
     chips (2 of 8 idle and paid) or 6 v5e chips. Every catalog LLM's copy now spans a number of devices
-    that divides its heads, at least what its weights need, and the words say that number."""
+    that divides its heads, at least what its weights need, and the words say that number: as served, the
+    number its throughput is computed at."""
     from explorer.calc import build_device_table
 
     t = build_device_table(CAT, workload)
@@ -175,7 +176,28 @@ def test_a_copy_is_split_over_devices_that_divide_its_attention_heads(workload) 
         assert heads % n == 0, (device_id, n)
         if memory[device_id] > 0:
             assert n >= weights_gb / (memory[device_id] * MEMORY_HEADROOM), device_id
+    # as served, in each deployment, a copy spans the degree its throughput is computed at: one that
+    # divides the heads, at least what the weights need, within the domain and the instance or server
+    from explorer.calc import scenario_device_table
+
+    domain = CAT.devices.set_index("id").scale_up_domain
+    for deployment in ("cloud", "bare-metal"):
+        for market in ("major-clouds", "any-provider"):
+            s = Scenario(workload=workload, deployment=deployment, cloud_market=market)
+            served = scenario_device_table(CAT, s)
+            ok = served.cloud_ok if deployment == "cloud" else served.bare_ok
+            for i, device_id in enumerate(served.ids):
+                n = int(served.replica[i])
+                if not (ok[i] and served.fits[i]):
+                    continue
+                # AWS Neuron pads the heads (its own tables: TP 24 over 12 Inferentia2 chips)
+                pads = str(served.vendors[i]).startswith("AWS")
+                assert (pads or heads % n == 0) and n >= t.replica[i], (deployment, market, device_id, n)
+                assert n <= max(domain[device_id], t.replica[i]), (deployment, device_id, n)
+                if deployment == "cloud":
+                    assert n <= served.cloud_chips[i], (market, device_id)
     r = evaluate(Scenario(workload="llama-2-70b"), CAT)
     v6e = next(o for o in r.options if o.device_id == "google-tpu-v6e")
-    assert "tensor-parallel over 4 devices inside one tpu-v6e-8" in v6e.placement
+    # the 8-chip copy its throughput is computed at (4 until 2026-12-06, while the throughput was 8's)
+    assert "tensor-parallel over 8 devices inside one tpu-v6e-8" in v6e.placement
     assert "idle" not in v6e.placement

@@ -400,7 +400,10 @@ def test_the_band_of_an_llm_carries_the_fixed_step_time() -> None:
     wide = monte_carlo(s, CAT, draws=2000, seed=1).options.set_index("device_id")
     narrow = monte_carlo(s, fixed, draws=2000, seed=1).options.set_index("device_id")
     width = (wide.p90_usd - wide.p10_usd) / (narrow.p90_usd - narrow.p10_usd)
-    assert width["aws-inferentia2"] > 1.2
+    # TPU v6e (estimated, its stack taking the GPU stacks' figure): 1.32x. Inferentia2, with a fixed time of
+    # its own, read 1.2x or more until 2026-12-06, its copies then spread over all 12 chips of an
+    # inf2.48xlarge; over 8 as served now, its band widens 1.06x
+    assert width["google-tpu-v6e"] > 1.2
     batch = Scenario()  # Llama-3.1-8B as a batch: the H200's figure is its measurement, whatever the stack
     wide = monte_carlo(batch, CAT, draws=2000, seed=1).options.set_index("device_id")
     narrow = monte_carlo(batch, fixed, draws=2000, seed=1).options.set_index("device_id")

@@ -423,7 +423,7 @@ def decode_memory_efficiency(
 
 @per_catalog(maxsize=16)
 def latency_knots(
-    cat: Catalog, workload: str, compute_efficiency: float
+    cat: Catalog, workload: str, compute_efficiency: float, span: float | None = None
 ) -> dict[str, tuple[tuple[float, float], ...]]:
     """Each device with its own latency-bound results (``decode_memory_efficiency``'s): what the serving
     model misses at each of them, as (tokens/s per user the bound allows, measured / the model's capacity
@@ -431,7 +431,9 @@ def latency_knots(
     Offline run's efficiency, the fastest result per bound (formats as run). ``serve`` scales a bounded
     request by these: a request at a result's own conditions is served as measured (MLPerf's Server
     result, not the model's reading of it), and one between two bounds by a factor between theirs.
-    Sorted by speed; the tightest bound's factor is about 1, where the read efficiency was fitted."""
+    Sorted by speed; the tightest bound's factor is about 1, where the read efficiency was fitted. With
+    ``span``, the model spreads each copy over at most that many devices (as ``serve`` does a copy on a
+    smaller instance), so that served so at a result's conditions the device still gives that result."""
     _, own = decode_memory_efficiency(cat, workload, compute_efficiency)
     if not own:
         return {}
@@ -459,6 +461,7 @@ def latency_knots(
             memory_efficiency=own[row.device_id],
             fixed_step_s_per_layer=fixed_step_s_per_layer(cat, row.device_id),
             sequence_s_per_layer=sequence_s_per_layer(cat, row.device_id),
+            span=span,
         )
         model = float(c.rps[0]) if c is not None else math.nan
         if not model > 0:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
-from ..scenario import ScenarioError, unknown_workload
+from ..scenario import DEPLOYMENTS, ScenarioError, unknown_workload
 from .assumptions import fixed_steps_s_per_layer, sequences_s_per_layer
 from .cache import per_catalog
 from .calibration import (
@@ -24,13 +24,18 @@ from .calibration import (
     measured_runs,
     roofline_estimate,
 )
+from .copies import copy_spans, take
 from .cost import framework_support, market_offers, offer_name, placed_offers, prices
 from .placement import place_copies, where_offered
 from .power import power_sources, wall_power
 from .pricing import CloudBasis, cloud_bases, provider_discounts
 from .request import dram_traffic_mb, fits_on_chip, on_chip_batch
 from .serving import FORMAT_NAMES, Architecture, peak_used, serving_format
-from .serving_catalog import Request, serve
+from .serving_catalog import Request, Served, serve
+
+#: The deployments whose containers (cloud instances, servers) hold copies of several devices; at the edge
+#: a site runs one.
+PLACED = tuple(d for d in DEPLOYMENTS if d != "edge")
 
 
 @dataclass(frozen=True)
@@ -272,7 +277,7 @@ def scenario_device_table(cat: Catalog, scenario: Any) -> DeviceTable:
     err = context_error(cat, scenario)
     if err is not None:
         raise err
-    return served_device_table(cat, scenario.workload, scenario.cloud_market, r)
+    return served_device_table(cat, scenario.workload, scenario.cloud_market, r, scenario.deployment)
 
 
 def context_error(cat: Catalog, scenario: Any) -> ScenarioError | None:
@@ -311,8 +316,13 @@ def serves_tokens(cat: Catalog, workload: str, market: str) -> bool:
 
 
 @per_catalog(maxsize=64)
-def served_device_table(cat: Catalog, workload: str, market: str, request: Request) -> DeviceTable:
-    """``device_table`` of an LLM with each device's throughput, availability and source for ``request``."""
+def served_device_table(
+    cat: Catalog, workload: str, market: str, request: Request, deployment: str = "bare-metal"
+) -> DeviceTable:
+    """``device_table`` of an LLM with each device's throughput, availability and source for ``request``,
+    each copy placed as the capacity assumes it in ``deployment``: over its scale-up domain inside one
+    server on bare metal; in the cloud over the instance the device's offer is (``_cloud_spans``: a one-GPU
+    offer runs a copy on one GPU), the offer chosen by its cost per request."""
     from dataclasses import replace
 
     t = device_table(cat, workload, market)
@@ -347,7 +357,6 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
     # your model (explorer.model.custom): the nearest catalog LLM's latency-bound runs stand in for its own
     fitted_on = efficiency_workload(cat.workloads.set_index("id"), workload)
     memory_eff, own_memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)
-    knots = latency_knots(cat, fitted_on, eff.value)
     if not request.target.bounded:  # a batch: every read at the efficiency fitted on Offline runs
         memory_eff, own_memory_eff = None, {}
     per_device = (
@@ -360,10 +369,14 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
             ]
         )
     )
-    s = serve(
-        d,
-        w,
-        request,
+
+    def knots_at(span: float | None) -> list[Any] | None:  # each device's, its copy over ``span`` devices
+        if per_device is None:
+            return None
+        at = latency_knots(cat, fitted_on, eff.value, span)
+        return [at.get(i) if t.rps_measured[k] else None for k, i in enumerate(ids)]
+
+    kw = dict(
         efficiency=np.array([effs[i].value for i in ids]),
         measured_rps=measured,
         run_formats=runs,
@@ -372,10 +385,17 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
         anchor_memory_efficiency=per_device,
-        knots=None
-        if per_device is None
-        else [knots.get(i) if t.rps_measured[k] else None for k, i in enumerate(ids)],
+        knots=knots_at(None),
     )
+    s = serve(d, w, request, **kw)
+    replica = t.replica
+    if deployment in PLACED:  # each copy over the degree its container and the cost choose (copies.py)
+
+        def serve_at(x: float, idx: list[int]) -> Served:  # the devices idx, each copy over x devices
+            sub = {key: take(v, idx) for key, v in (kw | {"knots": knots_at(x)}).items()}
+            return serve([d[k] for k in idx], w, request, **sub, span=np.full(len(idx), x))
+
+        s, replica = copy_spans(cat, t, market, deployment, s, serve_at)
     ok = np.isfinite(s.rps) & (s.rps > 0)
     same = ok & t.rps_measured & np.isclose(s.rps, measured, rtol=1e-12)
     source = [
@@ -399,6 +419,8 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         for k in range(len(ids))
     ]
     why = request.words(w)
+    if not np.array_equal(replica, t.replica):
+        t = _placed_as(cat, t, workload, market, replica)
     return replace(
         t,
         rps=np.where(ok, s.rps, np.nan),
@@ -408,6 +430,48 @@ def served_device_table(cat: Catalog, workload: str, market: str, request: Reque
         fit_reason=[
             t.fit_reason[k] or (f"{s.reason[k]} ({why})" if not ok[k] else "") for k in range(len(ids))
         ],
+    )
+
+
+def _placed_as(cat: Catalog, t: DeviceTable, workload: str, market: str, replica: np.ndarray) -> DeviceTable:
+    """``t`` with each device's copies of ``replica`` devices (``_placement_fields``)."""
+    from dataclasses import replace
+
+    return replace(t, **_placement_fields(cat, workload, market, tuple(float(x) for x in replica)))
+
+
+@per_catalog(maxsize=32)
+def _placement_fields(cat: Catalog, workload: str, market: str, replica: tuple[float, ...]) -> dict[str, Any]:
+    """With each device's copies of ``replica`` devices: its cheapest cloud offer among the instances that
+    hold one, where each deployment can place it and in what words (``where_offered``), and its pricing
+    bases; cached per devices per copy (a token slider's move seldom changes them)."""
+    from dataclasses import replace
+
+    t = device_table(cat, workload, market)
+    d = cat.devices.sort_values("id").reset_index(drop=True)
+    w = cat.workloads.set_index("id").loc[workload]
+    placed = replace(place_copies(cat, d, w, t.rps_measured, t.rps), replica=np.asarray(replica, float))
+    copies_of = dict(zip(d.id, placed.replica, strict=True))
+    p = prices(cat, d, market, copies_of)
+    ok, why, where = where_offered(cat, d, w, market, p, placed)
+    return dict(
+        replica=placed.replica,
+        cloud_price=p.cloud_price,
+        cloud_chips=p.cloud_chips,
+        cloud_offer=p.cloud_offer,
+        cloud_copies=p.cloud_copies,
+        placement=where,
+        cloud_ok=ok["cloud"],
+        bare_ok=ok["bare-metal"],
+        cloud_why=why["cloud"],
+        bare_why=why["bare-metal"],
+        cloud_bases=cloud_bases(
+            placed_offers(market_offers(cat, market), copies_of),
+            d.id.to_numpy(),
+            p.cloud_price,
+            provider_discounts(cat.assumptions),
+            offer_name,
+        ),
     )
 
 

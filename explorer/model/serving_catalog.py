@@ -73,6 +73,7 @@ def row_capacity(
     memory_efficiency: float | None = None,
     fixed_step_s_per_layer: float = 0.0,
     sequence_s_per_layer: float = 0.0,
+    span: float | None = None,
 ) -> Capacity | None:
     """The serving capacity of one catalog device (row) on one catalog workload (row), or None where the
     workload is not an LLM. Compute runs at the peak of ``compute_precision`` and the weights are read in
@@ -96,7 +97,9 @@ def row_capacity(
     d = (
         devices_per_copy
         if devices_per_copy is not None
-        else float(copy_devices(arch, memory_gb, wb, weights_headroom, _val(dev, "scale_up_domain")))
+        else float(
+            copy_devices(arch, memory_gb, wb, weights_headroom, _spread(_val(dev, "scale_up_domain"), span))
+        )
     )
     return capacity(
         arch,
@@ -176,6 +179,7 @@ def serve(
     anchor_memory_efficiency: np.ndarray | None = None,
     sequence_s_per_layer: float | np.ndarray = 0.0,
     knots: Sequence[tuple[tuple[float, float], ...] | None] | None = None,
+    span: np.ndarray | None = None,
 ) -> Served:
     """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
     on LLM ``w``.
@@ -203,6 +207,10 @@ def serve(
     place of its Offline run's factor alone, ``bound_factor`` over that factor (at no bound) and these:
     served at one of its results' own conditions it is that result, and the factor never rises as the
     bound tightens.
+
+    ``span`` (per device, or None: its scale-up domain): the most devices a copy is spread over as served,
+    a cloud instance smaller than the domain (a one-GPU offer runs a copy on one GPU); the capacity as
+    measured is spread so too (the measurement is its system's per device, whatever the copies).
     """
     arch = Architecture.of(w)
     if arch is None:
@@ -215,6 +223,7 @@ def serve(
     memory_gb = np.array([_val(r, "memory_gb") for r in rows])
     bandwidth = np.array([_val(r, "memory_bandwidth_gbps") for r in rows]) * 1e9
     domain = np.array([_val(r, "scale_up_domain") for r in rows])
+    spread = domain if span is None else _spread(domain, span)
     measured = np.isfinite(np.asarray(measured_rps, float))
     fitted = np.broadcast_to(np.asarray(efficiency, float), (n,))  # one for all, or one per device
     eff = np.where(measured, np.asarray(run_efficiency, float), fitted)
@@ -244,6 +253,7 @@ def serve(
         target: Target,
         reads: np.ndarray,
         eff: np.ndarray,
+        domain: np.ndarray,
     ):
         rps, reason, limit = np.full(n, np.nan), [""] * n, [""] * n
         ceiling = np.full(n, np.nan)  # the compute and memory ceilings' lower (efficiency 1)
@@ -274,11 +284,13 @@ def serve(
                 ceiling[k] = np.fmin(c.compute_rps[j], c.memory_rps[j])
         return rps, reason, limit, alone, ceiling
 
-    now, reason, limit, alone, ceiling = grouped(now_f, (i, o), request.target, mem_eff, eff_now)
+    now, reason, limit, alone, ceiling = grouped(now_f, (i, o), request.target, mem_eff, eff_now, spread)
     # as measured (Offline, no latency bound)
     anchor = eff if anchor_memory_efficiency is None else np.asarray(anchor_memory_efficiency, float)
     anchor = np.where(np.isfinite(anchor) & (anchor > 0), anchor, eff)
-    then, _, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor, eff)
+    # as measured, the copy spread as it is served: the measurement is the system's per device whatever
+    # its copies, so the factor carries it to the request, not to another placement of the model
+    then, _, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor, eff, spread)
     rps = now.copy()
     scaled = measured & (then > 0)
     factor = np.full(n, np.nan)
@@ -317,7 +329,7 @@ def serve(
             step = arch.layers * fixed[k]
             fixed_words = f", {step * 1e3:.2g} ms of fixed time per decode step" if step > 0 else ""
             words.append(f"serving model, {how}{fixed_words}: {limit[k]}")
-    d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, domain)
+    d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, spread)
     return Served(
         rps=rps,
         devices_per_copy=d,
@@ -325,6 +337,14 @@ def serve(
         words=words,
         tokens_per_s_alone=np.where(rps > 0, alone, np.nan),
     )
+
+
+def _spread(domain: Any, span: Any) -> Any:
+    """The most devices a copy spans: its scale-up ``domain`` (NaN: 1), at most ``span`` where given."""
+    if span is None:
+        return domain
+    d = np.asarray(domain, float)
+    return np.fmin(np.where(d >= 1, d, 1.0), np.asarray(span, float))
 
 
 def knot_words(speed: float, knots: Sequence[tuple[float, float]]) -> str:

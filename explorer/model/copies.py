@@ -1,0 +1,134 @@
+"""Copies as served: over how many devices each LLM copy is split in a deployment, and the capacity there.
+
+The serving model (``serving_catalog.serve``) takes the most devices a copy may span; this module chooses
+that number per device where the deployment's containers (a cloud offer's instance, a bare-metal server)
+set it: a tensor-parallel degree within the scale-up domain and the container, the one with the lowest
+cost per request, so that what the page says of a copy (``placement``: "tensor-parallel over 8 devices
+inside one tpu-v6e-8") is what its throughput was computed at. ``devices.served_device_table`` calls it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..catalog import Catalog
+from .cache import per_catalog
+from .cost import market_offers
+from .serving_catalog import Served
+
+if TYPE_CHECKING:
+    from .devices import DeviceTable
+
+
+@per_catalog(maxsize=1)
+def domains(cat: Catalog) -> np.ndarray:
+    """Each device's scale-up domain in the table's order (by id), 1 where the catalog gives none."""
+    devices = cat.devices.sort_values("id")
+    if "scale_up_domain" not in devices:
+        return np.ones(len(devices))
+    dom = devices.scale_up_domain.astype(float).to_numpy()
+    return np.where(dom >= 1, dom, 1.0)
+
+
+#: A vendor whose serving stack splits an LLM over any number of devices, padding the attention heads: AWS
+#: Neuron's own latency tables run Llama-3-70B's 64 heads with tensor parallelism 24 over the 12 chips of an
+#: inf2.48xlarge and 32 over the 16 of a trn1.32xlarge (``catalog/assumptions/serving.toml``,
+#: decode_step_fixed_per_layer_aws_inferentia2 and _aws_trainium; placement's ``tensor_parallel_degree``).
+PADS_HEADS_VENDOR = "AWS"
+
+
+def tp_degrees(need: float, most: float, heads: Any) -> list[int]:
+    """The devices a copy of an LLM may be split over, from ``need`` (the fewest that hold it, placement's
+    ``tensor_parallel_degree``) to ``most`` (its container and domain): the numbers that divide its
+    attention heads (serving stacks split the heads evenly), or, with no head count on record, ``need``,
+    the powers of two past it and ``most``."""
+    lo, hi = max(1, math.ceil(need - 1e-9)), math.floor(most + 1e-9)
+    if hi < lo:
+        return []
+    if heads is not None and heads == heads and heads >= 1:
+        found = [x for x in range(lo, hi + 1) if int(heads) % x == 0]
+        return found or [lo]
+    return sorted({lo, hi} | {1 << b for b in range(hi.bit_length()) if lo <= 1 << b <= hi})
+
+
+def copy_spans(
+    cat: Catalog,
+    t: DeviceTable,
+    market: str,
+    deployment: str,
+    at_domain: Served,
+    serve_at: Callable[[float, list[int]], Served],
+) -> tuple[Served, np.ndarray]:
+    """Each LLM device's copy as placed in ``deployment``, over the devices the capacity spreads it:
+    a container (a cloud offer's instance of N chips, or on bare metal one server) holds floor(N / d) copies
+    of d devices, d a tensor-parallel degree (``tp_degrees``) within the scale-up domain and the container,
+    paid whole (idle chips too). Per device, the (offer, d) with the lowest cost per request: price per
+    serving chip (the on-demand price; on bare metal the server's devices alike) over requests/s per device
+    at d (``serve_at(d, devices)``, one call per degree, vectorised over the devices that may take it).
+    Returns the capacity as served so and each device's devices per copy. Until 2026-12-06 the capacity
+    spread every copy over the whole
+    domain (72 GPUs of an NVL72 rack for an 8B model; eight for a 70B copy on a one-GPU cloud offer) while
+    placement and pricing held copies of the fewest devices that fit: the page said 4 devices inside a
+    tpu-v6e-8 where the throughput was 8's, and priced TPU v6e on one-chip instances."""
+    dom = domains(cat)
+    heads = t.workload.get("attention_heads")
+    need = t.replica
+    index = {str(i): k for k, i in enumerate(t.ids)}
+    if deployment == "cloud":
+        offers = market_offers(cat, market)
+        if offers.empty:
+            return at_domain, t.replica
+        k_of = offers.device_id.map(index)
+        offers = offers[k_of.notna()]
+        ks = k_of[k_of.notna()].astype(int).to_numpy()
+        sizes = offers.chips.astype(float).to_numpy()
+        price = offers.price_usd_per_chip_hour.astype(float).to_numpy()
+    else:  # bare metal: one server, whatever its devices cost
+        ks = np.arange(len(t.ids))
+        sizes = np.asarray(t.server_devices, float)
+        price = np.ones(len(ks))
+    cands = []  # (device, container size, price per chip, degree)
+    for k, size, p in zip(ks, sizes, price, strict=True):
+        if not (size >= need[k] and p > 0):
+            continue
+        split = None if str(t.vendors[k]).startswith(PADS_HEADS_VENDOR) else heads
+        cands += [(k, size, p, d) for d in tp_degrees(need[k], min(size, dom[k]), split)]
+    if not cands:
+        return at_domain, t.replica
+    on: dict[int, list[int]] = {}  # degree -> the devices that may take it
+    for k, _, _, d in cands:
+        if k not in on.setdefault(d, []):
+            on[d].append(k)
+    served = {d: serve_at(float(d), ks) for d, ks in on.items()}
+    row = {d: {k: j for j, k in enumerate(ks)} for d, ks in on.items()}
+    best: dict[int, tuple[float, int]] = {}  # device -> (cost per request, degree)
+    for k, size, p, d in cands:
+        rps = served[d].rps[row[d][k]]
+        used = math.floor(size / d + 1e-9) * d
+        if not (rps > 0 and used > 0):
+            continue
+        cost = p * size / used / rps
+        if k not in best or cost < best[k][0] * (1 - 1e-12):
+            best[k] = (cost, d)
+    replica = t.replica.copy()
+    out = {f.name: getattr(at_domain, f.name) for f in fields(at_domain)}
+    out = {key: (list(v) if isinstance(v, list) else np.array(v, copy=True)) for key, v in out.items()}
+    for k, (_, d) in best.items():
+        replica[k] = d
+        for key in out:
+            out[key][k] = getattr(served[d], key)[row[d][k]]
+    return Served(**out), replica
+
+
+def take(v: Any, idx: list[int]) -> Any:
+    """``v`` (an array or list over devices, or one value for all) at the devices ``idx``."""
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        return v[idx]
+    if isinstance(v, list):
+        return [v[k] for k in idx]
+    return v

@@ -62,53 +62,28 @@ def copy_spans(
     market: str,
     deployment: str,
     at_domain: Served,
-    serve_at: Callable[[float, list[int]], Served],
+    serve_at: Callable[[list[int], np.ndarray], Served],
 ) -> tuple[Served, np.ndarray]:
     """Each LLM device's copy as placed in ``deployment``, over the devices the capacity spreads it:
     a container (a cloud offer's instance of N chips, or on bare metal one server) holds floor(N / d) copies
     of d devices, d a tensor-parallel degree (``tp_degrees``) within the scale-up domain and the container,
     paid whole (idle chips too). Per device, the (offer, d) with the lowest cost per request: price per
     serving chip (the on-demand price; on bare metal the server's devices alike) over requests/s per device
-    at d (``serve_at(d, devices)``, one call per degree, vectorised over the devices that may take it).
+    at d (``serve_at(devices, degrees)``: one call, a row per device and degree it may take).
     Returns the capacity as served so and each device's devices per copy. Until 2026-12-06 the capacity
-    spread every copy over the whole
-    domain (72 GPUs of an NVL72 rack for an 8B model; eight for a 70B copy on a one-GPU cloud offer) while
-    placement and pricing held copies of the fewest devices that fit: the page said 4 devices inside a
-    tpu-v6e-8 where the throughput was 8's, and priced TPU v6e on one-chip instances."""
-    dom = domains(cat)
-    heads = t.workload.get("attention_heads")
-    need = t.replica
-    index = {str(i): k for k, i in enumerate(t.ids)}
-    if deployment == "cloud":
-        offers = market_offers(cat, market)
-        if offers.empty:
-            return at_domain, t.replica
-        k_of = offers.device_id.map(index)
-        offers = offers[k_of.notna()]
-        ks = k_of[k_of.notna()].astype(int).to_numpy()
-        sizes = offers.chips.astype(float).to_numpy()
-        price = offers.price_usd_per_chip_hour.astype(float).to_numpy()
-    else:  # bare metal: one server, whatever its devices cost
-        ks = np.arange(len(t.ids))
-        sizes = np.asarray(t.server_devices, float)
-        price = np.ones(len(ks))
-    cands = []  # (device, container size, price per chip, degree)
-    for k, size, p in zip(ks, sizes, price, strict=True):
-        if not (size >= need[k] and p > 0):
-            continue
-        split = None if str(t.vendors[k]).startswith(PADS_HEADS_VENDOR) else heads
-        cands += [(k, size, p, d) for d in tp_degrees(need[k], min(size, dom[k]), split)]
+    spread every copy over the whole domain (72 GPUs of an NVL72 rack for an 8B model; eight for a 70B copy
+    on a one-GPU cloud offer) while placement and pricing held copies of the fewest devices that fit: the
+    page said 4 devices inside a tpu-v6e-8 where the throughput was 8's, and priced TPU v6e on one-chip
+    instances."""
+    cands = candidates(cat, str(t.workload["id"]), market, deployment)
     if not cands:
         return at_domain, t.replica
-    on: dict[int, list[int]] = {}  # degree -> the devices that may take it
-    for k, _, _, d in cands:
-        if k not in on.setdefault(d, []):
-            on[d].append(k)
-    served = {d: serve_at(float(d), ks) for d, ks in on.items()}
-    row = {d: {k: j for j, k in enumerate(ks)} for d, ks in on.items()}
+    pairs = sorted({(k, d) for k, _, _, d in cands})  # each device at each degree it may take, served at once
+    served = serve_at([k for k, _ in pairs], np.array([float(d) for _, d in pairs]))
+    row = {pair: j for j, pair in enumerate(pairs)}
     best: dict[int, tuple[float, int]] = {}  # device -> (cost per request, degree)
     for k, size, p, d in cands:
-        rps = served[d].rps[row[d][k]]
+        rps = served.rps[row[(k, d)]]
         used = math.floor(size / d + 1e-9) * d
         if not (rps > 0 and used > 0):
             continue
@@ -121,8 +96,43 @@ def copy_spans(
     for k, (_, d) in best.items():
         replica[k] = d
         for key in out:
-            out[key][k] = getattr(served[d], key)[row[d][k]]
+            out[key][k] = getattr(served, key)[row[(k, d)]]
     return Served(**out), replica
+
+
+@per_catalog(maxsize=32)
+def candidates(
+    cat: Catalog, workload: str, market: str, deployment: str
+) -> tuple[tuple[int, float, float, int], ...]:
+    """(device index, container size, price per chip, degree) for every container that holds a copy of
+    ``workload`` in ``deployment`` and every degree it may split the copy over (``copy_spans``), cached:
+    they depend on the catalog, not on the request."""
+    from .devices import device_table
+
+    t = device_table(cat, workload, market)
+    dom = domains(cat)
+    heads = t.workload.get("attention_heads")
+    need = t.replica
+    if deployment == "cloud":
+        offers = market_offers(cat, market)
+        if offers.empty:
+            return ()
+        k_of = offers.device_id.map({str(i): k for k, i in enumerate(t.ids)})
+        offers = offers[k_of.notna()]
+        ks = k_of[k_of.notna()].astype(int).to_numpy()
+        sizes = offers.chips.astype(float).to_numpy()
+        price = offers.price_usd_per_chip_hour.astype(float).to_numpy()
+    else:  # bare metal: one server, whatever its devices cost
+        ks = np.arange(len(t.ids))
+        sizes = np.asarray(t.server_devices, float)
+        price = np.ones(len(ks))
+    out = []
+    for k, size, p in zip(ks, sizes, price, strict=True):
+        if not (size >= need[k] and p > 0):
+            continue
+        split = None if str(t.vendors[k]).startswith(PADS_HEADS_VENDOR) else heads
+        out += [(int(k), float(size), float(p), d) for d in tp_degrees(need[k], min(size, dom[k]), split)]
+    return tuple(out)
 
 
 def take(v: Any, idx: list[int]) -> Any:

@@ -391,9 +391,12 @@ def served_device_table(
     replica = t.replica
     if deployment in PLACED:  # each copy over the degree its container and the cost choose (copies.py)
 
-        def serve_at(x: float, idx: list[int]) -> Served:  # the devices idx, each copy over x devices
-            sub = {key: take(v, idx) for key, v in (kw | {"knots": knots_at(x)}).items()}
-            return serve([d[k] for k in idx], w, request, **sub, span=np.full(len(idx), x))
+        def serve_at(idx: list[int], spans: np.ndarray) -> Served:  # rows: device idx[j], copy over spans[j]
+            sub = {key: take(v, idx) for key, v in kw.items()}
+            if sub["knots"] is not None:
+                at = {x: knots_at(x) for x in {float(x) for x in spans}}
+                sub["knots"] = [at[float(x)][k] for k, x in zip(idx, spans, strict=True)]
+            return serve([d[k] for k in idx], w, request, **sub, span=spans)
 
         s, replica = copy_spans(cat, t, market, deployment, s, serve_at)
     ok = np.isfinite(s.rps) & (s.rps > 0)

@@ -61,7 +61,6 @@ def copy_spans(
     t: DeviceTable,
     market: str,
     deployment: str,
-    at_domain: Served,
     serve_at: Callable[[list[int], np.ndarray], Served],
 ) -> tuple[Served, np.ndarray]:
     """Each LLM device's copy as placed in ``deployment``, over the devices the capacity spreads it:
@@ -76,27 +75,38 @@ def copy_spans(
     page said 4 devices inside a tpu-v6e-8 where the throughput was 8's, and priced TPU v6e on one-chip
     instances."""
     cands = candidates(cat, str(t.workload["id"]), market, deployment)
-    if not cands:
-        return at_domain, t.replica
-    pairs = sorted({(k, d) for k, _, _, d in cands})  # each device at each degree it may take, served at once
-    served = serve_at([k for k, _ in pairs], np.array([float(d) for _, d in pairs]))
+    dom = domains(cat)
+    n = len(t.ids)
+    # each device at each degree it may take, and over its domain where no container holds it: one call
+    has = {k for k, _, _, _ in cands}
+    pairs = sorted(
+        {(k, float(d)) for k, _, _, d in cands} | {(k, float(dom[k])) for k in range(n) if k not in has}
+    )
+    served = serve_at([k for k, _ in pairs], np.array([d for _, d in pairs]))
     row = {pair: j for j, pair in enumerate(pairs)}
-    best: dict[int, tuple[float, int]] = {}  # device -> (cost per request, degree)
+    best: dict[int, tuple[float, float]] = {}  # device -> (cost per request, degree)
     for k, size, p, d in cands:
-        rps = served.rps[row[(k, d)]]
+        rps = served.rps[row[(k, float(d))]]
         used = math.floor(size / d + 1e-9) * d
         if not (rps > 0 and used > 0):
             continue
         cost = p * size / used / rps
         if k not in best or cost < best[k][0] * (1 - 1e-12):
-            best[k] = (cost, d)
+            best[k] = (cost, float(d))
     replica = t.replica.copy()
-    out = {f.name: getattr(at_domain, f.name) for f in fields(at_domain)}
-    out = {key: (list(v) if isinstance(v, list) else np.array(v, copy=True)) for key, v in out.items()}
-    for k, (_, d) in best.items():
-        replica[k] = d
-        for key in out:
-            out[key][k] = getattr(served, key)[row[(k, d)]]
+    take_row = []
+    for k in range(n):
+        if k in best:
+            replica[k] = best[k][1]
+            take_row.append(row[(k, best[k][1])])
+        elif k in has:  # held, but no degree serves: the smallest degree's answer says why
+            take_row.append(row[min((pair for pair in row if pair[0] == k), key=lambda pair: pair[1])])
+        else:
+            take_row.append(row[(k, float(dom[k]))])
+    out = {}
+    for f in fields(served):
+        v = getattr(served, f.name)
+        out[f.name] = [v[j] for j in take_row] if isinstance(v, list) else np.asarray(v)[take_row]
     return Served(**out), replica
 
 

@@ -387,9 +387,10 @@ def served_device_table(
         anchor_memory_efficiency=per_device,
         knots=knots_at(None),
     )
-    s = serve(d, w, request, **kw)
     replica = t.replica
-    if deployment in PLACED:  # each copy over the degree its container and the cost choose (copies.py)
+    if deployment not in PLACED:
+        s = serve(d, w, request, **kw)
+    else:  # each copy over the degree its container and the cost choose (copies.py)
 
         def serve_at(idx: list[int], spans: np.ndarray) -> Served:  # rows: device idx[j], copy over spans[j]
             sub = {key: take(v, idx) for key, v in kw.items()}
@@ -398,7 +399,7 @@ def served_device_table(
                 sub["knots"] = [at[float(x)][k] for k, x in zip(idx, spans, strict=True)]
             return serve([d[k] for k in idx], w, request, **sub, span=spans)
 
-        s, replica = copy_spans(cat, t, market, deployment, s, serve_at)
+        s, replica = copy_spans(cat, t, market, deployment, serve_at)
     ok = np.isfinite(s.rps) & (s.rps > 0)
     same = ok & t.rps_measured & np.isclose(s.rps, measured, rtol=1e-12)
     source = [

@@ -51,9 +51,24 @@ def volume_free(s: Scenario) -> Scenario:
     return replace(s, requests_per_day=_DEFAULT_VOLUME, current_device=None)  # nor the baseline
 
 
+#: The scenario fields an LLM request is made of (its tokens, precision and latency target): none of them
+#: enters the resolved inputs, so a token slider's move resolves nothing anew either.
+_REQUEST_FIELDS = (
+    "precision",
+    "input_tokens",
+    "output_tokens",
+    "latency_target",
+    "tokens_per_s_per_user",
+    "ttft_s",
+)
+_DEFAULT = Scenario()
+
+
 def resolve(cat: Catalog, s: Scenario) -> Inputs:
-    """`s` with every catalog-derived value resolved (cached: a volume change resolves nothing anew)."""
-    x = resolve_volume_free(cat, volume_free(s))
+    """`s` with every catalog-derived value resolved (cached: a volume or token change resolves nothing
+    anew)."""
+    key = replace(volume_free(s), **{f: getattr(_DEFAULT, f) for f in _REQUEST_FIELDS})
+    x = resolve_volume_free(cat, key)
     return x if x.scenario == s else replace(x, scenario=s)
 
 

@@ -5,6 +5,8 @@
 Prints medians over several runs (this machine is noisy) for:
 - one full evaluation over the whole catalog, without and with the crossover search (target: median < 5 ms
   for the evaluation a slider triggers);
+- the same for an LLM's token slider: every evaluation a new request (its tokens), so the serving model runs
+  again, each copy at every degree its containers allow (``explorer/model/copies.py``);
 - a 50 x 50 grid of request volume x model changes per year, the break-even surface (target < 0.5 s);
 - 10,000 Monte Carlo draws over the whole catalog and the tornado (targets: well under 1 s).
 """
@@ -40,12 +42,18 @@ def main() -> None:
     s = Scenario(requests_per_day=2.5e9, model_changes_per_year=4, framework_mix={"pytorch": 1})
     evaluate(s, cat)  # warm the per-workload device table, as a running app has
 
+    tokens = iter(range(10**9))  # a new request at every call: nothing served is reused
+
+    def token_move():
+        evaluate(Scenario(input_tokens=400.0 + next(tokens) % 600), cat, crossover=False)
+
     volumes = np.logspace(2, np.log10(5e11), 50)
     changes = np.linspace(0, 52, 50)
     rows = []
     for label, fn, inner, target in [
         ("evaluate, whole catalog (no crossover)", lambda: evaluate(s, cat, crossover=False), 50, 0.005),
         ("evaluate, whole catalog + crossover", lambda: evaluate(s, cat), 20, 0.005),
+        ("evaluate, an LLM token move (new request)", token_move, 20, 0.005),
         ("break-even map 50 x 50", lambda: breakeven_map(s, volumes, changes, cat), 3, 0.5),
         ("Monte Carlo, 10,000 draws, whole catalog", lambda: monte_carlo(s, cat, draws=10_000), 3, 1.0),
         ("tornado (every ranged input, low and high)", lambda: tornado(s, cat), 10, 0.5),

@@ -317,12 +317,13 @@ def serves_tokens(cat: Catalog, workload: str, market: str) -> bool:
 
 @per_catalog(maxsize=64)
 def served_device_table(
-    cat: Catalog, workload: str, market: str, request: Request, deployment: str = "bare-metal"
+    cat: Catalog, workload: str, market: str, request: Request, deployment: str = "cloud"
 ) -> DeviceTable:
     """``device_table`` of an LLM with each device's throughput, availability and source for ``request``,
-    each copy placed as the capacity assumes it in ``deployment``: over its scale-up domain inside one
-    server on bare metal; in the cloud over the instance the device's offer is (``_cloud_spans``: a one-GPU
-    offer runs a copy on one GPU), the offer chosen by its cost per request."""
+    each copy split over the devices its throughput is computed at in ``deployment`` (``copies.copy_spans``:
+    in the cloud the offer and tensor-parallel degree with the lowest cost per request, so a one-GPU offer
+    runs a copy on one GPU; on bare metal the degree that serves most per device in its server; at the
+    edge, one device)."""
     from dataclasses import replace
 
     t = device_table(cat, workload, market)

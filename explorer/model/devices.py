@@ -25,7 +25,7 @@ from .calibration import (
     roofline_estimate,
 )
 from .copies import copy_spans, take
-from .cost import framework_support, market_offers, offer_name, placed_offers, prices
+from .cost import Prices, framework_support, market_offers, offer_name, placed_offers, prices
 from .placement import place_copies, where_offered
 from .power import power_sources, wall_power
 from .pricing import CloudBasis, cloud_bases, provider_discounts
@@ -206,11 +206,9 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     rps, rps_measured, rps_source = throughputs(d, w, effs, measured, None, fixed)
     placed = place_copies(cat, d, w, rps_measured, rps)
     replica, fits, fit_reason = placed.replica, placed.fits, placed.fit_reason
-    copies_of = dict(zip(d.id, replica, strict=True))
     wall = wall_power(cat, d, workload, rps)
-    p = prices(cat, d, market, copies_of)
+    p, ok, why, where, bases = _offered(cat, d, w, market, placed)
     support, via = framework_support(cat, d)
-    ok, why, where = where_offered(cat, d, w, market, p, placed)
     return DeviceTable(
         ids=d.id.to_numpy(),
         names=d.name.to_numpy(),
@@ -257,14 +255,27 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         efficiency=eff.value,
         efficiency_n=eff.n,
         workload=w.to_dict() | {"id": workload},
-        cloud_bases=cloud_bases(
-            placed_offers(market_offers(cat, market), copies_of),
-            d.id.to_numpy(),
-            p.cloud_price,
-            provider_discounts(cat.assumptions),
-            offer_name,
-        ),
+        cloud_bases=bases,
     )
+
+
+def _offered(
+    cat: Catalog, d: pd.DataFrame, w: pd.Series, market: str, placed: Any
+) -> tuple[Prices, dict[str, np.ndarray], dict[str, list[str]], dict[str, list[str]], dict[str, CloudBasis]]:
+    """With copies placed as ``placed`` says (its devices per copy): each device's prices (its cloud offer
+    among the instances that hold a whole copy), where each deployment can place it and why not
+    (``where_offered``), and its cloud pricing bases."""
+    copies_of = dict(zip(d.id, placed.replica, strict=True))
+    p = prices(cat, d, market, copies_of)
+    ok, why, where = where_offered(cat, d, w, market, p, placed)
+    bases = cloud_bases(
+        placed_offers(market_offers(cat, market), copies_of),
+        d.id.to_numpy(),
+        p.cloud_price,
+        provider_discounts(cat.assumptions),
+        offer_name,
+    )
+    return p, ok, why, where, bases
 
 
 def scenario_device_table(cat: Catalog, scenario: Any) -> DeviceTable:
@@ -456,9 +467,7 @@ def _placement_fields(cat: Catalog, workload: str, market: str, replica: tuple[f
     d = cat.devices.sort_values("id").reset_index(drop=True)
     w = cat.workloads.set_index("id").loc[workload]
     placed = replace(place_copies(cat, d, w, t.rps_measured, t.rps), replica=np.asarray(replica, float))
-    copies_of = dict(zip(d.id, placed.replica, strict=True))
-    p = prices(cat, d, market, copies_of)
-    ok, why, where = where_offered(cat, d, w, market, p, placed)
+    p, ok, why, where, bases = _offered(cat, d, w, market, placed)
     return dict(
         replica=placed.replica,
         cloud_price=p.cloud_price,
@@ -470,13 +479,7 @@ def _placement_fields(cat: Catalog, workload: str, market: str, replica: tuple[f
         bare_ok=ok["bare-metal"],
         cloud_why=why["cloud"],
         bare_why=why["bare-metal"],
-        cloud_bases=cloud_bases(
-            placed_offers(market_offers(cat, market), copies_of),
-            d.id.to_numpy(),
-            p.cloud_price,
-            provider_discounts(cat.assumptions),
-            offer_name,
-        ),
+        cloud_bases=bases,
     )
 
 

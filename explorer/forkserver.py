@@ -290,7 +290,5 @@ def install() -> None:
 if __name__ == "__main__":
     try:
         zygote(int(sys.argv[1]), int(sys.argv[2]))
-    except (
-        BrokenPipeError
-    ):  # the server stopped before it read the reply (it could not listen): nothing to do
+    except BrokenPipeError:  # the server stopped before it read the reply (it could not listen)
         sys.exit(0)

@@ -371,6 +371,17 @@ def measured_runs(cat: Catalog, workload: str, fmt: str | None = None) -> dict[s
     return chosen
 
 
+def latency_bound_results(cat: Catalog, workload: str) -> pd.DataFrame | None:
+    """``workload``'s MLPerf results measured under latency bounds (Server, Interactive), or None where the
+    catalog records no bound. They are kept out of the Offline fit (comparable = false) for their scenario
+    alone: for the read efficiency and the latency knots their scenario is the point."""
+    r = cat.results
+    if r.empty or "tpot_limit_ms" not in r.columns:
+        return None
+    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.tpot_limit_ms.notna()]
+    return r[r.benchmark.astype(str).str.startswith("MLPerf")]
+
+
 @per_catalog(maxsize=16)
 def decode_memory_efficiency(
     cat: Catalog, workload: str, compute_efficiency: float, exclude_device: str | None = None
@@ -382,14 +393,10 @@ def decode_memory_efficiency(
     (over the devices whose stacks have no per-sequence time of their own).
     (None, {}) where no such result exists: the decode reads then take the fitted (compute) efficiency.
     ``exclude_device`` leaves a device's results out (validation's device hold-out)."""
-    r = cat.results
-    if r.empty or "tpot_limit_ms" not in r.columns:
+    r = latency_bound_results(cat, workload)
+    if r is None:
         return None, {}
-    # MLPerf Server and Interactive rows are kept out of the Offline fit (comparable = false) for their
-    # scenario alone: here their scenario is the point.
-    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.tpot_limit_ms.notna()]
     r = r[r.device_id != exclude_device]
-    r = r[r.benchmark.astype(str).str.startswith("MLPerf")]
     r = r.sort_values(["tpot_limit_ms", "requests_per_s_per_accelerator"], ascending=[True, False])
     devices = cat.devices.set_index("id")
     w = cat.workloads.set_index("id").loc[workload]
@@ -437,9 +444,8 @@ def latency_knots(
     _, own = decode_memory_efficiency(cat, workload, compute_efficiency)
     if not own:
         return {}
-    r = cat.results
-    r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.tpot_limit_ms.notna()]
-    r = r[r.benchmark.astype(str).str.startswith("MLPerf") & r.device_id.isin(list(own))]
+    r = latency_bound_results(cat, workload)
+    r = r[r.device_id.isin(list(own))]
     devices = cat.devices.set_index("id")
     w = cat.workloads.set_index("id").loc[workload]
     runs = measured_runs(cat, workload)

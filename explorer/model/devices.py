@@ -396,20 +396,17 @@ def served_device_table(
         memory_efficiency=per_device,
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
-        anchor_memory_efficiency=per_device,
-        knots=knots_at(None),
     )
     replica = t.replica
     if deployment not in PLACED:
-        s = serve(d, w, request, **kw)
+        s = serve(d, w, request, **kw, knots=knots_at(None))
     else:  # each copy over the degree its container and the cost choose (copies.py)
 
         def serve_at(idx: list[int], spans: np.ndarray) -> Served:  # rows: device idx[j], copy over spans[j]
             sub = {key: take(v, idx) for key, v in kw.items()}
-            if sub["knots"] is not None:
-                at = {x: knots_at(x) for x in {float(x) for x in spans}}
-                sub["knots"] = [at[float(x)][k] for k, x in zip(idx, spans, strict=True)]
-            return serve([d[k] for k in idx], w, request, **sub, span=spans)
+            at = {x: knots_at(x) for x in {float(x) for x in spans}}  # None without a latency bound
+            knots = None if per_device is None else [at[float(x)][k] for k, x in zip(idx, spans, strict=True)]
+            return serve([d[k] for k in idx], w, request, **sub, span=spans, knots=knots)
 
         s, replica = copy_spans(cat, t, market, deployment, serve_at)
     ok = np.isfinite(s.rps) & (s.rps > 0)

@@ -176,7 +176,6 @@ def serve(
     run_efficiency: np.ndarray,
     memory_efficiency: float | np.ndarray | None = None,
     fixed_step_s_per_layer: float | np.ndarray = 0.0,
-    anchor_memory_efficiency: np.ndarray | None = None,
     sequence_s_per_layer: float | np.ndarray = 0.0,
     knots: Sequence[tuple[tuple[float, float], ...] | None] | None = None,
     span: np.ndarray | None = None,
@@ -192,11 +191,10 @@ def serve(
     capacity(request) / capacity(as measured), its maths at the device's own efficiency
     (``run_efficiency``: measured / its capacity as run, at most 1), or, asked for a format it did not run
     in, at the one fitted for that format; served otherwise than measured, never above the ceilings of
-    what it is asked to run. The capacity as measured reads at
-    ``anchor_memory_efficiency`` per device (NaN, or None for all: the run's efficiency); the caller passes
-    the request's read efficiency, so that the factor carries the Offline result over the model's as
-    the request reads (until 2026-12-06 a device with latency-bound results of its own read its Offline
-    run at the run's efficiency, which cut a third off figures under bounds that did not bind). A copy
+    what it is asked to run. The capacity as measured reads at the request's ``memory_efficiency`` too,
+    so that the factor carries the Offline result over the model's as the request reads (until 2026-12-06
+    a device with latency-bound results of its own read its Offline run at the run's efficiency, which cut
+    a third off figures under bounds that did not bind). A copy
     takes ``copy_devices`` of each device at its weights' format; every decode step takes
     ``fixed_step_s_per_layer`` (one for all, or one per device) x layers more, and each sequence in it
     ``sequence_s_per_layer`` x layers (likewise; a measured device's only). Vectorised: one ``capacity``
@@ -286,8 +284,7 @@ def serve(
 
     now, reason, limit, alone, ceiling = grouped(now_f, (i, o), request.target, mem_eff, eff_now, spread)
     # as measured (Offline, no latency bound)
-    anchor = eff if anchor_memory_efficiency is None else np.asarray(anchor_memory_efficiency, float)
-    anchor = np.where(np.isfinite(anchor) & (anchor > 0), anchor, eff)
+    anchor = np.where(np.isfinite(mem_eff) & (mem_eff > 0), mem_eff, eff)
     # as measured, the copy spread as it is served: the measurement is the system's per device whatever
     # its copies, so the factor carries it to the request, not to another placement of the model
     then, _, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor, eff, spread)

@@ -630,19 +630,37 @@ def test_a_measured_device_at_its_own_mlperf_bound_serves_its_result(
         assert served == pytest.approx(measured, rel=1e-6)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("deployment", ["cloud", "bare-metal"])
+@pytest.mark.parametrize("precision", SERVING_PRECISIONS)
 @pytest.mark.parametrize("workload", LLMS)
-def test_a_bound_that_hardly_binds_serves_what_a_batch_does(workload) -> None:
-    """A measured device under a bound of 0.1 tokens/s per user is within 1 % of its batch figure (its
-    Offline run): until 2026-12-06 any bound switched its reads to the latency-bound efficiency with no
-    result to scale it by, and cut a third off (B200 on Llama-3.1-8B: 143.5, and 97 at the Server
-    preset where the batch is held by memory, not by the bound)."""
-    batch = scenario_device_table(CAT, Scenario(workload=workload))
-    loose = scenario_device_table(
-        CAT, Scenario(workload=workload, latency_target="custom", tokens_per_s_per_user=0.1)
-    )
-    measured = np.flatnonzero(batch.rps_measured)
-    assert measured.size
-    np.testing.assert_allclose(loose.rps[measured], batch.rps[measured], rtol=0.01)
+def test_as_served_a_bound_starts_at_the_batch_figure_and_never_raises_it(
+    workload, precision, deployment
+) -> None:
+    """What the page shows, every device: a bound of 0.1 tokens/s per user serves within 1 % of the batch
+    figure, and each tighter bound no more than the looser one. Until 2026-12-06 a batch read at the
+    efficiency fitted on Offline runs and any bound at the one fitted on latency-bound runs, and the two
+    met nowhere: only a measured device at its own formats started where its batch was. B200 on
+    Llama-3.1-8B in BF16 got 47.5 requests/s as a batch and 69.9 at 0.1 tokens/s per user; TPU v6e in FP8
+    40.3, and 20.6 under the same bound. (The serving model's own property, on made-up devices, is
+    ``test_a_stricter_latency_target_never_raises_it``; this one is the catalog's figures as scaled.)"""
+
+    def served(**latency) -> tuple[np.ndarray, list[str]]:
+        s = Scenario(workload=workload, precision=precision, deployment=deployment, **latency)
+        t = scenario_device_table(CAT, s)
+        return t.rps, list(t.ids)
+
+    batch, ids = served()
+    assert np.isfinite(batch).any()
+    looser, looser_speed = batch, "no bound"
+    for speed in (0.1, 5.0, 20.0, 40.0, 80.0):
+        bound, _ = served(latency_target="custom", tokens_per_s_per_user=speed)
+        if speed == 0.1:
+            both = np.isfinite(batch) & np.isfinite(bound)
+            np.testing.assert_allclose(bound[both], batch[both], rtol=0.01)
+        rose = [ids[k] for k in np.flatnonzero(np.isfinite(bound) & ~(bound <= looser * (1 + 1e-9)))]
+        assert not rose, f"{rose} serve more at {speed} tokens/s per user than at {looser_speed}"
+        looser, looser_speed = bound, f"{speed} tokens/s per user"
 
 
 def test_the_bound_factor_is_linear_between_results_and_never_rises_as_the_bound_tightens() -> None:

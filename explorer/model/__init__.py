@@ -56,7 +56,8 @@ The model, per device d serving workload w:
   reads run at the efficiency MLPerf's latency-bound runs show (``decode_memory_efficiency``); a batch
   reads at the Offline efficiency above. A measured device is its measurement scaled by the model; under a
   bound, by what the model misses at its own latency-bound results where it has them
-  (``calibration.latency_knots``: at a result's conditions the tool gives that result);
+  (``calibration.latency_knots``: at a result's conditions the tool gives that result). A bound starts
+  at the batch figure and never rises above it (``serving_catalog.serve``);
 * fleet: enough devices to carry the peak at the target utilisation, in whole model replicas (a model
   that does not fit one device's memory spans several) and, in the cloud, whole instances; on bare metal
   whole servers plus the spare servers (N+1 by default), in racks under the rack kW;

@@ -429,6 +429,21 @@ def decode_memory_efficiency(
 
 
 @per_catalog(maxsize=16)
+def read_fit_speed(cat: Catalog, workload: str, compute_efficiency: float) -> float | None:
+    """The tokens/s per user at which the pooled decode-read efficiency (``decode_memory_efficiency``,
+    the one an estimate reads at under a bound) was fitted: the geometric mean over the pooled devices of
+    the bound each was fitted at (its tightest). None where there is no pooled efficiency."""
+    pooled, own = decode_memory_efficiency(cat, workload, compute_efficiency)
+    if pooled is None:
+        return None
+    r = latency_bound_results(cat, workload)
+    tight = r[r.device_id.isin([k for k in own if not sequence_s_per_layer(cat, k) > 0])]
+    tight = tight.groupby("device_id").tpot_limit_ms.min()
+    tight = tight[tight > 0]
+    return float(np.exp(np.mean(np.log(1000.0 / tight)))) if len(tight) else None
+
+
+@per_catalog(maxsize=16)
 def latency_knots(
     cat: Catalog, workload: str, compute_efficiency: float, span: float | None = None
 ) -> dict[str, tuple[tuple[float, float], ...]]:

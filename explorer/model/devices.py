@@ -22,6 +22,7 @@ from .calibration import (
     fit_efficiency,
     latency_knots,
     measured_runs,
+    read_fit_speed,
     roofline_estimate,
 )
 from .copies import copy_spans, take
@@ -396,6 +397,7 @@ def served_device_table(
         memory_efficiency=per_device,
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
+        settle=None if per_device is None else read_fit_speed(cat, fitted_on, eff.value),
     )
     replica = t.replica
     if deployment not in PLACED:

@@ -47,6 +47,10 @@ def main() -> None:
     def token_move():
         evaluate(Scenario(input_tokens=400.0 + next(tokens) % 600), cat, crossover=False)
 
+    def bound_token_move():  # under a latency bound: the batch figure is served too, where the bound starts
+        s = Scenario(input_tokens=400.0 + next(tokens) % 600, latency_target="interactive-chat")
+        evaluate(s, cat, crossover=False)
+
     volumes = np.logspace(2, np.log10(5e11), 50)
     changes = np.linspace(0, 52, 50)
     rows = []
@@ -54,6 +58,7 @@ def main() -> None:
         ("evaluate, whole catalog (no crossover)", lambda: evaluate(s, cat, crossover=False), 50, 0.005),
         ("evaluate, whole catalog + crossover", lambda: evaluate(s, cat), 20, 0.005),
         ("evaluate, an LLM token move (new request)", token_move, 20, 0.005),
+        ("the same under a latency bound", bound_token_move, 20, None),
         ("break-even map 50 x 50", lambda: breakeven_map(s, volumes, changes, cat), 3, 0.5),
         ("Monte Carlo, 10,000 draws, whole catalog", lambda: monte_carlo(s, cat, draws=10_000), 3, 1.0),
         ("tornado (every ranged input, low and high)", lambda: tornado(s, cat), 10, 0.5),

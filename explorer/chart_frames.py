@@ -19,6 +19,8 @@ from .catalog import Catalog
 from .scenario import FRAMEWORK_LABELS, FRAMEWORKS
 
 KIND_LABEL = {"gpu": "GPU", "accelerator": "accelerator"}
+#: A throughput's basis (``Option.throughput_basis``) as the charts' shape legend says it.
+HOW = {"measured": "measured", "scaled": "measured, scaled", "estimated": "estimated"}
 BOUNDARIES = {
     "device": ("device_power_kw", "device (rated board or chip power x load)"),
     "wall": ("wall_power_kw", "server wall (device plus its share of the host)"),
@@ -135,7 +137,7 @@ def chart_data(
     nan = float("nan")
     p10, p90 = _per_million_bands([o.device_id for o in opts], s, bands)
     kind_label = [KIND_LABEL[o.kind] if o.available else "unavailable" for o in opts]
-    how = ["measured" if o.throughput_measured else "estimated" for o in opts]
+    how = [HOW[o.throughput_basis] for o in opts]
     note = ["" if o.available else f"unavailable: {o.unavailable_reason}" for o in opts]
     options = pd.DataFrame(
         {

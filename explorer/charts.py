@@ -26,6 +26,7 @@ from altair.utils.schemapi import debug_mode
 from . import fmt
 from .chart_frames import (  # noqa: F401  (re-exported: the charts' data, as callers have always found it)
     BOUNDARIES,
+    HOW,
     KIND_LABEL,
     breakeven_map_frames,
     chart_data,
@@ -264,7 +265,7 @@ def perf_per_watt_chart(efficiency: pd.DataFrame) -> alt.Chart:
             shape=alt.Shape(
                 "how:N",
                 title=None,
-                scale=alt.Scale(domain=["measured", "estimated"], range=["circle", "triangle"]),
+                scale=alt.Scale(domain=list(HOW.values()), range=["circle", "square", "triangle"]),
             ),
             opacity=alt.Opacity(
                 "available:O",  # ordered by its domain: Vega-Lite warns of opacity on an unsorted nominal

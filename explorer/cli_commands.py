@@ -162,7 +162,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print("\n".join(f"{line}  {n}".rstrip() for line, n in zip(lines, ["note", *note], strict=True)))
     cut = any(n.endswith(" …") for n in note)
     print(
-        "\nthroughput per device in requests/s: m = measured, e = estimated; power, energy and CO2 at the "
+        f"\nthroughput per device in requests/s: {fmt.BASIS_KEY}; power, energy and CO2 at the "
         "facility (x PUE); – where no source gives the device's power"
         + ("; a note that ends in … is cut short (--format json gives it whole)" if cut else "")
     )

@@ -37,6 +37,7 @@ CSV_COLUMNS = [
     "unavailable_reason",
     "throughput_per_device_rps",
     "throughput_measured",
+    "throughput_basis",
     "throughput_source",
     "devices_needed",
     "training_devices",
@@ -462,7 +463,7 @@ the catalog with its source and date (last section); estimates say how they were
 <section id="headline">{headline}<p class="note">{esc(band_note)}</p></section>
 <h3>Charts</h3>{notes_html}{charts_html}
 <h3>Ranking</h3>
-<p class="note">Throughput per device in requests/s (m = measured, e = estimated); power and energy at the
+<p class="note">Throughput per device in requests/s ({esc(fmt.BASIS_KEY)}); power and energy at the
 facility (server wall x PUE); totals over {esc(fmt.years(s.horizon_years))}.</p>
 {ranking}
 <section id="apis">{api_options_html(result, cat)}</section>

@@ -384,6 +384,12 @@ def band_note(result: Any, bands: Any = None) -> str:
 
 BASELINE_LABEL = "saves vs your fleet"
 
+#: The ranking's throughput marks (``Option.throughput_basis``'s first letter), in words.
+BASIS_KEY = (
+    "m = measured, s = a measurement scaled by the serving model to this request (its format, tokens or "
+    "latency target), e = estimated"
+)
+
 
 def _baseline_figure(b: Any) -> list[tuple[str, str]]:
     """What the recommendation saves against the fleet run now (``explorer.calc.Baseline``): "$2.1 M (42%)";
@@ -425,7 +431,7 @@ def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dic
                 "provisioned": _or_unpublished(o.provisioned_power_kw, power_kw) if ok else DASH,
             }
         row |= {
-            "throughput": ("m " if o.throughput_measured else "e ") + number(o.throughput_per_device_rps),
+            "throughput": o.throughput_basis[0] + " " + number(o.throughput_per_device_rps),
             "total": usd(o.tco_usd),
         }
         if bands is not None:

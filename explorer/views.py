@@ -57,8 +57,9 @@ serve it over the horizon and why; every device in the catalog is sized for your
 every model change). <span style="color:#4c78a8"><b>Blue</b></span> is GPUs,
 <span style="color:#f58518"><b>orange</b></span> accelerators, grey devices that cannot serve this
 scenario (hover for why). Hover any mark for its figures, their sources and dates, and whether a
-throughput is measured or estimated. Assumptions (prices, PUE, engineer-day cost ...) are under
-<i>Assumptions</i>; every figure's source is under <i>Catalog and sources</i> below.
+throughput is measured, a measurement scaled to your request, or estimated. Assumptions (prices, PUE,
+engineer-day cost ...) are under <i>Assumptions</i>; every figure's source is under <i>Catalog and
+sources</i> below.
 </div>
 """
 

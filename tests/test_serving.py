@@ -708,3 +708,41 @@ def test_the_source_of_a_bound_figure_names_the_result_it_was_scaled_by() -> Non
         "between its Offline run and its result at 10 tokens/s per user"
         in t.rps_source[list(t.ids).index("nvidia-b200")]
     )
+
+
+def test_a_figure_says_whether_it_is_measured_scaled_from_a_measurement_or_estimated() -> None:
+    """The headline said "estimated" of a measurement the serving model carried to the request (MI355X's
+    FP4 MLPerf run served at the Interactive preset), and the ranking marked it e. Now each option says
+    what its figure rests on, the same in the headline, the ranking, the charts and the JSON."""
+    import json
+
+    from explorer import fmt
+    from explorer.calc import evaluate
+    from explorer.chart_frames import HOW, chart_data
+
+    batch = evaluate(Scenario(workload="llama-2-70b"), CAT)
+    bound = evaluate(Scenario(workload="llama-2-70b", latency_target="interactive-chat"), CAT)
+    for r in (batch, bound):
+        t = scenario_device_table(CAT, r.scenario)
+        for o in r.options:
+            k = list(t.ids).index(o.device_id)
+            assert o.throughput_measured == (o.throughput_basis == "measured")
+            if o.throughput_basis == "scaled":  # a measurement, not the catalog's figure as run
+                assert o.throughput_source.startswith("measured: ") and "scaled by the serving model" in (
+                    o.throughput_source
+                )
+            elif o.throughput_basis == "estimated":
+                assert not o.throughput_source.startswith("measured: "), o.device_id
+            assert o.throughput_basis == t.basis(k)
+    first = bound.options[0]
+    assert first.device_id == "amd-mi355x" and first.throughput_basis == "scaled"
+    assert any("(a measurement scaled to this request: " in x for x in bound.recommendation.reasons)
+    assert batch.options[0].throughput_basis == "measured"
+    assert any("(measured: " in x for x in batch.recommendation.reasons)
+    assert {o.throughput_basis for o in bound.options} == {"scaled", "estimated"}
+    rows = {o.device_id: r for o, r in zip(bound.options, fmt.option_rows(bound), strict=True)}
+    assert rows["amd-mi355x"]["throughput"].startswith("s ") and "s = a measurement scaled" in fmt.BASIS_KEY
+    shapes = chart_data(bound, CAT)["efficiency"].set_index("device").how
+    assert shapes["AMD Instinct MI355X"] == HOW["scaled"] and shapes["AWS Trainium2"] == HOW["estimated"]
+    out = json.loads(json.dumps(bound.to_dict(), default=str))
+    assert {o["device_id"]: o["throughput_basis"] for o in out["options"]}["amd-mi355x"] == "scaled"

@@ -51,7 +51,8 @@ class DeviceTable:
     is_gpu: np.ndarray
     trains: np.ndarray  # bool: trains with the team's frameworks (catalog `trains`, sourced)
     rps: np.ndarray  # requests/s per device (measured or estimated); nan where unknown
-    rps_measured: np.ndarray  # bool
+    rps_measured: np.ndarray  # bool: the catalog's measurement, as run
+    rps_scaled: np.ndarray  # bool: a measurement the serving model scaled to the request
     rps_source: list[str]
     replica: np.ndarray  # devices per model copy
     fits: np.ndarray  # bool
@@ -92,6 +93,11 @@ class DeviceTable:
     workload: dict[str, Any] = field(repr=False)
     #: The offer and its price on every pricing basis (Scenario.cloud_pricing), per device (pricing.py).
     cloud_bases: dict[str, CloudBasis] = field(default_factory=dict, repr=False)
+
+    def basis(self, i: int) -> str:
+        """What device ``i``'s throughput rests on: "measured" (as run), "scaled" (a measurement the serving
+        model carried to the request) or "estimated"."""
+        return "measured" if self.rps_measured[i] else "scaled" if self.rps_scaled[i] else "estimated"
 
     def take(self, idx: Any) -> DeviceTable:
         """The table of the devices at positions ``idx`` (in that order): every per-device field taken
@@ -220,6 +226,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         trains=d.trains.astype(bool).to_numpy() if "trains" in d else np.zeros(len(d), bool),
         rps=rps,
         rps_measured=rps_measured,
+        rps_scaled=np.zeros(len(d), bool),
         rps_source=rps_source,
         replica=replica,
         fits=fits,
@@ -440,6 +447,7 @@ def served_device_table(
         t,
         rps=np.where(ok, s.rps, np.nan),
         rps_measured=same,
+        rps_scaled=ok & t.rps_measured & ~same,
         rps_source=source,
         fits=t.fits & ok,
         fit_reason=[

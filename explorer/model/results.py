@@ -25,6 +25,9 @@ class Option:
     throughput_per_device_rps: float | None
     throughput_source: str
     throughput_measured: bool
+    #: "measured" (the catalog's result as run), "scaled" (a measurement scaled by the serving model to the
+    #: request: another format, other tokens, a latency bound) or "estimated" (no measurement of its own)
+    throughput_basis: str
     devices_needed: int | None
     training_devices: int
     training_device_id: str | None

@@ -81,7 +81,7 @@ def recommend(
     if baseline is not None:
         reasons.append(baseline_reason(baseline, s.deployment, h))
     peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
-    how = "measured" if best.throughput_measured else "estimated"
+    how = {"scaled": "a measurement scaled to this request"}.get(best.throughput_basis, best.throughput_basis)
     reasons.append(
         f"Carries the peak of {volume(peak)} requests/s with {fmt.plural(best.devices_needed, 'device')} "
         f"at {s.utilization:.0%} target utilisation ({how}: "

@@ -334,7 +334,9 @@ def headline_figures(result: Any, bands: Any = None) -> list[tuple[str, str]]:
         # option's own, against the best of the other kind)
         (
             "break-even, accelerator vs GPU",
-            break_even(result.break_even_month, s.horizon_years) if both else DASH,
+            break_even(result.break_even_month, s.horizon_years)
+            if both
+            else f"no {'GPU' if result.best_accelerator else 'accelerator'} available",
         ),
     ]
     if bands is not None:

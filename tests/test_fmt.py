@@ -270,3 +270,13 @@ def test_where_no_device_serves_the_headline_says_the_commonest_reason() -> None
     # reasons that differ after their colon are grouped by what comes before it
     edge = evaluate(Scenario(workload="llama-2-70b", deployment="edge"), CAT)
     assert fmt.why_none_serve(edge).startswith("Not an edge device (")
+
+
+def test_a_headline_with_one_kind_of_device_says_why_it_has_no_break_even() -> None:
+    """Llama-3.1-8B at the edge: no accelerator can hold a copy, so no break-even; the headline's figure
+    read "–", a blank where the page can say why."""
+    r = evaluate(Scenario(workload="llama-3.1-8b", deployment="edge"), CAT)
+    assert r.best_gpu and not r.best_accelerator
+    figures = dict(fmt.headline_figures(r))
+    assert figures["break-even, accelerator vs GPU"] == "no accelerator available"
+    assert fmt.DASH not in figures.values()

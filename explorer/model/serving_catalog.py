@@ -216,8 +216,9 @@ def serve(
     batches away. At no bound the factor is the batch figure over the model's reading of it at the bound's
     read efficiency; a measured device's results then take over (``knots``), and an estimate's factor
     falls to 1 by ``settle`` (tokens/s per user: where the pooled read efficiency was fitted, the model's
-    reading stands). Until 2026-12-06 the two readings met nowhere: a bound of 0.1 tokens/s per user
-    served B200 on Llama-3.1-8B in BF16 at 1.47x its batch figure, and TPU v6e in FP8 at 0.51x.
+    reading stands). Until 2026-12-06 the two readings met only for a measured device at its own formats:
+    a bound of 0.1 tokens/s per user served B200 on Llama-3.1-8B in BF16 at 1.47x its batch figure, and
+    TPU v6e in FP8 at 0.51x.
     """
     arch = Architecture.of(w)
     if arch is None:

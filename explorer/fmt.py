@@ -388,8 +388,8 @@ BASELINE_LABEL = "saves vs your fleet"
 
 #: The ranking's throughput marks (``Option.throughput_basis``'s first letter), in words.
 BASIS_KEY = (
-    "m = measured, s = a measurement scaled by the serving model to this request (its format, tokens or "
-    "latency target), e = estimated"
+    "m = measured, s = a measurement the serving model scaled to this request's format, tokens or latency "
+    "target, e = estimated"
 )
 
 

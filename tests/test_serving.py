@@ -741,7 +741,8 @@ def test_a_figure_says_whether_it_is_measured_scaled_from_a_measurement_or_estim
     assert any("(measured: " in x for x in batch.recommendation.reasons)
     assert {o.throughput_basis for o in bound.options} == {"scaled", "estimated"}
     rows = {o.device_id: r for o, r in zip(bound.options, fmt.option_rows(bound), strict=True)}
-    assert rows["amd-mi355x"]["throughput"].startswith("s ") and "s = a measurement scaled" in fmt.BASIS_KEY
+    assert rows["amd-mi355x"]["throughput"].startswith("s ")
+    assert "s = a measurement the serving model scaled" in fmt.BASIS_KEY
     shapes = chart_data(bound, CAT)["efficiency"].set_index("device").how
     assert shapes["AMD Instinct MI355X"] == HOW["scaled"] and shapes["AWS Trainium2"] == HOW["estimated"]
     out = json.loads(json.dumps(bound.to_dict(), default=str))

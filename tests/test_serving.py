@@ -747,3 +747,20 @@ def test_a_figure_says_whether_it_is_measured_scaled_from_a_measurement_or_estim
     assert shapes["AMD Instinct MI355X"] == HOW["scaled"] and shapes["AWS Trainium2"] == HOW["estimated"]
     out = json.loads(json.dumps(bound.to_dict(), default=str))
     assert {o["device_id"]: o["throughput_basis"] for o in out["options"]}["amd-mi355x"] == "scaled"
+
+
+def test_an_unreachable_token_rate_says_over_how_many_devices_the_copy_reads_its_weights() -> None:
+    """The words "even one user gets 32.8 tokens/s (a step reads 138.0 GB of weights ...)" did not say
+    that the copy is on one MI325X, as the market's only offer (one GPU) holds it, where an 8-GPU server
+    would reach the target; a copy past its scale-up domain (L40S: PCIe) reads its weights over its share
+    of devices."""
+
+    def reason(device: str, **kw) -> str:
+        s = Scenario(workload="llama-2-70b", latency_target="custom", **kw)
+        t = scenario_device_table(CAT, s)
+        return t.fit_reason[list(t.ids).index(device)]
+
+    one = reason("amd-mi325x", cloud_market="any-provider", precision="bf16", tokens_per_s_per_user=50)
+    assert "GB of weights over one device and takes" in one
+    share = reason("nvidia-l40s", tokens_per_s_per_user=25)
+    assert re.search(r"GB of weights over 1\.\d devices' worth and takes", share), share

@@ -362,7 +362,11 @@ def _why_not(
     target: Target,
 ) -> str:
     """Why no batch of at least one sequence serves this request on device ``k``, in words."""
-    copies = f"{int(d[k])} devices" if d[k] > 1 else "one device"
+    # a copy past its scale-up domain spans its weights' share of devices, not a whole count (copy_devices)
+    whole = abs(d[k] - round(d[k])) < 1e-9
+    copies = (
+        "one device" if d[k] <= 1 else f"{round(d[k])} devices" if whole else f"{d[k]:.2g} devices' worth"
+    )
     if not peak[k] > 0:
         return f"no published {fmt_name} peak to run the model in {fmt_name}"
     if not bw[k] > 0:
@@ -384,8 +388,8 @@ def _why_not(
     if math.isfinite(target.tpot_s):
         fixed = f" and takes {f * 1e3:.3g} ms of fixed time" if f > 0 else ""
         return (
-            f"even one user gets {1 / alone:.3g} tokens/s (a step reads {weights / 1e9:,.1f} GB of weights"
-            f"{fixed}), under the {1 / target.tpot_s:.3g} tokens/s per user target"
+            f"even one user gets {1 / alone:.3g} tokens/s (a step reads {weights / 1e9:,.1f} GB of weights "
+            f"over {copies}{fixed}), under the {1 / target.tpot_s:.3g} tokens/s per user target"
         )
     return "no batch of one sequence fits"  # pragma: no cover
 

@@ -457,7 +457,8 @@ def validation_html(
         "target; "
         f"{len(summary.off)} off by more than 2x (below, with the reason).{also} Where the catalog has a "
         "measurement the app uses it; estimates are used only for the other devices, and their uncertainty "
-        "range is a log-normal fitted to these residuals, the pairs off by 2x included. <code>accel-explorer "
+        "range is a log-normal fitted to these residuals, the pairs off by 2x included (so is a measurement "
+        "the serving model scales to another format, other tokens or a latency bound). <code>accel-explorer "
         "validate --hold-out {device,result}</code> prints every residual.</p>"
     )
     off = (

@@ -278,8 +278,6 @@ def _perturbed(
         wall = np.where(hosts, wall * a["wall_ratio_baseboard"] / nominal["wall_ratio_baseboard"], wall)
         pcie = (t.power_class == "pcie") & modelled
         host = np.where(pcie, host * a["pcie_host_power_w"] / nominal["pcie_host_power_w"], host)
-    # a measurement scaled by the serving model to another request (rps_scaled) is the model's reading
-    # beside it, so it takes the estimate's range, as an estimate does
     rps = t.rps * np.where(t.rps_measured, m["measured_throughput"], m["estimated_throughput"])
     if fixed is not None and FIXED_STEP in a:
         rps = rps * fixed.multiplier(a[FIXED_STEP])

@@ -422,10 +422,16 @@ def decode_memory_efficiency(
     # the devices without one of their own take the mean of those whose stacks have no per-sequence time
     # (``sequence_s_per_layer``): with one, a device's read efficiency no longer carries that time, which
     # the devices taking the mean do not add back
-    pooled = [e for k, e in found.items() if not sequence_s_per_layer(cat, k) > 0]
+    pooled = [found[k] for k in _pooled(cat, found)]
     if not pooled:
         return None, found
     return float(min(1.0, np.exp(np.mean(np.log(pooled))))), found
+
+
+def _pooled(cat: Catalog, devices: Any) -> list[str]:
+    """The devices whose own read efficiencies make the pooled one: those whose stacks have no per-sequence
+    time of their own (``sequence_s_per_layer``)."""
+    return [k for k in devices if not sequence_s_per_layer(cat, k) > 0]
 
 
 @per_catalog(maxsize=16)
@@ -437,7 +443,7 @@ def read_fit_speed(cat: Catalog, workload: str, compute_efficiency: float) -> fl
     if pooled is None:
         return None
     r = latency_bound_results(cat, workload)
-    tight = r[r.device_id.isin([k for k in own if not sequence_s_per_layer(cat, k) > 0])]
+    tight = r[r.device_id.isin(_pooled(cat, own))]
     tight = tight.groupby("device_id").tpot_limit_ms.min()
     tight = tight[tight > 0]
     return float(np.exp(np.mean(np.log(1000.0 / tight)))) if len(tight) else None

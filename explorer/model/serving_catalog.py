@@ -192,14 +192,13 @@ def serve(
     capacity(request) / capacity(as measured), its maths at the device's own efficiency
     (``run_efficiency``: measured / its capacity as run, at most 1), or, asked for a format it did not run
     in, at the one fitted for that format; served otherwise than measured, never above the ceilings of
-    what it is asked to run. The capacity as measured reads at the request's ``memory_efficiency`` too,
-    so that the factor carries the Offline result over the model's as the request reads (until 2026-12-06
-    a device with latency-bound results of its own read its Offline run at the run's efficiency, which cut
-    a third off figures under bounds that did not bind). A copy
-    takes ``copy_devices`` of each device at its weights' format; every decode step takes
-    ``fixed_step_s_per_layer`` (one for all, or one per device) x layers more, and each sequence in it
-    ``sequence_s_per_layer`` x layers (likewise; a measured device's only). Vectorised: one ``capacity``
-    call per group of devices that run the same formats.
+    what it is asked to run. The capacity as measured reads at the request's ``memory_efficiency`` too, so
+    that the factor carries the Offline result over the model's as the request reads (until 2026-12-06 a
+    device with latency-bound results of its own read its Offline run at the run's efficiency, which cut a
+    third off figures under bounds that did not bind). A copy takes ``copy_devices`` of each device at its
+    weights' format; every decode step takes ``fixed_step_s_per_layer`` (one for all, or one per device) x
+    layers more, and each sequence in it ``sequence_s_per_layer`` x layers (likewise; a measured device's
+    only). Vectorised: one ``capacity`` call per group of devices that run the same formats.
 
     ``knots`` (per device, or None): a device's latency-bound results as (tokens/s per user, measured /
     the model there: ``calibration.latency_knots``). A latency-bound request to such a device takes, in

@@ -158,6 +158,7 @@ def chart_data(
                     if o.throughput_per_device_rps is not None
                     else "–"
                 )
+                + (f" in {o.serving_format}" if o.serving_format else "")  # an LLM's format as served
                 for h, o in zip(how, opts, strict=True)
             ],
             "throughput_source": [o.throughput_source for o in opts],

@@ -162,7 +162,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print("\n".join(f"{line}  {n}".rstrip() for line, n in zip(lines, ["note", *note], strict=True)))
     cut = any(n.endswith(" …") for n in note)
     print(
-        f"\nthroughput per device in requests/s: {fmt.BASIS_KEY}; power, energy and CO2 at the "
+        ("\n" + fmt.FORMAT_KEY if "format" in table else "")
+        + f"\nthroughput per device in requests/s: {fmt.BASIS_KEY}; power, energy and CO2 at the "
         "facility (x PUE); – where no source gives the device's power"
         + ("; a note that ends in … is cut short (--format json gives it whole)" if cut else "")
     )

@@ -38,6 +38,7 @@ CSV_COLUMNS = [
     "throughput_per_device_rps",
     "throughput_measured",
     "throughput_basis",
+    "serving_format",
     "throughput_source",
     "devices_needed",
     "training_devices",
@@ -401,6 +402,7 @@ def report_html(
         for row in table.itertuples(index=False)
     )
     ranking = f"<table class='rank'><tr>{head}</tr>{body}</table>"
+    format_key = f" {esc(fmt.FORMAT_KEY[0].upper() + fmt.FORMAT_KEY[1:])}." if "format" in table else ""
 
     assumptions = "".join(
         f"<tr><td>{esc(n)}</td><td>{esc(v)}</td><td class='doc'>{esc(d)}</td></tr>"
@@ -464,7 +466,7 @@ the catalog with its source and date (last section); estimates say how they were
 <h3>Charts</h3>{notes_html}{charts_html}
 <h3>Ranking</h3>
 <p class="note">Throughput per device in requests/s ({esc(fmt.BASIS_KEY)}); power and energy at the
-facility (server wall x PUE); totals over {esc(fmt.years(s.horizon_years))}.</p>
+facility (server wall x PUE); totals over {esc(fmt.years(s.horizon_years))}.{format_key}</p>
 {ranking}
 <section id="apis">{api_options_html(result, cat)}</section>
 <h3>Assumptions</h3><table id="assumptions">{assumptions}</table>

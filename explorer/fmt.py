@@ -391,6 +391,11 @@ BASIS_KEY = (
     "m = measured, s = a measurement the serving model scaled to this request's format, tokens or latency "
     "target, e = estimated"
 )
+#: The ranking's format column (``Option.serving_format``, ``short_format``), in words: LLMs only.
+FORMAT_KEY = (
+    "format: the number format an LLM is served in; weights/maths where the device computes at a wider "
+    "peak than its weights' format (weight-only quantization)"
+)
 
 
 def _baseline_figure(b: Any) -> list[tuple[str, str]]:
@@ -404,6 +409,14 @@ def _baseline_figure(b: Any) -> list[tuple[str, str]]:
     if b.savings_usd <= 0:
         return [(BASELINE_LABEL, "$0 (your fleet)")]
     return [(BASELINE_LABEL, f"{usd(b.savings_usd)} ({percent(b.savings_share)})")]
+
+
+def short_format(words: str) -> str:
+    """A served format for a narrow column: "FP8 weights, INT8 maths" as "FP8/INT8" (weights/maths)."""
+    if ", " not in words:
+        return words or DASH
+    weights, maths = (part.split(" ")[0] for part in words.split(", ", 1))
+    return f"{weights}/{maths}"
 
 
 def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dict[str, str]]:
@@ -432,6 +445,8 @@ def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dic
                 "racks": count(getattr(o, "racks", None)) if ok else DASH,
                 "provisioned": _or_unpublished(o.provisioned_power_kw, power_kw) if ok else DASH,
             }
+        if any(x.serving_format for x in result.options):  # an LLM: the format each figure is served in
+            row["format"] = short_format(o.serving_format) if ok else DASH
         row |= {
             "throughput": o.throughput_basis[0] + " " + number(o.throughput_per_device_rps),
             "total": usd(o.tco_usd),

@@ -320,6 +320,8 @@ def test_evaluate_table() -> None:
     p = run("evaluate", "--workload", "resnet-50", "--deployment", "edge")
     assert p.returncode == 0, p.stderr
     assert "Recommendation:" in p.stdout and "hailo-8" in p.stdout
+    head = next(line for line in p.stdout.splitlines() if line.lstrip().startswith("#"))
+    assert " format " not in head and "format:" not in p.stdout  # only an LLM has a format to say
 
 
 @pytest.mark.slow
@@ -339,6 +341,11 @@ def test_evaluate_table_cuts_a_long_reason_at_a_word_and_says_so() -> None:
             assert shown.endswith(" …") and len(shown) <= NOTE_WIDTH
             assert " ".join(r.split()).startswith(kept + " ")  # at a word's end
     assert "a note that ends in … is cut short (--format json gives it whole)" in table.stdout
+    # an LLM's ranking says the format each device is served in, with its key
+    head = next(line for line in table.stdout.splitlines() if line.lstrip().startswith("#"))
+    assert " format " in head and "format: the number format an LLM is served in" in table.stdout
+    b300 = next(line for line in table.stdout.splitlines() if " nvidia-b300 " in line)
+    assert " FP4 " in b300, b300
 
 
 @pytest.mark.parametrize(

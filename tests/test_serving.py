@@ -736,9 +736,9 @@ def test_a_figure_says_whether_it_is_measured_scaled_from_a_measurement_or_estim
             assert o.throughput_basis == t.basis(k)
     first = bound.options[0]
     assert first.device_id == "amd-mi355x" and first.throughput_basis == "scaled"
-    assert any("(a measurement scaled to this request: " in x for x in bound.recommendation.reasons)
+    assert any("(a measurement scaled to this request in FP4: " in x for x in bound.recommendation.reasons)
     assert batch.options[0].throughput_basis == "measured"
-    assert any("(measured: " in x for x in batch.recommendation.reasons)
+    assert any("(measured in FP4: " in x for x in batch.recommendation.reasons)
     assert {o.throughput_basis for o in bound.options} == {"scaled", "estimated"}
     rows = {o.device_id: r for o, r in zip(bound.options, fmt.option_rows(bound), strict=True)}
     assert rows["amd-mi355x"]["throughput"].startswith("s ")
@@ -764,3 +764,52 @@ def test_an_unreachable_token_rate_says_over_how_many_devices_the_copy_reads_its
     assert "GB of weights over one device and takes" in one
     share = reason("nvidia-l40s", tokens_per_s_per_user=25)
     assert re.search(r"GB of weights over 1\.\d devices' worth and takes", share), share
+
+
+def test_each_option_says_the_format_it_is_served_in_and_the_headline_says_when_two_differ() -> None:
+    """Precision "As measured" (the default) served B300 in FP4 (its MLPerf run's) beside TPU v6e in BF16
+    (the workload's own), and nothing on the page said the two were not compared in one format: a reader
+    saw 162 against 20.2 requests/s per device. Each option now says its format, the headline says where
+    the recommendation and its rival differ, and a stated format serves every device in it."""
+    import json
+
+    from explorer import fmt
+    from explorer.calc import evaluate
+    from explorer.chart_frames import chart_data
+    from explorer.export import CSV_COLUMNS
+
+    auto = evaluate(Scenario(), CAT)
+    by = {o.device_id: o for o in auto.options}
+    assert by["nvidia-b300"].serving_format == "FP4" and by["nvidia-b300"].throughput_basis == "measured"
+    assert by["nvidia-h100-sxm"].serving_format == "FP8"  # its RedHat run's, at its FP8 peak
+    assert (
+        by["google-tpu-v6e"].serving_format == "BF16" and by["google-tpu-v6e"].throughput_basis == "estimated"
+    )
+    said = [x for x in auto.recommendation.reasons if x.startswith("Not like with like")]
+    assert len(said) == 1 and "in FP4 (the format of its measured run)" in said[0], said
+    assert "Google Cloud TPU v6e (Trillium) in BF16 (the workload's own format" in said[0]
+    assert any("(measured in FP4: " in x for x in auto.recommendation.reasons)
+    rows = {o.device_id: r for o, r in zip(auto.options, fmt.option_rows(auto), strict=True)}
+    assert rows["nvidia-b300"]["format"] == "FP4" and rows["google-tpu-v6e"]["format"] == "BF16"
+    tips = chart_data(auto, CAT)["options"].set_index("device_id").throughput
+    assert tips["nvidia-b300"].endswith(" in FP4") and tips["google-tpu-v6e"].endswith(" in BF16")
+    out = json.loads(json.dumps(auto.to_dict(), default=str))
+    assert {o["device_id"]: o["serving_format"] for o in out["options"]}["google-tpu-v6e"] == "BF16"
+    assert "serving_format" in CSV_COLUMNS
+
+    # a stated format: every device served in it (its weights), the maths at the peak that runs them
+    for precision, name in (("fp8", "FP8"), ("fp4", "FP4"), ("bf16", "BF16")):
+        r = evaluate(Scenario(precision=precision), CAT)
+        served = [o for o in r.options if o.available]
+        assert served and all(o.serving_format.split(" ")[0].split("/")[0] == name for o in served), [
+            (o.device_id, o.serving_format) for o in served
+        ]
+        assert not any(x.startswith("Not like with like") for x in r.recommendation.reasons)
+    fp4 = {o.device_id: o for o in evaluate(Scenario(precision="fp4"), CAT).options}
+    assert fp4["nvidia-h100-sxm"].serving_format == "FP4 weights, FP8 maths"  # no FP4 peak on Hopper
+    assert fmt.short_format(fp4["nvidia-h100-sxm"].serving_format) == "FP4/FP8"
+
+    # other workloads have no format of their own to say
+    other = evaluate(Scenario(workload="resnet-50"), CAT)
+    assert all(o.serving_format == "" for o in other.options)
+    assert "format" not in fmt.option_rows(other)[0]

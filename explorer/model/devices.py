@@ -54,6 +54,7 @@ class DeviceTable:
     rps_measured: np.ndarray  # bool: the catalog's measurement, as run
     rps_scaled: np.ndarray  # bool: a measurement the serving model scaled to the request
     rps_source: list[str]
+    serving_format: list[str]  # an LLM's format as served, in words ("FP4"; "" where none: other workloads)
     replica: np.ndarray  # devices per model copy
     fits: np.ndarray  # bool
     fit_reason: list[str]
@@ -228,6 +229,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         rps_measured=rps_measured,
         rps_scaled=np.zeros(len(d), bool),
         rps_source=rps_source,
+        serving_format=[""] * len(d),
         replica=replica,
         fits=fits,
         fit_reason=fit_reason,
@@ -449,6 +451,7 @@ def served_device_table(
         rps_measured=same,
         rps_scaled=ok & t.rps_measured & ~same,
         rps_source=source,
+        serving_format=[s.formats[k] if ok[k] else "" for k in range(len(ids))],
         fits=t.fits & ok,
         fit_reason=[
             t.fit_reason[k] or (f"{s.reason[k]} ({why})" if not ok[k] else "") for k in range(len(ids))

@@ -199,6 +199,7 @@ def _options(
                 throughput_source=t.rps_source[i],
                 throughput_measured=bool(t.rps_measured[i]),
                 throughput_basis=t.basis(i),
+                serving_format=t.serving_format[i],
                 training_devices=int(train_devices[i]) if serves else 0,
                 training_device_id=str(t.ids[tg]) if serves and train_devices[i] > 0 and tg >= 0 else None,
                 break_even_month=be,

@@ -28,6 +28,8 @@ class Option:
     #: "measured" (the catalog's result as run), "scaled" (a measurement scaled by the serving model to the
     #: request: another format, other tokens, a latency bound) or "estimated" (no measurement of its own)
     throughput_basis: str
+    #: an LLM's format as served, in words ("FP4", "FP8 weights, INT8 maths"); "" for other workloads
+    serving_format: str
     devices_needed: int | None
     training_devices: int
     training_device_id: str | None

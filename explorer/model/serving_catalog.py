@@ -163,6 +163,13 @@ class Served:
     reason: list[str]  # why unavailable ("" where available)
     words: list[str]  # how it was obtained, for the throughput's source
     tokens_per_s_alone: np.ndarray  # what one user alone gets from a copy (the model's; NaN: unavailable)
+    formats: list[str]  # the format each device serves in, in words ("FP4"; ``format_words``)
+
+
+def format_words(maths: str, weights: str) -> str:
+    """A served format in words: "FP4" where maths and weights run in one, else "FP8 weights, BF16 maths"."""
+    m, s = FORMAT_NAMES.get(maths, maths.upper()), FORMAT_NAMES.get(weights, weights.upper())
+    return s if m == s else f"{s} weights, {m} maths"
 
 
 def serve(
@@ -371,12 +378,18 @@ def serve(
             fixed_words = f", {step * 1e3:.2g} ms of fixed time per decode step" if step > 0 else ""
             words.append(f"serving model, {how}{fixed_words}{beside[k]}: {limit[k]}")
     d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, spread)
+    formats = [
+        format_words(peak_used(r, cf)[1].lower() or cf, sf) if rps[k] > 0 else ""
+        for k, r in enumerate(rows)
+        for cf, sf in [(serving_format(now_f[k][0], w.precision), serving_format(now_f[k][1], w.precision))]
+    ]
     return Served(
         rps=rps,
         devices_per_copy=d,
         reason=reason,
         words=words,
         tokens_per_s_alone=np.where(rps > 0, alone, np.nan),
+        formats=formats,
     )
 
 

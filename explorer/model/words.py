@@ -17,6 +17,31 @@ volume = fmt.volume
 PRICING_WORDS = {"1-year": "on a 1-year commitment", "3-year": "on a 3-year commitment"}
 
 
+#: A throughput's basis (``Option.throughput_basis``) where the headline says it.
+BASIS_WORDS = {"scaled": "a measurement scaled to this request"}
+
+
+def formats_apart(best: Option, rival: Option, precision: str | None) -> str:
+    """Where the headline's two options are served in different formats because the scenario reads each
+    device as measured (``precision`` "auto"), a sentence that says so and how to compare them in one; ""
+    otherwise (a stated format, or one format for both)."""
+    if precision not in (None, "auto") or not best.serving_format or not rival.serving_format:
+        return ""
+    if best.serving_format == rival.serving_format:
+        return ""
+    why = [
+        "the format of its measured run"
+        if o.throughput_basis != "estimated"
+        else "the workload's own format: it has no run of its own"
+        for o in (best, rival)
+    ]
+    return (
+        f"Not like with like: Precision 'As measured' runs {best.name} in {best.serving_format} ({why[0]}) "
+        f"and {rival.name} in {rival.serving_format} ({why[1]}); choose one format under Precision to "
+        "compare them in it."
+    )
+
+
 def fleet_reason(o: Option) -> str:
     """The cloud fleet over the day in words: how many devices run, and how they are paid for."""
     shape = (
@@ -81,13 +106,16 @@ def recommend(
     if baseline is not None:
         reasons.append(baseline_reason(baseline, s.deployment, h))
     peak = s.requests_per_day / SECONDS_PER_DAY * s.peak_to_average
-    how = {"scaled": "a measurement scaled to this request"}.get(best.throughput_basis, best.throughput_basis)
+    how = BASIS_WORDS.get(best.throughput_basis, best.throughput_basis)
+    served_in = f" in {best.serving_format}" if best.serving_format else ""
     reasons.append(
         f"Carries the peak of {volume(peak)} requests/s with {fmt.plural(best.devices_needed, 'device')} "
-        f"at {s.utilization:.0%} target utilisation ({how}: "
+        f"at {s.utilization:.0%} target utilisation ({how}{served_in}: "
         f"{fmt.requests_per_s(best.throughput_per_device_rps)} per device); "
         f"{fmt.usd_per_million(best.cost_per_million_requests_usd)}."
     )
+    if rival is not None and (apart := formats_apart(best, rival, getattr(s, "precision", None))):
+        reasons.append(apart)
     if best.placement and t.replica[i] > 1:  # a copy spans several devices: where, and over what link
         reasons.append(f"Each model copy runs {best.placement}.")
     if best.devices_min is not None and best.cloud_pricing is not None:  # the cloud fleet over the day

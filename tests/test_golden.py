@@ -82,8 +82,9 @@ def test_high_volume_stable_inference_in_the_cloud_goes_to_an_accelerator() -> N
     64 chips on a 1-year commitment and the rest of the day's curve on demand; Trainium2 (estimated, by
     EC2 Capacity Block: no commitment to be had) follows at $8.94 M; the best GPU, MI355X (estimated, 80
     GPUs at OCI's $8.60 per GPU-hour, which has no published commitment price), costs $9.65 M (MI300X
-    $10.25 M). The accelerator pays back in month 1; above about 13.4 k images/day an accelerator is
-    cheaper.
+    $11.5 M: since 2026-12-06 held at the measured MI325X's 2.32 images/s, which has its compute and more
+    bandwidth and memory; $10.25 M at the 2.64 the all-vendor efficiency gave it). The accelerator pays
+    back in month 1; above about 13.4 k images/day an accelerator is cheaper.
     """
     r = evaluate(
         Scenario(
@@ -103,6 +104,7 @@ def test_high_volume_stable_inference_in_the_cloud_goes_to_an_accelerator() -> N
     assert r.best_gpu == "amd-mi355x"
     assert r.option(r.best_gpu).tco_usd == pytest.approx(TOTALS["sdxl_mi355x"], rel=REL)
     assert r.option("aws-trainium2").tco_usd == pytest.approx(8_942_957, rel=REL)
+    assert r.option("amd-mi300x").tco_usd == pytest.approx(11_509_805, rel=REL)
     assert r.break_even_month == 1
     assert r.crossover_requests_per_day == pytest.approx(13_400, rel=0.02)
 

@@ -24,6 +24,7 @@ from .calibration import (
     measured_runs,
     read_fit_speed,
     roofline_estimate,
+    sibling_cap,
 )
 from .copies import copy_spans, take
 from .cost import Prices, framework_support, market_offers, offer_name, placed_offers, prices
@@ -134,6 +135,7 @@ def cached_device_table(cat: Catalog, workload: str, market: str) -> DeviceTable
 
 
 def throughputs(
+    cat: Catalog,
     d: pd.DataFrame,
     w: pd.Series,
     effs: dict[str, Efficiency],
@@ -153,6 +155,7 @@ def throughputs(
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
     rps_source: list[str] = []
+    llm = Architecture.of(w)
     for i, dev in d.iterrows():
         if dev.id in measured.index:
             m = measured.loc[dev.id]
@@ -161,13 +164,17 @@ def throughputs(
             rps_source.append(measured_words(m))
         else:
             eff = effs[dev.id]
-            rps[i] = roofline_estimate(
+            est = roofline_estimate(
                 dev,
                 w,
                 eff,
                 memory_efficiency=memory_efficiency,
                 fixed_step_s_per_layer=float(fixed[i]),
-            ).rps
+            )
+            rps[i], held = est.rps, ""
+            if llm is None and est.rps > 0:  # the request measured: no more than a measured sibling
+                formats = (est.compute_precision, est.storage_precision)
+                rps[i], held = sibling_cap(cat, str(w.name), dev.id, est.rps, formats)
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"
@@ -186,7 +193,7 @@ def throughputs(
             rps_source.append(
                 f"estimated: roofline from peak compute and memory bandwidth at {w.precision}{maths_words}"
                 f"{on_chip} x "
-                f"efficiency {eff.value:.2f} fitted on {eff.basis}"
+                f"efficiency {eff.value:.2f} fitted on {eff.basis}{held}"
             )
     return rps, rps_measured, rps_source
 
@@ -211,7 +218,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
     # an LLM here is served as a batch (no latency bound): its decode reads at the efficiency its Offline
     # runs were fitted at; the latency-bound runs' read efficiency is for a request under a bound (``serve``)
     fixed = fixed_steps_s_per_layer(cat, d.id)
-    rps, rps_measured, rps_source = throughputs(d, w, effs, measured, None, fixed)
+    rps, rps_measured, rps_source = throughputs(cat, d, w, effs, measured, None, fixed)
     placed = place_copies(cat, d, w, rps_measured, rps)
     replica, fits, fit_reason = placed.replica, placed.fits, placed.fit_reason
     wall = wall_power(cat, d, workload, rps)

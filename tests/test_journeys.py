@@ -51,11 +51,21 @@ def as_drawn(scenario: Scenario) -> dict[str, list[dict]]:
 
 
 def shows(page, scenario: Scenario, expected_name: str) -> None:
-    """Wait until the page shows `scenario`: the headline's device and every chart's drawn rows."""
+    """Wait until the page shows `scenario`: the headline's device and its reasons, word for word, and
+    every chart's drawn rows."""
     page.locator(".vega-embed svg").nth(5).wait_for(timeout=120_000)
     name = page.locator(".ax-headline .ax-name")
     wait_for(
         lambda: name.inner_text() == expected_name, timeout=60, what=f"the headline to name {expected_name}"
+    )
+    reasons = evaluate(scenario, CAT).recommendation.reasons
+    shown = page.locator(".ax-headline .ax-reasons li")
+    wait_for(
+        lambda: (
+            [" ".join(x.split()) for x in shown.all_inner_texts()] == [" ".join(x.split()) for x in reasons]
+        ),
+        timeout=30,
+        what="the headline's reasons to be a fresh evaluation's",
     )
     problems: list[str] = []
 

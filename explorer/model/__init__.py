@@ -45,8 +45,10 @@ The model, per device d serving workload w:
   publishes a peak for that holds it), so the fitted factor measures software efficiency, not a
   precision mismatch; a run still above its ceiling counts at 1. The factor (one result per measured
   device, those at the estimate's precision where two or more devices ran at it) is never above 1, so
-  an estimate never exceeds min(compute ceiling, memory ceiling) at the precision it runs in. The model,
-  validation and the uncertainty ranges call the same estimator (``estimate_throughput``);
+  an estimate never exceeds min(compute ceiling, memory ceiling) at the precision it runs in, nor (a
+  workload's own request) a device of its vendor measured in the same formats that has at least its peak,
+  bandwidth and memory (``sibling_cap``). The model, validation and the uncertainty ranges call the same
+  estimator (``estimate_throughput``);
 * an LLM's throughput is its serving capacity in tokens (``serving``): prefill at the compute peak, and
   decode steps that each take the serving stack's fixed time (per layer, ``decode_step_fixed_per_layer``),
   the weights read at the rated bandwidth, and every sequence's KV cache and maths (and, for a measured

@@ -47,7 +47,7 @@ The model, per device d serving workload w:
   device, those at the estimate's precision where two or more devices ran at it) is never above 1, so
   an estimate never exceeds min(compute ceiling, memory ceiling) at the precision it runs in, nor (a
   workload's own request) a device of its vendor measured in the same formats that has at least its peak,
-  bandwidth and memory (``sibling_cap``). The model, validation and the uncertainty ranges call the same
+  bandwidth and memory (``siblings``). The model, validation and the uncertainty ranges call the same
   estimator (``estimate_throughput``);
 * an LLM's throughput is its serving capacity in tokens (``serving``): prefill at the compute peak, and
   decode steps that each take the serving stack's fixed time (per layer, ``decode_step_fixed_per_layer``),
@@ -59,7 +59,9 @@ The model, per device d serving workload w:
   reads at the Offline efficiency above. A measured device is its measurement scaled by the model; under a
   bound, by what the model misses at its own latency-bound results where it has them
   (``calibration.latency_knots``: at a result's conditions the tool gives that result). A bound starts
-  at the batch figure and never rises above it (``serving_catalog.serve``);
+  at the batch figure and never rises above it (``serving_catalog.serve``), nor above the figure of its
+  vendor's device with at least its specs whose own results reach nearer the request
+  (``siblings.held_at_siblings``);
 * fleet: enough devices to carry the peak at the target utilisation, in whole model replicas (a model
   that does not fit one device's memory spans several) and, in the cloud, whole instances; on bare metal
   whole servers plus the spare servers (N+1 by default), in racks under the rack kW;

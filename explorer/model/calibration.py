@@ -15,9 +15,10 @@ from ..scenario import unknown_workload
 from .assumptions import ModelError, fixed_step_s_per_layer, sequence_s_per_layer
 from .cache import per_catalog
 from .request import precision_bytes
-from .roofline import ceilings, peak_ops, roofline_rps, stated_precision
+from .roofline import ceilings, roofline_rps, stated_precision
 from .serving import Architecture, Target
 from .serving_catalog import memory_efficiency_of, row_capacity
+from .siblings import sibling_cap
 
 
 def best_measured(cat: Catalog, workload: str) -> pd.DataFrame:
@@ -356,58 +357,8 @@ def estimate_throughput(
         return est
     held = {"exclude_device": exclude_device, "exclude_result": exclude_result}
     formats = (est.compute_precision, est.storage_precision)
-    rps, _ = sibling_cap(cat, workload, device_id, est.rps, formats, **held)
+    rps, _ = sibling_cap(cat, measured_runs(cat, workload), device_id, est.rps, formats, **held)
     return replace(est, rps=rps)
-
-
-def sibling_cap(
-    cat: Catalog,
-    workload: str,
-    device_id: str,
-    rps: float,
-    formats: tuple[str, str],
-    *,
-    exclude_device: str | None = None,
-    exclude_result: Any = None,
-) -> tuple[float, str]:
-    """(the estimate ``rps`` held at its measured siblings, the words where one holds it: "" otherwise).
-
-    A device without a measurement is estimated no higher than a device of its vendor (its software stack)
-    measured on the workload in the same ``formats`` (compute, storage) that has at least its peak at
-    them, its memory bandwidth and its memory: the model's efficiency, fitted on every vendor's runs where a
-    vendor has fewer than ``VENDOR_MIN_DEVICES`` measured, put MI300X above the MI325X measured on SDXL
-    (2.64 against 2.32 images/s) though the MI325X has its compute and more bandwidth and memory. For a
-    workload whose request is the one measured (not an LLM, whose requests the serving model carries to
-    other tokens, formats and bounds); the held-out rows validation leaves out are left out here too."""
-    devices = cat.devices.set_index("id")
-    me = devices.loc[device_id]
-    cap, words = rps, ""
-    for other, c in measured_runs(cat, workload).items():
-        held_out = exclude_result is not None and c.result == exclude_result
-        if other in (device_id, exclude_device) or held_out:
-            continue  # validation's held-out result or device
-        if (c.compute_precision, c.storage_precision) != formats or not c.measured_rps < cap:
-            continue
-        sib = devices.loc[other]
-        if sib.vendor != me.vendor or not _at_least(sib, me, formats[0]):
-            continue
-        cap = float(c.measured_rps)
-        words = (
-            f"; held at the {sib['name']}'s measured {cap:,.3g} requests/s: the same vendor's device, "
-            f"measured in the same formats, with at least its {formats[0].upper()} peak, memory bandwidth "
-            "and memory"
-        )
-    return cap, words
-
-
-def _at_least(a: pd.Series, b: pd.Series, fmt: str) -> bool:
-    """Whether device ``a`` has at least ``b``'s peak at ``fmt``, DRAM bandwidth and memory (a figure ``b``
-    does not publish asks nothing of ``a``)."""
-    pairs = [(peak_ops(a, fmt), peak_ops(b, fmt))] + [
-        (float(a[k]), float(b[k])) if pd.notna(b[k]) else (0.0, 0.0)
-        for k in ("memory_bandwidth_gbps", "memory_gb")
-    ]
-    return all((y != y) or (x == x and x >= y) for x, y in pairs)
 
 
 def measured_runs(cat: Catalog, workload: str, fmt: str | None = None) -> dict[str, Any]:
@@ -436,6 +387,19 @@ def latency_bound_results(cat: Catalog, workload: str) -> pd.DataFrame | None:
         return None
     r = r[(r.workload == workload) & r.requests_per_s_per_accelerator.notna() & r.tpot_limit_ms.notna()]
     return r[r.benchmark.astype(str).str.startswith("MLPerf")]
+
+
+@per_catalog(maxsize=16)
+def tightest_bounds(cat: Catalog, workload: str) -> dict[str, float]:
+    """Per device, the tokens/s per user of its tightest latency-bound result on ``workload`` (MLPerf
+    Server, Interactive): how far its own measurements reach towards an interactive request."""
+    r = latency_bound_results(cat, workload)
+    out: dict[str, float] = {}
+    for row in [] if r is None else r.itertuples():
+        t = Target.measured(row.tpot_limit_ms, getattr(row, "ttft_limit_ms", None))
+        if t is not None and math.isfinite(t.tpot_s):
+            out[row.device_id] = max(out.get(row.device_id, 0.0), 1.0 / t.tpot_s)
+    return out
 
 
 @per_catalog(maxsize=16)

@@ -4,6 +4,7 @@ market from the steps in ``request``, ``roofline``, ``calibration``, ``placement
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -24,7 +25,7 @@ from .calibration import (
     measured_runs,
     read_fit_speed,
     roofline_estimate,
-    sibling_cap,
+    tightest_bounds,
 )
 from .copies import copy_spans, take
 from .cost import Prices, framework_support, market_offers, offer_name, placed_offers, prices
@@ -34,6 +35,7 @@ from .pricing import CloudBasis, cloud_bases, provider_discounts
 from .request import dram_traffic_mb, fits_on_chip, on_chip_batch
 from .serving import FORMAT_NAMES, Architecture, peak_used, serving_format
 from .serving_catalog import Request, Served, serve
+from .siblings import held_at_siblings, sibling_cap
 
 #: The deployments whose containers (cloud instances, servers) hold copies of several devices; at the edge
 #: a site runs one.
@@ -174,7 +176,7 @@ def throughputs(
             rps[i], held = est.rps, ""
             if llm is None and est.rps > 0:  # the request measured: no more than a measured sibling
                 formats = (est.compute_precision, est.storage_precision)
-                rps[i], held = sibling_cap(cat, str(w.name), dev.id, est.rps, formats)
+                rps[i], held = sibling_cap(cat, measured_runs(cat, str(w.name)), dev.id, est.rps, formats)
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"
@@ -429,6 +431,13 @@ def served_device_table(
         s, replica = copy_spans(cat, t, market, deployment, serve_at)
     ok = np.isfinite(s.rps) & (s.rps > 0)
     same = ok & t.rps_measured & np.isclose(s.rps, measured, rtol=1e-12)
+    # how far the request lies past each device's tightest own result (an estimate has none)
+    speed = 1.0 / request.target.tpot_s if math.isfinite(request.target.tpot_s) else 0.0
+    tight = tightest_bounds(cat, fitted_on)
+    reach = np.array(
+        [max(speed - tight.get(i, 0.0), 0.0) if t.rps_measured[k] else np.inf for k, i in enumerate(ids)]
+    )
+    rps, held = held_at_siblings(cat, ids, s.rps, s.formats, same, reach)
     source = [
         measured_source[k]
         if same[k]
@@ -444,7 +453,7 @@ def served_device_table(
                 else ""
             )
         )
-        + f"; one user alone gets at most {s.tokens_per_s_alone[k]:,.0f} tokens/s"
+        + f"; one user alone gets at most {s.tokens_per_s_alone[k]:,.0f} tokens/s{held[k]}"
         if ok[k]
         else t.rps_source[k]
         for k in range(len(ids))
@@ -454,7 +463,7 @@ def served_device_table(
         t = _placed_as(cat, t, workload, market, replica)
     return replace(
         t,
-        rps=np.where(ok, s.rps, np.nan),
+        rps=np.where(ok, rps, np.nan),
         rps_measured=same,
         rps_scaled=ok & t.rps_measured & ~same,
         rps_source=source,

@@ -127,6 +127,10 @@ def test_the_interactive_70b_example_and_its_tornado() -> None:
     assert f"then GB200 NVL72 at {fmt.usd(totals['nvidia-gb200-nvl72'])}" in README
     assert f"B300 at {fmt.usd(totals['nvidia-b300'])}" in README
     assert f"is {ORDINAL[ranked.index('nvidia-b200') + 1]} at {fmt.usd(totals['nvidia-b200'])} now" in README
+    assert (
+        f"is {ORDINAL[ranked.index('nvidia-h100-sxm') + 1]} at {fmt.usd(totals['nvidia-h100-sxm'])}:"
+        in README
+    )
     rank = ranked.index("aws-inferentia2") + 1
     assert f"falls to {fmt.usd(totals['aws-inferentia2'])} ({rank}th)" in README
     from explorer.uncertainty import tornado

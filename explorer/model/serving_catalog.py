@@ -378,10 +378,12 @@ def serve(
             fixed_words = f", {step * 1e3:.2g} ms of fixed time per decode step" if step > 0 else ""
             words.append(f"serving model, {how}{fixed_words}{beside[k]}: {limit[k]}")
     d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, spread)
-    formats = [
-        format_words(peak_used(r, cf)[1].lower() or cf, sf) if rps[k] > 0 else ""
+    named = {f: (serving_format(f[0], w.precision), serving_format(f[1], w.precision)) for f in set(now_f)}
+    formats = [  # the format each is served in: its weights', and the peak its maths run at
+        format_words(peak_used(r, named[now_f[k]][0])[1].lower() or named[now_f[k]][0], named[now_f[k]][1])
+        if rps[k] > 0
+        else ""
         for k, r in enumerate(rows)
-        for cf, sf in [(serving_format(now_f[k][0], w.precision), serving_format(now_f[k][1], w.precision))]
     ]
     return Served(
         rps=rps,

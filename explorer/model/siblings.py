@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Catalog
+from .cache import per_catalog
 from .roofline import peak_ops
 
 #: What a sibling must have at least as much of, beside the peak, to hold a device's figure (``sibling_cap``).
@@ -41,7 +42,7 @@ def sibling_cap(
     and more bandwidth and memory. For a workload whose request is the one measured (not an LLM, whose
     requests the serving model carries to other tokens, formats and bounds: ``held_at_siblings``); the
     held-out rows validation leaves out are left out here too."""
-    devices = cat.devices.set_index("id")
+    devices = _by_id(cat)
     me = devices.loc[device_id]
     cap, words = rps, ""
     for other, c in runs.items():
@@ -60,6 +61,12 @@ def sibling_cap(
             "and memory"
         )
     return cap, words
+
+
+@per_catalog(maxsize=4)
+def _by_id(cat: Catalog) -> pd.DataFrame:
+    """The catalog's devices indexed by id, once per catalog (a token move asks this)."""
+    return cat.devices.set_index("id")
 
 
 def _at_least(a: pd.Series, b: pd.Series, fmt: str, specs: tuple[str, ...] = SIBLING_SPECS) -> bool:
@@ -83,7 +90,7 @@ def held_at_siblings(
     the H100, whose tightest result is MLPerf's Server bound (5 tokens/s per user), was carried to 9.7
     requests/s per GPU, where the H200, measured at the Interactive bound (25), served 7.8. Returns the
     figures and, per device, the words where one is held ("" otherwise)."""
-    devices = cat.devices.set_index("id")
+    devices = _by_id(cat)
     ids = list(ids)
     out, words = np.array(rps, float), [""] * len(ids)
     for i, d in enumerate(ids):

@@ -431,6 +431,7 @@ def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dic
         b = bands.options
         band = dict(zip(b.device_id, zip(b.p10_usd, b.p90_usd, strict=True), strict=True))
     rows = []
+    llm = any(x.serving_format for x in result.options)  # an LLM: the format each figure is served in
     for rank, o in enumerate(result.options, 1):
         ok = o.available
         row = {
@@ -445,7 +446,7 @@ def option_rows(result: Any, bands: Any = None, *, by: str = "name") -> list[dic
                 "racks": count(getattr(o, "racks", None)) if ok else DASH,
                 "provisioned": _or_unpublished(o.provisioned_power_kw, power_kw) if ok else DASH,
             }
-        if any(x.serving_format for x in result.options):  # an LLM: the format each figure is served in
+        if llm:
             row["format"] = short_format(o.serving_format) if ok else DASH
         row |= {
             "throughput": o.throughput_basis[0] + " " + number(o.throughput_per_device_rps),

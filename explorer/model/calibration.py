@@ -353,12 +353,22 @@ def estimate_throughput(
         None,
         fixed_step_s_per_layer(cat, device_id),
     )
-    if Architecture.of(w) is not None or not est.rps > 0:
-        return est
     held = {"exclude_device": exclude_device, "exclude_result": exclude_result}
-    formats = (est.compute_precision, est.storage_precision)
-    rps, _ = sibling_cap(cat, measured_runs(cat, workload), device_id, est.rps, formats, **held)
+    rps, _ = held_estimate(cat, w, device_id, est, measured_runs(cat, workload), **held)
     return replace(est, rps=rps)
+
+
+def held_estimate(
+    cat: Catalog, w: pd.Series, device_id: str, est: Estimate, runs: dict[str, Any], **held: Any
+) -> tuple[float, str]:
+    """(an estimate's requests/s held at its measured siblings, the words where one holds it): for a
+    workload whose request is the one measured (``siblings.sibling_cap``, over ``runs``:
+    ``measured_runs``); an LLM's as it is (the serving model holds its figures:
+    ``siblings.held_at_siblings``). The one rule for the model's table and for validation."""
+    if Architecture.of(w) is not None or not est.rps > 0:
+        return est.rps, ""
+    formats = (est.compute_precision, est.storage_precision)
+    return sibling_cap(cat, runs, device_id, est.rps, formats, **held)
 
 
 def measured_runs(cat: Catalog, workload: str, fmt: str | None = None) -> dict[str, Any]:
@@ -462,11 +472,9 @@ def read_fit_speed(cat: Catalog, workload: str, compute_efficiency: float) -> fl
     pooled, own = decode_memory_efficiency(cat, workload, compute_efficiency)
     if pooled is None:
         return None
-    r = latency_bound_results(cat, workload)
-    tight = r[r.device_id.isin(_pooled(cat, own))]
-    tight = tight.groupby("device_id").tpot_limit_ms.min()
-    tight = tight[tight > 0]
-    return float(np.exp(np.mean(np.log(1000.0 / tight)))) if len(tight) else None
+    tight = tightest_bounds(cat, workload)
+    speeds = [tight[k] for k in _pooled(cat, own) if k in tight]
+    return float(np.exp(np.mean(np.log(speeds)))) if speeds else None
 
 
 @per_catalog(maxsize=16)

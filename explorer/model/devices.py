@@ -21,6 +21,7 @@ from .calibration import (
     decode_memory_efficiency,
     efficiency_workload,
     fit_efficiency,
+    held_estimate,
     latency_knots,
     measured_runs,
     read_fit_speed,
@@ -35,7 +36,7 @@ from .pricing import CloudBasis, cloud_bases, provider_discounts
 from .request import dram_traffic_mb, fits_on_chip, on_chip_batch
 from .serving import FORMAT_NAMES, Architecture, peak_used, serving_format
 from .serving_catalog import Request, Served, serve
-from .siblings import held_at_siblings, sibling_cap
+from .siblings import held_at_siblings
 
 #: The deployments whose containers (cloud instances, servers) hold copies of several devices; at the edge
 #: a site runs one.
@@ -157,7 +158,7 @@ def throughputs(
     rps = np.full(n, np.nan)
     rps_measured = np.zeros(n, bool)
     rps_source: list[str] = []
-    llm = Architecture.of(w)
+    runs = measured_runs(cat, str(w.name))  # what an estimate is held at (``held_estimate``)
     for i, dev in d.iterrows():
         if dev.id in measured.index:
             m = measured.loc[dev.id]
@@ -173,10 +174,7 @@ def throughputs(
                 memory_efficiency=memory_efficiency,
                 fixed_step_s_per_layer=float(fixed[i]),
             )
-            rps[i], held = est.rps, ""
-            if llm is None and est.rps > 0:  # the request measured: no more than a measured sibling
-                formats = (est.compute_precision, est.storage_precision)
-                rps[i], held = sibling_cap(cat, measured_runs(cat, str(w.name)), dev.id, est.rps, formats)
+            rps[i], held = held_estimate(cat, w, dev.id, est, runs)
             traffic = dram_traffic_mb(dev, w)
             if fits_on_chip(dev, w):
                 on_chip = " (weights and activations fit on chip: compute bound)"

@@ -306,13 +306,13 @@ MARKET_TOKEN_WORDS = {
 #: (publisher, tokens/s per user, "cheaper < dearer" as published). The CLI and the app show it beside the
 #: pair; a pair with no reason here reads "no reason recorded" (and fails tests/test_market.py).
 _MI355X_FP4 = (
-    "InferenceX's ROCm FP4 recipe is slower than its FP8 one past 55 tokens/s per user, where MLPerf's "
+    "InferenceX's ROCm FP4 recipe (Triton FP4 GEMMs, without its FP8 recipe's AITER kernel switches) is "
+    "slower than its FP8 one past 55 tokens/s per user, where MLPerf's "
     "MI355X runs, which the tool serves each precision from, are faster in FP4 (AMD's own stack) than in FP8 "
     "(MangoBoost's LLMBoost, the only FP8 run): the serving software's gap, which the tool does not model"
 )
 MARKET_ORDER_REASONS: dict[tuple[str, float, str], str] = {
-    # (InferenceX's B200 < MI355X at 76, priced the other way until B200's time per sequence, 2026-12-05.)
-    # The MI355X in FP8 and in FP4 (added 2026-12-06, the same InferenceX page's two sides):
+    # The MI355X in FP8 and FP4 (one InferenceX page's two sides; B200 < MI355X at 76 read right 2026-12-05):
     ("SemiAnalysis InferenceX", 76.0, "amd-mi355x in FP8 < amd-mi355x in FP4"): _MI355X_FP4,
     ("SemiAnalysis InferenceX", 96.0, "amd-mi355x in FP8 < amd-mi355x in FP4"): _MI355X_FP4,
 }

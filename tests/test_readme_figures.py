@@ -81,7 +81,8 @@ def test_market_figures() -> None:
     )
     fp4 = points[(points.device_id == "amd-mi355x") & (points.served_precision == "fp4")]
     fp4 = fp4.set_index("tokens_per_s_per_user")
-    assert not fp4.within.any()
+    # InferenceX's ROCm FP4 recipe is slower than its FP8 one past 55 tokens/s per user: the two misses
+    assert list(fp4.within) == [True, False, False]
     assert (
         f"at {sig3(fp4.tool_tokens_per_s_per_device[55])}, {sig3(fp4.tool_tokens_per_s_per_device[76])} and "
         f"{sig3(fp4.tool_tokens_per_s_per_device[96])}, and those points read {fp4.factor[55]:.2f}x, "
@@ -90,13 +91,17 @@ def test_market_figures() -> None:
     mi355x = points[(points.device_id == "amd-mi355x") & (points.served_precision == "fp8")]
     mi355x = mi355x.set_index("tokens_per_s_per_user")
     f = mi355x.factor
+    text = " ".join(README.split())
     assert (
-        f"at 55 and 76 tokens/s per user ({f[55]:.2f}x and {f[76]:.2f}x) and just past it at 96 ({f[96]:.2f}x"
-        in README
+        f"at 55 and 76 tokens/s per user ({f[55]:.2f}x and {f[76]:.2f}x), which set nothing, "
+        f"and at 96 ({f[96]:.2f}x)" in text
     )
-    assert not mi355x.within[96] and mi355x.within[55] and mi355x.within[76]
-    assert f"MI355X at 96 tokens/s per user, {f[96]:.2f}x (the tool" in README
-    assert f"serves {sig3(mi355x.tool_tokens_per_s_per_device[96])} tokens/s per GPU where" in README
+    assert mi355x.within.all() and mi355x.calibrates[96] == "decode_step_fixed_per_layer_amd_mi355x"
+    tool = mi355x.tool_tokens_per_s_per_device
+    assert (
+        f"it serves {sig3(tool[96])} tokens/s per GPU there, and {sig3(tool[55])} and {sig3(tool[76])} "
+        "at 55 and 76" in text
+    )
     b200 = points[points.device_id == "nvidia-b200"].set_index("tokens_per_s_per_user")
     assert f"B200 at all three: {b200.factor[76]:.2f}x and {b200.factor[139]:.2f}x at 76 and 139" in README
     assert (

@@ -287,6 +287,38 @@ def test_blackwells_fixed_time_is_what_inferencexs_b200_run_leaves_as_the_model_
     assert max(ratios) / min(ratios) < 1.05, ratios
 
 
+def test_the_mi355xs_fixed_time_serves_inferencexs_fastest_fp8_point_and_its_range_the_fp4_recipe() -> None:
+    """InferenceX's three FP8 points on the MI355X (ROCm vLLM, 1k/1k) set its fixed step time as B200's
+    fastest point sets B200's: the tool serves the 96 tokens/s per user point (750 tokens/s per GPU), the
+    check says it is no independent check, and the two points that set nothing stay within the target.
+    The record's high end serves the FP4 recipe's 96 point (525), the slower ROCm stack; the other AMD
+    GPUs keep the GPU stacks' median (MI300X's own ROCm vLLM rows are in it). With that median (90 us) the
+    tool served the 96 point at 1,155 tokens/s per GPU, 1.54x the source."""
+    record = CAT.assumptions.loc["decode_step_fixed_per_layer_amd_mi355x"]
+    own = fixed_step_s_per_layer(CAT, "amd-mi355x")
+    assert float(record.low) / 1e3 < FIXED < own < float(record.high) / 1e3
+    for dev in ("amd-mi300x", "amd-mi325x"):
+        assert fixed_step_s_per_layer(CAT, dev) == FIXED and sequence_s_per_layer(CAT, dev) == 0
+    assert sequence_s_per_layer(CAT, "amd-mi355x") == 0
+
+    def served(cat, precision: str) -> pd.DataFrame:
+        points = market_check(cat)
+        points = points[(points.device_id == "amd-mi355x") & (points.served_precision == precision)]
+        return points.set_index("tokens_per_s_per_user")
+
+    fp8 = served(CAT, "fp8")
+    assert fp8.tool_tokens_per_s_per_device[96] == pytest.approx(750, rel=0.02)
+    for speed in (55, 76, 96):
+        sets = "decode_step_fixed_per_layer_amd_mi355x" if speed == 96 else None
+        calibrates = fp8.calibrates[speed] if isinstance(fp8.calibrates[speed], str) else None
+        assert calibrates == sets and ("not an independent check" in fp8.why[speed]) == bool(sets)
+        assert fp8.within[speed], speed
+    a = CAT.assumptions.copy()
+    a.loc[record.name, "value"] = a.loc[record.name, "high"]
+    fp4_high = served(dataclasses.replace(CAT, assumptions=a), "fp4")
+    assert fp4_high.tool_tokens_per_s_per_device[96] == pytest.approx(525, rel=0.03)
+
+
 def test_a_per_sequence_time_only_slows_a_step_and_is_shared_by_the_copys_devices() -> None:
     """The stack's per-sequence time (device-seconds per sequence, step and layer) never raises a capacity,
     and a copy over D devices takes 1/D of it a step: at a latency bound the batch falls by what it adds."""

@@ -60,6 +60,60 @@ def test_a_copy_fits_inside_one_domain_everywhere_it_is_offered() -> None:
     assert checked > 100
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["auto", "bf16", "fp8", "int8", "fp4"])
+def test_a_copy_fits_at_the_format_it_is_served_in(precision) -> None:
+    """An LLM asked for in another format than the workload's own is placed at that format: its copy's
+    weights as served fit the devices of one instance, server or board. Until 2026-12-06 copies were
+    counted at the workload's format whatever the request's: Llama-2-70B in BF16 (138 GB) was placed as
+    two L40S per copy (96 GB), on one Gaudi 2 (96 GB) and on two H100 PCIe in a server (160 GB)."""
+    from explorer.calc import scenario_device_table
+    from explorer.model.serving import FORMAT_BYTES, Architecture
+
+    checked = 0
+    for w in WORKLOADS:
+        if Architecture.of(CAT.workloads.set_index("id").loc[w]) is None:
+            continue
+        for deployment in ("cloud", "bare-metal", "edge"):
+            for target in ("batch", "interactive-chat"):
+                s = Scenario(workload=w, precision=precision, deployment=deployment, latency_target=target)
+                t = scenario_device_table(CAT, s)
+                ok = {"cloud": t.cloud_ok, "bare-metal": t.bare_ok, "edge": t.edge_ok}[deployment]
+                for i, dev_id in enumerate(t.ids):
+                    dev = DEVICES.loc[dev_id]
+                    if not (ok[i] and t.fits[i] and t.rps[i] > 0) or not dev.memory_gb > 0:
+                        continue
+                    served = FORMAT_BYTES[t.serving_format[i].split(" ")[0].lower()]
+                    weights = t.workload["parameters"] * served / 1e9
+                    r = int(t.replica[i])
+                    assert r * dev.memory_gb * MEMORY_HEADROOM >= weights - 1e-9, (s, dev_id, r)
+                    if deployment == "cloud":
+                        assert t.cloud_chips[i] == t.cloud_copies[i] * r, (s, dev_id)
+                    elif deployment == "bare-metal":
+                        assert r <= server_size(CAT, dev)[0], (s, dev_id)
+                    else:
+                        assert r == 1, (s, dev_id)
+                    checked += 1
+    assert checked > 50
+
+
+def test_a_format_too_wide_for_every_instance_says_so_and_names_the_chips_once() -> None:
+    """Llama-2-70B in BF16 needs 16 TPU v5e (16 GB each) where its own FP8 needs 8: the largest v5e
+    instance (8 chips) then holds no copy, and the reason says so, the instance's chips named once (its
+    catalog name already states them; until 2026-12-06 the words read "8 chips) (8 chips)")."""
+    r = evaluate(Scenario(workload="llama-2-70b", precision="bf16"), CAT)
+    v5e = next(o for o in r.options if o.device_id == "google-tpu-v5e")
+    assert not v5e.available
+    assert v5e.unavailable_reason.startswith(
+        "one copy needs 16 devices, and the largest instance offered, Google Cloud tpu-v5litepod-8 "
+        "(ct5lp-hightpu-8t, 8 chips), has fewer"
+    ), v5e.unavailable_reason
+    fp8 = next(
+        o for o in evaluate(Scenario(workload="llama-2-70b"), CAT).options if o.device_id == v5e.device_id
+    )
+    assert fp8.available and "over 8 devices" in fp8.placement
+
+
 def test_every_cloud_option_is_priced_as_whole_instances() -> None:
     """Paying for the chips that serve at the table's rate pays exactly for whole instances of the offer
     chosen, chips no copy uses included; a fleet is a whole number of instances."""

@@ -19,6 +19,8 @@ import numpy as np
 from ..catalog import Catalog
 from .cache import per_catalog
 from .cost import market_offers
+from .placement import fewest_devices
+from .serving import FORMAT_BYTES
 from .serving_catalog import Served
 
 if TYPE_CHECKING:
@@ -56,12 +58,34 @@ def tp_degrees(need: float, most: float, heads: Any) -> list[int]:
     return sorted({lo, hi} | {1 << b for b in range(hi.bit_length()) if lo <= 1 << b <= hi})
 
 
+@per_catalog(maxsize=32)
+def copies_needed(cat: Catalog, workload: str, market: str, formats: tuple[str, ...]) -> tuple[float, ...]:
+    """The fewest devices a copy of LLM ``workload`` takes on each device (the table's order), its weights
+    in ``formats[k]`` (a ``FORMAT_BYTES`` key: the format each device serves the request in), as placement
+    counts them (``fewest_devices``); a device with no published memory keeps placement's count. Cached:
+    a token move keeps the formats. Until 2026-12-06 copies were counted at the workload's own format
+    whatever the request's: Llama-2-70B asked for in BF16 was placed as two L40S per copy (96 GB for 138 GB
+    of weights) and as one Gaudi 2."""
+    from .devices import device_table
+
+    t = device_table(cat, workload, market)
+    w = t.workload
+    memory = cat.devices.sort_values("id").memory_gb.astype(float).to_numpy()
+    return tuple(
+        float(fewest_devices(m, w["parameters"] * FORMAT_BYTES[f] / 1e9, w.get("attention_heads")))
+        if m > 0
+        else float(r)
+        for m, f, r in zip(memory, formats, t.replica, strict=True)
+    )
+
+
 def copy_spans(
     cat: Catalog,
     t: DeviceTable,
     market: str,
     deployment: str,
     serve_at: Callable[[list[int], np.ndarray], Served],
+    need: tuple[float, ...] | None = None,
 ) -> tuple[Served, np.ndarray]:
     """Each LLM device's copy as placed in ``deployment``, over the devices the capacity spreads it:
     a container (a cloud offer's instance of N chips, or on bare metal one server) holds floor(N / d) copies
@@ -69,12 +93,16 @@ def copy_spans(
     paid whole (idle chips too). Per device, the (offer, d) with the lowest cost per request: price per
     serving chip (the on-demand price; on bare metal the server's devices alike) over requests/s per device
     at d (``serve_at(devices, degrees)``: one call, a row per device and degree it may take).
-    Returns the capacity as served so and each device's devices per copy. Until 2026-12-06 the capacity
+    ``need``: the fewest devices a copy takes at the weights' format each device serves in (placement's
+    count at the workload's own format where not given); a device no container holds a copy of takes that
+    many, so that placement says why it cannot serve. Returns the capacity as served so and each device's
+    devices per copy. Until 2026-12-06 the capacity
     spread every copy over the whole domain (72 GPUs of an NVL72 rack for an 8B model; eight for a 70B copy
     on a one-GPU cloud offer) while placement and pricing held copies of the fewest devices that fit: the
     page said 4 devices inside a tpu-v6e-8 where the throughput was 8's, and priced TPU v6e on one-chip
     instances."""
-    cands = candidates(cat, str(t.workload["id"]), market, deployment)
+    need = tuple(float(x) for x in t.replica) if need is None else need
+    cands = candidates(cat, str(t.workload["id"]), market, deployment, need)
     dom = domains(cat)
     n = len(t.ids)
     # each device at each degree it may take, and over its domain where no container holds it: one call
@@ -93,7 +121,7 @@ def copy_spans(
         cost = p * size / used / rps
         if k not in best or cost < best[k][0] * (1 - 1e-12):
             best[k] = (cost, float(d))
-    replica = t.replica.copy()
+    replica = np.asarray(need, float).copy()
     take_row = []
     for k in range(n):
         if k in best:
@@ -112,17 +140,16 @@ def copy_spans(
 
 @per_catalog(maxsize=32)
 def candidates(
-    cat: Catalog, workload: str, market: str, deployment: str
+    cat: Catalog, workload: str, market: str, deployment: str, need: tuple[float, ...]
 ) -> tuple[tuple[int, float, float, int], ...]:
     """(device index, container size, price per chip, degree) for every container that holds a copy of
-    ``workload`` in ``deployment`` and every degree it may split the copy over (``copy_spans``), cached:
-    they depend on the catalog, not on the request."""
+    ``workload`` of ``need[device]`` devices in ``deployment`` and every degree it may split the copy over
+    (``copy_spans``), cached: they depend on the catalog and the weights' format, not on the tokens."""
     from .devices import device_table
 
     t = device_table(cat, workload, market)
     dom = domains(cat)
     heads = t.workload.get("attention_heads")
-    need = t.replica
     if deployment == "cloud":
         offers = market_offers(cat, market)
         if offers.empty:

@@ -97,6 +97,13 @@ def offer_name(frame: pd.DataFrame, device_id: str) -> str:
     return named + holding(frame.loc[device_id])
 
 
+def _named_with_chips(offer: pd.Series) -> str:
+    """An offer's provider and instance with its chips, unless its name already says them."""
+    chips = fmt.plural(int(offer["chips"]), "chip")
+    named = f"{offer['provider']} {offer['instance']}"
+    return named if chips in named else f"{named} ({chips})"
+
+
 def holding(offer: pd.Series) -> str:
     """What a placed offer's instance holds, where it does not hold one copy per chip ("" otherwise, and for
     an offer not placed): "; one instance of 8 chips holds 2 copies of 3 devices, 2 chips idle and paid"."""
@@ -144,10 +151,7 @@ def prices(cat: Catalog, d: pd.DataFrame, market: str, replica: Mapping[str, flo
     cloud_copies = np.array([cheapest.loc[i, "copies"] if i in cheapest.index else 0 for i in d.id], float)
     cloud_instance = [instance_words(cheapest.loc[i]) if i in cheapest.index else "" for i in d.id]
     cloud_largest = [
-        f"{largest.loc[i, 'provider']} {largest.loc[i, 'instance']} "
-        f"({fmt.plural(int(largest.loc[i, 'chips']), 'chip')})"
-        if i in largest.index and i not in cheapest.index
-        else ""
+        _named_with_chips(largest.loc[i]) if i in largest.index and i not in cheapest.index else ""
         for i in d.id
     ]
     purchase = cat.purchase_prices.set_index("device_id") if not cat.purchase_prices.empty else pd.DataFrame()

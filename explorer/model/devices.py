@@ -28,7 +28,7 @@ from .calibration import (
     roofline_estimate,
     tightest_bounds,
 )
-from .copies import copy_spans, take
+from .copies import copies_needed, copy_spans, take
 from .cost import Prices, framework_support, market_offers, offer_name, placed_offers, prices
 from .placement import place_copies, where_offered
 from .power import power_sources, wall_power
@@ -415,7 +415,11 @@ def served_device_table(
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
         settle=None if per_device is None else read_fit_speed(cat, fitted_on, eff.value),
     )
-    replica = t.replica
+    # a copy holds the weights in the format each device serves them in (its run's, as measured)
+    auto = request.precision in (None, "auto")
+    weights = tuple(serving_format(r[1] if auto and r else request.precision, w.precision) for r in runs)
+    need = copies_needed(cat, workload, market, weights)
+    replica = np.asarray(need, float)
     if deployment not in PLACED:
         s = serve(d, w, request, **kw, knots=knots_at(None))
     else:  # each copy over the degree its container and the cost choose (copies.py)
@@ -426,7 +430,7 @@ def served_device_table(
             knots = None if per_device is None else [at[float(x)][k] for k, x in zip(idx, spans, strict=True)]
             return serve([d[k] for k in idx], w, request, **sub, span=spans, knots=knots)
 
-        s, replica = copy_spans(cat, t, market, deployment, serve_at)
+        s, replica = copy_spans(cat, t, market, deployment, serve_at, need)
     ok = np.isfinite(s.rps) & (s.rps > 0)
     same = ok & t.rps_measured & np.isclose(s.rps, measured, rtol=1e-12)
     # how far the request lies past each device's tightest own result (an estimate has none)

@@ -81,7 +81,8 @@ def place_copies(
 ) -> Placement:
     """Devices per model copy on each device (rows of ``d``), and the domains a copy may span.
 
-    A copy's weights at the workload's precision fill ``MEMORY_HEADROOM`` of each device's memory. A device
+    A copy's weights at the workload's precision (an LLM served in another format: at that one, by
+    ``copies.copy_spans``) fill ``MEMORY_HEADROOM`` of each device's memory. A device
     with no published memory is placed only on its own measured result (``measured``: one device per
     copy); a device with no throughput (``rps``) is not offered.
     """
@@ -97,9 +98,7 @@ def place_copies(
     for i, dev in d.iterrows():
         reason = ""
         if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
-            replica[i] = tensor_parallel_degree(
-                max(1, math.ceil(weights_gb / (dev.memory_gb * MEMORY_HEADROOM))), w.get("attention_heads")
-            )
+            replica[i] = fewest_devices(float(dev.memory_gb), weights_gb, w.get("attention_heads"))
         elif not measured[i]:
             fits[i] = False
             reason = (
@@ -117,6 +116,12 @@ def place_copies(
         server[i], what = server_size(cat, dev)
         server_what.append(what)
     return Placement(replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what)
+
+
+def fewest_devices(memory_gb: float, weights_gb: float, heads: Any) -> int:
+    """The devices one copy needs: the fewest whose ``MEMORY_HEADROOM`` of memory holds its weights, split
+    evenly over its attention heads (``tensor_parallel_degree``)."""
+    return tensor_parallel_degree(max(1, math.ceil(weights_gb / (memory_gb * MEMORY_HEADROOM))), heads)
 
 
 def tensor_parallel_degree(need: int, heads: Any) -> int:

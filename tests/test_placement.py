@@ -111,7 +111,11 @@ def test_a_format_too_wide_for_every_instance_says_so_and_names_the_chips_once()
     fp8 = next(
         o for o in evaluate(Scenario(workload="llama-2-70b"), CAT).options if o.device_id == v5e.device_id
     )
-    assert fp8.available and "over 8 devices" in fp8.placement
+    assert (
+        fp8.available
+        and "over 8 devices inside one tpu-v5litepod-8 (ct5lp-hightpu-8t, 8 chips) (1 copy)"
+        in (fp8.placement)
+    )
 
 
 def test_every_cloud_option_is_priced_as_whole_instances() -> None:

@@ -184,10 +184,13 @@ def prices(cat: Catalog, d: pd.DataFrame, market: str, replica: Mapping[str, flo
 
 
 def instance_words(offer: pd.Series) -> str:
-    """A placed offer's instance and what it holds: "inf2.48xlarge (12 chips: 4 copies)"."""
+    """A placed offer's instance and what it holds: "inf2.48xlarge (12 chips: 4 copies)", the chips left
+    out where the instance's name states them ("tpu-v5litepod-8 (ct5lp-hightpu-8t, 8 chips) (1 copy)")."""
     chips, copies, serving = int(offer.instance_chips), int(offer.copies), int(offer.chips)
     idle = chips - serving
-    held = f"{fmt.plural(chips, 'chip')}: {fmt.plural(copies, 'copy', 'copies')}"
+    held = fmt.plural(copies, "copy", "copies")
+    if fmt.plural(chips, "chip") not in str(offer.instance):  # unless the name says them
+        held = f"{fmt.plural(chips, 'chip')}: {held}"
     if idle:
         held += f", {fmt.plural(idle, 'chip')} idle and paid"
     return f"{offer.instance} ({held})"

@@ -179,8 +179,14 @@ def test_a_device_that_cannot_hold_a_copy_in_one_domain_says_why() -> None:
                         assert re.search(r"needs [\d.,]+ [MGT]B for its weights", o.unavailable_reason)
                         assert t.replica[i] > 1
     assert found > 0
+    # Llama-2-70B in FP8 (69 GB) takes 8 T4 (16 GB each): one g4dn.metal; in BF16 (138 GB), 16: none holds
+    # them, and the words give the weights at the format asked for, not the workload's own
     t4 = evaluate(Scenario(workload="llama-2-70b"), CAT).option("nvidia-t4")
-    assert not t4.available and "g4dn.12xlarge (4 chips)" in t4.unavailable_reason
+    assert t4.available and "over 8 devices inside one g4dn.metal (8 chips: 1 copy)" in t4.placement
+    t4 = evaluate(Scenario(workload="llama-2-70b", precision="bf16"), CAT).option("nvidia-t4")
+    assert not t4.available and "AWS g4dn.metal (8 chips), has fewer" in t4.unavailable_reason
+    assert "one copy needs 16 devices" in t4.unavailable_reason
+    assert "needs 138 GB for its weights at bf16" in t4.unavailable_reason
     assert "PCIe" in t4.unavailable_reason  # the interconnect, named
 
 

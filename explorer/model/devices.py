@@ -461,8 +461,8 @@ def served_device_table(
         for k in range(len(ids))
     ]
     why = request.words(w)
-    if not np.array_equal(replica, t.replica):
-        t = _placed_as(cat, t, workload, market, replica)
+    if not np.array_equal(replica, t.replica) or set(weights) != {serving_format(None, w.precision)}:
+        t = _placed_as(cat, t, workload, market, replica, weights)
     return replace(
         t,
         rps=np.where(ok, rps, np.nan),
@@ -477,24 +477,31 @@ def served_device_table(
     )
 
 
-def _placed_as(cat: Catalog, t: DeviceTable, workload: str, market: str, replica: np.ndarray) -> DeviceTable:
-    """``t`` with each device's copies of ``replica`` devices (``_placement_fields``)."""
+def _placed_as(
+    cat: Catalog, t: DeviceTable, workload: str, market: str, replica: np.ndarray, formats: tuple[str, ...]
+) -> DeviceTable:
+    """``t`` with each device's copies of ``replica`` devices, its weights in ``formats`` (per device)."""
     from dataclasses import replace
 
-    return replace(t, **_placement_fields(cat, workload, market, tuple(float(x) for x in replica)))
+    return replace(t, **_placement_fields(cat, workload, market, tuple(float(x) for x in replica), formats))
 
 
 @per_catalog(maxsize=32)
-def _placement_fields(cat: Catalog, workload: str, market: str, replica: tuple[float, ...]) -> dict[str, Any]:
-    """With each device's copies of ``replica`` devices: its cheapest cloud offer among the instances that
-    hold one, where each deployment can place it and in what words (``where_offered``), and its pricing
-    bases; cached per devices per copy (a token slider's move seldom changes them)."""
+def _placement_fields(
+    cat: Catalog, workload: str, market: str, replica: tuple[float, ...], formats: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """With each device's copies of ``replica`` devices, its weights in ``formats`` (per device; empty: the
+    workload's own): its cheapest cloud offer among the instances that hold one, where each deployment
+    can place it and in what words (``where_offered``), and its pricing bases; cached per devices per copy
+    and formats (a token slider's move seldom changes them)."""
     from dataclasses import replace
 
     t = device_table(cat, workload, market)
     d = cat.devices.sort_values("id").reset_index(drop=True)
     w = cat.workloads.set_index("id").loc[workload]
-    placed = replace(place_copies(cat, d, w, t.rps_measured, t.rps), replica=np.asarray(replica, float))
+    placed = replace(
+        place_copies(cat, d, w, t.rps_measured, t.rps), replica=np.asarray(replica, float), formats=formats
+    )
     p, ok, why, where, bases = _offered(cat, d, w, market, placed)
     return dict(
         replica=placed.replica,

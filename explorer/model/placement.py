@@ -51,6 +51,9 @@ class Placement:
     interconnect: list[str]  # the scale-up interconnect in words ("" where the catalog has none)
     server_devices: np.ndarray  # devices one bare-metal server holds (the copy's domain on bare metal)
     server_what: list[str]  # that server in words, with where its size comes from
+    #: per device, the weights' format its copies are counted at where a request serves another format than
+    #: the workload's (``devices._placement_fields``); empty: the workload's own
+    formats: tuple[str, ...] = ()
 
 
 def server_size(cat: Catalog, dev: pd.Series) -> tuple[float, str]:
@@ -173,9 +176,11 @@ def _cannot(w: pd.Series, dev: pd.Series, p: Placement, i: int, domain: str, spa
     """Why a copy cannot be placed, the deciding figures first: "one copy needs 4 devices, and <domain>;
     a copy cannot span <span> (<the model>'s weights and the device's memory; its interconnect)"."""
     link = f"; {p.interconnect[i]}" if p.interconnect[i] else ""
+    at = p.formats[i] if p.formats else str(w.precision)
+    weights = p.weights_gb if not p.formats else w.parameters * precision_bytes(at) / 1e9
     return (
         f"one copy needs {int(p.replica[i]):,} devices, and {domain}; a copy cannot span {span} "
-        f"({w['name']} needs {fmt.memory_gb(p.weights_gb)} for its weights at {w.precision}; each device "
+        f"({w['name']} needs {fmt.memory_gb(weights)} for its weights at {at}; each device "
         f"holds {fmt.memory_gb(dev.memory_gb * MEMORY_HEADROOM)} of them, {fmt.percent(MEMORY_HEADROOM)} of "
         f"its {fmt.memory_gb(dev.memory_gb)}{link})"
     )

@@ -79,8 +79,11 @@ def test_a_copy_fits_at_the_format_it_is_served_in(precision) -> None:
                 s = Scenario(workload=w, precision=precision, deployment=deployment, latency_target=target)
                 t = scenario_device_table(CAT, s)
                 ok = {"cloud": t.cloud_ok, "bare-metal": t.bare_ok, "edge": t.edge_ok}[deployment]
+                why = {"cloud": t.cloud_why, "bare-metal": t.bare_why, "edge": t.edge_why}[deployment]
                 for i, dev_id in enumerate(t.ids):
                     dev = DEVICES.loc[dev_id]
+                    if precision != "auto" and "cannot span" in why[i]:  # said at the format asked for
+                        assert f"for its weights at {precision}" in why[i], (s, dev_id, why[i])
                     if not (ok[i] and t.fits[i] and t.rps[i] > 0) or not dev.memory_gb > 0:
                         continue
                     served = FORMAT_BYTES[t.serving_format[i].split(" ")[0].lower()]
@@ -95,6 +98,25 @@ def test_a_copy_fits_at_the_format_it_is_served_in(precision) -> None:
                         assert r == 1, (s, dev_id)
                     checked += 1
     assert checked > 50
+
+
+def test_a_narrower_format_fits_a_model_on_a_board_its_own_format_does_not() -> None:
+    """At the edge, Llama-3.1-8B in BF16 (16 GB) fits no Jetson but the 64 GB AGX Orin; in FP8 (8 GB) the
+    16 GB Orin NX holds it, in FP4 (4 GB) the 8 GB Orin Nano too. Until 2026-12-06 the edge was placed at
+    the workload's own format whatever the request's, and a board the model did not fit at that format was
+    read as having 'no compute or bandwidth figure to estimate one'."""
+
+    def edge(precision: str) -> dict[str, object]:
+        r = evaluate(Scenario(workload="llama-3.1-8b", precision=precision, deployment="edge"), CAT)
+        return {o.device_id: o for o in r.options if o.device_id.startswith("nvidia-jetson")}
+
+    bf16, fp8, fp4 = edge("bf16"), edge("fp8"), edge("fp4")
+    assert [d for d, o in bf16.items() if o.available] == ["nvidia-jetson-agx-orin"]
+    nx = bf16["nvidia-jetson-orin-nx-16gb"].unavailable_reason
+    assert nx.startswith("one copy needs 2 devices") and "needs 16 GB for its weights at bf16" in nx
+    assert fp8["nvidia-jetson-orin-nx-16gb"].available and not fp8["nvidia-jetson-orin-nano-super"].available
+    assert "needs 8 GB for its weights at fp8" in fp8["nvidia-jetson-orin-nano-super"].unavailable_reason
+    assert all(o.available for o in fp4.values()), {d: o.unavailable_reason for d, o in fp4.items()}
 
 
 def test_a_format_too_wide_for_every_instance_says_so_and_names_the_chips_once() -> None:

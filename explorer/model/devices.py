@@ -461,6 +461,7 @@ def served_device_table(
         for k in range(len(ids))
     ]
     why = request.words(w)
+    held = np.array([(r.memory_gb or 0) > 0 for r in d]) | t.rps_measured
     if not np.array_equal(replica, t.replica) or set(weights) != {serving_format(None, w.precision)}:
         t = _placed_as(cat, t, workload, market, replica, weights)
     return replace(
@@ -470,9 +471,12 @@ def served_device_table(
         rps_scaled=ok & t.rps_measured & ~same,
         rps_source=source,
         serving_format=[s.formats[k] if ok[k] else "" for k in range(len(ids))],
-        fits=t.fits & ok,
+        # a copy is held where memory or a measurement places it (placement's first test), and served where
+        # the request's throughput is: a model too big at its own format may be served in a narrower one
+        fits=held & ok,
         fit_reason=[
-            t.fit_reason[k] or (f"{s.reason[k]} ({why})" if not ok[k] else "") for k in range(len(ids))
+            t.fit_reason[k] if not held[k] else (f"{s.reason[k]} ({why})" if not ok[k] else "")
+            for k in range(len(ids))
         ],
     )
 
@@ -512,8 +516,10 @@ def _placement_fields(
         placement=where,
         cloud_ok=ok["cloud"],
         bare_ok=ok["bare-metal"],
+        edge_ok=ok["edge"],
         cloud_why=why["cloud"],
         bare_why=why["bare-metal"],
+        edge_why=why["edge"],
         cloud_bases=bases,
     )
 

@@ -269,3 +269,37 @@ def test_no_estimate_is_above_a_measured_device_of_its_vendor_with_at_least_its_
                         )
     if workload == "sdxl":
         assert checked >= 2  # MI300X beside MI325X, in the cloud and on bare metal: the test can fail
+
+
+@pytest.mark.parametrize(
+    "workload", [w for w in WORKLOADS if WL.loc[w].get("layers") == WL.loc[w].get("layers")]
+)
+def test_narrower_weights_with_the_same_maths_never_lower_an_estimate(workload) -> None:
+    """A device asked for a narrower format than it has a peak for keeps its weights narrow and computes at a
+    wider peak (FP4 weights, FP8 maths): the same maths and fewer bytes never serve less than the wider
+    format served alike. Until 2026-12-06 such a device took the efficiency fitted on the narrow format's
+    runs (FP4, on Blackwell and MI355X, against their FP4 peaks): an H200 asked for FP4 served
+    Llama-3.1-8B at 38.6 requests/s against 64.5 in FP8. On bare metal, where a copy's degree is the one
+    that serves most per device (the cloud's is the cheapest per request, so a narrower copy may take a
+    cheaper, slower instance)."""
+    from explorer.calc import scenario_device_table
+    from explorer.scenario import Scenario
+
+    checked = 0
+    for target in ("batch", "interactive-chat"):
+        t = {
+            p: scenario_device_table(
+                CAT, Scenario(workload=workload, precision=p, deployment="bare-metal", latency_target=target)
+            )
+            for p in ("bf16", "fp8", "fp4")
+        }
+        for narrow, wide in (("fp4", "fp8"), ("fp8", "bf16"), ("fp4", "bf16")):
+            for k, d in enumerate(t[narrow].ids):
+                n, w = t[narrow].serving_format[k], t[wide].serving_format[k]
+                if not (t[narrow].rps[k] > 0 and t[wide].rps[k] > 0) or "maths" not in n:
+                    continue
+                if n.split(", ")[1] != (w.split(", ")[1] if ", " in w else f"{w} maths"):
+                    continue
+                checked += 1
+                assert t[narrow].rps[k] >= t[wide].rps[k] * (1 - 1e-9), (workload, target, d, n, w)
+    assert checked > 10

@@ -251,7 +251,12 @@ def serve(
     # 30 %, carried to FP8 served it at 0.39x a B200). A device asked for a format it has no run in
     # computes at the efficiency fitted for that format on its vendor's runs (``efficiency``); its
     # measurement still scales the result by what the model misses at the device's own conditions.
-    other = measured & np.array([then_f[k] is not None and now_f[k] != then_f[k] for k in range(n)])
+    other = measured & np.array(
+        [
+            then_f[k] is not None and _maths(rows[k], now_f[k], w) != _maths(rows[k], then_f[k], w)
+            for k in range(n)
+        ]
+    )
     eff_now = np.where(other, fitted, eff)
     fixed = np.broadcast_to(np.asarray(fixed_step_s_per_layer, float), (n,))
     # a stack's per-sequence time goes with the device's own measurements, which it was solved beside; an
@@ -446,6 +451,13 @@ def _plain(row: Any) -> Any:
     """A catalog row as a namespace of its values (the same attributes, read without pandas' lookup)."""
     to_dict = getattr(row, "to_dict", None)
     return SimpleNamespace(**{str(k): v for k, v in to_dict().items()}) if callable(to_dict) else row
+
+
+def _maths(row: Any, formats: tuple[str, str] | None, w: Any) -> str:
+    """The format a device's maths run in for (maths, weights) ``formats`` (``peak_used``: without that
+    format's peak, a wider one's): a run and a request that compute alike share the run's efficiency,
+    whatever their weights (H200's FP8 run, asked for FP4 weights, computes in FP8 as it ran)."""
+    return peak_used(row, serving_format(formats[0], w.precision))[1] if formats else ""
 
 
 def _val(row: Any, key: str) -> float:

@@ -117,6 +117,11 @@ def test_a_narrower_format_fits_a_model_on_a_board_its_own_format_does_not() -> 
     assert fp8["nvidia-jetson-orin-nx-16gb"].available and not fp8["nvidia-jetson-orin-nano-super"].available
     assert "needs 8 GB for its weights at fp8" in fp8["nvidia-jetson-orin-nano-super"].unavailable_reason
     assert all(o.available for o in fp4.values()), {d: o.unavailable_reason for d, o in fp4.items()}
+    # a board with no published memory is named with the weights it would have to hold, in the format asked
+    hailo = evaluate(Scenario(workload="llama-3.1-8b", precision="fp4", deployment="edge"), CAT).option(
+        "hailo-8"
+    )
+    assert hailo.unavailable_reason.startswith("no published memory to hold the model's 4 GB of weights")
 
 
 def test_a_format_too_wide_for_every_instance_says_so_and_names_the_chips_once() -> None:

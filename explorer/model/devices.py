@@ -504,7 +504,7 @@ def _placement_fields(
     d = cat.devices.sort_values("id").reset_index(drop=True)
     w = cat.workloads.set_index("id").loc[workload]
     placed = replace(
-        place_copies(cat, d, w, t.rps_measured, t.rps), replica=np.asarray(replica, float), formats=formats
+        place_copies(cat, d, w, t.rps_measured, t.rps, formats), replica=np.asarray(replica, float)
     )
     p, ok, why, where, bases = _offered(cat, d, w, market, placed)
     return dict(
@@ -521,6 +521,7 @@ def _placement_fields(
         bare_why=why["bare-metal"],
         edge_why=why["edge"],
         cloud_bases=bases,
+        fit_reason=placed.fit_reason,  # a device no memory places: its weights in their served format
     )
 
 

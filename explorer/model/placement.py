@@ -80,12 +80,17 @@ def server_size(cat: Catalog, dev: pd.Series) -> tuple[float, str]:
 
 
 def place_copies(
-    cat: Catalog, d: pd.DataFrame, w: pd.Series, measured: np.ndarray, rps: np.ndarray
+    cat: Catalog,
+    d: pd.DataFrame,
+    w: pd.Series,
+    measured: np.ndarray,
+    rps: np.ndarray,
+    formats: tuple[str, ...] = (),
 ) -> Placement:
     """Devices per model copy on each device (rows of ``d``), and the domains a copy may span.
 
-    A copy's weights at the workload's precision (an LLM served in another format: at that one, by
-    ``copies.copy_spans``) fill ``MEMORY_HEADROOM`` of each device's memory. A device
+    A copy's weights at the workload's precision (an LLM served in another format: at that one, per
+    device in ``formats``; ``copies.copy_spans``) fill ``MEMORY_HEADROOM`` of each device's memory. A device
     with no published memory is placed only on its own measured result (``measured``: one device per
     copy); a device with no throughput (``rps``) is not offered.
     """
@@ -94,6 +99,7 @@ def place_copies(
     fits = np.ones(n, bool)
     fit_reason: list[str] = []
     weights_gb = w.parameters * precision_bytes(w.precision) / 1e9
+    own = [w.parameters * precision_bytes(f) / 1e9 for f in formats] if formats else [weights_gb] * n
     domain = np.full(n, np.nan)
     server = np.ones(n)
     interconnect: list[str] = []
@@ -101,11 +107,11 @@ def place_copies(
     for i, dev in d.iterrows():
         reason = ""
         if pd.notna(dev.memory_gb) and dev.memory_gb > 0:
-            replica[i] = fewest_devices(float(dev.memory_gb), weights_gb, w.get("attention_heads"))
+            replica[i] = fewest_devices(float(dev.memory_gb), own[i], w.get("attention_heads"))
         elif not measured[i]:
             fits[i] = False
             reason = (
-                f"no published memory to hold the model's {fmt.memory_gb(weights_gb)} of weights, and no "
+                f"no published memory to hold the model's {fmt.memory_gb(own[i])} of weights, and no "
                 f"measured result on {w['name']}"
             )
         if fits[i] and not (rps[i] > 0):
@@ -118,7 +124,9 @@ def place_copies(
         interconnect.append(link if isinstance(link, str) and link else "")
         server[i], what = server_size(cat, dev)
         server_what.append(what)
-    return Placement(replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what)
+    return Placement(
+        replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what, formats
+    )
 
 
 def fewest_devices(memory_gb: float, weights_gb: float, heads: Any) -> int:

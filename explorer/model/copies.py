@@ -19,8 +19,7 @@ import numpy as np
 from ..catalog import Catalog
 from .cache import per_catalog
 from .cost import market_offers
-from .placement import fewest_devices
-from .serving import FORMAT_BYTES
+from .placement import place_copies
 from .serving_catalog import Served
 
 if TYPE_CHECKING:
@@ -61,22 +60,16 @@ def tp_degrees(need: float, most: float, heads: Any) -> list[int]:
 @per_catalog(maxsize=32)
 def copies_needed(cat: Catalog, workload: str, market: str, formats: tuple[str, ...]) -> tuple[float, ...]:
     """The fewest devices a copy of LLM ``workload`` takes on each device (the table's order), its weights
-    in ``formats[k]`` (a ``FORMAT_BYTES`` key: the format each device serves the request in), as placement
-    counts them (``fewest_devices``); a device with no published memory keeps placement's count. Cached:
-    a token move keeps the formats. Until 2026-12-06 copies were counted at the workload's own format
-    whatever the request's: Llama-2-70B asked for in BF16 was placed as two L40S per copy (96 GB for 138 GB
-    of weights) and as one Gaudi 2."""
+    in ``formats[k]`` (the format each device serves the request in): placement's count
+    (``place_copies``) at those formats. Cached: a token move keeps the formats. Until 2026-12-06 copies
+    were counted at the workload's own format whatever the request's: Llama-2-70B asked for in BF16 was
+    placed as two L40S per copy (96 GB for 138 GB of weights) and as one Gaudi 2."""
     from .devices import device_table
 
     t = device_table(cat, workload, market)
-    w = t.workload
-    memory = cat.devices.sort_values("id").memory_gb.astype(float).to_numpy()
-    return tuple(
-        float(fewest_devices(m, w["parameters"] * FORMAT_BYTES[f] / 1e9, w.get("attention_heads")))
-        if m > 0
-        else float(r)
-        for m, f, r in zip(memory, formats, t.replica, strict=True)
-    )
+    d = cat.devices.sort_values("id").reset_index(drop=True)
+    w = cat.workloads.set_index("id").loc[workload]
+    return tuple(float(x) for x in place_copies(cat, d, w, t.rps_measured, t.rps, formats).replica)
 
 
 def copy_spans(

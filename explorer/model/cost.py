@@ -97,11 +97,17 @@ def offer_name(frame: pd.DataFrame, device_id: str) -> str:
     return named + holding(frame.loc[device_id])
 
 
+def _unnamed_chips(instance: Any, chips: int) -> str:
+    """An instance's chips in words ("8 chips"), or "" where its name already states them."""
+    words = fmt.plural(chips, "chip")
+    return "" if words in str(instance) else words
+
+
 def _named_with_chips(offer: pd.Series) -> str:
     """An offer's provider and instance with its chips, unless its name already says them."""
-    chips = fmt.plural(int(offer["chips"]), "chip")
+    chips = _unnamed_chips(offer["instance"], int(offer["chips"]))
     named = f"{offer['provider']} {offer['instance']}"
-    return named if chips in named else f"{named} ({chips})"
+    return f"{named} ({chips})" if chips else named
 
 
 def holding(offer: pd.Series) -> str:
@@ -189,8 +195,8 @@ def instance_words(offer: pd.Series) -> str:
     chips, copies, serving = int(offer.instance_chips), int(offer.copies), int(offer.chips)
     idle = chips - serving
     held = fmt.plural(copies, "copy", "copies")
-    if fmt.plural(chips, "chip") not in str(offer.instance):  # unless the name says them
-        held = f"{fmt.plural(chips, 'chip')}: {held}"
+    if in_words := _unnamed_chips(offer.instance, chips):
+        held = f"{in_words}: {held}"
     if idle:
         held += f", {fmt.plural(idle, 'chip')} idle and paid"
     return f"{offer.instance} ({held})"

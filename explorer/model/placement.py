@@ -185,7 +185,7 @@ def _cannot(w: pd.Series, dev: pd.Series, p: Placement, i: int, domain: str, spa
     a copy cannot span <span> (<the model>'s weights and the device's memory; its interconnect)"."""
     link = f"; {p.interconnect[i]}" if p.interconnect[i] else ""
     at = p.formats[i] if p.formats else str(w.precision)
-    weights = p.weights_gb if not p.formats else w.parameters * precision_bytes(at) / 1e9
+    weights = w.parameters * precision_bytes(at) / 1e9
     return (
         f"one copy needs {int(p.replica[i]):,} devices, and {domain}; a copy cannot span {span} "
         f"({w['name']} needs {fmt.memory_gb(weights)} for its weights at {at}; each device "

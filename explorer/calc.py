@@ -11,6 +11,7 @@ from __future__ import annotations
 from .model.assumptions import (
     ASSUMPTIONS,
     FIXED_STEP_KEY,
+    PCIE_KEYS,
     SEQUENCE_KEY,
     ModelError,
     assumption,
@@ -82,6 +83,7 @@ __all__ = [
     "FIXED_STEP_KEY",
     "HOURS_PER_YEAR",
     "MEMORY_HEADROOM",
+    "PCIE_KEYS",
     "POWER_CLASSES",
     "PUE_BY_DEPLOYMENT",
     "SECONDS_PER_DAY",

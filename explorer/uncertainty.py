@@ -25,6 +25,7 @@ import pandas as pd
 
 from .calc import (
     FIXED_STEP_KEY,
+    PCIE_KEYS,
     SEQUENCE_KEY,
     SUPPORT_ORDER,
     DeviceTable,
@@ -86,9 +87,8 @@ INPUT_FIELDS = {
 WALL_INPUTS = ("wall_ratio_baseboard", "pcie_host_power_w")
 #: Bare-metal owner's-cost assumptions drawn per draw from a stream of their own (added after the others).
 OWNER_INPUTS = ("pcie_server_usd", "support_cost_ratio_per_year")
-#: The serving stack's fixed time per LLM decode step: drawn per draw (a stream of its own), acting through
-#: each device's throughput on an LLM (``fixed_step_throughputs``), on no other workload; the devices' own
-#: fixed and per-sequence times (``_with_fixed_step``) move with it, each across its own range.
+#: The serving stack's fixed time per LLM decode step: drawn per draw (its own stream), acting on LLMs only
+#: (``fixed_step_throughputs``); devices' own times and PCIe all-reduces move with it (``_with_fixed_step``).
 FIXED_STEP = FIXED_STEP_KEY
 #: Ranged power assumptions the draws leave at their value.
 NOT_DRAWN = frozenset(
@@ -221,12 +221,12 @@ class FixedStep:
 
 @per_catalog(maxsize=8)
 def _with_fixed_step(cat: Catalog, end: str) -> Catalog:
-    """The catalog with the stack's fixed step time at its ``low`` or ``high`` end, and each device's own
-    fixed and per-sequence times at theirs (one stack speed, drawn once): everything fitted on them (the
-    efficiencies, the latency-bound runs' read efficiency) is refitted, as it would be."""
-    a = cat.assumptions.copy()
-    keys = a.index[a.index.str.startswith((FIXED_STEP, SEQUENCE_KEY)) & a[end].notna()]
+    """The catalog with the stack's fixed step, each device's own times and PCIe's all-reduces (latency at
+    ``end``, bus bandwidth at the other) as slow or fast: one stack speed, drawn once; fits on them refit."""
+    a, (latency, bandwidth) = cat.assumptions.copy(), PCIE_KEYS
+    keys = a.index[a.index.str.startswith((FIXED_STEP, SEQUENCE_KEY, latency)) & a[end].notna()]
     a.loc[keys, "value"] = a.loc[keys, end]
+    a.loc[bandwidth, "value"] = a.loc[bandwidth, "high" if end == "low" else "low"]
     return replace(cat, assumptions=a)
 
 

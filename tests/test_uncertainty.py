@@ -315,13 +315,15 @@ def test_every_drawn_assumption_moves_some_answer() -> None:
     left = ranged - set(ASSUMPTION_INPUTS) - set(WALL_INPUTS) - set(OWNER_INPUTS) - set(MULTIPLIERS)
     left -= NOT_DRAWN | CHOICES
     # committed discounts, porting and updates per support level, and the devices' own fixed step and
-    # per-sequence times (drawn with the catalog-wide fixed step: ``uncertainty._with_fixed_step``)
+    # per-sequence times and the all-reduces over a host's PCIe (drawn with the catalog-wide fixed step:
+    # ``uncertainty._with_fixed_step``)
     prefixes = (
         "commit_",
         "porting_days_",
         "update_share_",
         "decode_step_fixed_per_layer_",
         "decode_sequence_fixed_per_layer_",
+        "pcie_allreduce_",
     )
     left = {k for k in left if not k.startswith(prefixes)}
     assert not left, f"ranged assumptions drawn but never applied: {sorted(left)}"

@@ -49,6 +49,8 @@ ASSUMPTION_UNITS = {
     "support_cost_ratio_per_year": "ratio",
     "colocation_usd_per_kw_month": "USD",
     "decode_step_fixed_per_layer": "ms",
+    "pcie_allreduce_latency_per_rank": "ms",
+    "pcie_allreduce_bus_bandwidth": "GB/s",
 }
 #: Keys that start with one of these take its unit: a device's own figure of an assumption the model reads
 #: per device (``decode_step_fixed_per_layer_<device id, '-' as '_'>``, and the per-sequence time

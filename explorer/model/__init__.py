@@ -52,7 +52,9 @@ The model, per device d serving workload w:
 * an LLM's throughput is its serving capacity in tokens (``serving``): prefill at the compute peak, and
   decode steps that each take the serving stack's fixed time (per layer, ``decode_step_fixed_per_layer``),
   the weights read at the rated bandwidth, and every sequence's KV cache and maths (and, for a measured
-  device whose stack has one, its time per sequence: ``decode_sequence_fixed_per_layer_<device>``); the
+  device whose stack has one, its time per sequence: ``decode_sequence_fixed_per_layer_<device>``; a copy
+  past its scale-up domain, a PCIe card's split over its instance or server, its all-reduces over the
+  host's PCIe: ``serving.PcieLink``); the
   batch is the
   largest the memory left for KV cache and the latency target allow. Under a latency bound each sequence's
   reads run at the efficiency MLPerf's latency-bound runs show (``decode_memory_efficiency``); a batch

@@ -9,6 +9,7 @@ import numpy as np
 from ..catalog import Catalog
 from ..catalog.assumptions import ASSUMPTION_UNITS
 from .cache import per_catalog
+from .serving import PcieLink
 
 #: The assumptions the model reads from catalog/assumptions, with the unit it needs them in: declared with
 #: the catalog (``explorer.catalog.assumptions``), whose loader converts each value to it once.
@@ -40,6 +41,9 @@ FIXED_STEP_KEY = "decode_step_fixed_per_layer"
 #: runs at short and long contexts to tell it from the KV reads has one, the key with ``_<device id>``
 #: added. Without one: none (0), the reads and maths alone.
 SEQUENCE_KEY = "decode_sequence_fixed_per_layer"
+#: Tensor-parallel all-reduces over the host's PCIe (``serving.PcieLink``): the latency per rank past the
+#: first, and NCCL's bus bandwidth.
+PCIE_KEYS = ("pcie_allreduce_latency_per_rank", "pcie_allreduce_bus_bandwidth")
 
 
 def _own_s(cat: Catalog, stem: str, device_id: str) -> float | None:
@@ -96,3 +100,10 @@ def _every_device(cat: Catalog, stem: str) -> dict[str | None, float]:
             str(i): fixed_step_s_per_layer(cat, str(i)) for i in cat.devices.id
         }
     return {None: 0.0} | {str(i): sequence_s_per_layer(cat, str(i)) for i in cat.devices.id}
+
+
+@per_catalog(maxsize=2)
+def pcie_link(cat: Catalog) -> PcieLink:
+    """What a copy past its scale-up domain pays per all-reduce over the host's PCIe (``PCIE_KEYS``)."""
+    hop, bus = (assumption(cat, k) for k in PCIE_KEYS)
+    return PcieLink(hop_s=hop / 1e3, bus_bandwidth=bus * 1e9)

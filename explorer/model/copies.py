@@ -2,7 +2,8 @@
 
 The serving model (``serving_catalog.serve``) takes the most devices a copy may span; this module chooses
 that number per device where the deployment's containers (a cloud offer's instance, a bare-metal server)
-set it: a tensor-parallel degree within the scale-up domain and the container, the one with the lowest
+set it: a tensor-parallel degree within the scale-up domain (a PCIe card's past it, over the host's PCIe:
+``host_pcie``) and the container, the one with the lowest
 cost per request, so that what the page says of a copy (``placement``: "tensor-parallel over 8 devices
 inside one tpu-v6e-8") is what its throughput was computed at. ``devices.served_device_table`` calls it.
 """
@@ -20,6 +21,7 @@ from ..catalog import Catalog
 from .cache import per_catalog
 from .cost import market_offers
 from .placement import place_copies
+from .power import power_class
 from .serving_catalog import Served
 
 if TYPE_CHECKING:
@@ -34,6 +36,19 @@ def domains(cat: Catalog) -> np.ndarray:
         return np.ones(len(devices))
     dom = devices.scale_up_domain.astype(float).to_numpy()
     return np.where(dom >= 1, dom, 1.0)
+
+
+@per_catalog(maxsize=1)
+def host_pcie(cat: Catalog) -> np.ndarray:
+    """Whether each device (the table's order) is a card in a PCIe server (``power.power_class``), whose
+    copy may reach past its scale-up domain over the host's PCIe to what its instance or server holds; a
+    copy of a module on a baseboard, a cloud's own accelerator host or an edge board stays inside its
+    domain (Google's multi-host TPU slices join their hosts over ICI and the data-centre network, not a
+    host's PCIe)."""
+    devices = cat.devices.sort_values("id")
+    return np.array(
+        [power_class(s, f) == "pcie" for s, f in zip(devices.segment, devices.form_factor, strict=True)]
+    )
 
 
 #: A vendor whose serving stack splits an LLM over any number of devices, padding the attention heads: AWS
@@ -120,8 +135,10 @@ def copy_spans(
         if k in best:
             replica[k] = best[k][1]
             take_row.append(row[(k, best[k][1])])
-        elif k in has:  # held, but no degree serves: the smallest degree's answer says why
-            take_row.append(row[min((pair for pair in row if pair[0] == k), key=lambda pair: pair[1])])
+        elif k in has:  # held, but no degree serves: the largest degree's answer (its best case) says why
+            widest = max((pair for pair in row if pair[0] == k), key=lambda pair: pair[1])
+            replica[k] = widest[1]
+            take_row.append(row[widest])
         else:
             take_row.append(row[(k, float(dom[k]))])
     out = {}
@@ -142,6 +159,7 @@ def candidates(
 
     t = device_table(cat, workload, market)
     dom = domains(cat)
+    reach = np.where(host_pcie(cat), np.inf, dom)  # past the domain, over the host's PCIe
     heads = t.workload.get("attention_heads")
     if deployment == "cloud":
         offers = market_offers(cat, market)
@@ -161,7 +179,7 @@ def candidates(
         if not (size >= need[k] and p > 0):
             continue
         split = None if str(t.vendors[k]).startswith(PADS_HEADS_VENDOR) else heads
-        out += [(int(k), float(size), float(p), d) for d in tp_degrees(need[k], min(size, dom[k]), split)]
+        out += [(int(k), float(size), float(p), d) for d in tp_degrees(need[k], min(size, reach[k]), split)]
     return tuple(out)
 
 

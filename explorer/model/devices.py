@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import DEPLOYMENTS, ScenarioError, unknown_workload
-from .assumptions import fixed_steps_s_per_layer, sequences_s_per_layer
+from .assumptions import fixed_steps_s_per_layer, pcie_link, sequences_s_per_layer
 from .cache import per_catalog
 from .calibration import (
     Efficiency,
@@ -28,7 +28,7 @@ from .calibration import (
     roofline_estimate,
     tightest_bounds,
 )
-from .copies import copies_needed, copy_spans, take
+from .copies import copies_needed, copy_spans, host_pcie, take
 from .cost import Prices, framework_support, market_offers, offer_name, placed_offers, prices
 from .placement import place_copies, where_offered
 from .power import power_sources, wall_power
@@ -413,11 +413,14 @@ def served_device_table(
         memory_efficiency=per_device,
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
+        pcie=pcie_link(cat),
+        host_pcie=host_pcie(cat),
         settle=None if per_device is None else read_fit_speed(cat, fitted_on, eff.value),
     )
     # a copy holds the weights in the format each device serves them in (its run's, as measured)
     auto = request.precision in (None, "auto")
-    weights = tuple(serving_format(r[1] if auto and r else request.precision, w.precision) for r in runs)
+    own = w.precision
+    weights = tuple(serving_format(r[1] if auto and r else request.precision, own) for r in runs)
     need = copies_needed(cat, workload, market, weights)
     replica = np.asarray(need, float)
     if deployment not in PLACED:

@@ -40,9 +40,11 @@ def ceilings(
     w: pd.Series,
     compute_precision: str | None = None,
     storage_precision: str | None = None,
+    devices_per_copy: float | None = None,
 ) -> tuple[float, float]:
     """(compute ceiling, memory ceiling) in requests/s: the most the device's peak and its DRAM bandwidth
-    allow over the workload's compute and DRAM traffic per request.
+    allow over the workload's compute and DRAM traffic per request (an LLM's copy over ``devices_per_copy``
+    devices, as placed; None: ``copy_devices``'s count, whose memory bounds the batch).
 
     Compute runs at the device's peak in ``compute_precision`` and memory traffic is counted in
     ``storage_precision`` (both default to the workload's serving precision). The compute ceiling is NaN
@@ -50,7 +52,7 @@ def ceilings(
     infinite where the request's working set stays on chip, and NaN where the device publishes no DRAM
     bandwidth (on-chip SRAM NPUs: the compute bound alone applies).
     """
-    serving = row_capacity(dev, w, compute_precision, storage_precision)
+    serving = row_capacity(dev, w, compute_precision, storage_precision, devices_per_copy=devices_per_copy)
     if serving is not None:  # an LLM: prefill and decode at the largest batch memory holds (serving.py)
         return float(serving.compute_rps[0]), float(serving.memory_rps[0])
     peak = peak_ops(dev, compute_precision or w.precision)

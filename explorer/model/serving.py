@@ -53,6 +53,9 @@ FORMAT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "
 #: early where memory binds (long contexts on small devices): the conservative side. A deployment that
 #: keeps its cache in 16 bits reads twice the bytes of the fitted runs, which the model does not see.
 KV_BYTES = 2.0
+#: Bytes per activation a tensor-parallel all-reduce carries (16 bits: the stacks reduce in BF16 whatever
+#: the weights' format).
+ACTIVATION_BYTES = 2.0
 #: Share of each device's memory the weights may fill when counting the fewest devices per copy: placement's
 #: MEMORY_HEADROOM (tests/test_serving.py holds the two equal).
 WEIGHTS_HEADROOM = 0.8
@@ -225,6 +228,35 @@ class Capacity:
     limit: list[str]  # what bounds the batch, in words ("" where unavailable)
     reason: list[str]  # why a device is unavailable ("" where it is available)
     extra: dict[str, Any] = field(default_factory=dict)
+    link_s: Any = 0.0  # a step's all-reduces over the host's PCIe, whatever the batch (in tpot_s; 0: none)
+
+
+@dataclass(frozen=True)
+class PcieLink:
+    """Tensor-parallel all-reduces over the host's PCIe, which a copy past its scale-up domain pays on top of
+    its stack's fixed step (``catalog/assumptions/serving.toml``: ``pcie_allreduce_latency_per_rank`` and
+    ``pcie_allreduce_bus_bandwidth``). An all-reduce of S bytes over n ranks takes ``(n - 1) x hop_s`` plus
+    ``2 (n - 1) / n x S / bus_bandwidth`` (NCCL's ring: its bus bandwidth is the algorithm's times
+    2 (n - 1) / n); a layer takes two (after attention and after the MLP) of each token's activations
+    (``ACTIVATION_BYTES`` x the model's width). Inside the domain the stack's fixed step holds them: it was
+    measured on copies tensor-parallel over NVLink, Infinity Fabric, NeuronLink."""
+
+    hop_s: float  # seconds per rank past the first, per all-reduce (the small-message latency)
+    bus_bandwidth: float  # bytes/s, NCCL's bus bandwidth over PCIe
+
+    def times(self, arch: Architecture, d: np.ndarray, domain: np.ndarray, i: float, o: float) -> tuple:
+        """(per step, per sequence in a step, one prompt's prefill) in seconds, over copies of ``d`` devices
+        (0 where a copy stays inside its ``domain``): a step's tokens are each sequence's one plus its share
+        of a newcomer's prompt (i / o, chunked prefill), as the step's maths are counted."""
+        ranks = np.where(d > domain + 1e-9, np.ceil(d - 1e-9), 1.0)
+        hops = 2.0 * arch.layers * (ranks - 1.0)  # two all-reduces a layer, each its ranks' hops
+        per_token = 2.0 * arch.layers * ACTIVATION_BYTES * arch.attention_width * 2.0 * (ranks - 1.0) / ranks
+        fixed = hops * self.hop_s
+        return (
+            fixed,
+            per_token * (1.0 + i / o) / self.bus_bandwidth,
+            fixed + per_token * i / self.bus_bandwidth,
+        )
 
 
 def _arr(x: Any, n: int) -> np.ndarray:
@@ -249,13 +281,17 @@ def capacity(
     fmt: str = "",
     fixed_step_s_per_layer: Any = 0.0,
     sequence_s_per_layer: Any = 0.0,
+    domain: Any = math.inf,
+    pcie: PcieLink | None = None,
 ) -> Capacity:
     """Serving capacity over devices: ``peak`` FLOP/s, ``bandwidth`` bytes/s and ``memory`` bytes per
     device (arrays or scalars), ``devices_per_copy`` devices per model copy; the request's tokens; the
     weights' bytes per parameter; a latency target, the two phases' efficiencies (each at most 1) and the
     serving stack's fixed time per decode step and layer (seconds, one for all or one per device; 0: none,
     the physics alone) and its time per sequence in a step and layer (device-seconds, spread over the
-    copy's devices like its reads; 0: none).
+    copy's devices like its reads; 0: none). A copy on more devices than its scale-up ``domain`` joins
+    (one for all or one per device) runs its all-reduces over the host's PCIe (``pcie``; None: free, the
+    physics alone), serialised with its reads and maths.
     """
     peak_a = np.asarray(peak, dtype=float)
     n = int(max(peak_a.size, np.asarray(bandwidth).size, np.asarray(memory).size))
@@ -292,6 +328,10 @@ def capacity(
         # prefill: the prompts of the sequences that replace those finishing ride in the decode steps)
         c = f_tok / (p * e_pf) + t_pf / o
         t_first = np.maximum(t_pf, a) + f  # one prompt alone reads the weights too, and has the fixed time
+        link = np.zeros(n)  # a step's all-reduces over PCIe, whatever the batch
+        if pcie is not None:  # past the domain: neither reads nor maths overlap the all-reduces
+            link, e, t_link = pcie.times(arch, d, _arr(domain, n), i, o)
+            f, b, c, t_first = f + link, b + e, c + e, t_first + t_link
         bounds = {"memory for the KV cache": b_max}
         if math.isfinite(target.tpot_s):
             tp = target.tpot_s - f
@@ -325,7 +365,24 @@ def capacity(
         limit.append("")
         reason.append(
             _why_not(
-                arch, k, name, p1, bw1, mem1, d, b_max, weights, kv, ctx_end, a, b, c, f[k], t_first, target
+                arch,
+                k,
+                name,
+                p1,
+                bw1,
+                mem1,
+                d,
+                b_max,
+                weights,
+                kv,
+                ctx_end,
+                a,
+                b,
+                c,
+                f[k],
+                link[k],
+                t_first,
+                target,
             )
         )
     return Capacity(
@@ -339,6 +396,7 @@ def capacity(
         step_alone_s=np.where(timed, alone, np.nan),
         limit=limit,
         reason=reason,
+        link_s=link,
     )
 
 
@@ -358,6 +416,7 @@ def _why_not(
     b: np.ndarray,
     c: np.ndarray,
     f: float,
+    link: float,
     t_first: np.ndarray,
     target: Target,
 ) -> str:
@@ -387,6 +446,8 @@ def _why_not(
         )
     if math.isfinite(target.tpot_s):
         fixed = f" and takes {f * 1e3:.3g} ms of fixed time" if f > 0 else ""
+        if link > 0:
+            fixed += f", {link * 1e3:.2g} ms of it all-reduces over the host's PCIe"
         return (
             f"even one user gets {1 / alone:.3g} tokens/s (a step reads {weights / 1e9:,.1f} GB of weights "
             f"over {copies}{fixed}), under the {1 / target.tpot_s:.3g} tokens/s per user target"

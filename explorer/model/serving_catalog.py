@@ -20,6 +20,7 @@ from .serving import (
     WEIGHTS_HEADROOM,
     Architecture,
     Capacity,
+    PcieLink,
     Target,
     capacity,
     peak_flops,
@@ -74,6 +75,7 @@ def row_capacity(
     fixed_step_s_per_layer: float = 0.0,
     sequence_s_per_layer: float = 0.0,
     span: float | None = None,
+    pcie: PcieLink | None = None,
 ) -> Capacity | None:
     """The serving capacity of one catalog device (row) on one catalog workload (row), or None where the
     workload is not an LLM. Compute runs at the peak of ``compute_precision`` and the weights are read in
@@ -82,7 +84,8 @@ def row_capacity(
     default to the workload's (``default_tokens``); a decode step takes ``fixed_step_s_per_layer`` x layers
     more than its reads and maths (the serving stack's: ``assumptions.fixed_step_s_per_layer``), and
     ``sequence_s_per_layer`` x layers more per sequence, spread over the copy's devices
-    (``assumptions.sequence_s_per_layer``)."""
+    (``assumptions.sequence_s_per_layer``); a copy past the device's scale-up domain runs its all-reduces
+    over the host's PCIe (``pcie``, as ``serve``)."""
     arch = Architecture.of(w)
     i0, o0 = default_tokens(w)
     if arch is None or o0 != o0:
@@ -94,12 +97,11 @@ def row_capacity(
     memory_gb = float(memory_gb) if memory_gb is not None and memory_gb == memory_gb else math.nan
     bw = getattr(dev, "memory_bandwidth_gbps", math.nan)
     bw = float(bw) if bw is not None and bw == bw else math.nan
+    dom = _val(dev, "scale_up_domain")
     d = (
         devices_per_copy
         if devices_per_copy is not None
-        else float(
-            copy_devices(arch, memory_gb, wb, weights_headroom, _spread(_val(dev, "scale_up_domain"), span))
-        )
+        else float(copy_devices(arch, memory_gb, wb, weights_headroom, _spread(dom, span)))
     )
     return capacity(
         arch,
@@ -116,6 +118,8 @@ def row_capacity(
         fmt=cf,
         fixed_step_s_per_layer=fixed_step_s_per_layer,
         sequence_s_per_layer=sequence_s_per_layer,
+        domain=dom if dom >= 1 else 1.0,
+        pcie=pcie,
     )
 
 
@@ -187,6 +191,8 @@ def serve(
     knots: Sequence[tuple[tuple[float, float], ...] | None] | None = None,
     span: np.ndarray | None = None,
     settle: float | None = None,
+    pcie: PcieLink | None = None,
+    host_pcie: np.ndarray | None = None,
 ) -> Served:
     """Each device (rows of ``devices``, a frame or its row tuples, in the table's order) serving ``request``
     on LLM ``w``.
@@ -215,7 +221,10 @@ def serve(
 
     ``span`` (per device, or None: its scale-up domain): the most devices a copy is spread over as served,
     a cloud instance smaller than the domain (a one-GPU offer runs a copy on one GPU); the capacity as
-    measured is spread so too (the measurement is its system's per device, whatever the copies).
+    measured is spread so too (the measurement is its system's per device, whatever the copies). A card in
+    a PCIe server (``host_pcie``, per device) may spread a copy past its domain up to ``span``, over the
+    host's PCIe; a copy past its domain pays its all-reduces there (``pcie``: ``PcieLink``), and its
+    measurement, made inside the domain, is carried from the spread the domain allows.
 
     A latency-bound request reading at ``memory_efficiency`` starts where the batch figure is (the same
     request with no bound, every read at the Offline fit) and never rises above it: a bound only takes
@@ -229,6 +238,7 @@ def serve(
     arch = Architecture.of(w)
     if arch is None:
         raise ValueError(f"{w.get('name', 'this workload')} is not an LLM: it has no architecture records")
+    w = _plain(w)  # read per device and format below: without pandas' attribute lookup
     fmt = serving_format(request.precision, w.precision)
     i0, o0 = default_tokens(w)
     i, o = request.tokens(w)
@@ -238,6 +248,9 @@ def serve(
     bandwidth = np.array([_val(r, "memory_bandwidth_gbps") for r in rows]) * 1e9
     domain = np.array([_val(r, "scale_up_domain") for r in rows])
     spread = domain if span is None else _spread(domain, span)
+    joined = np.where(domain >= 1, domain, 1.0)  # NaN: one, as ``copy_devices`` counts it
+    # over the host's PCIe, a card's copy reaches what its instance or server holds
+    over = spread if span is None or host_pcie is None else np.where(host_pcie, np.fmax(spread, span), spread)
     measured = np.isfinite(np.asarray(measured_rps, float))
     fitted = np.broadcast_to(np.asarray(efficiency, float), (n,))  # one for all, or one per device
     eff = np.where(measured, np.asarray(run_efficiency, float), fitted)
@@ -277,6 +290,7 @@ def serve(
         rps, reason, limit = np.full(n, np.nan), [""] * n, [""] * n
         ceiling = np.full(n, np.nan)  # the compute and memory ceilings' lower (efficiency 1)
         alone = np.full(n, np.nan)  # tokens/s one user alone gets: the interactivity ceiling
+        link = np.zeros(n)  # a step's all-reduces over the host's PCIe
         for f in sorted({f for f in formats if f is not None}):
             idx = [k for k in range(n) if formats[k] == f]
             cf, sf = serving_format(f[0], w.precision), serving_format(f[1], w.precision)
@@ -296,19 +310,22 @@ def serve(
                 fmt=cf,
                 fixed_step_s_per_layer=fixed[idx],
                 sequence_s_per_layer=per_seq[idx],
+                domain=joined[idx],
+                pcie=pcie,
             )
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
                 alone[k] = 1.0 / c.step_alone_s[j]
+                link[k] = np.broadcast_to(c.link_s, (len(idx),))[j]
                 ceiling[k] = np.fmin(c.compute_rps[j], c.memory_rps[j])
-        return rps, reason, limit, alone, ceiling
+        return rps, reason, limit, alone, ceiling, link
 
-    now, reason, limit, alone, ceiling = grouped(now_f, (i, o), request.target, mem_eff, eff_now, spread)
+    now, reason, limit, alone, ceiling, link = grouped(now_f, (i, o), request.target, mem_eff, eff_now, over)
     # as measured (Offline, no latency bound)
     anchor = np.where(np.isfinite(mem_eff) & (mem_eff > 0), mem_eff, eff)
     # as measured, the copy spread as it is served: the measurement is the system's per device whatever
     # its copies, so the factor carries it to the request, not to another placement of the model
-    then, _, _, _, _ = grouped(then_f, (i0, o0), Target(), anchor, eff, spread)
+    then, *_ = grouped(then_f, (i0, o0), Target(), anchor, eff, spread)
     rps = now.copy()
     scaled = measured & (then > 0)
     factor = np.full(n, np.nan)
@@ -328,8 +345,10 @@ def serve(
             fixed_step_s_per_layer=fixed_step_s_per_layer,
             sequence_s_per_layer=sequence_s_per_layer,
             span=span,
+            pcie=pcie,
+            host_pcie=host_pcie,
         ).rps
-        unbound, _, _, _, _ = grouped(now_f, (i, o), Target(), mem_eff, eff_now, spread)
+        unbound, *_ = grouped(now_f, (i, o), Target(), mem_eff, eff_now, over)
         with np.errstate(divide="ignore", invalid="ignore"):
             start = free / unbound  # what carries the model, read as the bound reads, to the batch figure
         speed = 1.0 / request.target.tpot_s if math.isfinite(request.target.tpot_s) else 0.0
@@ -381,8 +400,10 @@ def serve(
             how = name + (f" weights, maths at the {maths} peak" if maths and maths != name else "")
             step = arch.layers * fixed[k]
             fixed_words = f", {step * 1e3:.2g} ms of fixed time per decode step" if step > 0 else ""
+            if link[k] > 0:
+                fixed_words += f" and {link[k] * 1e3:.2g} ms of all-reduces over the host's PCIe"
             words.append(f"serving model, {how}{fixed_words}{beside[k]}: {limit[k]}")
-    d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, spread)
+    d = copy_devices(arch, memory_gb, FORMAT_BYTES[fmt], WEIGHTS_HEADROOM, over)
     named = {f: (serving_format(f[0], w.precision), serving_format(f[1], w.precision)) for f in set(now_f)}
     formats = [  # the format each is served in: its weights', and the peak its maths run at
         format_words(peak_used(r, named[now_f[k]][0])[1].lower() or named[now_f[k]][0], named[now_f[k]][1])

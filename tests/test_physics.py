@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from explorer.calc import build_device_table, estimate_throughput, roofline_estimate, roofline_rps
 from explorer.catalog import load_catalog
-from explorer.model.assumptions import fixed_step_s_per_layer
+from explorer.model.assumptions import fixed_step_s_per_layer, pcie_link
 
 CAT = load_catalog()
 DEVICES = sorted(CAT.devices.id)
@@ -184,6 +184,7 @@ def test_a_bigger_model_never_raises_an_estimate(device_id, workload, precision,
         precision,
         None,
         fixed_step_s_per_layer(CAT, device_id),
+        pcie_link(CAT),
     )
     assert est.rps != est.rps or after.rps <= est.rps * TOL
 

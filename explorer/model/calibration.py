@@ -12,11 +12,11 @@ import pandas as pd
 
 from ..catalog import Catalog
 from ..scenario import unknown_workload
-from .assumptions import ModelError, fixed_step_s_per_layer, sequence_s_per_layer
+from .assumptions import ModelError, fixed_step_s_per_layer, pcie_link, sequence_s_per_layer
 from .cache import per_catalog
 from .request import precision_bytes
 from .roofline import ceilings, roofline_rps, stated_precision
-from .serving import Architecture, Target
+from .serving import Architecture, PcieLink, Target
 from .serving_catalog import memory_efficiency_of, row_capacity
 from .siblings import sibling_cap
 
@@ -131,7 +131,7 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
         # an LLM's: its capacity as served (the stack's fixed step and per-sequence times too), under its
         # latency bounds
         fixed, per_seq = fixed_step_s_per_layer(cat, row.device_id), sequence_s_per_layer(cat, row.device_id)
-        roof = roofline_rps(dev, w, cp, sp, bounds, fixed, per_seq)
+        roof = roofline_rps(dev, w, cp, sp, bounds, fixed, per_seq, pcie_link(cat))
         if not roof > 0:
             continue
         ratio = float(row.requests_per_s_per_accelerator) / roof
@@ -139,7 +139,8 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
         pooled = (
             ratio
             if not per_seq > 0
-            else float(row.requests_per_s_per_accelerator) / roofline_rps(dev, w, cp, sp, bounds, fixed)
+            else float(row.requests_per_s_per_accelerator)
+            / roofline_rps(dev, w, cp, sp, bounds, fixed, pcie=pcie_link(cat))
         )
         out.append(
             Calibration(
@@ -285,13 +286,15 @@ def roofline_estimate(
     storage_precision: str | None = None,
     memory_efficiency: float | None = None,
     fixed_step_s_per_layer: float = 0.0,
+    pcie: PcieLink | None = None,
 ) -> Estimate:
     """The estimate of a device on a workload from a fitted efficiency: min(compute ceiling, memory
     ceiling) at the precision it runs x the efficiency, which is never above 1. An LLM's is its serving
     capacity (``serving_catalog.row_capacity``) with its maths at the efficiency and its decode reads at
     ``memory_efficiency`` (``decode_memory_efficiency``; None: the same efficiency), its decode steps taking
     the serving stack's ``fixed_step_s_per_layer`` (``assumptions.fixed_step_s_per_layer``); no stack's
-    per-sequence time, which goes with a device's own measurements (``serving_catalog.serve``)."""
+    per-sequence time, which goes with a device's own measurements (``serving_catalog.serve``); a copy past
+    its scale-up domain pays its all-reduces over PCIe (``pcie``)."""
     cp, sp = compute_precision or w.precision, storage_precision or w.precision
     compute, memory = ceilings(dev, w, cp, sp)
     e = min(efficiency.value, 1.0)
@@ -303,6 +306,7 @@ def roofline_estimate(
         efficiency=e,
         memory_efficiency=memory_efficiency,
         fixed_step_s_per_layer=fixed_step_s_per_layer,
+        pcie=pcie,
     )
     if served is not None:
         rps = float(served.rps[0]) if served.rps[0] > 0 else math.nan
@@ -352,6 +356,7 @@ def estimate_throughput(
         storage_precision,
         None,
         fixed_step_s_per_layer(cat, device_id),
+        pcie_link(cat),
     )
     held = {"exclude_device": exclude_device, "exclude_result": exclude_result}
     rps, _ = held_estimate(cat, w, device_id, est, measured_runs(cat, workload), **held)
@@ -446,7 +451,7 @@ def decode_memory_efficiency(
         own = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
         fixed = fixed_step_s_per_layer(cat, row.device_id)
         per_seq = sequence_s_per_layer(cat, row.device_id)
-        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed, per_seq)
+        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed, per_seq, pcie_link(cat))
         if e == e and e > 0:
             found[row.device_id] = e
     # the devices without one of their own take the mean of those whose stacks have no per-sequence time
@@ -517,6 +522,7 @@ def latency_knots(
             fixed_step_s_per_layer=fixed_step_s_per_layer(cat, row.device_id),
             sequence_s_per_layer=sequence_s_per_layer(cat, row.device_id),
             span=span,
+            pcie=pcie_link(cat),
         )
         model = float(c.rps[0]) if c is not None else math.nan
         if not model > 0:

@@ -173,6 +173,7 @@ def throughputs(
                 eff,
                 memory_efficiency=memory_efficiency,
                 fixed_step_s_per_layer=float(fixed[i]),
+                pcie=pcie_link(cat),
             )
             rps[i], held = held_estimate(cat, w, dev.id, est, runs)
             traffic = dram_traffic_mb(dev, w)

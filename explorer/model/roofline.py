@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .request import dram_traffic_mb
-from .serving import Target, peak_used
+from .serving import PcieLink, Target, peak_used
 from .serving_catalog import row_capacity
 
 
@@ -77,6 +77,7 @@ def roofline_rps(
     target: Target | None = None,
     fixed_step_s_per_layer: float = 0.0,
     sequence_s_per_layer: float = 0.0,
+    pcie: PcieLink | None = None,
 ) -> float:
     """Requests/s the device could serve at best: min(compute ceiling, memory ceiling) (``ceilings``).
 
@@ -85,7 +86,7 @@ def roofline_rps(
     (``serving.row_capacity``: prefill and decode at the largest batch the memory holds), under both; at a
     latency ``target`` (a measured result's bounds), the largest batch that meets it; its decode steps
     take the serving stack's ``fixed_step_s_per_layer`` and ``sequence_s_per_layer`` per sequence (0: the
-    physics alone).
+    physics alone), and a copy past its scale-up domain its all-reduces over PCIe (``pcie``; None: free).
     """
     serving = row_capacity(
         dev,
@@ -95,6 +96,7 @@ def roofline_rps(
         target=target or Target(),
         fixed_step_s_per_layer=fixed_step_s_per_layer,
         sequence_s_per_layer=sequence_s_per_layer,
+        pcie=pcie,
     )
     if serving is not None:
         rps = float(serving.rps[0])

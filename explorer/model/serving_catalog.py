@@ -496,6 +496,7 @@ def memory_efficiency_of(
     compute_efficiency: float,
     fixed_step_s_per_layer: float = 0.0,
     sequence_s_per_layer: float = 0.0,
+    pcie: PcieLink | None = None,
 ) -> float:
     """The decode-read efficiency at which the model's capacity at ``target`` (with the maths at
     ``compute_efficiency``) equals a measurement made under that latency bound; at most 1 (a measurement
@@ -516,6 +517,7 @@ def memory_efficiency_of(
             memory_efficiency=e,
             fixed_step_s_per_layer=fixed_step_s_per_layer,
             sequence_s_per_layer=sequence_s_per_layer,
+            pcie=pcie,
         )
         r = float(c.rps[0]) if c is not None else math.nan
         return r if r == r else 0.0

@@ -443,3 +443,25 @@ def test_a_volume_move_draws_nothing_anew() -> None:
     fresh = monte_carlo(s2, dataclasses.replace(CAT), draws=300, seed=1)  # a new catalog: empty caches
     assert moved.options.equals(fresh.options)
     assert moved.probability_accelerator_cheaper == fresh.probability_accelerator_cheaper
+
+
+@pytest.mark.slow
+def test_the_slow_stack_end_moves_pcie_all_reduces_slower_too() -> None:
+    """The fixed step's draw is one stack speed: at its slow end a PCIe copy's all-reduces are slow too
+    (latency at its high end, bus bandwidth at its low end), at its fast end fast; an L40S copy over the
+    eight cards of a g6e.48xlarge serves less at the slow end than at the fast one."""
+    from explorer.calc import PCIE_KEYS, scenario_device_table
+    from explorer.model.assumptions import pcie_link
+    from explorer.uncertainty import _with_fixed_step
+
+    a = CAT.assumptions
+    latency, bandwidth = PCIE_KEYS
+    slow, fast = pcie_link(_with_fixed_step(CAT, "high")), pcie_link(_with_fixed_step(CAT, "low"))
+    assert slow.hop_s == pytest.approx(a.at[latency, "high"] / 1e3)
+    assert slow.bus_bandwidth == pytest.approx(a.at[bandwidth, "low"] * 1e9)
+    assert fast.hop_s == pytest.approx(a.at[latency, "low"] / 1e3)
+    assert fast.bus_bandwidth == pytest.approx(a.at[bandwidth, "high"] * 1e9)
+    s = Scenario(workload="llama-2-70b", precision="fp8", latency_target="server")
+    k = list(scenario_device_table(CAT, s).ids).index("nvidia-l40s")
+    rps = {end: scenario_device_table(_with_fixed_step(CAT, end), s).rps[k] for end in ("low", "high")}
+    assert rps["high"] < rps["low"], rps

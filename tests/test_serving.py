@@ -989,3 +989,26 @@ def test_a_card_splits_a_copy_over_its_instance_to_reach_a_token_rate() -> None:
     assert "ms of all-reduces over the host's PCIe" in t.rps_source[k]
     m = re.search(r"one user alone gets at most ([\d,]+) tokens/s", t.rps_source[k])
     assert m and float(m.group(1)) >= 33.3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", LLMS)
+def test_a_stricter_token_rate_never_lowers_a_devices_cost_per_request(workload) -> None:
+    """A stricter latency target never makes a device cheaper to serve with in the cloud: its price per
+    serving chip-hour over its requests/s never falls. Its throughput per device may rise, where the
+    cheaper offer no longer meets the target and a dearer one does: T4 on Llama-3.1-8B in FP8 at 25 tokens/s
+    per user serves 1.29 requests/s a card on a g4dn.xlarge, at 33.3 1.42 a card over two in a g4dn.metal,
+    at a higher cost per request."""
+    for precision in ("auto", "fp8"):
+        before = None
+        for speed in (5.0, 25.0, 33.3, 60.0, 120.0):
+            s = Scenario(
+                workload=workload, precision=precision, latency_target="custom", tokens_per_s_per_user=speed
+            )
+            t = scenario_device_table(CAT, s)
+            ok = t.fits & (t.rps > 0) & (t.cloud_price > 0)
+            cost = np.where(ok, t.cloud_price / np.where(ok, t.rps, 1.0), np.inf)
+            if before is not None:
+                cheaper = [t.ids[k] for k in np.flatnonzero(cost < before * (1 - 1e-9))]
+                assert not cheaper, (workload, precision, speed, cheaper)
+            before = cost

@@ -121,7 +121,7 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
     if r.empty:
         return ()
     r = r[r.comparable & r.requests_per_s_per_accelerator.notna()]
-    out = []
+    out, link = [], pcie_link(cat)
     for row in r.itertuples():
         if row.device_id not in devices.index or row.workload not in workloads.index:
             continue
@@ -131,7 +131,7 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
         # an LLM's: its capacity as served (the stack's fixed step and per-sequence times too), under its
         # latency bounds
         fixed, per_seq = fixed_step_s_per_layer(cat, row.device_id), sequence_s_per_layer(cat, row.device_id)
-        roof = roofline_rps(dev, w, cp, sp, bounds, fixed, per_seq, pcie_link(cat))
+        roof = roofline_rps(dev, w, cp, sp, bounds, fixed, per_seq, link)
         if not roof > 0:
             continue
         ratio = float(row.requests_per_s_per_accelerator) / roof
@@ -140,7 +140,7 @@ def calibration(cat: Catalog) -> tuple[Calibration, ...]:
             ratio
             if not per_seq > 0
             else float(row.requests_per_s_per_accelerator)
-            / roofline_rps(dev, w, cp, sp, bounds, fixed, pcie=pcie_link(cat))
+            / roofline_rps(dev, w, cp, sp, bounds, fixed, pcie=link)
         )
         out.append(
             Calibration(
@@ -441,6 +441,7 @@ def decode_memory_efficiency(
         return None, {}
     runs = measured_runs(cat, workload)  # a device's maths run at its own measured efficiency
     found: dict[str, float] = {}
+    link = pcie_link(cat)
     for row in r.itertuples():
         if row.device_id in found or row.device_id not in devices.index:
             continue
@@ -451,7 +452,7 @@ def decode_memory_efficiency(
         own = runs[row.device_id].efficiency if row.device_id in runs else compute_efficiency
         fixed = fixed_step_s_per_layer(cat, row.device_id)
         per_seq = sequence_s_per_layer(cat, row.device_id)
-        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed, per_seq, pcie_link(cat))
+        e = memory_efficiency_of(dev, w, cp, sp, rps, target, own, fixed, per_seq, link)
         if e == e and e > 0:
             found[row.device_id] = e
     # the devices without one of their own take the mean of those whose stacks have no per-sequence time
@@ -502,7 +503,7 @@ def latency_knots(
     r = r[r.device_id.isin(list(own))]
     devices = cat.devices.set_index("id")
     w = cat.workloads.set_index("id").loc[workload]
-    runs = measured_runs(cat, workload)
+    runs, link = measured_runs(cat, workload), pcie_link(cat)
     best: dict[str, dict[float, float]] = {}
     for row in r.itertuples():
         dev = devices.loc[row.device_id]
@@ -522,7 +523,7 @@ def latency_knots(
             fixed_step_s_per_layer=fixed_step_s_per_layer(cat, row.device_id),
             sequence_s_per_layer=sequence_s_per_layer(cat, row.device_id),
             span=span,
-            pcie=pcie_link(cat),
+            pcie=link,
         )
         model = float(c.rps[0]) if c is not None else math.nan
         if not model > 0:

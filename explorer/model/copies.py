@@ -21,7 +21,6 @@ from ..catalog import Catalog
 from .cache import per_catalog
 from .cost import market_offers
 from .placement import place_copies
-from .power import power_class
 from .serving_catalog import Served
 
 if TYPE_CHECKING:
@@ -38,17 +37,13 @@ def domains(cat: Catalog) -> np.ndarray:
     return np.where(dom >= 1, dom, 1.0)
 
 
-@per_catalog(maxsize=1)
-def host_pcie(cat: Catalog) -> np.ndarray:
-    """Whether each device (the table's order) is a card in a PCIe server (``power.power_class``), whose
+def host_pcie(t: DeviceTable) -> np.ndarray:
+    """Whether each device of ``t`` is a card in a PCIe server (its server class, ``t.power_class``), whose
     copy may reach past its scale-up domain over the host's PCIe to what its instance or server holds; a
     copy of a module on a baseboard, a cloud's own accelerator host or an edge board stays inside its
     domain (Google's multi-host TPU slices join their hosts over ICI and the data-centre network, not a
     host's PCIe)."""
-    devices = cat.devices.sort_values("id")
-    return np.array(
-        [power_class(s, f) == "pcie" for s, f in zip(devices.segment, devices.form_factor, strict=True)]
-    )
+    return np.asarray(t.power_class) == "pcie"
 
 
 #: A vendor whose serving stack splits an LLM over any number of devices, padding the attention heads: AWS
@@ -159,7 +154,7 @@ def candidates(
 
     t = device_table(cat, workload, market)
     dom = domains(cat)
-    reach = np.where(host_pcie(cat), np.inf, dom)  # past the domain, over the host's PCIe
+    reach = np.where(host_pcie(t), np.inf, dom)  # past the domain, over the host's PCIe
     heads = t.workload.get("attention_heads")
     if deployment == "cloud":
         offers = market_offers(cat, market)

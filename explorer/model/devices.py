@@ -159,6 +159,7 @@ def throughputs(
     rps_measured = np.zeros(n, bool)
     rps_source: list[str] = []
     runs = measured_runs(cat, str(w.name))  # what an estimate is held at (``held_estimate``)
+    link = pcie_link(cat)
     for i, dev in d.iterrows():
         if dev.id in measured.index:
             m = measured.loc[dev.id]
@@ -173,7 +174,7 @@ def throughputs(
                 eff,
                 memory_efficiency=memory_efficiency,
                 fixed_step_s_per_layer=float(fixed[i]),
-                pcie=pcie_link(cat),
+                pcie=link,
             )
             rps[i], held = held_estimate(cat, w, dev.id, est, runs)
             traffic = dram_traffic_mb(dev, w)
@@ -415,7 +416,7 @@ def served_device_table(
         fixed_step_s_per_layer=fixed_steps_s_per_layer(cat, ids),
         sequence_s_per_layer=sequences_s_per_layer(cat, ids),
         pcie=pcie_link(cat),
-        host_pcie=host_pcie(cat),
+        host_pcie=host_pcie(t),
         settle=None if per_device is None else read_fit_speed(cat, fitted_on, eff.value),
     )
     # a copy holds the weights in the format each device serves them in (its run's, as measured)

@@ -316,7 +316,7 @@ def serve(
             for j, k in enumerate(idx):
                 rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
                 alone[k] = 1.0 / c.step_alone_s[j]
-                link[k] = np.broadcast_to(c.link_s, (len(idx),))[j]
+                link[k] = c.link_s[j]
                 ceiling[k] = np.fmin(c.compute_rps[j], c.memory_rps[j])
         return rps, reason, limit, alone, ceiling, link
 

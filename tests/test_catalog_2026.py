@@ -4,6 +4,8 @@ rack-scale devices, FP4 peaks, and results that say which MLPerf scenario they r
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ from explorer.catalog import load_catalog
 from explorer.catalog import schema as S
 
 CAT = load_catalog(use_env=False)
+ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {"s": {"title": "t", "url": "https://example.org", "retrieved": dt.date(2026, 12, 3)}}
 
 
@@ -41,6 +44,27 @@ def test_every_device_names_its_interconnect_and_scale_up_domain() -> None:
     expected = {"nvidia-h100-sxm": 8, "nvidia-gb200-nvl72": 72, "nvidia-gb300-nvl72": 72, "nvidia-l4": 1}
     expected["aws-inferentia2"] = 12
     assert {k: d.loc[k, "scale_up_domain"] for k in expected} == expected
+
+
+def test_every_pcie_card_sold_names_the_largest_server_it_is_sold_in() -> None:
+    """A PCIe card's bare-metal copy spans up to its largest server sold (`pcie_server_cards`), so every
+    PCIe card that can be bought records it, with a source, and no other device does (a baseboard
+    module's server is its board, a reference server's size its own)."""
+    from explorer.calc import power_class
+
+    d = CAT.devices.set_index("id")
+    pcie = d.apply(lambda r: power_class(r.segment, r.form_factor) == "pcie", axis=1)
+    has = d.pcie_server_cards.notna()
+    assert set(d.index[pcie & d.bare_metal_available]) <= set(d.index[has])
+    assert set(d.index[has]) <= set(d.index[pcie])
+    assert {k: d.loc[k, "pcie_server_cards"] for k in ("nvidia-l40s", "nvidia-t4", "nvidia-l4")} == {
+        "nvidia-l40s": 8,
+        "nvidia-t4": 16,
+        "nvidia-l4": 4,
+    }
+    for k in d.index[has]:
+        rec = tomllib.loads((ROOT / "catalog" / "devices" / f"{k}.toml").read_text())["pcie_server_cards"]
+        assert rec["source"] and rec["note"], k
 
 
 def test_rack_scale_devices_are_per_gpu_with_the_rack_as_their_server() -> None:

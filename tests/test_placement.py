@@ -24,6 +24,7 @@ from explorer.calc import (
     server_size,
 )
 from explorer.catalog import load_catalog
+from explorer.model.assumptions import assumption
 from explorer.model.cost import market_offers
 from explorer.scenario import Scenario
 
@@ -52,8 +53,13 @@ def test_a_copy_fits_inside_one_domain_everywhere_it_is_offered() -> None:
             if t.cloud_ok[i]:  # inside one instance: its chips hold whole copies
                 assert t.cloud_copies[i] >= 1 and t.cloud_chips[i] == t.cloud_copies[i] * r, (w, dev_id)
                 checked += 1
-            if t.bare_ok[i]:  # inside one server
-                assert r <= server_size(CAT, dev)[0], (w, dev_id)
+            if t.bare_ok[i]:  # inside one server: its class's, or for a PCIe card the largest sold
+                assert r <= t.server_max[i], (w, dev_id)
+                most = dev.get("pcie_server_cards")
+                if t.power_class[i] == "pcie" and pd.notna(most):
+                    assert t.server_max[i] == max(server_size(CAT, dev)[0], most), (w, dev_id)
+                else:
+                    assert t.server_max[i] == server_size(CAT, dev)[0], (w, dev_id)
                 checked += 1
             if t.edge_ok[i]:  # on the one device an edge site runs
                 assert r == 1, (w, dev_id)
@@ -93,7 +99,7 @@ def test_a_copy_fits_at_the_format_it_is_served_in(precision) -> None:
                     if deployment == "cloud":
                         assert t.cloud_chips[i] == t.cloud_copies[i] * r, (s, dev_id)
                     elif deployment == "bare-metal":
-                        assert r <= server_size(CAT, dev)[0], (s, dev_id)
+                        assert r <= t.server_max[i], (s, dev_id)
                     else:
                         assert r == 1, (s, dev_id)
                     checked += 1
@@ -231,6 +237,57 @@ def test_more_chips_per_instance_never_makes_a_copy_not_fit(factor: int) -> None
             assert np.all(after.cloud_ok >= before.cloud_ok), (w, market)
             ok = before.cloud_ok
             assert np.all(after.cloud_price[ok] <= before.cloud_price[ok] * (1 + 1e-12)), (w, market)
+
+
+def test_a_pcie_card_copy_past_its_class_server_takes_a_server_of_its_own_up_to_the_largest_sold() -> None:
+    """Llama-2-70B at 40 tokens/s per user needs the L40S's copy over 8 cards (two give one user 20). Every
+    PCIe card stopped at its server class's 4 on bare metal, so no bare-metal L40S plan existed, while
+    Dell's XE7740 and Cisco's C845A hold 8 (MLPerf v5.1). The copy now takes an 8-card server: the fleet
+    is whole such servers plus a spare one, the racks hold them by their kW, the page says so, and the
+    server is costed as two of the class's. Without the record (an older catalog folder) the plan is
+    unavailable, its reason the rate its class server's 4 cards reach."""
+    s = Scenario(workload="llama-2-70b", latency_target="interactive-chat", deployment="bare-metal")
+    o = evaluate(s, CAT).option("nvidia-l40s")
+    assert o.available, o.unavailable_reason
+    assert (
+        "tensor-parallel over 8 devices inside one server of 8 (more than its class server's 4" in o.placement
+    )
+    assert "servers of up to 8 are sold" in o.placement and "host's PCIe" in o.placement
+    spare = s.spare_servers
+    assert o.devices_needed % 8 == 0 and o.servers == o.devices_needed // 8
+    assert o.servers - spare == math.ceil((o.devices_needed - 8 * spare) / 8)
+    t = device_table(CAT, "llama-2-70b")
+    i = list(t.ids).index("nvidia-l40s")
+    per_rack = math.floor(assumption(CAT, "rack_kw") / (8 * t.provisioned_w[i] / 1e3))
+    assert o.racks == math.ceil(o.servers / per_rack)
+    assert (
+        "holding up to 4 cards, whole servers bought; a copy of 8 cards takes a server of its own, "
+        "costed as 2 of these" in o.price_source
+    )
+    older = replace(CAT, devices=CAT.devices.drop(columns=["pcie_server_cards"]))
+    o = evaluate(s, older).option("nvidia-l40s")
+    assert not o.available and "weights over 4 devices" in o.unavailable_reason
+
+
+@pytest.mark.slow
+def test_a_larger_server_sold_never_takes_a_bare_metal_plan_away_or_raises_its_devices_per_request() -> None:
+    """Over the LLMs and the latency presets, in each format: with the catalog's largest PCIe servers
+    every bare-metal plan the class's 4-card server allowed is still there, and the copies chosen serve
+    at least as much per card (the degree is the cheapest per request among more choices)."""
+    older = replace(CAT, devices=CAT.devices.drop(columns=["pcie_server_cards"]))
+    gained = 0
+    for w in ("llama-2-70b", "llama-3.1-8b"):
+        for target in ("interactive-chat", "batch"):
+            for precision in ("auto", "bf16"):
+                s = Scenario(workload=w, latency_target=target, deployment="bare-metal", precision=precision)
+                now, before = evaluate(s, CAT), evaluate(s, older)
+                for b in before.options:
+                    o = now.option(b.device_id)
+                    assert o.available >= b.available, (s, b.device_id)
+                    gained += o.available and not b.available
+                    if b.available:
+                        assert o.throughput_per_device_rps >= b.throughput_per_device_rps * (1 - 1e-9)
+    assert gained >= 3  # L40S at interactive chat, T4 at batch (FP8 and BF16)
 
 
 def test_without_a_scale_up_domain_or_interconnect_the_model_still_places_copies_and_says_so() -> None:

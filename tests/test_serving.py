@@ -792,9 +792,9 @@ def test_an_unreachable_token_rate_says_over_how_many_devices_the_copy_reads_its
     """The words "even one user gets 32.8 tokens/s (a step reads 138.0 GB of weights ...)" did not say
     that the copy is on one MI325X, as the market's only offer (one GPU) holds it, where an 8-GPU server
     would reach the target. A card's copy over the host's PCIe says so with the widest split its instance
-    or server allows (its best case: L40S over the 8 cards of a g6e.48xlarge, over the 4 of a PCIe server
-    on bare metal), and a copy no server holds (T4 on bare metal: 8 cards, a server has 4) reads its
-    weights over its share of devices."""
+    or server allows (its best case: L40S over the 8 cards of a g6e.48xlarge, and of an 8-card server on
+    bare metal), and a copy no server holds (L4 in BF16 on bare metal: 8 cards, its servers hold 4) reads
+    its weights over its share of devices."""
 
     def reason(device: str, **kw) -> str:
         s = Scenario(workload="llama-2-70b", latency_target="custom", **kw)
@@ -807,9 +807,9 @@ def test_an_unreachable_token_rate_says_over_how_many_devices_the_copy_reads_its
     wide = reason("nvidia-l40s", tokens_per_s_per_user=45)
     assert re.search(r"GB of weights over 8 devices and takes [\d.]+ " + pcie, wide), wide
     server = reason("nvidia-l40s", tokens_per_s_per_user=45, deployment="bare-metal")
-    assert re.search(r"GB of weights over 4 devices and takes [\d.]+ " + pcie, server), server
-    share = reason("nvidia-t4", tokens_per_s_per_user=25, deployment="bare-metal")
-    assert re.search(r"GB of weights over 5\.\d devices' worth and takes", share), share
+    assert re.search(r"GB of weights over 8 devices and takes [\d.]+ " + pcie, server), server
+    share = reason("nvidia-l4", tokens_per_s_per_user=25, deployment="bare-metal", precision="bf16")
+    assert re.search(r"GB of weights over 7\.\d devices' worth and takes", share), share
 
 
 def test_each_option_says_the_format_it_is_served_in_and_the_headline_says_when_two_differ() -> None:

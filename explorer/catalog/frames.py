@@ -147,6 +147,7 @@ def device_row(item: str, d: dict[str, Any]) -> dict[str, Any]:
         "on_chip_memory_mb": number_of(d, "on_chip_memory", "MB"),
         "interconnect": d.get("interconnect"),
         "scale_up_domain": number_of(d, "scale_up_domain", "count"),
+        "pcie_server_cards": number_of(d, "pcie_server_cards", "count"),
         "trains": bool(number_of(d, "trains", "count") or 0),
         "power_w": number_of(d, "power", "W"),
         "power_basis": power.get("basis"),

@@ -76,6 +76,15 @@ DEVICE_FIELDS: dict[str, Quantity | Text] = {
         (1, 100_000),
         False,
     ),
+    "pcie_server_cards": Quantity(
+        "The most of these cards one server sold holds (the largest such server found, e.g. an MLPerf system "
+        "its vendor submitted as available); optional, for PCIe cards: on bare metal a copy spans up to it "
+        "over the host's PCIe, past the server class's card count (servers.toml pcie_devices_per_server)",
+        "count",
+        "count",
+        (1, 64),
+        False,
+    ),
     "trains": Quantity(
         "1 where the device trains models with the team's frameworks (a published MLPerf Training result or "
         "the vendor's training documentation, cited), 0 where it does not; optional: absent = not known to "

@@ -156,7 +156,8 @@ def candidates(
     dom = domains(cat)
     reach = np.where(host_pcie(t), np.inf, dom)  # past the domain, over the host's PCIe
     heads = t.workload.get("attention_heads")
-    if deployment == "cloud":
+    cloud = deployment == "cloud"
+    if cloud:
         offers = market_offers(cat, market)
         if offers.empty:
             return ()
@@ -165,17 +166,26 @@ def candidates(
         ks = k_of[k_of.notna()].astype(int).to_numpy()
         sizes = offers.chips.astype(float).to_numpy()
         price = offers.price_usd_per_chip_hour.astype(float).to_numpy()
-    else:  # bare metal: one server, whatever its devices cost
+    else:  # bare metal: one server, whatever its devices cost; a PCIe card's copy past it, one of its size
         ks = np.arange(len(t.ids))
-        sizes = np.asarray(t.server_devices, float)
+        sizes = np.asarray(t.server_max, float)
         price = np.ones(len(ks))
     out = []
     for k, size, p in zip(ks, sizes, price, strict=True):
         if not (size >= need[k] and p > 0):
             continue
         split = None if str(t.vendors[k]).startswith(PADS_HEADS_VENDOR) else heads
-        out += [(int(k), float(size), float(p), d) for d in tp_degrees(need[k], min(size, reach[k]), split)]
+        out += [
+            (int(k), float(size if cloud else _server_for(t.server_devices[k], d)), float(p), d)
+            for d in tp_degrees(need[k], min(size, reach[k]), split)
+        ]
     return tuple(out)
+
+
+def _server_for(server: float, d: int) -> float:
+    """The bare-metal server a copy of ``d`` devices takes: the device's server (``server``), or past it a
+    server of the copy's own size (``fleet.copy_server``)."""
+    return float(server) if d <= server else float(d)
 
 
 def take(v: Any, idx: list[int]) -> Any:

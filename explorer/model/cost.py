@@ -267,10 +267,15 @@ def whole_pcie_servers_usd(t: DeviceTable, x: Inputs, devices: np.ndarray, serve
 def server_basis(t: DeviceTable, x: Inputs, i: int) -> str:
     """How device ``i``'s server is priced on bare metal, in words."""
     if t.power_class[i] == "pcie":
-        n = float(t.server_devices[i])
+        n, r = float(t.server_devices[i]), float(t.replica[i])
+        big = (
+            f"; a copy of {r:g} cards takes a server of its own, costed as {r / n:.3g} of these"
+            if r > n
+            else ""
+        )
         return (
             f"server: a PCIe server at {fmt.usd(x.pcie_server_usd)} without cards (catalog assumption "
-            f"pcie_server_usd, estimate) holding up to {fmt.plural(n, 'card')}, whole servers bought"
+            f"pcie_server_usd, estimate) holding up to {fmt.plural(n, 'card')}, whole servers bought{big}"
         )
     return (
         f"server: the devices' price x {1 + x.host_cost_ratio:.2f} (catalog assumption host_cost_ratio, "

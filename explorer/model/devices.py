@@ -80,6 +80,7 @@ class DeviceTable:
     placement: dict[str, list[str]]
     interconnect: list[str]  # the device's scale-up interconnect in words ("" where none catalogued)
     server_devices: np.ndarray  # devices one bare-metal server holds (placement.server_size)
+    server_max: np.ndarray  # the most devices a bare-metal copy spans (placement.largest_server)
     purchase_usd: np.ndarray  # nan where none
     purchase_offer: list[str]
     power_source: list[str]
@@ -258,6 +259,7 @@ def build_device_table(cat: Catalog, workload: str, market: str = "major-clouds"
         placement=where,
         interconnect=placed.interconnect,
         server_devices=np.asarray(placed.server_devices, float),
+        server_max=np.asarray(placed.server_max, float),
         purchase_usd=p.purchase_usd,
         purchase_offer=p.purchase_offer,
         power_source=power_sources(cat, d),

@@ -10,7 +10,8 @@ ICI ...) up to its ``scale_up_domain``, and over the host's PCIe between cards p
 instances or servers. In the cloud an instance of N chips holds floor(N / devices per copy) copies and is
 paid whole, chips no copy uses included (``explorer.model.cost.cheapest_cloud`` picks the offer that is
 cheapest per copy); on bare metal a copy must fit one server (the device's reference server, else its
-server class: ``server_size``); at the edge, one device.
+server class: ``server_size``; a PCIe card's copy past that takes a server of its own size, up to the
+largest server sold for the card: ``largest_server``); at the edge, one device.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Placement:
     interconnect: list[str]  # the scale-up interconnect in words ("" where the catalog has none)
     server_devices: np.ndarray  # devices one bare-metal server holds (the copy's domain on bare metal)
     server_what: list[str]  # that server in words, with where its size comes from
+    server_max: np.ndarray  # the most devices a bare-metal copy may span (``largest_server``)
     #: per device, the weights' format its copies are counted at where a request serves another format than
     #: the workload's (``devices._placement_fields``); empty: the workload's own
     formats: tuple[str, ...] = ()
@@ -79,6 +81,19 @@ def server_size(cat: Catalog, dev: pd.Series) -> tuple[float, str]:
     return n, what
 
 
+def largest_server(dev: pd.Series, n: float) -> float:
+    """The most devices one bare-metal copy of ``dev`` may span: a PCIe card's largest server sold
+    (``pcie_server_cards``: L40S 8, T4 16) where it holds more than its server class's ``n``
+    (``server_size``), else ``n``. Such a copy takes a server of its own size, whose host is costed and
+    powered per card as the class's (``explorer.model.fleet.copy_server``). Until late on 2026-12-06
+    every PCIe card stopped at the class's 4, so Llama-2-70B at 40 tokens/s per user had no bare-metal
+    L40S plan, while Dell's XE7740 and Cisco's C845A hold 8 L40S (MLPerf Inference v5.1)."""
+    most = getattr(dev, "pcie_server_cards", math.nan)
+    if power_class(dev.segment, getattr(dev, "form_factor", None)) != "pcie":
+        return n
+    return max(n, float(most)) if most is not None and pd.notna(most) else n
+
+
 def place_copies(
     cat: Catalog,
     d: pd.DataFrame,
@@ -102,6 +117,7 @@ def place_copies(
     own = [w.parameters * precision_bytes(f) / 1e9 for f in formats] if formats else [weights_gb] * n
     domain = np.full(n, np.nan)
     server = np.ones(n)
+    server_max = np.ones(n)
     interconnect: list[str] = []
     server_what: list[str] = []
     for i, dev in d.iterrows():
@@ -123,9 +139,10 @@ def place_copies(
         link = getattr(dev, "interconnect", None)
         interconnect.append(link if isinstance(link, str) and link else "")
         server[i], what = server_size(cat, dev)
+        server_max[i] = largest_server(dev, server[i])
         server_what.append(what)
     return Placement(
-        replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what, formats
+        replica, fits, fit_reason, weights_gb, domain, interconnect, server, server_what, server_max, formats
     )
 
 
@@ -232,7 +249,7 @@ def where_offered(
             why["cloud"].append("")
         where["cloud"].append(_link(p, i, r, f"one {prices.cloud_instance[i]}") if ok["cloud"][i] else "")
         # bare metal: can be bought, is a data-centre part, has a purchase price, and a copy fits one server
-        server = p.server_devices[i]
+        server, most = p.server_devices[i], p.server_max[i]
         if not dev.bare_metal_available:
             why["bare-metal"].append(
                 "cannot be bought" + (f": {dev.bare_metal_note}" if dev.bare_metal_note else "")
@@ -241,15 +258,20 @@ def where_offered(
             why["bare-metal"].append("an edge part, not a data-centre server device")
         elif np.isnan(prices.purchase_usd[i]):
             why["bare-metal"].append("the catalog has no purchase price for it")
-        elif r > server:
-            why["bare-metal"].append(
-                _cannot(w, dev, p, i, f"one server holds {server:g} ({p.server_what[i]})", "servers")
-            )
+        elif r > most:
+            held = p.server_what[i] if most == server else "the largest sold; catalog pcie_server_cards"
+            why["bare-metal"].append(_cannot(w, dev, p, i, f"one server holds {most:g} ({held})", "servers"))
         else:
             ok["bare-metal"][i] = True
             why["bare-metal"].append("")
+        own = f"more than its class server's {server:g}; servers of up to {most:g} are sold (catalog "
+        own += "pcie_server_cards)"
         where["bare-metal"].append(
-            _link(p, i, r, f"one server of {server:g} ({p.server_what[i]})") if ok["bare-metal"][i] else ""
+            ""
+            if not ok["bare-metal"][i]
+            else _link(p, i, r, f"one server of {server:g} ({p.server_what[i]})")
+            if r <= server
+            else _link(p, i, r, f"one server of {r:g} ({own})")
         )
         # edge: an edge device with a purchase price, a copy on the one device (board) a site runs
         if not dev.edge_available:

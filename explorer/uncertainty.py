@@ -61,7 +61,7 @@ ASSUMPTION_INPUTS = {
     "colocation_usd_per_kw_month": "rack space and power per kW-month",
     "edge_host_usd": "host computer of an edge add-in card",
     "elastic_training_efficiency": "useful work of preemptible training",
-    "decode_step_fixed_per_layer": "fixed time per LLM step (ms/layer)",
+    "decode_step_fixed_per_layer": "fixed time per LLM step and its PCIe all-reduces (ms/layer)",
 }
 #: Assumptions left at their value: the user's own choices (scenario fields whose default the catalog
 #: sources), the daily load curve's swing (one curve per scenario, not per draw), the power one rack takes

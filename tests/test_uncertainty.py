@@ -355,7 +355,7 @@ def test_the_held_out_error_is_kept_on_disk_for_the_next_kernel(tmp_path, monkey
     assert uncertainty.estimate_error(CAT) == (9.0, 9.0)  # an unreadable file is recomputed, no error
 
 
-FIXED = "fixed time per LLM step (ms/layer)"
+FIXED = "fixed time per LLM step and its PCIe all-reduces (ms/layer)"
 
 
 def test_the_fixed_step_time_swings_an_llm_as_a_catalog_at_either_end_would() -> None:

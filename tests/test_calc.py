@@ -291,6 +291,61 @@ def test_volume_free_caches_give_what_a_cold_evaluation_gives() -> None:
         assert warm.crossover_requests_per_day == calc.crossover_volume(t, x)[0]
 
 
+def test_the_as_measured_memo_gives_what_a_cold_serve_gives_whatever_came_before() -> None:
+    """``serve`` keeps its capacities as measured (the same at every token move) under the values they
+    are computed from. Rows that differ in a measured device's figures (H200's FP8 peak and bandwidth
+    halved, all else passed alike), another workload and another request must not be answered from the
+    memo: each answer equals the one served with the memo empty."""
+    from explorer.model import serving_catalog as sc
+    from explorer.model.devices import serving_rows
+
+    rows = list(serving_rows(CAT))
+    k = [r.id for r in rows].index("nvidia-h200")
+    slower = rows.copy()
+    slower[k] = rows[k]._replace(
+        peak_fp8_tflops=rows[k].peak_fp8_tflops / 2, memory_bandwidth_gbps=rows[k].memory_bandwidth_gbps / 2
+    )
+    n = len(rows)
+    measured = np.full(n, np.nan)
+    measured[k] = 10.0
+    kw = dict(
+        efficiency=np.full(n, 0.5),
+        measured_rps=measured,
+        run_formats=[("fp8", "fp8") if j == k else None for j in range(n)],
+        run_efficiency=np.full(n, 0.5),
+        memory_efficiency=np.full(n, 0.3),
+    )
+    target = sc.Target.of("interactive-chat", None, None)
+    cases = [
+        (r, w, sc.Request("auto", tokens, None, target))
+        for r in (rows, slower)
+        for w in ("llama-2-70b", "llama-3.1-8b")
+        for tokens in (500.0, 900.0)
+    ]
+
+    def served(r, w, req):
+        return sc.serve(r, WL.loc[w], req, **kw).rps
+
+    cold = []
+    for r, w, req in cases:
+        sc._AS_MEASURED.kept.clear()
+        cold.append(served(r, w, req))
+    for (r, w, req), expected in zip(cases, cold, strict=True):
+        np.testing.assert_array_equal(served(r, w, req), expected)
+    assert len(sc._AS_MEASURED.kept) > 0
+
+
+def test_a_value_memo_keeps_the_last_few_and_computes_an_unhashable_key_every_time() -> None:
+    from explorer.model.cache import ByValue
+
+    calls = []
+    memo = ByValue(2)
+    for key in (1, 2, 1, 3, 1, [1], [1]):
+        memo(key, lambda k=key: calls.append(str(k)) or str(k))
+    # 1 and 2 computed, 1 kept, 3 pushes 1 out (the oldest), so 1 is computed again; a list every time
+    assert calls == ["1", "2", "3", "1", "[1]", "[1]"]
+
+
 @pytest.mark.slow
 def test_a_dropped_catalog_takes_its_caches_with_it() -> None:
     """A visitor's kernel makes a catalog per upload: the caches must not keep the old ones alive."""

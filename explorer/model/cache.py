@@ -1,5 +1,6 @@
-"""The per-catalog cache: one helper, holding each catalog weakly (``per_catalog``); and a result kept on
-disk for the next kernel (``on_disk``)."""
+"""The per-catalog cache: one helper, holding each catalog weakly (``per_catalog``); a few results kept by
+the values they were computed from (``ByValue``); and a result kept on disk for the next kernel
+(``on_disk``)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,29 @@ def per_catalog(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
         return cached
 
     return wrap
+
+
+class ByValue:
+    """The last ``maxsize`` results of a computation, kept under the values it reads (a hashable key of
+    plain numbers and tuples: no catalog is held, so nothing outlives the catalog it came from); the oldest
+    goes first. ``memo(key, compute)`` returns the kept result or ``compute()``'s; a key that cannot be
+    hashed computes every time."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize, self.kept = maxsize, {}
+
+    def __call__(self, key: Any, compute: Callable[[], T]) -> T:
+        try:
+            return self.kept[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: a row holding a list
+            return compute()
+        value = compute()
+        if len(self.kept) >= self.maxsize:
+            self.kept.pop(next(iter(self.kept)))
+        self.kept[key] = value
+        return value
 
 
 def cache_dir() -> Path:

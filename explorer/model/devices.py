@@ -388,7 +388,7 @@ def served_device_table(
     eff = fitted_efficiency(cat, workload, precision)
     effs = maths_efficiencies(cat, workload, precision, serving_format(request.precision, w.precision))
     # your model (explorer.model.custom): the nearest catalog LLM's latency-bound runs stand in for its own
-    fitted_on = efficiency_workload(cat.workloads.set_index("id"), workload)
+    fitted_on = _fitted_on(cat, workload)
     memory_eff, own_memory_eff = decode_memory_efficiency(cat, fitted_on, eff.value)
     if not request.target.bounded:  # a batch: every read at the efficiency fitted on Offline runs
         memory_eff, own_memory_eff = None, {}
@@ -530,6 +530,12 @@ def _placement_fields(
         cloud_bases=bases,
         fit_reason=placed.fit_reason,  # a device no memory places: its weights in their served format
     )
+
+
+@per_catalog(maxsize=16)
+def _fitted_on(cat: Catalog, workload: str) -> str:
+    """``efficiency_workload`` of ``workload``, cached: a token move re-indexes no workload table."""
+    return efficiency_workload(cat.workloads.set_index("id"), workload)
 
 
 @per_catalog(maxsize=1)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .cache import ByValue
 from .serving import (
     FORMAT_BYTES,
     FORMAT_NAMES,
@@ -176,6 +177,10 @@ def format_words(maths: str, weights: str) -> str:
     return s if m == s else f"{s} weights, {m} maths"
 
 
+#: ``serve``'s capacities as measured, the last few requests' (``cache.ByValue``)
+_AS_MEASURED = ByValue(16)
+
+
 def serve(
     devices: Any,
     w: Any,
@@ -313,11 +318,10 @@ def serve(
                 domain=joined[idx],
                 pcie=pcie,
             )
+            rps[idx], alone[idx], link[idx] = c.rps, 1.0 / c.step_alone_s, c.link_s
+            ceiling[idx] = np.fmin(c.compute_rps, c.memory_rps)
             for j, k in enumerate(idx):
-                rps[k], reason[k], limit[k] = c.rps[j], c.reason[j], c.limit[j]
-                alone[k] = 1.0 / c.step_alone_s[j]
-                link[k] = c.link_s[j]
-                ceiling[k] = np.fmin(c.compute_rps[j], c.memory_rps[j])
+                reason[k], limit[k] = c.reason[j], c.limit[j]
         return rps, reason, limit, alone, ceiling, link
 
     now, reason, limit, alone, ceiling, link = grouped(now_f, (i, o), request.target, mem_eff, eff_now, over)
@@ -325,7 +329,10 @@ def serve(
     anchor = np.where(np.isfinite(mem_eff) & (mem_eff > 0), mem_eff, eff)
     # as measured, the copy spread as it is served: the measurement is the system's per device whatever
     # its copies, so the factor carries it to the request, not to another placement of the model
-    then, *_ = grouped(then_f, (i0, o0), Target(), anchor, eff, spread)
+    # the same at every token move (its tokens are the run's): kept by the values it reads
+    key = (tuple(rows), arch, w.precision, tuple(then_f), i0, o0, pcie, WEIGHTS_HEADROOM)
+    key += tuple(x.tobytes() for x in (anchor, eff, spread, fixed, per_seq))
+    then = _AS_MEASURED(key, lambda: grouped(then_f, (i0, o0), Target(), anchor, eff, spread)[0])
     rps = now.copy()
     scaled = measured & (then > 0)
     factor = np.full(n, np.nan)

@@ -58,7 +58,7 @@ def main() -> None:
         ("evaluate, whole catalog (no crossover)", lambda: evaluate(s, cat, crossover=False), 50, 0.005),
         ("evaluate, whole catalog + crossover", lambda: evaluate(s, cat), 20, 0.005),
         ("evaluate, an LLM token move (new request)", token_move, 20, 0.005),
-        ("the same under a latency bound", bound_token_move, 20, None),
+        ("the same under a latency bound", bound_token_move, 20, 0.005),
         ("break-even map 50 x 50", lambda: breakeven_map(s, volumes, changes, cat), 3, 0.5),
         ("Monte Carlo, 10,000 draws, whole catalog", lambda: monte_carlo(s, cat, draws=10_000), 3, 1.0),
         ("tornado (every ranged input, low and high)", lambda: tornado(s, cat), 10, 0.5),

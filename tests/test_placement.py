@@ -240,9 +240,10 @@ def test_more_chips_per_instance_never_makes_a_copy_not_fit(factor: int) -> None
 
 
 def test_a_pcie_card_copy_past_its_class_server_takes_a_server_of_its_own_up_to_the_largest_sold() -> None:
-    """Llama-2-70B at 40 tokens/s per user needs the L40S's copy over 8 cards (two give one user 20). Every
-    PCIe card stopped at its server class's 4 on bare metal, so no bare-metal L40S plan existed, while
-    Dell's XE7740 and Cisco's C845A hold 8 (MLPerf v5.1). The copy now takes an 8-card server: the fleet
+    """Llama-2-70B at the interactive-chat preset (33 tokens/s per user) needs the L40S's copy over 8 cards
+    (four give one user 32, eight 40). Every PCIe card stopped at its server class's 4 on bare metal, so
+    no bare-metal L40S plan existed, while Dell's XE7740 and Cisco's C845A hold 8 (MLPerf v5.1). The
+    copy now takes an 8-card server: the fleet
     is whole such servers plus a spare one, the racks hold them by their kW, the page says so, and the
     server is costed as two of the class's. Without the record (an older catalog folder) the plan is
     unavailable, its reason the rate its class server's 4 cards reach."""

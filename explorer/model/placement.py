@@ -86,8 +86,9 @@ def largest_server(dev: pd.Series, n: float) -> float:
     (``pcie_server_cards``: L40S 8, T4 16) where it holds more than its server class's ``n``
     (``server_size``), else ``n``. Such a copy takes a server of its own size, whose host is costed and
     powered per card as the class's (``explorer.model.fleet.copy_server``). Until late on 2026-12-06
-    every PCIe card stopped at the class's 4, so Llama-2-70B at 40 tokens/s per user had no bare-metal
-    L40S plan, while Dell's XE7740 and Cisco's C845A hold 8 L40S (MLPerf Inference v5.1)."""
+    every PCIe card stopped at the class's 4, so Llama-2-70B at the interactive-chat preset (33 tokens/s per
+    user; four L40S give one user 32) had no bare-metal L40S plan, while Dell's XE7740 and Cisco's C845A
+    hold 8 L40S (MLPerf Inference v5.1)."""
     most = getattr(dev, "pcie_server_cards", math.nan)
     if power_class(dev.segment, getattr(dev, "form_factor", None)) != "pcie":
         return n

@@ -243,15 +243,16 @@ def test_a_pcie_card_copy_past_its_class_server_takes_a_server_of_its_own_up_to_
     """Llama-2-70B at the interactive-chat preset (33 tokens/s per user) needs the L40S's copy over 8 cards
     (four give one user 32, eight 40). Every PCIe card stopped at its server class's 4 on bare metal, so
     no bare-metal L40S plan existed, while Dell's XE7740 and Cisco's C845A hold 8 (MLPerf v5.1). The
-    copy now takes an 8-card server: the fleet
-    is whole such servers plus a spare one, the racks hold them by their kW, the page says so, and the
-    server is costed as two of the class's. Without the record (an older catalog folder) the plan is
-    unavailable, its reason the rate its class server's 4 cards reach."""
+    copy now takes an 8-card server: the fleet is whole such servers plus a spare one, the racks hold
+    them by their kW, the page says so, and the server is costed as two of the class's. Without the
+    record (an older catalog folder) the plan is unavailable, its reason the rate the 4 cards of its
+    server class reach."""
     s = Scenario(workload="llama-2-70b", latency_target="interactive-chat", deployment="bare-metal")
     o = evaluate(s, CAT).option("nvidia-l40s")
     assert o.available, o.unavailable_reason
     assert (
-        "tensor-parallel over 8 devices inside one server of 8 (more than its class server's 4" in o.placement
+        "tensor-parallel over 8 devices inside one server of 8 (more than the 4 of its server class;"
+        in o.placement
     )
     assert "servers of up to 8 are sold" in o.placement and "host's PCIe" in o.placement
     spare = s.spare_servers

@@ -265,8 +265,8 @@ def where_offered(
         else:
             ok["bare-metal"][i] = True
             why["bare-metal"].append("")
-        own = f"more than its class server's {server:g}; servers of up to {most:g} are sold (catalog "
-        own += "pcie_server_cards)"
+        own = f"more than the {server:g} of its server class; servers of up to {most:g} are sold: catalog "
+        own += "pcie_server_cards"
         where["bare-metal"].append(
             ""
             if not ok["bare-metal"][i]

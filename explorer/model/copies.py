@@ -20,7 +20,7 @@ import numpy as np
 from ..catalog import Catalog
 from .cache import per_catalog
 from .cost import market_offers
-from .placement import place_copies
+from .placement import copy_server, place_copies
 from .serving_catalog import Served
 
 if TYPE_CHECKING:
@@ -176,16 +176,10 @@ def candidates(
             continue
         split = None if str(t.vendors[k]).startswith(PADS_HEADS_VENDOR) else heads
         out += [
-            (int(k), float(size if cloud else _server_for(t.server_devices[k], d)), float(p), d)
+            (int(k), float(size if cloud else copy_server(t.server_devices[k], d)), float(p), d)
             for d in tp_degrees(need[k], min(size, reach[k]), split)
         ]
     return tuple(out)
-
-
-def _server_for(server: float, d: int) -> float:
-    """The bare-metal server a copy of ``d`` devices takes: the device's server (``server``), or past it a
-    server of the copy's own size (``fleet.copy_server``)."""
-    return float(server) if d <= server else float(d)
 
 
 def take(v: Any, idx: list[int]) -> Any:

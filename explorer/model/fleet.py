@@ -20,7 +20,7 @@ from .cost import (
 )
 from .devices import DeviceTable
 from .inputs import Inputs
-from .placement import available
+from .placement import available, copy_server
 from .pricing import basis_available, follow_load
 
 SECONDS_PER_DAY = 86400.0
@@ -102,11 +102,11 @@ def core(
     else:
         n_inf = _ceil_to(peak_rps / (rps * u), step)
     servers = np.full(n_inf.shape, np.nan)
+    per_server = copy_server(t.server_devices, t.replica)  # bare metal: devices a server holds as bought
     if deployment == "bare-metal":
         # Whole servers (the device's reference server or server class), plus the spare servers that
         # carry the peak with that many down (N+1: 1). Baseboard and host servers are bought full; a
         # PCIe server holds up to its card count, a spare one as many cards as the fullest.
-        per_server = copy_server(t)
         usable = np.maximum(np.floor(per_server / t.replica), 1.0) * t.replica
         spare = float(s.spare_servers)
         with np.errstate(invalid="ignore"):
@@ -208,7 +208,7 @@ def core(
     if deployment == "bare-metal":
         # Racks: whole servers per rack under the rack's provisioned kW (a server above it, a rack-scale
         # system, is a rack of its own); the training fleet's servers in racks of their own.
-        racks = _racks(servers, copy_server(t) * t.provisioned_w / 1e3, x.rack_kw)
+        racks = _racks(servers, per_server * t.provisioned_w / 1e3, x.rack_kw)
         if g >= 0:
             train_servers = separate_train / t.server_devices[..., gs]
             racks = racks + np.nan_to_num(
@@ -283,14 +283,6 @@ def support_weights(support: np.ndarray, mix: np.ndarray) -> np.ndarray:
     a (draws, devices, frameworks) array on every request-volume move."""
     levels = np.arange(len(SUPPORT_ORDER))[:, None, None]
     return (np.asarray(support)[None] == levels).astype(float) @ mix
-
-
-def copy_server(t: DeviceTable) -> np.ndarray:
-    """Devices one bare-metal server of each device holds as bought: its reference server or server class
-    (``t.server_devices``), or a server of the copy's own size for a PCIe card's copy of more cards than
-    that (up to the largest server sold for it: placement's ``largest_server``), its host costed and
-    powered per card as the class's (an 8-card copy pays for two of a 4-card class's hosts)."""
-    return np.where(t.replica > t.server_devices, t.replica, t.server_devices)
 
 
 def _racks(servers: np.ndarray, server_kw: np.ndarray, rack_kw: float) -> np.ndarray:

@@ -85,7 +85,7 @@ def largest_server(dev: pd.Series, n: float) -> float:
     """The most devices one bare-metal copy of ``dev`` may span: a PCIe card's largest server sold
     (``pcie_server_cards``: L40S 8, T4 16) where it holds more than its server class's ``n``
     (``server_size``), else ``n``. Such a copy takes a server of its own size, whose host is costed and
-    powered per card as the class's (``explorer.model.fleet.copy_server``). Until late on 2026-12-06
+    powered per card as the class's (``copy_server``). Until late on 2026-12-06
     every PCIe card stopped at the class's 4, so Llama-2-70B at the interactive-chat preset (33 tokens/s per
     user; four L40S give one user 32) had no bare-metal L40S plan, while Dell's XE7740 and Cisco's C845A
     hold 8 L40S (MLPerf Inference v5.1)."""
@@ -93,6 +93,14 @@ def largest_server(dev: pd.Series, n: float) -> float:
     if power_class(dev.segment, getattr(dev, "form_factor", None)) != "pcie":
         return n
     return max(n, float(most)) if most is not None and pd.notna(most) else n
+
+
+def copy_server(server: Any, replica: Any) -> np.ndarray:
+    """Devices one bare-metal server holds as bought, for copies of ``replica`` devices: the device's server
+    (``server``: its reference server or server class), or, for a PCIe card's copy of more devices than
+    that (up to ``largest_server``), a server of the copy's own size, its host costed and powered per card
+    as the class's (an 8-card copy pays for two of a 4-card class's hosts). Arrays or scalars."""
+    return np.where(np.asarray(replica) > server, replica, server)
 
 
 def place_copies(
@@ -265,15 +273,15 @@ def where_offered(
         else:
             ok["bare-metal"][i] = True
             why["bare-metal"].append("")
-        own = f"more than the {server:g} of its server class; servers of up to {most:g} are sold: catalog "
-        own += "pcie_server_cards"
-        where["bare-metal"].append(
-            ""
-            if not ok["bare-metal"][i]
-            else _link(p, i, r, f"one server of {server:g} ({p.server_what[i]})")
-            if r <= server
-            else _link(p, i, r, f"one server of {r:g} ({own})")
-        )
+        if not ok["bare-metal"][i]:
+            where["bare-metal"].append("")
+        elif r <= server:
+            where["bare-metal"].append(_link(p, i, r, f"one server of {server:g} ({p.server_what[i]})"))
+        else:
+            own = f"more than the {server:g} of its server class; servers of up to {most:g} are sold"
+            where["bare-metal"].append(
+                _link(p, i, r, f"one server of {r:g} ({own}: catalog pcie_server_cards)")
+            )
         # edge: an edge device with a purchase price, a copy on the one device (board) a site runs
         if not dev.edge_available:
             why["edge"].append("not an edge device" + (f": {dev.edge_note}" if dev.edge_note else ""))

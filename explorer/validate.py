@@ -300,16 +300,16 @@ MARKET_TOKEN_WORDS = {
     "total": "tokens, input and output together",
     "output": "output tokens (each with its input)",
 }
-
 #: Why the tool prices two of one source's points at one speed per user in the other order than the source
 #: (issue 14: the fixed-interactivity measurements keep their rank order, or the user is told why not), by
 #: (publisher, tokens/s per user, "cheaper < dearer" as published). The CLI and the app show it beside the
 #: pair; a pair with no reason here reads "no reason recorded" (and fails tests/test_market.py).
 _MI355X_FP4 = (
-    "InferenceX's ROCm FP4 recipe (Triton FP4 GEMMs, without its FP8 recipe's AITER kernel switches) is "
-    "slower than its FP8 one past 55 tokens/s per user, where MLPerf's "
-    "MI355X runs, which the tool serves each precision from, are faster in FP4 (AMD's own stack) than in FP8 "
-    "(MangoBoost's LLMBoost, the only FP8 run): the serving software's gap, which the tool does not model"
+    "InferenceX's ROCm FP4 recipe for Llama 70B (vLLM's MXFP4 GEMMs in Triton or assembly, last run by "
+    "2025-10-30) is slower than its FP8 one past 55 tokens/s per user, while its MI355X FP4 recipes for "
+    "DeepSeek R1 and MiniMax M3 run 1.5-2.3x their FP8 ones, and MLPerf's MI355X runs, which the tool serves "
+    "each precision from, are faster in FP4 (AMD's own stack) than in FP8 (MangoBoost's LLMBoost): the "
+    "serving software's gap, which the tool does not model"
 )
 MARKET_ORDER_REASONS: dict[tuple[str, float, str], str] = {
     # The MI355X in FP8 and FP4 (one InferenceX page's two sides; B200 < MI355X at 76 read right 2026-12-05):

@@ -102,7 +102,14 @@ def test_market_figures() -> None:
         f"it serves {sig3(tool[96])} tokens/s per GPU there, and {sig3(tool[55])} and {sig3(tool[76])} "
         "at 55 and 76" in text
     )
-    b200 = points[points.device_id == "nvidia-b200"].set_index("tokens_per_s_per_user")
+    b200 = points[(points.device_id == "nvidia-b200") & (points.served_precision == "fp8")]
+    b200 = b200.set_index("tokens_per_s_per_user")
+    b4 = points[(points.device_id == "nvidia-b200") & (points.served_precision == "fp4")]
+    b4 = b4.set_index("tokens_per_s_per_user").factor
+    # the page's FP4 side: no figure taken from it, all three within
+    assert b4.between(1 / 1.5, 1.5).all() and len(b4) == 3
+    said = f"B200's FP4 side reads {b4[76]:.2f}x, {b4[108]:.2f}x and {b4[139]:.2f}x"
+    assert said in " ".join(README.split())
     assert f"B200 at all three: {b200.factor[76]:.2f}x and {b200.factor[139]:.2f}x at 76 and 139" in README
     assert (
         f"{b200.factor[108]:.2f}x at 108, which set nothing ({sig3(b200.tool_tokens_per_s_per_device[108])} "

@@ -10,6 +10,17 @@ REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "catalog"
 BIN = Path(sys.executable).parent
 
+#: The modules whose tests time a server's kernel pool, its culls and its visitors' latency, or kill its
+#: kernels: marked ``alone``, which ``make test`` runs after the rest, one test at a time (the rest run in two
+#: processes), so that another test's load cannot move what they time.
+ALONE = frozenset({"test_hardening.py", "test_load.py", "test_faults.py", "test_adversarial.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in ALONE:
+            item.add_marker(pytest.mark.alone)
+
 
 @pytest.fixture(autouse=True)
 def _no_user_catalog(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -451,7 +451,7 @@ def test_an_error_in_a_cell_shows_a_friendly_message_and_logs_the_traceback(tmp_
     nbformat.write(nb, path)
     with voila(path, pool_size=0) as u:
         code, body, _ = get(u)
-        log = max(REPO.glob(".pytest_cache/voila-*.log"), key=lambda p: p.stat().st_mtime).read_text()
+        log = _server_log(u).read_text()
     assert code == 200
     assert CELL_ERROR in html.unescape(body)
     assert "secret path" not in body and "Traceback" not in body and "ValueError" not in body
@@ -524,10 +524,6 @@ def test_a_nan_value_shows_no_warning_and_no_path(url: str) -> None:
 
 def pre_heated(log: Path) -> int:
     return log.read_text().count("Using pre-heated kernel")
-
-
-def latest_log() -> Path:
-    return max(REPO.glob(".pytest_cache/voila-*.log"), key=lambda p: p.stat().st_mtime)
 
 
 def test_theme_and_template_parameters_still_get_a_pre_started_kernel(tmp_path: Path) -> None:
@@ -684,7 +680,7 @@ def test_a_shrinking_pool_retires_its_kernels_without_an_error() -> None:
     there is no visitor, each notebook finishes; then its kernel is shut down, and the log has no error."""
     app = REPO / "notebooks" / "app.ipynb"
     with voila(app, pool_size=1, pool_max=3, burst_seconds=15, connect_seconds=3) as u:
-        log_path = max(REPO.glob(".pytest_cache/voila-*.log"), key=lambda p: p.stat().st_mtime)
+        log_path = _server_log(u)
         with ThreadPoolExecutor(4) as arrive:  # four arrivals together: the pool grows to 3
             assert [code for code, _, _ in arrive.map(lambda _: get(u, timeout=120), range(4))] == [200] * 4
         log = lambda: log_path.read_text(errors="replace")  # noqa: E731

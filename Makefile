@@ -29,8 +29,8 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Two processes (pytest-xdist) for most of the suite: its browser and server tests spend much of their time
-# waiting, so two share the 2 cores of a small machine; then the tests marked `alone` (they time a server's
-# pool, culls and visitors, or kill its kernels), one at a time, so that no other test's load moves them.
+# waiting, so two share the 2 cores of a small machine; then the tests marked `alone` (the load test, which
+# times what visitors get), one at a time, so that no other test's load moves them.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not alone" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS)

@@ -10,10 +10,10 @@ REPO = Path(__file__).resolve().parents[1]
 CATALOG = REPO / "catalog"
 BIN = Path(sys.executable).parent
 
-#: The modules whose tests time a server's kernel pool, its culls and its visitors' latency, or kill its
-#: kernels: marked ``alone``, which ``make test`` runs after the rest, one test at a time (the rest run in two
-#: processes), so that another test's load cannot move what they time.
-ALONE = frozenset({"test_hardening.py", "test_load.py", "test_faults.py", "test_adversarial.py"})
+#: The modules whose tests time what visitors get (the load test: p95 of a move under 500 ms): marked
+#: ``alone``, which ``make test`` runs after the rest, one test at a time (the rest run in two processes),
+#: so that another test's load cannot move what they time.
+ALONE = frozenset({"test_load.py"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

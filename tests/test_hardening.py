@@ -661,8 +661,9 @@ def test_a_dead_pre_started_kernel_is_replaced_not_handed_out() -> None:
         killed = kernel_processes(u)
         for k in killed:
             k.send_signal(signal.SIGKILL)
-        # dead before the visitor comes (on a loaded machine a killed kernel takes a moment to go; one that
-        # dies as its page starts gets a notice and a reload: test_faults.py)
+        # dead before the visitor comes: on a loaded machine a killed kernel takes a moment to go, and one
+        # that dies between the pool's check and its use still reaches its page (README, Serving it to a
+        # crowd)
         _, alive = psutil.wait_procs(killed, timeout=30)
         assert not alive
 

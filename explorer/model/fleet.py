@@ -102,11 +102,11 @@ def core(
     else:
         n_inf = _ceil_to(peak_rps / (rps * u), step)
     servers = np.full(n_inf.shape, np.nan)
-    per_server = copy_server(t.server_devices, t.replica)  # bare metal: devices a server holds as bought
     if deployment == "bare-metal":
         # Whole servers (the device's reference server or server class), plus the spare servers that
         # carry the peak with that many down (N+1: 1). Baseboard and host servers are bought full; a
         # PCIe server holds up to its card count, a spare one as many cards as the fullest.
+        per_server = copy_server(t.server_devices, t.replica)  # devices a server holds as bought
         usable = np.maximum(np.floor(per_server / t.replica), 1.0) * t.replica
         spare = float(s.spare_servers)
         with np.errstate(invalid="ignore"):
